@@ -1,0 +1,472 @@
+package event
+
+import (
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/valyala/fastjson"
+)
+
+// Prediction is one decoded prediction record. A Decoder fills it in place;
+// byte slices alias the record and the decoder's buffers and are valid only
+// until the next decode.
+type Prediction struct {
+	ID           []byte
+	Model        int // index into the Schema
+	ModelVersion []byte
+	TimeMs       int64 // event time, milliseconds since the Unix epoch
+	Error        bool  // status "error"
+	ErrorKind    []byte
+	// Score is the positive-class probability, NaN when absent.
+	Score float64
+	// Predicted is the predicted class: the record's own "predicted" when
+	// present, else Score >= the model's threshold.
+	Predicted bool
+	// LatencySeconds is the serving latency, NaN when absent.
+	LatencySeconds float64
+
+	// Per declared feature of Model, indexed like ModelSpec.Features.
+	Num     []float64 // numeric value; meaningless when Missing
+	Cat     [][]byte  // categorical value; nil when Missing
+	Missing []bool
+
+	// Violations found while decoding, in record order.
+	Violations []Violation
+}
+
+// Outcome is one decoded outcome record, valid until the next decode.
+type Outcome struct {
+	ID     []byte
+	Model  int
+	TimeMs int64
+	Label  bool
+}
+
+// Decoder decodes records against a Schema. It is not safe for concurrent
+// use: each partition worker owns one.
+type Decoder struct {
+	schema   *Schema
+	maxBytes int
+	// maxTimeMs rejects timestamps ahead of the wall clock by more than the
+	// allowed skew (0 disables the check); see SetMaxTime.
+	maxTimeMs int64
+
+	parser fastjson.Parser
+
+	// State for visitFeature, set before each Visit so that the visitor is
+	// a method value built once rather than a closure per record.
+	cur      *Prediction
+	curModel *model
+	visit    func(key []byte, v *fastjson.Value)
+
+	pf       predictionFields
+	visitTop func(key []byte, v *fastjson.Value)
+}
+
+// NewDecoder returns a decoder for records of at most maxBytes bytes
+// (0 means unlimited).
+func NewDecoder(s *Schema, maxBytes int) *Decoder {
+	d := &Decoder{schema: s, maxBytes: maxBytes}
+	d.visit = d.visitFeature
+	d.visitTop = d.pf.visit
+	return d
+}
+
+// SetMaxTime sets the latest acceptable event time; records later than it
+// are dead letters with reason future_timestamp. Callers set it to wall
+// clock plus the allowed skew before each batch. Zero disables the check.
+func (d *Decoder) SetMaxTime(ms int64) { d.maxTimeMs = ms }
+
+// NewPrediction returns a Prediction with room for every model's features.
+func (d *Decoder) NewPrediction() *Prediction {
+	n := d.schema.MaxFeatures()
+	return &Prediction{
+		Num:        make([]float64, n),
+		Cat:        make([][]byte, n),
+		Missing:    make([]bool, n),
+		Violations: make([]Violation, 0, 8),
+	}
+}
+
+var (
+	bytesTrue  = []byte("true")
+	bytesFalse = []byte("false")
+)
+
+// parse checks size and encoding and returns the top-level object.
+func (d *Decoder) parse(b []byte) (*fastjson.Object, error) {
+	if d.maxBytes > 0 && len(b) > d.maxBytes {
+		return nil, &DecodeError{Reason: ReasonTooLarge, Detail: strconv.Itoa(len(b)) + " bytes exceeds max_record_bytes " + strconv.Itoa(d.maxBytes)}
+	}
+	if !utf8.Valid(b) {
+		return nil, &DecodeError{Reason: ReasonInvalidUTF8, Detail: "record value is not valid UTF-8"}
+	}
+	v, err := d.parser.ParseBytes(b)
+	if err != nil {
+		return nil, &DecodeError{Reason: ReasonInvalidJSON, Detail: err.Error()}
+	}
+	o, err := v.Object()
+	if err != nil {
+		return nil, &DecodeError{Reason: ReasonInvalidJSON, Detail: "record is a JSON " + v.Type().String() + ", want an object"}
+	}
+	return o, nil
+}
+
+// predictionFields holds the top-level values of one prediction record,
+// collected in a single pass over the object (cheaper than one linear Get
+// per field). The first occurrence of a duplicate key wins.
+type predictionFields struct {
+	id, model, version, ts, status, errKind, latency, score, predicted, features *fastjson.Value
+}
+
+func (f *predictionFields) visit(key []byte, v *fastjson.Value) {
+	var dst **fastjson.Value
+	switch string(key) {
+	case "prediction_id":
+		dst = &f.id
+	case "model":
+		dst = &f.model
+	case "model_version":
+		dst = &f.version
+	case "timestamp":
+		dst = &f.ts
+	case "status":
+		dst = &f.status
+	case "error":
+		dst = &f.errKind
+	case "latency_ms":
+		dst = &f.latency
+	case "score":
+		dst = &f.score
+	case "predicted":
+		dst = &f.predicted
+	case "features":
+		dst = &f.features
+	default:
+		return // unknown top-level fields are ignored
+	}
+	if *dst == nil {
+		*dst = v
+	}
+}
+
+// DecodePrediction decodes and validates one prediction record into p. A
+// non-nil error is a *DecodeError: the record is a dead letter and p is
+// partially filled. Feature problems are not errors; they are recorded in
+// p.Violations.
+func (d *Decoder) DecodePrediction(b []byte, p *Prediction) error {
+	o, err := d.parse(b)
+	if err != nil {
+		return err
+	}
+	f := &d.pf
+	*f = predictionFields{}
+	o.Visit(d.visitTop)
+
+	if p.ID, err = requiredString(f.id, "prediction_id"); err != nil {
+		return err
+	}
+	name, err := requiredString(f.model, "model")
+	if err != nil {
+		return err
+	}
+	mi, ok := d.schema.Lookup(name)
+	if !ok {
+		return &DecodeError{Reason: ReasonUnknownModel, Field: "model", Detail: strconv.Quote(string(name)) + " is not a configured model"}
+	}
+	p.Model = mi
+	m := &d.schema.models[mi]
+	if p.TimeMs, err = d.timestamp(f.ts); err != nil {
+		return err
+	}
+	if p.ModelVersion, err = optionalString(f.version, "model_version"); err != nil {
+		return err
+	}
+
+	p.Error = false
+	if st, err := optionalString(f.status, "status"); err != nil {
+		return err
+	} else {
+		switch string(st) {
+		case "", "ok":
+		case "error":
+			p.Error = true
+		default:
+			return &DecodeError{Reason: ReasonInvalidValue, Field: "status", Detail: strconv.Quote(string(st)) + ", want \"ok\" or \"error\""}
+		}
+	}
+	if p.ErrorKind, err = optionalString(f.errKind, "error"); err != nil {
+		return err
+	}
+
+	p.LatencySeconds = math.NaN()
+	if lat, ok, err := optionalNumber(f.latency, "latency_ms"); err != nil {
+		return err
+	} else if ok {
+		if !(lat >= 0) || math.IsInf(lat, 0) {
+			return &DecodeError{Reason: ReasonInvalidValue, Field: "latency_ms", Detail: "must be a finite number >= 0"}
+		}
+		p.LatencySeconds = lat / 1000
+	}
+
+	p.Score = math.NaN()
+	score, hasScore, err := optionalNumber(f.score, "score")
+	if err != nil {
+		return err
+	}
+	if hasScore {
+		if !(score >= 0 && score <= 1) {
+			return &DecodeError{Reason: ReasonInvalidValue, Field: "score", Detail: "must be a probability in [0,1]"}
+		}
+		p.Score = score
+	}
+	p.Predicted = false
+	pv := f.predicted
+	switch {
+	case pv != nil && pv.Type() != fastjson.TypeNull:
+		switch pv.Type() {
+		case fastjson.TypeTrue:
+			p.Predicted = true
+		case fastjson.TypeFalse:
+		case fastjson.TypeNumber:
+			x, _ := pv.Float64()
+			if x != 0 && x != 1 {
+				return &DecodeError{Reason: ReasonInvalidValue, Field: "predicted", Detail: "must be 0 or 1"}
+			}
+			p.Predicted = x == 1
+		default:
+			return wrongType("predicted", "0/1 or a boolean", pv)
+		}
+	case hasScore:
+		p.Predicted = score >= m.Threshold
+	case !p.Error:
+		// An ok prediction must say what it predicted, one way or the other.
+		return &DecodeError{Reason: ReasonMissingField, Field: "score", Detail: "an ok prediction needs a score or predicted"}
+	}
+
+	d.decodeFeatures(f.features, m, p)
+	return nil
+}
+
+func (d *Decoder) decodeFeatures(fv *fastjson.Value, m *model, p *Prediction) {
+	n := len(m.Features)
+	p.Violations = p.Violations[:0]
+	for i := range n {
+		p.Missing[i] = true
+		p.Cat[i] = nil
+	}
+	if fv != nil && fv.Type() == fastjson.TypeObject {
+		fo, _ := fv.Object()
+		d.cur, d.curModel = p, m
+		fo.Visit(d.visit)
+		d.cur, d.curModel = nil, nil
+	}
+	// Missing values are reported after the visit, in feature order, so that
+	// a type violation (which also leaves the value missing) is not
+	// reported twice.
+	for i := range n {
+		if p.Missing[i] && !p.hasViolation(i, ViolationType) {
+			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationMissing})
+		}
+	}
+}
+
+func (p *Prediction) hasViolation(feature int, kind ViolationKind) bool {
+	for _, v := range p.Violations {
+		if v.Feature == feature && v.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// visitFeature handles one key of the features object; see decodeFeatures.
+func (d *Decoder) visitFeature(key []byte, v *fastjson.Value) {
+	p, m := d.cur, d.curModel
+	i, ok := m.features[string(key)]
+	if !ok {
+		p.Violations = append(p.Violations, Violation{Feature: Undeclared, Kind: ViolationUnknownFeature})
+		return
+	}
+	if !p.Missing[i] {
+		return // duplicate key: the first one wins, as for top-level fields
+	}
+	t := v.Type()
+	if t == fastjson.TypeNull {
+		return // missing, reported by decodeFeatures
+	}
+	f := &m.Features[i]
+	switch f.Kind {
+	case Numeric:
+		if t != fastjson.TypeNumber {
+			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationType})
+			return
+		}
+		x, err := v.Float64()
+		if err != nil {
+			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationType})
+			return
+		}
+		p.Num[i] = x
+		p.Missing[i] = false
+		// NaN and ±Inf are not valid JSON but fastjson accepts them; they
+		// are kept (sketches count them) and flagged as out of range.
+		if !(x >= f.Min && x <= f.Max) || math.IsInf(x, 0) {
+			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationRange})
+		}
+	case Categorical:
+		var c []byte
+		switch t {
+		case fastjson.TypeString:
+			c, _ = v.StringBytes()
+		case fastjson.TypeTrue:
+			c = bytesTrue
+		case fastjson.TypeFalse:
+			c = bytesFalse
+		default:
+			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationType})
+			return
+		}
+		p.Cat[i] = c
+		p.Missing[i] = false
+		if set := m.categories[i]; set != nil {
+			if _, ok := set[string(c)]; !ok {
+				p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationNewCategory})
+			}
+		}
+	}
+}
+
+// DecodeOutcome decodes and validates one outcome record into out. A non-nil
+// error is a *DecodeError.
+func (d *Decoder) DecodeOutcome(b []byte, out *Outcome) error {
+	o, err := d.parse(b)
+	if err != nil {
+		return err
+	}
+	if out.ID, err = requiredString(o.Get("prediction_id"), "prediction_id"); err != nil {
+		return err
+	}
+	name, err := requiredString(o.Get("model"), "model")
+	if err != nil {
+		return err
+	}
+	mi, ok := d.schema.Lookup(name)
+	if !ok {
+		return &DecodeError{Reason: ReasonUnknownModel, Field: "model", Detail: strconv.Quote(string(name)) + " is not a configured model"}
+	}
+	out.Model = mi
+	if out.TimeMs, err = d.timestamp(o.Get("timestamp")); err != nil {
+		return err
+	}
+	lv := o.Get("label")
+	if lv == nil || lv.Type() == fastjson.TypeNull {
+		return &DecodeError{Reason: ReasonMissingField, Field: "label", Detail: "required"}
+	}
+	m := &d.schema.models[mi]
+	switch lv.Type() {
+	case fastjson.TypeTrue:
+		out.Label = true
+	case fastjson.TypeFalse:
+		out.Label = false
+	case fastjson.TypeNumber:
+		f, _ := lv.Float64()
+		if f != 0 && f != 1 {
+			return &DecodeError{Reason: ReasonBadLabel, Field: "label", Detail: "must be 1 or 0"}
+		}
+		out.Label = f == 1
+	case fastjson.TypeString:
+		s, _ := lv.StringBytes()
+		switch {
+		case m.PositiveLabel != "" && string(s) == m.PositiveLabel:
+			out.Label = true
+		case m.NegativeLabel != "" && string(s) == m.NegativeLabel:
+			out.Label = false
+		default:
+			return &DecodeError{Reason: ReasonBadLabel, Field: "label", Detail: strconv.Quote(string(s)) + " is not a configured label of model " + m.Name}
+		}
+	default:
+		return &DecodeError{Reason: ReasonBadLabel, Field: "label", Detail: "want 1/0, true/false or a label string, got " + lv.Type().String()}
+	}
+	return nil
+}
+
+// timestamp reads the required event time: an RFC 3339 string or positive
+// epoch milliseconds.
+func (d *Decoder) timestamp(v *fastjson.Value) (int64, error) {
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return 0, &DecodeError{Reason: ReasonMissingField, Field: "timestamp", Detail: "required"}
+	}
+	var ms int64
+	switch v.Type() {
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		// The string only lives for the call; time.Parse keeps no reference.
+		t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(s), len(s)))
+		if err != nil {
+			return 0, &DecodeError{Reason: ReasonBadTimestamp, Field: "timestamp", Detail: strconv.Quote(string(s)) + " is not RFC 3339"}
+		}
+		ms = t.UnixMilli()
+	case fastjson.TypeNumber:
+		f, err := v.Float64()
+		if err != nil || !(f > 0) || f >= 1<<53 {
+			return 0, &DecodeError{Reason: ReasonBadTimestamp, Field: "timestamp", Detail: "epoch milliseconds must be a positive number"}
+		}
+		ms = int64(f)
+	default:
+		return 0, wrongType("timestamp", "an RFC 3339 string or epoch milliseconds", v)
+	}
+	if ms <= 0 {
+		return 0, &DecodeError{Reason: ReasonBadTimestamp, Field: "timestamp", Detail: "before the Unix epoch"}
+	}
+	if d.maxTimeMs > 0 && ms > d.maxTimeMs {
+		return 0, &DecodeError{Reason: ReasonFutureTimestamp, Field: "timestamp", Detail: time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) + " is beyond max_clock_skew ahead of the wall clock"}
+	}
+	return ms, nil
+}
+
+func requiredString(v *fastjson.Value, field string) ([]byte, error) {
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return nil, &DecodeError{Reason: ReasonMissingField, Field: field, Detail: "required"}
+	}
+	if v.Type() != fastjson.TypeString {
+		return nil, wrongType(field, "a string", v)
+	}
+	s, _ := v.StringBytes()
+	if len(s) == 0 {
+		return nil, &DecodeError{Reason: ReasonMissingField, Field: field, Detail: "must not be empty"}
+	}
+	return s, nil
+}
+
+func optionalString(v *fastjson.Value, field string) ([]byte, error) {
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return nil, nil
+	}
+	if v.Type() != fastjson.TypeString {
+		return nil, wrongType(field, "a string", v)
+	}
+	s, _ := v.StringBytes()
+	return s, nil
+}
+
+func optionalNumber(v *fastjson.Value, field string) (float64, bool, error) {
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return 0, false, nil
+	}
+	if v.Type() != fastjson.TypeNumber {
+		return 0, false, wrongType(field, "a number", v)
+	}
+	f, err := v.Float64()
+	if err != nil {
+		return 0, false, &DecodeError{Reason: ReasonWrongType, Field: field, Detail: err.Error()}
+	}
+	return f, true, nil
+}
+
+func wrongType(field, want string, v *fastjson.Value) error {
+	return &DecodeError{Reason: ReasonWrongType, Field: field, Detail: "want " + want + ", got " + v.Type().String()}
+}

@@ -1,0 +1,113 @@
+// Package event decodes and validates the prediction and outcome records of
+// DESIGN.md §1: the wire schema that model servers and labellers publish.
+//
+// A Decoder is owned by one goroutine (a partition worker) and reuses all of
+// its memory: in steady state decoding a record allocates nothing. Byte slices
+// in a decoded Prediction or Outcome alias the decoder's parse buffers and the
+// record's value; they are valid only until the next Decode call.
+package event
+
+import (
+	"math"
+	"slices"
+)
+
+// FeatureKind is how a declared feature is interpreted.
+type FeatureKind uint8
+
+const (
+	// Numeric features carry JSON numbers.
+	Numeric FeatureKind = iota
+	// Categorical features carry JSON strings or booleans.
+	Categorical
+)
+
+// FeatureSpec declares one feature of a model.
+type FeatureSpec struct {
+	Name string
+	Kind FeatureKind
+	// Min and Max bound numeric values (inclusive); values outside are range
+	// violations but still observed. Zero values mean unbounded only when
+	// HasMin/HasMax are false.
+	Min, Max       float64
+	HasMin, HasMax bool
+	// Categories, when non-empty, is the closed set of expected values of a
+	// categorical feature; any other value is a new_category violation.
+	Categories []string
+}
+
+// ModelSpec declares one model: its decision threshold, its label strings and
+// its features.
+type ModelSpec struct {
+	Name      string
+	Threshold float64
+	// PositiveLabel and NegativeLabel are optional label strings accepted in
+	// outcome records besides 1/0 and true/false.
+	PositiveLabel, NegativeLabel string
+	Features                     []FeatureSpec
+}
+
+// Schema is the set of configured models. It is immutable after NewSchema and
+// safe to share between decoders.
+type Schema struct {
+	models []model
+	index  map[string]int
+}
+
+type model struct {
+	ModelSpec
+	features   map[string]int
+	categories []map[string]struct{} // per feature; nil when open-ended
+}
+
+// NewSchema indexes the given models. Model names must be unique, as must
+// feature names within a model; the configuration package guarantees both.
+func NewSchema(models []ModelSpec) *Schema {
+	s := &Schema{index: make(map[string]int, len(models))}
+	for i, m := range models {
+		mm := model{ModelSpec: m, features: make(map[string]int, len(m.Features))}
+		mm.Features = slices.Clone(m.Features) // bounds are filled in below
+		mm.categories = make([]map[string]struct{}, len(m.Features))
+		for j, f := range m.Features {
+			mm.features[f.Name] = j
+			if len(f.Categories) > 0 {
+				set := make(map[string]struct{}, len(f.Categories))
+				for _, c := range f.Categories {
+					set[c] = struct{}{}
+				}
+				mm.categories[j] = set
+			}
+			if !f.HasMin {
+				mm.Features[j].Min = math.Inf(-1)
+			}
+			if !f.HasMax {
+				mm.Features[j].Max = math.Inf(1)
+			}
+		}
+		s.models = append(s.models, mm)
+		s.index[m.Name] = i
+	}
+	return s
+}
+
+// Len is the number of models.
+func (s *Schema) Len() int { return len(s.models) }
+
+// Model returns the spec of model i.
+func (s *Schema) Model(i int) *ModelSpec { return &s.models[i].ModelSpec }
+
+// Lookup returns the index of the named model. It does not allocate.
+func (s *Schema) Lookup(name []byte) (int, bool) {
+	i, ok := s.index[string(name)]
+	return i, ok
+}
+
+// MaxFeatures is the largest feature count of any model, the size a reused
+// Prediction needs.
+func (s *Schema) MaxFeatures() int {
+	n := 0
+	for i := range s.models {
+		n = max(n, len(s.models[i].Features))
+	}
+	return n
+}

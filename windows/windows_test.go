@@ -1,0 +1,193 @@
+package windows
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func TestWatermark(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tests := []struct {
+		name  string
+		steps func(a, b *Source)
+		now   time.Time
+		want  int64
+	}{
+		{"nothing seen", func(a, b *Source) {}, t0, Unset},
+		{"one active source unseen holds", func(a, b *Source) { a.Observe(10_000) }, t0, Unset},
+		{"min over sources minus lateness", func(a, b *Source) { a.Observe(10_000); b.Observe(7_000) }, t0, 7_000 - 1_000},
+		{"unseen source skipped once idle", func(a, b *Source) {
+			a.Observe(10_000)
+			a.Fetched(t0.Add(30*time.Second), true)
+		}, t0.Add(30 * time.Second), 9_000},
+		{"idle needs nothing left to read", func(a, b *Source) {
+			a.Observe(10_000)
+			b.Observe(5_000)
+			a.Fetched(t0.Add(30*time.Second), true)
+			b.Fetched(t0, false)
+		}, t0.Add(30 * time.Second), 4_000},
+		{"lagging source skipped once idle", func(a, b *Source) {
+			a.Observe(10_000)
+			b.Observe(5_000)
+			a.Fetched(t0.Add(30*time.Second), true)
+		}, t0.Add(30 * time.Second), 9_000},
+		{"all idle: stays", func(a, b *Source) { a.Observe(10_000); b.Observe(8_000) }, t0.Add(time.Hour), Unset},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := NewSource(t0), NewSource(t0)
+			tt.steps(a, b)
+			w := NewWatermark(time.Second, 20*time.Second)
+			if got := w.Advance(tt.now, []*Source{a, b}); got != tt.want {
+				t.Errorf("watermark = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWatermarkMonotone(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	a, b := NewSource(t0), NewSource(t0)
+	w := NewWatermark(0, time.Minute)
+	a.Observe(100)
+	b.Observe(200)
+	if got := w.Advance(t0, []*Source{a, b}); got != 100 {
+		t.Fatalf("watermark = %d, want 100", got)
+	}
+	// b idle: a alone decides; then all idle: stays.
+	a.Observe(500)
+	a.Fetched(t0.Add(time.Minute), true)
+	if got := w.Advance(t0.Add(time.Minute), []*Source{a, b}); got != 500 {
+		t.Fatalf("watermark = %d, want 500", got)
+	}
+	// b comes back with old events: the watermark does not go back.
+	b.Observe(300)
+	b.Fetched(t0.Add(time.Minute), false)
+	if got := w.Advance(t0.Add(time.Minute), []*Source{a, b}); got != 500 {
+		t.Fatalf("watermark = %d, want 500 (monotone)", got)
+	}
+	if got := w.Advance(t0.Add(time.Hour), []*Source{a, b}); got != 500 {
+		t.Fatalf("watermark = %d, want 500 when all idle", got)
+	}
+}
+
+func TestPanesAlignmentAndHarvest(t *testing.T) {
+	ps := NewPanes(time.Minute, 2)
+	for _, ms := range []int64{0, 59_999, 60_000, -1, 125_000, 30_000} {
+		ps.Get(0, ms).Predictions++
+	}
+	ps.Get(1, 61_000).Errors++
+	if got := ps.Len(); got != 5 {
+		t.Fatalf("open panes = %d, want 5", got)
+	}
+	got := ps.Harvest(60_000, nil)
+	var starts []int64
+	for _, p := range got {
+		starts = append(starts, p.Start)
+	}
+	if len(got) != 2 || got[0].Start != -60_000 || got[1].Start != 0 || got[1].Predictions != 3 {
+		t.Fatalf("harvested starts %v (%+v)", starts, got)
+	}
+	ps.Release(got)
+	if allocs := testing.AllocsPerRun(100, func() {
+		p := ps.Get(0, 600_000)
+		p.Predictions++
+		ps.Release(ps.Harvest(660_000, got[:0]))
+	}); allocs != 0 {
+		t.Errorf("steady-state pane cycle allocates %.1f times", allocs)
+	}
+}
+
+// TestAggregatorMergeIsPartitionIndependent checks the property scale-out
+// rests on: spreading events over partitions and panes gives the same
+// windows as one partition seeing everything.
+func TestAggregatorMergeIsPartitionIndependent(t *testing.T) {
+	lengths := []time.Duration{5 * time.Minute, time.Hour}
+	type ev struct {
+		model int
+		ms    int64
+		err   bool
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var evs []ev
+	for i := range 20_000 {
+		evs = append(evs, ev{rng.IntN(3), int64(i) * 500, rng.IntN(10) == 0})
+	}
+	run := func(parts int) map[[3]int64][2]uint64 {
+		ps := make([]*Panes, parts)
+		for i := range ps {
+			ps[i] = NewPanes(5*time.Minute, 3)
+		}
+		a := NewAggregator(lengths)
+		out := map[[3]int64][2]uint64{}
+		wm := int64(Unset)
+		for i, e := range evs {
+			p := ps[rng.IntN(parts)].Get(e.model, e.ms)
+			p.Predictions++
+			if e.err {
+				p.Errors++
+			}
+			if i%1000 == 999 || i == len(evs)-1 {
+				wm = e.ms
+				if i == len(evs)-1 {
+					wm = 1 << 62
+				}
+				for _, pp := range ps {
+					h := pp.Harvest(wm, nil)
+					for _, x := range h {
+						if !a.Add(x) {
+							t.Fatalf("partial %+v late at watermark %d", x, wm)
+						}
+					}
+					pp.Release(h)
+				}
+				for _, r := range a.Close(wm, nil) {
+					out[[3]int64{int64(r.Model), int64(r.Window), r.Start}] = [2]uint64{r.Predictions, r.Errors}
+				}
+			}
+		}
+		return out
+	}
+	one, four := run(1), run(4)
+	if len(one) == 0 || len(one) != len(four) {
+		t.Fatalf("windows: %d with one partition, %d with four", len(one), len(four))
+	}
+	var total uint64
+	for k, v := range one {
+		if four[k] != v {
+			t.Errorf("window %v: one partition %v, four %v", k, v, four[k])
+		}
+		if k[1] == 1 {
+			total += v[0]
+		}
+	}
+	if total != uint64(len(evs)) {
+		t.Errorf("1h windows hold %d predictions, want %d", total, len(evs))
+	}
+}
+
+func TestAggregatorLateAndOrder(t *testing.T) {
+	a := NewAggregator([]time.Duration{time.Minute, 2 * time.Minute})
+	a.Add(&Partial{Model: 1, Start: 60_000, End: 120_000, Predictions: 1})
+	a.Add(&Partial{Model: 0, Start: 0, End: 60_000, Predictions: 2})
+	got := a.Close(120_000, nil)
+	want := []struct {
+		model, window int
+		end           int64
+	}{{0, 0, 60_000}, {0, 1, 120_000}, {1, 0, 120_000}, {1, 1, 120_000}}
+	if len(got) != len(want) {
+		t.Fatalf("closed %d windows, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].Model != w.model || got[i].Window != w.window || got[i].End != w.end {
+			t.Errorf("closed[%d] = model %d window %d end %d, want %+v", i, got[i].Model, got[i].Window, got[i].End, w)
+		}
+	}
+	if a.Add(&Partial{Model: 0, Start: 60_000, End: 120_000, Predictions: 1}) {
+		t.Error("a partial of a closed window was accepted")
+	}
+	if !a.Add(&Partial{Model: 0, Start: 120_000, End: 180_000, Predictions: 1}) {
+		t.Error("a partial of an open window was refused")
+	}
+}
