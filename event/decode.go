@@ -247,13 +247,20 @@ func (d *Decoder) DecodePrediction(b []byte, p *Prediction) error {
 		return &DecodeError{Reason: ReasonMissingField, Field: "score", Detail: "an ok prediction needs a score or predicted"}
 	}
 
+	p.Violations = p.Violations[:0]
+	if p.Error && (f.features == nil || f.features.Type() == fastjson.TypeNull) {
+		// A failed prediction has no features to miss.
+		for i := range m.Features {
+			p.Missing[i], p.Cat[i] = true, nil
+		}
+		return nil
+	}
 	d.decodeFeatures(f.features, m, p)
 	return nil
 }
 
 func (d *Decoder) decodeFeatures(fv *fastjson.Value, m *model, p *Prediction) {
 	n := len(m.Features)
-	p.Violations = p.Violations[:0]
 	for i := range n {
 		p.Missing[i] = true
 		p.Cat[i] = nil

@@ -56,6 +56,30 @@ func TestDecodePredictionValid(t *testing.T) {
 	}
 }
 
+func TestDecodeErrorEventHasNoMissingFeatures(t *testing.T) {
+	d := NewDecoder(testSchema(), 0)
+	p := d.NewPrediction()
+	for _, rec := range []string{
+		`{"prediction_id":"a","model":"fraud","timestamp":1,"status":"error","error":"timeout"}`,
+		`{"prediction_id":"a","model":"fraud","timestamp":1,"status":"error","features":null}`,
+	} {
+		if err := d.DecodePrediction([]byte(rec), p); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Violations) != 0 || !p.Missing[0] {
+			t.Errorf("%s: violations %v, missing %v", rec, p.Violations, p.Missing)
+		}
+	}
+	// An error event that does carry features is checked like any other.
+	rec := `{"prediction_id":"a","model":"fraud","timestamp":1,"status":"error","features":{"amount":1}}`
+	if err := d.DecodePrediction([]byte(rec), p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Violations) != 3 {
+		t.Errorf("violations %v, want 3 missing", p.Violations)
+	}
+}
+
 func TestDecodePredictionDefaultsAndForms(t *testing.T) {
 	tests := []struct {
 		name          string

@@ -14,12 +14,14 @@ type Partial struct {
 
 	Predictions uint64 // prediction events by prediction time, ok and error
 	Errors      uint64 // those with status "error"
+	Outcomes    uint64 // valid outcome events by outcome time
 }
 
 // merge adds o's counts into p; bounds and model are the caller's concern.
 func (p *Partial) merge(o *Partial) {
 	p.Predictions += o.Predictions
 	p.Errors += o.Errors
+	p.Outcomes += o.Outcomes
 }
 
 func (p *Partial) reset(model int, start, end int64) {

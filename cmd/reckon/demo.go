@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/reckonhq/reckon/config"
+	"github.com/reckonhq/reckon/consumer"
+	"github.com/reckonhq/reckon/exporter"
+	"github.com/reckonhq/reckon/simulate"
+)
+
+//go:embed demo.yaml
+var demoConfig []byte
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	duration := fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
+	listen := fs.String("listen", "127.0.0.1:9464", "HTTP listen address for /metrics")
+	rate := fs.Float64("rate", 500, "simulated predictions per second")
+	every := fs.Duration("every", 5*time.Second, "how often to print the live summary")
+	logLevel := fs.String("log.level", "warn", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
+
+	cfg, err := config.Parse("demo.yaml", demoConfig)
+	if err != nil {
+		return fmt.Errorf("embedded demo configuration: %w", err)
+	}
+	cfg.Listen = *listen
+
+	kafka, err := consumer.NewEmbedded(0)
+	if err != nil {
+		return err
+	}
+	defer kafka.Close()
+	cfg.Kafka.Brokers = kafka.Brokers()
+	if err := consumer.CreateTopics(ctx, cfg.Kafka.Brokers, 4, cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic); err != nil {
+		return err
+	}
+	prod, err := consumer.NewProducer(cfg.Kafka.Brokers)
+	if err != nil {
+		return err
+	}
+	defer prod.Close()
+	gen := simulate.NewGenerator(simulate.Options{Rate: *rate, Seed: uint64(time.Now().UnixNano())})
+	opts := gen.Options()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	started := func(addr string, m *exporter.Metrics) {
+		fmt.Fprintf(stdout, "reckon demo: embedded Kafka (kfake) at %s, topics %s and %s\n", cfg.Kafka.Brokers[0], cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic)
+		fmt.Fprintf(stdout, "simulated model %q: %.0f predictions/s, simulated time %gx the wall clock from %s;\n",
+			opts.Model, opts.Rate, opts.Speed, opts.Start.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "  drift injected at simulated %s (after %s of wall time)\n",
+			gen.DriftTime().Format(time.RFC3339), time.Duration(float64(opts.DriftAt)/opts.Speed).Round(time.Second))
+		fmt.Fprintf(stdout, "metrics: http://%s/metrics   (point Prometheus at it:\n", addr)
+		fmt.Fprintf(stdout, "  scrape_configs: [{job_name: reckon, scrape_interval: 5s, static_configs: [{targets: [\"%s\"]}]}])\n\n", addr)
+		wg.Go(func() { simulate.Run(ctx, gen, prod) })
+		wg.Go(func() { printSummaries(ctx, stdout, m, *every, opts.Speed) })
+	}
+	err = serve(ctx, cfg, log, 0, started)
+	if ctx.Err() != nil {
+		err = nil // --duration or Ctrl-C: a normal end
+	}
+	return err
+}
+
+// printSummaries prints one line of live figures every interval, computed
+// from the metrics registry as Prometheus would see it.
+func printSummaries(ctx context.Context, w io.Writer, m *exporter.Metrics, every time.Duration, speed float64) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	prev, _ := exporter.TakeSnapshot(m.Registry)
+	prevAt, start := time.Now(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			cur, err := exporter.TakeSnapshot(m.Registry)
+			if err != nil {
+				fmt.Fprintln(w, "summary:", err)
+				continue
+			}
+			dt := now.Sub(prevAt).Seconds()
+			preds := cur.Predictions - prev.Predictions
+			errRate := math.NaN()
+			if preds > 0 {
+				errRate = (cur.Errors - prev.Errors) / preds
+			}
+			fmt.Fprintf(w, "[%5s | sim +%-6s] %7.0f events/s  error rate %5.2f%%  p95 latency %6.1f ms  windows closed %3.0f  dead letters %.0f  schema violations %.0f\n",
+				now.Sub(start).Round(time.Second), time.Duration(now.Sub(start).Seconds()*speed*float64(time.Second)).Round(time.Minute),
+				(cur.Consumed-prev.Consumed)/dt, 100*errRate, 1000*cur.LatencyQuantile(prev, 0.95),
+				cur.Windows, cur.DeadLetters, cur.Violations)
+			prev, prevAt = cur, now
+		}
+	}
+}

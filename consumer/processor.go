@@ -1,0 +1,445 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/reckonhq/reckon/config"
+	"github.com/reckonhq/reckon/event"
+	"github.com/reckonhq/reckon/exporter"
+	"github.com/reckonhq/reckon/results"
+	"github.com/reckonhq/reckon/windows"
+)
+
+// Option configures a Processor.
+type Option func(*Processor)
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(p *Processor) { p.log = l } }
+
+// WithReadiness sets where readiness is reported (for /readyz).
+func WithReadiness(r *exporter.Readiness) Option { return func(p *Processor) { p.ready = r } }
+
+// WithClientOpts appends franz-go options, after reckon's own.
+func WithClientOpts(opts ...kgo.Opt) Option {
+	return func(p *Processor) { p.extraOpts = append(p.extraOpts, opts...) }
+}
+
+// WithMaxClockSkew rejects events whose time is further than d ahead of the
+// wall clock (dead letter, reason future_timestamp): one such event would
+// otherwise push the watermark ahead and make everything else late. Zero
+// disables the check.
+func WithMaxClockSkew(d time.Duration) Option { return func(p *Processor) { p.maxSkew = d } }
+
+// WithPollInterval bounds how long the loop waits for records before it
+// advances the watermark of idle partitions (default 500ms).
+func WithPollInterval(d time.Duration) Option { return func(p *Processor) { p.pollInterval = d } }
+
+// Processor is one member of reckon's consumer group.
+type Processor struct {
+	cfg          *config.Config
+	m            *exporter.Metrics
+	log          *slog.Logger
+	ready        *exporter.Readiness
+	extraOpts    []kgo.Opt
+	maxSkew      time.Duration
+	pollInterval time.Duration
+
+	schema     *event.Schema
+	topics     [numInputTopics]string
+	paneLength time.Duration
+
+	// mu guards workers between the rebalance callbacks and the loop. The
+	// loop holds it for a whole batch; callbacks cannot run during a batch
+	// anyway (BlockRebalanceOnPoll), so it is never contended per event.
+	mu      sync.Mutex
+	workers map[int32]*worker
+
+	wm  *windows.Watermark
+	agg *windows.Aggregator
+
+	// Loop-owned scratch, reused across batches.
+	harvest []*windows.Partial
+	closed  []*windows.Result
+	produce []*kgo.Record
+
+	latency, score []prometheus.Observer // per model
+	produceErr     atomic.Pointer[error]
+}
+
+// New returns a processor for cfg exporting to m.
+func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
+	p := &Processor{
+		cfg:          cfg,
+		m:            m,
+		log:          slog.Default(),
+		ready:        new(exporter.Readiness),
+		maxSkew:      time.Hour,
+		pollInterval: 500 * time.Millisecond,
+		schema:       event.SchemaFromConfig(cfg),
+		topics:       [numInputTopics]string{cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic},
+		paneLength:   cfg.Windows[0].Length,
+		workers:      make(map[int32]*worker),
+		wm:           windows.NewWatermark(cfg.AllowedLateness, cfg.IdleTimeout),
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	lengths := make([]time.Duration, len(cfg.Windows))
+	for i, w := range cfg.Windows {
+		lengths[i] = w.Length
+	}
+	p.agg = windows.NewAggregator(lengths)
+	for _, mc := range cfg.Models {
+		p.latency = append(p.latency, m.Latency.WithLabelValues(mc.Name))
+		p.score = append(p.score, m.Score.WithLabelValues(mc.Name))
+	}
+	for _, t := range p.topics {
+		m.RecordsConsumed.WithLabelValues(t)
+		for _, r := range event.Reasons() {
+			m.DeadLetters.WithLabelValues(t, r.String())
+		}
+	}
+	return p
+}
+
+// Run consumes until ctx ends or a fatal error occurs. On ctx's end it
+// finishes the batch in flight, commits it, and leaves the group.
+func (p *Processor) Run(ctx context.Context) error {
+	base, err := ClientOpts(&p.cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	if err := p.prepareTopics(ctx, base); err != nil {
+		return err
+	}
+	opts := append(base,
+		kgo.ConsumerGroup(p.cfg.Kafka.Group),
+		kgo.ConsumeTopics(p.topics[:]...),
+		kgo.Balancers(CopartitionBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxPartitionBytes(int32(max(p.cfg.MaxRecordBytes, 1<<20)+64<<10)),
+		kgo.OnPartitionsAssigned(p.assigned),
+		kgo.OnPartitionsRevoked(p.revoked),
+		kgo.OnPartitionsLost(p.revoked),
+	)
+	opts = append(opts, p.extraOpts...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer func() {
+		p.ready.Set(false)
+		p.m.Ready.Set(0)
+		cl.Close() // leaves the group
+	}()
+
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, p.pollInterval)
+		fetches := cl.PollRecords(pctx, 10_000)
+		cancel()
+		if fetches.IsClientClosed() {
+			return nil
+		}
+		fetches.EachError(func(t string, part int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				p.log.Warn("fetch error", "topic", t, "partition", part, "err", err)
+			}
+		})
+		// The batch is finished even if ctx ended meanwhile: in-flight work
+		// is committed before leaving.
+		bctx, bcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err := p.batch(bctx, cl, fetches)
+		bcancel()
+		cl.AllowRebalance()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepareTopics checks that the input topics exist and are co-partitioned,
+// and creates the dead-letter and results topics when missing.
+func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
+	cl, err := kgo.NewClient(base...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	n, err := CheckCopartitioned(ctx, adm, p.topics[:]...)
+	if err != nil {
+		return err
+	}
+	return EnsureTopics(ctx, adm, n, p.cfg.Kafka.DeadLetterTopic, p.cfg.Kafka.ResultsTopic)
+}
+
+func (p *Processor) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	for topic, parts := range assigned {
+		ti := p.topicIndex(topic)
+		if ti < 0 {
+			continue
+		}
+		for _, part := range parts {
+			w := p.workers[part]
+			if w == nil {
+				w = newWorker(part, &p.topics, p.cfg.Kafka.DeadLetterTopic, p.schema, p.paneLength, p.cfg.MaxRecordBytes, now)
+				p.workers[part] = w
+			}
+			w.assigned[ti] = true
+			w.sources[ti] = windows.NewSource(now)
+			p.m.ConsumerLag.WithLabelValues(topic, strconv.Itoa(int(part))).Set(0)
+		}
+	}
+	p.m.Assigned.Set(float64(len(p.workers)))
+	p.log.Info("partitions assigned", "assigned", assigned)
+	p.ready.Set(true)
+	p.m.Ready.Set(1)
+}
+
+// revoked drops the state of partitions this member no longer owns. Every
+// processed record was committed at the end of its batch, so nothing
+// consumed is lost; state in open panes is (until checkpointing lands).
+func (p *Processor) revoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for topic, parts := range revoked {
+		ti := p.topicIndex(topic)
+		if ti < 0 {
+			continue
+		}
+		for _, part := range parts {
+			p.m.ConsumerLag.DeleteLabelValues(topic, strconv.Itoa(int(part)))
+			w := p.workers[part]
+			if w == nil {
+				continue
+			}
+			w.assigned[ti] = false
+			if !w.assigned[predictionsTopic] && !w.assigned[outcomesTopic] {
+				delete(p.workers, part)
+			}
+		}
+	}
+	p.m.Assigned.Set(float64(len(p.workers)))
+	p.log.Info("partitions revoked", "revoked", revoked)
+}
+
+func (p *Processor) topicIndex(topic string) int {
+	for i, t := range p.topics {
+		if t == topic {
+			return i
+		}
+	}
+	return -1
+}
+
+// batch processes one poll's records and everything that follows from
+// them, then commits. See the package documentation for the sequence.
+func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetches) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	watermark := p.wm.Current()
+
+	var lags []lagUpdate
+	fetches.EachPartition(func(ft kgo.FetchTopicPartition) {
+		w, ti := p.workers[ft.Partition], p.topicIndex(ft.Topic)
+		if w == nil || ti < 0 || len(ft.Records) == 0 {
+			return
+		}
+		w.recs[ti] = ft.Records
+		last := ft.Records[len(ft.Records)-1]
+		lag := max(ft.HighWatermark-(last.Offset+1), 0)
+		w.sources[ti].Fetched(now, lag == 0)
+		lags = append(lags, lagUpdate{ft.Topic, ft.Partition, lag})
+	})
+
+	maxTime := int64(0)
+	if p.maxSkew > 0 {
+		maxTime = now.Add(p.maxSkew).UnixMilli()
+	}
+	var wg sync.WaitGroup
+	for _, w := range p.workers {
+		if !w.hasInput() {
+			continue
+		}
+		w.watermark = watermark
+		wg.Go(func() { w.process(maxTime) })
+	}
+	wg.Wait()
+
+	// Dead letters first, so that they are durable before their offsets
+	// are committed.
+	p.produce = p.produce[:0]
+	for _, w := range p.workers {
+		p.produce = append(p.produce, w.dead...)
+	}
+
+	// Advance event time over every owned input partition, then close
+	// what it passed.
+	var sources []*windows.Source
+	for _, w := range p.workers {
+		for ti, ok := range w.assigned {
+			if ok {
+				sources = append(sources, w.sources[ti])
+			}
+		}
+	}
+	wm := p.wm.Advance(now, sources)
+	late := make(map[int]uint64)
+	for _, w := range p.workers {
+		p.harvest = w.panes.Harvest(wm, p.harvest[:0])
+		for _, part := range p.harvest {
+			if !p.agg.Add(part) {
+				late[part.Model] += part.Predictions + part.Outcomes
+			}
+		}
+		w.panes.Release(p.harvest)
+	}
+	p.closed = p.agg.Close(wm, p.closed[:0])
+	for _, r := range p.closed {
+		rec, err := p.resultRecord(r)
+		if err != nil {
+			return err
+		}
+		p.produce = append(p.produce, rec)
+	}
+
+	if len(p.produce) > 0 {
+		p.produceErr.Store(nil)
+		for _, r := range p.produce {
+			cl.Produce(ctx, r, p.onProduced)
+		}
+		if err := cl.Flush(ctx); err != nil {
+			return fmt.Errorf("flushing dead letters and results: %w", err)
+		}
+		if perr := p.produceErr.Load(); perr != nil {
+			return fmt.Errorf("producing dead letters and results: %w", *perr)
+		}
+	}
+	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+		return fmt.Errorf("committing offsets: %w", err)
+	}
+
+	// Committed: now the batch may count.
+	for _, w := range p.workers {
+		p.apply(w)
+	}
+	for model, n := range late {
+		p.m.LateEvents.WithLabelValues(p.schema.Model(model).Name).Add(float64(n))
+	}
+	for _, l := range lags {
+		p.m.ConsumerLag.WithLabelValues(l.topic, strconv.Itoa(int(l.partition))).Set(float64(l.lag))
+	}
+	for _, r := range p.closed {
+		name, win := p.schema.Model(r.Model).Name, p.cfg.Windows[r.Window].Text
+		p.m.WindowEnd.WithLabelValues(name, win).Set(float64(r.End) / 1000)
+		p.m.WindowsClosed.WithLabelValues(name, win).Inc()
+	}
+	return nil
+}
+
+type lagUpdate struct {
+	topic     string
+	partition int32
+	lag       int64
+}
+
+func (p *Processor) onProduced(r *kgo.Record, err error) {
+	if err != nil {
+		err = fmt.Errorf("topic %s: %w", r.Topic, err)
+		p.produceErr.CompareAndSwap(nil, &err)
+	}
+}
+
+func (p *Processor) resultRecord(r *windows.Result) (*kgo.Record, error) {
+	name := p.schema.Model(r.Model).Name
+	b, err := results.Marshal(&results.Record{
+		Model:       name,
+		Window:      p.cfg.Windows[r.Window].Text,
+		Start:       time.UnixMilli(r.Start).UTC(),
+		End:         time.UnixMilli(r.End).UTC(),
+		Predictions: r.Predictions,
+		Errors:      r.Errors,
+		Outcomes:    r.Outcomes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encoding result: %w", err)
+	}
+	return &kgo.Record{Topic: p.cfg.Kafka.ResultsTopic, Key: []byte(name), Value: b}, nil
+}
+
+// apply adds a committed batch's counts to the metrics and resets them.
+func (p *Processor) apply(w *worker) {
+	s := &w.stats
+	for ti, topic := range p.topics {
+		if n := s.consumed[ti]; n > 0 {
+			p.m.RecordsConsumed.WithLabelValues(topic).Add(float64(n))
+		}
+		for r, n := range s.dead[ti] {
+			if n > 0 {
+				p.m.DeadLetters.WithLabelValues(topic, event.Reason(r).String()).Add(float64(n))
+			}
+		}
+		if n := s.misKeyed[ti]; n > 0 {
+			p.m.MisKeyed.WithLabelValues(topic).Add(float64(n))
+		}
+	}
+	s.consumed, s.dead, s.misKeyed = [numInputTopics]uint64{}, [numInputTopics][event.NumReasons]uint64{}, [numInputTopics]uint64{}
+	for mi := range s.models {
+		ms := &s.models[mi]
+		spec := p.schema.Model(mi)
+		for version, c := range ms.versions {
+			for st, status := range [2]string{"ok", "error"} {
+				if c[st] > 0 && p.m.SeriesAllowed("reckon_predictions_total", spec.Name, version, status) {
+					p.m.Predictions.WithLabelValues(spec.Name, version, status).Add(float64(c[st]))
+				}
+			}
+			*c = [2]uint64{}
+		}
+		for _, v := range ms.latencies {
+			p.latency[mi].Observe(v)
+		}
+		for _, v := range ms.scores {
+			p.score[mi].Observe(v)
+		}
+		ms.latencies, ms.scores = ms.latencies[:0], ms.scores[:0]
+		if ms.late > 0 {
+			p.m.LateEvents.WithLabelValues(spec.Name).Add(float64(ms.late))
+			ms.late = 0
+		}
+		for fi := range ms.violations {
+			feature := config.ReservedFeature
+			if fi > 0 {
+				feature = spec.Features[fi-1].Name
+			}
+			for k, n := range ms.violations[fi] {
+				if n > 0 {
+					kind := event.ViolationKind(k).String()
+					if p.m.SeriesAllowed("reckon_schema_violations_total", spec.Name, feature, kind) {
+						p.m.SchemaViolations.WithLabelValues(spec.Name, feature, kind).Add(float64(n))
+					}
+				}
+			}
+			ms.violations[fi] = [event.NumViolationKinds]uint64{}
+		}
+	}
+	w.dead = w.dead[:0]
+}

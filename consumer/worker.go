@@ -1,0 +1,198 @@
+package consumer
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/reckonhq/reckon/event"
+	"github.com/reckonhq/reckon/windows"
+)
+
+// Input topics, as indexes into per-topic arrays.
+const (
+	predictionsTopic = iota
+	outcomesTopic
+	numInputTopics
+)
+
+// Dead-letter headers, DESIGN.md §1.
+const (
+	HeaderSourceTopic     = "reckon.source.topic"
+	HeaderSourcePartition = "reckon.source.partition"
+	HeaderSourceOffset    = "reckon.source.offset"
+	HeaderError           = "reckon.error"
+)
+
+// worker owns the state of one partition number of both input topics. Only
+// one goroutine touches a worker at a time: a batch goroutine while
+// processing, the processor loop in between.
+type worker struct {
+	partition int32
+	topics    *[numInputTopics]string
+	deadTopic string
+
+	dec     *event.Decoder
+	pred    *event.Prediction
+	outcome event.Outcome
+	panes   *windows.Panes
+	sources [numInputTopics]*windows.Source
+	// assigned marks which input topics' partition this member owns.
+	assigned [numInputTopics]bool
+
+	// Per batch: input, then output read by the loop after the batch.
+	recs      [numInputTopics][]*kgo.Record
+	watermark int64 // the watermark when the batch started: older events are late
+	dead      []*kgo.Record
+	stats     batchStats
+}
+
+// batchStats are one batch's counts, applied to the metrics after commit.
+type batchStats struct {
+	consumed [numInputTopics]uint64
+	dead     [numInputTopics][event.NumReasons]uint64
+	misKeyed [numInputTopics]uint64
+	models   []modelStats
+}
+
+type modelStats struct {
+	// versions maps model_version to [ok, error] prediction counts. Entries
+	// are kept across batches (zeroed, not deleted) so that a known version
+	// costs no allocation.
+	versions   map[string]*[2]uint64
+	latencies  []float64
+	scores     []float64
+	late       uint64
+	violations [][event.NumViolationKinds]uint64 // [0] is _undeclared, [i+1] feature i
+}
+
+func newWorker(partition int32, topics *[numInputTopics]string, deadTopic string, schema *event.Schema, paneLength time.Duration, maxRecordBytes int, now time.Time) *worker {
+	w := &worker{
+		partition: partition,
+		topics:    topics,
+		deadTopic: deadTopic,
+		dec:       event.NewDecoder(schema, maxRecordBytes),
+		panes:     windows.NewPanes(paneLength, schema.Len()),
+	}
+	w.pred = w.dec.NewPrediction()
+	for i := range w.sources {
+		w.sources[i] = windows.NewSource(now)
+	}
+	w.stats.models = make([]modelStats, schema.Len())
+	for i := range w.stats.models {
+		w.stats.models[i] = modelStats{
+			versions:   make(map[string]*[2]uint64),
+			violations: make([][event.NumViolationKinds]uint64, len(schema.Model(i).Features)+1),
+		}
+	}
+	return w
+}
+
+func (w *worker) hasInput() bool {
+	return len(w.recs[predictionsTopic]) > 0 || len(w.recs[outcomesTopic]) > 0
+}
+
+// process handles the batch's records. Predictions are processed before
+// outcomes of the same batch, so that a label fetched together with its
+// prediction finds it.
+func (w *worker) process(maxTimeMs int64) {
+	w.dec.SetMaxTime(maxTimeMs)
+	for _, r := range w.recs[predictionsTopic] {
+		w.prediction(r)
+	}
+	for _, r := range w.recs[outcomesTopic] {
+		w.outcomeRecord(r)
+	}
+	w.recs = [numInputTopics][]*kgo.Record{}
+}
+
+func (w *worker) prediction(r *kgo.Record) {
+	w.stats.consumed[predictionsTopic]++
+	p := w.pred
+	if err := w.dec.DecodePrediction(r.Value, p); err != nil {
+		w.deadLetter(predictionsTopic, r, err)
+		return
+	}
+	if !bytes.Equal(r.Key, p.ID) {
+		w.stats.misKeyed[predictionsTopic]++
+	}
+	w.sources[predictionsTopic].Observe(p.TimeMs)
+
+	ms := &w.stats.models[p.Model]
+	c := ms.versions[string(p.ModelVersion)]
+	if c == nil {
+		c = new([2]uint64)
+		ms.versions[string(p.ModelVersion)] = c
+	}
+	if p.Error {
+		c[1]++
+	} else {
+		c[0]++
+	}
+	if p.LatencySeconds == p.LatencySeconds { // not NaN
+		ms.latencies = append(ms.latencies, p.LatencySeconds)
+	}
+	if !p.Error && p.Score == p.Score {
+		ms.scores = append(ms.scores, p.Score)
+	}
+	for _, v := range p.Violations {
+		ms.violations[v.Feature+1][v.Kind]++
+	}
+
+	if p.TimeMs < w.watermark {
+		ms.late++
+		return
+	}
+	pane := w.panes.Get(p.Model, p.TimeMs)
+	pane.Predictions++
+	if p.Error {
+		pane.Errors++
+	}
+}
+
+func (w *worker) outcomeRecord(r *kgo.Record) {
+	w.stats.consumed[outcomesTopic]++
+	o := &w.outcome
+	if err := w.dec.DecodeOutcome(r.Value, o); err != nil {
+		w.deadLetter(outcomesTopic, r, err)
+		return
+	}
+	if !bytes.Equal(r.Key, o.ID) {
+		w.stats.misKeyed[outcomesTopic]++
+	}
+	w.sources[outcomesTopic].Observe(o.TimeMs)
+	if o.TimeMs < w.watermark {
+		w.stats.models[o.Model].late++
+		return
+	}
+	w.panes.Get(o.Model, o.TimeMs).Outcomes++
+}
+
+// deadLetter queues r for the dead-letter topic, byte for byte, with its
+// original headers followed by reckon's.
+func (w *worker) deadLetter(topic int, r *kgo.Record, err error) {
+	reason := event.ReasonInvalidJSON
+	var de *event.DecodeError
+	if errors.As(err, &de) {
+		reason = de.Reason
+	}
+	w.stats.dead[topic][reason]++
+	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+4)
+	headers = append(headers, r.Headers...)
+	headers = append(headers,
+		kgo.RecordHeader{Key: HeaderSourceTopic, Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
+		kgo.RecordHeader{Key: HeaderSourceOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(err.Error())},
+	)
+	w.dead = append(w.dead, &kgo.Record{
+		Topic:     w.deadTopic,
+		Key:       r.Key,
+		Value:     r.Value,
+		Headers:   headers,
+		Timestamp: r.Timestamp,
+	})
+}

@@ -1,0 +1,177 @@
+// Package exporter defines reckon's Prometheus metrics (DESIGN.md §3) on an
+// explicit registry, and serves them over HTTP with /healthz and /readyz.
+//
+// Nothing here is on the per-event path: partition workers count into plain
+// per-batch structures, and the processor's coordinator applies those counts
+// to the metrics below once the batch is committed, so exported counters
+// advance only with committed work.
+package exporter
+
+import (
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// LatencyBuckets are the classic buckets of reckon_prediction_latency_seconds.
+// They include 0.15 and 0.25 so that the default latency SLOs (150 ms, 250 ms)
+// fall on a bucket boundary; native buckets are exported as well.
+var LatencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .25, .5, 1, 2.5, 5, 10}
+
+// ScoreBuckets are the classic buckets of reckon_prediction_score: twenty
+// equal bins of the probability, which a Grafana heatmap shows directly.
+var ScoreBuckets = prometheus.LinearBuckets(0.05, 0.05, 20)
+
+// LabelDelayBuckets span minutes to a week, the range labels arrive in.
+var LabelDelayBuckets = []float64{1, 10, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400}
+
+// Metrics are reckon's metrics. Fields are the metric vectors; use the
+// methods that go through the series limit to create per-model series.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Predictions      *prometheus.CounterVec   // model, model_version, status
+	Latency          *prometheus.HistogramVec // model
+	Score            *prometheus.HistogramVec // model
+	RecordsConsumed  *prometheus.CounterVec   // topic
+	DeadLetters      *prometheus.CounterVec   // topic, reason
+	ConsumerLag      *prometheus.GaugeVec     // topic, partition
+	SchemaViolations *prometheus.CounterVec   // model, feature, kind
+	LateEvents       *prometheus.CounterVec   // model
+	MisKeyed         *prometheus.CounterVec   // topic
+	SeriesDropped    prometheus.Counter
+	WindowEnd        *prometheus.GaugeVec // model, window
+	WindowsClosed    *prometheus.CounterVec
+	Ready            prometheus.Gauge
+	Assigned         prometheus.Gauge
+
+	limit  int
+	series map[string]struct{}
+}
+
+// New registers reckon's metrics, the Go and process collectors, and
+// reckon_build_info on reg. seriesLimit caps the number of label sets that
+// SeriesAllowed admits (0 = unlimited).
+func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{Registry: reg, limit: seriesLimit, series: make(map[string]struct{})}
+
+	m.Predictions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_predictions_total",
+		Help: "Prediction events consumed, by model, model version and status (ok or error).",
+	}, []string{"model", "model_version", "status"})
+	m.Latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:                            "reckon_prediction_latency_seconds",
+		Help:                            "Serving latency reported by the model server (latency_ms), in seconds.",
+		Buckets:                         LatencyBuckets,
+		NativeHistogramBucketFactor:     1.1,
+		NativeHistogramMaxBucketNumber:  160,
+		NativeHistogramMinResetDuration: time.Hour,
+	}, []string{"model"})
+	m.Score = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:                            "reckon_prediction_score",
+		Help:                            "Scores (positive-class probability) of ok predictions.",
+		Buckets:                         ScoreBuckets,
+		NativeHistogramBucketFactor:     1.1,
+		NativeHistogramMaxBucketNumber:  160,
+		NativeHistogramMinResetDuration: time.Hour,
+	}, []string{"model"})
+	m.RecordsConsumed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_records_consumed_total",
+		Help: "Records read from an input topic, dead letters included.",
+	}, []string{"topic"})
+	m.DeadLetters = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_dead_letter_total",
+		Help: "Records sent to the dead-letter topic, by source topic and reason code.",
+	}, []string{"topic", "reason"})
+	m.ConsumerLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "reckon_consumer_lag_records",
+		Help: "Records between this member's position and the partition's high watermark, as of the last fetch.",
+	}, []string{"topic", "partition"})
+	m.SchemaViolations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_schema_violations_total",
+		Help: "Feature values that do not match the declared schema, by kind (missing, type, range, unknown_feature, new_category).",
+	}, []string{"model", "feature", "kind"})
+	m.LateEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_late_events_total",
+		Help: "Events older than the watermark: counted live, not added to any window.",
+	}, []string{"model"})
+	m.MisKeyed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_miskeyed_records_total",
+		Help: "Records whose Kafka key is not their prediction_id.",
+	}, []string{"topic"})
+	m.SeriesDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "reckon_series_dropped_total",
+		Help: "Updates dropped because their series would exceed series_limit.",
+	})
+	m.WindowEnd = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "reckon_window_end_timestamp_seconds",
+		Help: "Exclusive end of the most recently closed window of this length.",
+	}, []string{"model", "window"})
+	m.WindowsClosed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_windows_closed_total",
+		Help: "Windows closed and published to the results topic.",
+	}, []string{"model", "window"})
+	m.Ready = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "reckon_ready",
+		Help: "1 when /readyz answers 200: partitions assigned and state restored.",
+	})
+	m.Assigned = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "reckon_assigned_partitions",
+		Help: "Partition numbers (of both input topics) owned by this member.",
+	})
+	for _, c := range []prometheus.Collector{
+		m.Predictions, m.Latency, m.Score, m.RecordsConsumed, m.DeadLetters, m.ConsumerLag,
+		m.SchemaViolations, m.LateEvents, m.MisKeyed, m.SeriesDropped, m.WindowEnd, m.WindowsClosed,
+		m.Ready, m.Assigned,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		f(c)
+	}
+	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "reckon_build_info",
+		Help: "Always 1; labels say which reckon and Go built this binary.",
+	}, []string{"version", "goversion"})
+	bi.WithLabelValues(version, runtime.Version()).Set(1)
+	f(bi)
+	return m
+}
+
+// SeriesAllowed reports whether a series of metric with the given label
+// values may be created or updated, admitting new series only while fewer
+// than the series limit exist. A refused update is counted in
+// reckon_series_dropped_total. It is called per batch, not per event.
+func (m *Metrics) SeriesAllowed(metric string, labels ...string) bool {
+	if m.limit <= 0 {
+		return true
+	}
+	var b strings.Builder
+	b.WriteString(metric)
+	for _, l := range labels {
+		b.WriteByte(0)
+		b.WriteString(l)
+	}
+	k := b.String()
+	if _, ok := m.series[k]; ok {
+		return true
+	}
+	if len(m.series) >= m.limit {
+		m.SeriesDropped.Inc()
+		return false
+	}
+	m.series[k] = struct{}{}
+	return true
+}
+
+// Version is reckon's version as stamped in the binary's build info.
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
