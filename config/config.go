@@ -1,0 +1,541 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Defaults of the configuration file. A key that is absent or null takes its
+// default.
+const (
+	DefaultListen          = "127.0.0.1:9464"
+	DefaultBroker          = "127.0.0.1:9092"
+	DefaultGroup           = "reckon"
+	DefaultClientID        = "reckon"
+	DefaultPredictions     = "predictions"
+	DefaultOutcomes        = "outcomes"
+	DefaultDeadLetter      = "reckon-dead-letter"
+	DefaultResults         = "reckon-results"
+	DefaultAllowedLateness = time.Minute
+	DefaultIdleTimeout     = 30 * time.Second
+	DefaultLabelTTL        = 24 * time.Hour
+	DefaultMaxClockSkew    = time.Hour
+	DefaultMaxRecordBytes  = 1 << 20
+	DefaultSeriesLimit     = 10000
+	DefaultThreshold       = 0.5
+	DefaultPValue          = 0.05
+	DefaultPSIThreshold    = 0.2
+	DefaultDistance        = 0.1
+	DefaultDatasetShare    = 0.5
+	DefaultSLOLatency      = 250 * time.Millisecond
+	DefaultSLOObjective    = 0.999
+	DefaultSLOWindow       = 30 * 24 * time.Hour
+)
+
+// Names of drift tests, as written in the drift block and used as the
+// `method`/`test` label values of the drift metrics. TestAuto leaves the
+// choice to the drift engine.
+const (
+	TestAuto        = "auto"
+	TestKS          = "ks"
+	TestPSI         = "psi"
+	TestWasserstein = "wasserstein"
+	TestJS          = "js"
+	TestChi2        = "chi2"
+)
+
+// SASL mechanisms accepted in kafka.sasl.mechanism.
+const (
+	MechanismPlain       = "PLAIN"
+	MechanismScramSHA256 = "SCRAM-SHA-256"
+	MechanismScramSHA512 = "SCRAM-SHA-512"
+)
+
+// ReservedFeature is the `feature` label value of schema violations of
+// features a model does not declare; no declared feature may use it.
+const ReservedFeature = "_undeclared"
+
+// Config is a complete, validated reckon configuration. Parse and Load return
+// it with every default filled in and every invariant documented on the
+// fields holding. Treat it as read-only once parsed: Model and
+// Model.FeatureIndex use indexes built by Parse (on a Config built in code
+// they scan instead), and Validate is the only check of a changed Config.
+type Config struct {
+	Kafka Kafka
+	// Listen is the host:port of the HTTP server (/metrics, /healthz,
+	// /readyz). Default "127.0.0.1:9464".
+	Listen string
+	// WebConfigFile (key web_config_file) is an optional Prometheus
+	// exporter-toolkit web configuration file (TLS, basic auth). A relative
+	// path is resolved against the configuration file's directory; the file
+	// must exist.
+	WebConfigFile string
+	// Windows are the tumbling window lengths, default [5m, 1h]. Each is
+	// > 0, a whole number of seconds and a multiple of the shortest; no two
+	// have the same length. Sorted ascending by Length.
+	Windows []Window
+	// AllowedLateness is subtracted from the highest event time seen to
+	// form a partition's watermark. Default 1m, >= 0.
+	AllowedLateness time.Duration
+	// IdleTimeout is how long a partition may stay idle before it stops
+	// holding back the watermark. Default 30s, > 0.
+	IdleTimeout time.Duration
+	// LabelTTL is how long (in event time) a prediction waits for its
+	// outcome. Default 24h, > 0.
+	LabelTTL time.Duration
+	// MaxClockSkew (key max_clock_skew) is how far ahead of the wall clock
+	// an event time may be; a later event is a dead letter (reason
+	// future_timestamp), since one such event would push the watermark
+	// ahead and make everything else late. Default 1h, >= 0; 0 disables
+	// the check.
+	MaxClockSkew time.Duration
+	// MaxRecordBytes (key max_record_bytes) is the largest record processed;
+	// larger records are dead letters. Default 1048576, > 0.
+	MaxRecordBytes int
+	// SeriesLimit (key series_limit) caps the number of per-model and
+	// per-feature series exported. Default 10000, > 0.
+	SeriesLimit int
+	// Models are the monitored models: at least one, unique names.
+	Models []Model
+
+	models map[string]int // Name → index in Models; built by Parse
+}
+
+// Window is a tumbling window length.
+type Window struct {
+	// Text is the length exactly as written in the configuration ("5m"),
+	// the value of the Prometheus `window` label.
+	Text   string
+	Length time.Duration
+}
+
+// String returns w.Text.
+func (w Window) String() string { return w.Text }
+
+// Kafka is the kafka block.
+type Kafka struct {
+	// Brokers are the seed brokers, each host:port, no duplicates. Default
+	// ["127.0.0.1:9092"].
+	Brokers []string
+	// Group is the consumer group, default "reckon". Internal topics are
+	// named after it, so it is a legal topic name of at most 200 characters.
+	Group string
+	// ClientID (key client_id) is the Kafka client id, default "reckon".
+	ClientID string
+	// The topics, keys predictions_topic, outcomes_topic, dead_letter_topic
+	// and results_topic. Defaults "predictions", "outcomes",
+	// "reckon-dead-letter" and "reckon-results". Legal Kafka topic names,
+	// all distinct.
+	PredictionsTopic string
+	OutcomesTopic    string
+	DeadLetterTopic  string
+	ResultsTopic     string
+	// TLS is nil unless TLS is enabled: a tls block turns TLS on unless it
+	// says enabled: false. When non-nil, Enabled is true.
+	TLS *TLS
+	// SASL is nil unless a sasl block is present.
+	SASL *SASL
+}
+
+// TLS is the kafka.tls block. File paths are resolved against the
+// configuration file's directory and the files exist.
+type TLS struct {
+	Enabled            bool
+	CAFile             string // key ca_file, optional: system roots when empty
+	CertFile           string // key cert_file: client certificate; set together with KeyFile
+	KeyFile            string // key key_file
+	InsecureSkipVerify bool   // key insecure_skip_verify
+}
+
+// SASL is the kafka.sasl block.
+type SASL struct {
+	Mechanism string // MechanismPlain, MechanismScramSHA256 or MechanismScramSHA512; required
+	Username  string // required
+	Password  string
+}
+
+// String describes s without its password, so that a SASL can be logged.
+func (s SASL) String() string {
+	return fmt.Sprintf("{Mechanism:%s Username:%s Password:<redacted>}", s.Mechanism, s.Username)
+}
+
+// GoString is String, so that %#v does not print the password either.
+func (s SASL) GoString() string { return s.String() }
+
+// Model is one monitored binary classifier.
+type Model struct {
+	// Name is the model name of events and the `model` label value; it
+	// matches ^[a-zA-Z_][a-zA-Z0-9_.:-]*$.
+	Name string
+	// Threshold in [0,1], default 0.5: predicted positive = score >=
+	// Threshold, when an event has no `predicted`.
+	Threshold float64
+	// PositiveLabel and NegativeLabel (keys positive_label, negative_label)
+	// are optional outcome label strings besides 1/0 and true/false: both
+	// set and different, or both empty.
+	PositiveLabel string
+	NegativeLabel string
+	// Reference is the reference distribution, nil when not configured.
+	Reference *Reference
+	// Features are the declared features, unique names, none named
+	// ReservedFeature.
+	Features []Feature
+	// Drift holds the model's drift settings, the defaults of every feature.
+	Drift Drift
+	// Cost (key cost) is the optional cost of an error, for cost metrics.
+	Cost *Cost
+	// SLO (key slo) is the latency objective; defaults DefaultSLO().
+	SLO SLO
+
+	features map[string]int // Feature.Name → index in Features; built by Parse
+}
+
+// Reference is where a model's reference distribution comes from: exactly
+// one of File and the event-time range [From, To) is set.
+type Reference struct {
+	// From and To bound the half-open event-time range [From, To) of the
+	// stream itself; From < To. Zero when File is set.
+	From, To time.Time
+	// File is a reference profile built by `reckon reference`, resolved
+	// against the configuration file's directory. It need not exist yet
+	// (`reckon reference` writes it).
+	File string
+}
+
+// IsRange reports whether r is an event-time range rather than a file.
+func (r *Reference) IsRange() bool { return r.File == "" }
+
+// FeatureType is the type of a feature. The zero value is invalid.
+type FeatureType int
+
+// Feature types.
+const (
+	FeatureNumeric     FeatureType = iota + 1 // numbers
+	FeatureCategorical                        // strings and booleans
+)
+
+// String returns "numeric" or "categorical", as written in the file.
+func (t FeatureType) String() string {
+	switch t {
+	case FeatureNumeric:
+		return "numeric"
+	case FeatureCategorical:
+		return "categorical"
+	}
+	return fmt.Sprintf("FeatureType(%d)", int(t))
+}
+
+// ParseFeatureType parses "numeric" or "categorical".
+func ParseFeatureType(s string) (FeatureType, error) {
+	switch s {
+	case "numeric":
+		return FeatureNumeric, nil
+	case "categorical":
+		return FeatureCategorical, nil
+	}
+	return 0, fmt.Errorf("unknown feature type %q (want numeric or categorical)", s)
+}
+
+// Feature is a declared feature of a model.
+type Feature struct {
+	Name string
+	Type FeatureType
+	// Min and Max are optional bounds of a numeric feature (nil for a
+	// categorical one); finite, Min <= Max. A value outside is a schema
+	// violation of kind "range".
+	Min, Max *float64
+	// Categories optionally lists the known values of a categorical feature
+	// (nil for a numeric one); non-empty, no duplicates. A boolean is written
+	// "true" or "false". A value outside is a schema violation of kind
+	// "new_category".
+	Categories []string
+	// Drift, when not nil, overrides the model's Drift for this feature. It
+	// is complete: keys the file does not set are inherited from the model,
+	// and `drift: auto` means DefaultDrift(). Use Model.FeatureDrift.
+	Drift *Drift
+}
+
+// Drift holds the drift settings of a model or a feature.
+type Drift struct {
+	// NumericTest (key numeric_test) is TestKS, TestPSI, TestWasserstein,
+	// TestJS or TestAuto (default).
+	NumericTest string
+	// CategoricalTest (key categorical_test) is TestChi2, TestPSI, TestJS
+	// or TestAuto (default).
+	CategoricalTest string
+	// PValue (key p_value) in (0,1), default 0.05: ks and chi2 say drift
+	// when their p-value is below it.
+	PValue float64
+	// PSIThreshold (key psi_threshold) > 0, default 0.2: psi says drift at
+	// or above it.
+	PSIThreshold float64
+	// DistanceThreshold (key distance_threshold) > 0, default 0.1:
+	// wasserstein and js say drift at or above it.
+	DistanceThreshold float64
+	// DatasetShare (key dataset_share) in (0,1], default 0.5: the dataset
+	// drifts when at least this share of its features drift. A model-level
+	// setting: features inherit the model's.
+	DatasetShare float64
+}
+
+// TestFor returns the configured test for a feature of type t: NumericTest
+// or CategoricalTest (possibly TestAuto).
+func (d Drift) TestFor(t FeatureType) string {
+	if t == FeatureCategorical {
+		return d.CategoricalTest
+	}
+	return d.NumericTest
+}
+
+// Cost is the cost of a false positive and of a false negative, both >= 0.
+type Cost struct {
+	FalsePositive float64 // key false_positive, required
+	FalseNegative float64 // key false_negative, required
+}
+
+// SLO is a model's serving latency objective: Objective of the predictions
+// over Window are served within Latency.
+type SLO struct {
+	Latency   time.Duration // default 250ms, > 0
+	Objective float64       // default 0.999, in (0,1)
+	Window    time.Duration // default 30d, > 0
+}
+
+// Default returns a configuration with every default and no models (so it
+// is not valid until a model is added).
+func Default() *Config {
+	return &Config{
+		Kafka: Kafka{
+			Brokers:          []string{DefaultBroker},
+			Group:            DefaultGroup,
+			ClientID:         DefaultClientID,
+			PredictionsTopic: DefaultPredictions,
+			OutcomesTopic:    DefaultOutcomes,
+			DeadLetterTopic:  DefaultDeadLetter,
+			ResultsTopic:     DefaultResults,
+		},
+		Listen: DefaultListen,
+		Windows: []Window{
+			{Text: "5m", Length: 5 * time.Minute},
+			{Text: "1h", Length: time.Hour},
+		},
+		AllowedLateness: DefaultAllowedLateness,
+		IdleTimeout:     DefaultIdleTimeout,
+		LabelTTL:        DefaultLabelTTL,
+		MaxClockSkew:    DefaultMaxClockSkew,
+		MaxRecordBytes:  DefaultMaxRecordBytes,
+		SeriesLimit:     DefaultSeriesLimit,
+	}
+}
+
+// DefaultModel returns a model named name with every default and no
+// features.
+func DefaultModel(name string) Model {
+	return Model{Name: name, Threshold: DefaultThreshold, Drift: DefaultDrift(), SLO: DefaultSLO()}
+}
+
+// DefaultDrift returns the default drift settings, also written `drift: auto`.
+func DefaultDrift() Drift {
+	return Drift{
+		NumericTest:       TestAuto,
+		CategoricalTest:   TestAuto,
+		PValue:            DefaultPValue,
+		PSIThreshold:      DefaultPSIThreshold,
+		DistanceThreshold: DefaultDistance,
+		DatasetShare:      DefaultDatasetShare,
+	}
+}
+
+// DefaultSLO returns the default latency objective.
+func DefaultSLO() SLO {
+	return SLO{Latency: DefaultSLOLatency, Objective: DefaultSLOObjective, Window: DefaultSLOWindow}
+}
+
+// Load reads and parses the configuration file at path. See Parse.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates a configuration file's contents. filename names
+// the file in errors, and relative file paths in the configuration are
+// resolved against its directory.
+//
+// The error, when not nil, joins (errors.Join) one *Error per problem, in
+// file order: every problem found, not just the first (up to 100, then an
+// *Error saying how many more).
+func Parse(filename string, data []byte) (*Config, error) {
+	d := newDecoder(filename, len(data))
+	root, ok := d.parse(data)
+	var c *Config
+	if ok {
+		c = d.config(root)
+	}
+	if ok && !d.spent { // a partly decoded Config is not worth validating
+		v := validator{file: filename, at: d.pos}
+		v.config(c)
+		for _, e := range v.errs {
+			if !d.failed(e.err.Key) {
+				d.errs = append(d.errs, e)
+			}
+		}
+	}
+	if len(d.errs) > 0 {
+		return nil, joinErrors(d.errs)
+	}
+	c.index()
+	return c, nil
+}
+
+// Validate checks every invariant documented on c's fields, for a Config
+// built or changed in code (flags overriding the file, tests). Errors have
+// Key set and no line. It does not fill in defaults.
+func (c *Config) Validate() error {
+	v := validator{}
+	v.config(c)
+	if !slices.IsSortedFunc(c.Windows, func(a, b Window) int { return cmpDuration(a.Length, b.Length) }) {
+		v.errorf("windows", "not sorted ascending")
+	}
+	if len(v.errs) > 0 {
+		return joinErrors(v.errs)
+	}
+	return nil
+}
+
+// maxErrors caps the errors reported, as compilers do.
+const maxErrors = 100
+
+// joinErrors joins errs in file order, at most maxErrors of them and an
+// *Error saying how many more there are.
+func joinErrors(errs []located) error {
+	slices.SortStableFunc(errs, func(a, b located) int {
+		if a.pos.line != b.pos.line {
+			return a.pos.line - b.pos.line
+		}
+		return a.pos.col - b.pos.col
+	})
+	out := make([]error, 0, min(len(errs), maxErrors+1))
+	for _, e := range errs[:min(len(errs), maxErrors)] {
+		out = append(out, e.err)
+	}
+	if n := len(errs) - maxErrors; n > 0 {
+		out = append(out, &Error{File: errs[0].err.File, Msg: fmt.Sprintf("too many errors (%d more)", n)})
+	}
+	return errors.Join(out...)
+}
+
+func cmpDuration(a, b time.Duration) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// index establishes the invariants Parse promises beyond validation: sorted
+// windows and the lookup indexes.
+func (c *Config) index() {
+	slices.SortStableFunc(c.Windows, func(a, b Window) int { return cmpDuration(a.Length, b.Length) })
+	c.models = make(map[string]int, len(c.Models))
+	for i := range c.Models {
+		m := &c.Models[i]
+		c.models[m.Name] = i
+		m.features = make(map[string]int, len(m.Features))
+		for j, f := range m.Features {
+			m.features[f.Name] = j
+		}
+	}
+}
+
+// Model returns the model named name. On a Config from Parse it uses a
+// precomputed index; on one built in code it scans Models.
+func (c *Config) Model(name string) (*Model, bool) {
+	if c.models != nil && len(c.models) == len(c.Models) {
+		i, ok := c.models[name]
+		if ok && c.Models[i].Name == name {
+			return &c.Models[i], true
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	for i := range c.Models {
+		if c.Models[i].Name == name {
+			return &c.Models[i], true
+		}
+	}
+	return nil, false
+}
+
+// FeatureIndex returns the index in m.Features of the feature named name.
+// On a Model from Parse it is a map lookup (a scan otherwise) and does not
+// allocate; m.FeatureIndex(string(b)) does not either for names of up to 32
+// bytes (the compiler converts into a stack buffer), and FeatureIndexBytes
+// never does.
+func (m *Model) FeatureIndex(name string) (int, bool) {
+	if m.features != nil && len(m.features) == len(m.Features) {
+		i, ok := m.features[name]
+		if !ok {
+			return -1, false
+		}
+		if m.Features[i].Name == name {
+			return i, true
+		}
+	}
+	for i := range m.Features {
+		if m.Features[i].Name == name {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// FeatureIndexBytes is FeatureIndex for a name held in a byte slice, such as
+// a JSON key, without allocating.
+func (m *Model) FeatureIndexBytes(name []byte) (int, bool) {
+	if m.features != nil && len(m.features) == len(m.Features) {
+		i, ok := m.features[string(name)]
+		if !ok {
+			return -1, false
+		}
+		if m.Features[i].Name == string(name) {
+			return i, true
+		}
+	}
+	for i := range m.Features {
+		if m.Features[i].Name == string(name) {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// FeatureDrift returns the drift settings of feature i: its override, or
+// the model's.
+func (m *Model) FeatureDrift(i int) Drift {
+	if d := m.Features[i].Drift; d != nil {
+		return *d
+	}
+	return m.Drift
+}
+
+// finite reports whether x is neither NaN nor infinite.
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// resolve makes a relative path relative to dir.
+func resolve(dir, path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(dir, path)
+}

@@ -1,0 +1,400 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// validator checks the invariants of a decoded Config: ranges, required
+// values, cross-field and cross-item rules. at, when not nil, gives the
+// position of a key path.
+type validator struct {
+	file string
+	at   func(key string) pos
+	errs []located
+}
+
+func (v *validator) errorf(key, format string, args ...any) {
+	var p pos
+	if v.at != nil {
+		p = v.at(key)
+	}
+	v.errs = append(v.errs, located{p, &Error{File: v.file, Line: p.line, Key: key, Msg: fmt.Sprintf(format, args...)}})
+}
+
+var (
+	modelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_.:-]*$`)
+	topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+)
+
+// maxGroupLen leaves room for the suffixes of internal topic names
+// (<group>-state, <group>-partials, ...) within Kafka's 249.
+const maxGroupLen = 200
+
+func (v *validator) config(c *Config) {
+	v.kafka(&c.Kafka)
+	if err := checkHostPort(c.Listen, false); err != nil {
+		v.errorf("listen", "%v", err)
+	}
+	if c.WebConfigFile != "" {
+		if err := checkFile(c.WebConfigFile); err != nil {
+			v.errorf("web_config_file", "%v", err)
+		}
+	}
+	v.windows(c.Windows)
+	if c.AllowedLateness < 0 {
+		v.errorf("allowed_lateness", "must be >= 0, got %s", c.AllowedLateness)
+	}
+	if c.IdleTimeout <= 0 {
+		v.errorf("idle_timeout", "must be > 0, got %s", c.IdleTimeout)
+	}
+	if c.MaxClockSkew < 0 {
+		v.errorf("max_clock_skew", "must be >= 0 (0 disables the check), got %s", c.MaxClockSkew)
+	}
+	if c.LabelTTL <= 0 {
+		v.errorf("label_ttl", "must be > 0, got %s", c.LabelTTL)
+	}
+	if c.MaxRecordBytes <= 0 {
+		v.errorf("max_record_bytes", "must be > 0, got %d", c.MaxRecordBytes)
+	}
+	if c.SeriesLimit <= 0 {
+		v.errorf("series_limit", "must be > 0, got %d", c.SeriesLimit)
+	}
+	if len(c.Models) == 0 {
+		v.errorf("models", "at least one model required")
+	}
+	names := make(map[string]int, len(c.Models))
+	for i := range c.Models {
+		m := &c.Models[i]
+		path := itemKey("models", i)
+		v.model(m, path)
+		if m.Name == "" {
+			continue
+		}
+		if first, dup := names[m.Name]; dup {
+			v.errorf(path+".name", "duplicate model name %q (same as models[%d])", m.Name, first)
+			continue
+		}
+		names[m.Name] = i
+	}
+}
+
+func (v *validator) kafka(k *Kafka) {
+	if len(k.Brokers) == 0 {
+		v.errorf("kafka.brokers", "at least one broker required")
+	}
+	seen := make(map[string]int, len(k.Brokers))
+	for i, b := range k.Brokers {
+		p := itemKey("kafka.brokers", i)
+		if err := checkHostPort(b, true); err != nil {
+			v.errorf(p, "%v", err)
+			continue
+		}
+		if first, dup := seen[b]; dup {
+			v.errorf(p, "duplicate broker %q (same as kafka.brokers[%d])", b, first)
+			continue
+		}
+		seen[b] = i
+	}
+	switch {
+	case k.Group == "":
+		v.errorf("kafka.group", "required")
+	case len(k.Group) > maxGroupLen || !topicName.MatchString(k.Group):
+		v.errorf("kafka.group", "invalid group %q: internal topics are named after it, so it must be at most %d of the characters a-z A-Z 0-9 . _ -", k.Group, maxGroupLen)
+	}
+	if k.ClientID == "" {
+		v.errorf("kafka.client_id", "required")
+	}
+	topics := []struct{ key, name string }{
+		{"kafka.predictions_topic", k.PredictionsTopic},
+		{"kafka.outcomes_topic", k.OutcomesTopic},
+		{"kafka.dead_letter_topic", k.DeadLetterTopic},
+		{"kafka.results_topic", k.ResultsTopic},
+	}
+	used := make(map[string]string, len(topics))
+	for _, t := range topics {
+		switch {
+		case t.name == "":
+			v.errorf(t.key, "required")
+		case t.name == "." || t.name == ".." || !topicName.MatchString(t.name):
+			v.errorf(t.key, "invalid topic name %q: want 1 to 249 of the characters a-z A-Z 0-9 . _ -, not . or ..", t.name)
+		default:
+			if other, dup := used[t.name]; dup {
+				v.errorf(t.key, "topic %q is also %s", t.name, other)
+				continue
+			}
+			used[t.name] = t.key
+		}
+	}
+	if t := k.TLS; t != nil && t.Enabled {
+		for _, f := range []struct{ key, path string }{
+			{"kafka.tls.ca_file", t.CAFile},
+			{"kafka.tls.cert_file", t.CertFile},
+			{"kafka.tls.key_file", t.KeyFile},
+		} {
+			if f.path == "" {
+				continue
+			}
+			if err := checkFile(f.path); err != nil {
+				v.errorf(f.key, "%v", err)
+			}
+		}
+		switch {
+		case t.CertFile != "" && t.KeyFile == "":
+			v.errorf("kafka.tls.key_file", "required with cert_file")
+		case t.KeyFile != "" && t.CertFile == "":
+			v.errorf("kafka.tls.cert_file", "required with key_file")
+		}
+	}
+	if s := k.SASL; s != nil {
+		switch s.Mechanism {
+		case MechanismPlain, MechanismScramSHA256, MechanismScramSHA512:
+		case "":
+			v.errorf("kafka.sasl.mechanism", "required (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)")
+		default:
+			v.errorf("kafka.sasl.mechanism", "unknown mechanism %q (want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", s.Mechanism)
+		}
+		if s.Username == "" {
+			v.errorf("kafka.sasl.username", "required")
+		}
+	}
+}
+
+func (v *validator) windows(ws []Window) {
+	if len(ws) == 0 {
+		v.errorf("windows", "at least one window required")
+		return
+	}
+	var shortest time.Duration
+	for _, w := range ws {
+		if w.Length > 0 && w.Length%time.Second == 0 && (shortest == 0 || w.Length < shortest) {
+			shortest = w.Length
+		}
+	}
+	seen := make(map[time.Duration]int, len(ws))
+	for i, w := range ws {
+		p := itemKey("windows", i)
+		switch {
+		case w.Length <= 0:
+			v.errorf(p, "must be > 0, got %q", w.Text)
+		case w.Length%time.Second != 0:
+			v.errorf(p, "%q is not a whole number of seconds", w.Text)
+		case w.Length%shortest != 0:
+			v.errorf(p, "%q is not a multiple of the shortest window %q", w.Text, textOf(ws, shortest))
+		default:
+			if first, dup := seen[w.Length]; dup {
+				v.errorf(p, "duplicate window %q (same length as windows[%d] %q)", w.Text, first, ws[first].Text)
+				continue
+			}
+			seen[w.Length] = i
+		}
+	}
+}
+
+func textOf(ws []Window, l time.Duration) string {
+	for _, w := range ws {
+		if w.Length == l {
+			return w.Text
+		}
+	}
+	return l.String()
+}
+
+func (v *validator) model(m *Model, path string) {
+	switch {
+	case m.Name == "":
+		v.errorf(path+".name", "required")
+	case !modelName.MatchString(m.Name):
+		v.errorf(path+".name", "invalid model name %q (want ^[a-zA-Z_][a-zA-Z0-9_.:-]*$)", m.Name)
+	}
+	if !(m.Threshold >= 0 && m.Threshold <= 1) {
+		v.errorf(path+".threshold", "must be in [0, 1], got %v", m.Threshold)
+	}
+	switch {
+	case m.PositiveLabel != "" && m.NegativeLabel == "":
+		v.errorf(path+".negative_label", "required with positive_label")
+	case m.NegativeLabel != "" && m.PositiveLabel == "":
+		v.errorf(path+".positive_label", "required with negative_label")
+	case m.PositiveLabel != "" && m.PositiveLabel == m.NegativeLabel:
+		v.errorf(path+".negative_label", "same as positive_label %q", m.PositiveLabel)
+	}
+	if r := m.Reference; r != nil {
+		p := path + ".reference"
+		hasRange := !r.From.IsZero() || !r.To.IsZero()
+		switch {
+		case r.File != "" && hasRange:
+			v.errorf(p, "want either {from, to} or {file}, not both")
+		case r.File == "" && !hasRange:
+			v.errorf(p, "want {from, to} or {file}")
+		case r.File != "":
+		case r.From.IsZero():
+			v.errorf(p+".from", "required with to")
+		case r.To.IsZero():
+			v.errorf(p+".to", "required with from")
+		case !r.From.Before(r.To):
+			v.errorf(p+".to", "must be after from (%s), got %s", r.From.Format(time.RFC3339Nano), r.To.Format(time.RFC3339Nano))
+		}
+	}
+	v.drift(&m.Drift, nil, path+".drift")
+	names := make(map[string]int, len(m.Features))
+	for i := range m.Features {
+		f := &m.Features[i]
+		p := itemKey(path+".features", i)
+		v.feature(f, &m.Drift, p)
+		if f.Name == "" {
+			continue
+		}
+		if first, dup := names[f.Name]; dup {
+			v.errorf(p+".name", "duplicate feature name %q (same as features[%d])", f.Name, first)
+			continue
+		}
+		names[f.Name] = i
+	}
+	if c := m.Cost; c != nil {
+		if !(c.FalsePositive >= 0) || !finite(c.FalsePositive) {
+			v.errorf(path+".cost.false_positive", "must be >= 0, got %v", c.FalsePositive)
+		}
+		if !(c.FalseNegative >= 0) || !finite(c.FalseNegative) {
+			v.errorf(path+".cost.false_negative", "must be >= 0, got %v", c.FalseNegative)
+		}
+	}
+	if m.SLO.Latency <= 0 {
+		v.errorf(path+".slo.latency", "must be > 0, got %s", m.SLO.Latency)
+	}
+	if !(m.SLO.Objective > 0 && m.SLO.Objective < 1) {
+		v.errorf(path+".slo.objective", "must be in (0, 1), got %v", m.SLO.Objective)
+	}
+	if m.SLO.Window <= 0 {
+		v.errorf(path+".slo.window", "must be > 0, got %s", m.SLO.Window)
+	}
+}
+
+func (v *validator) feature(f *Feature, model *Drift, path string) {
+	switch f.Name {
+	case "":
+		v.errorf(path+".name", "required")
+	case ReservedFeature:
+		v.errorf(path+".name", "%q is reserved (the feature label of undeclared features)", f.Name)
+	}
+	switch f.Type {
+	case FeatureNumeric, FeatureCategorical:
+	case 0:
+		v.errorf(path+".type", "required (numeric or categorical)")
+	default:
+		v.errorf(path+".type", "unknown feature type %s (want numeric or categorical)", f.Type)
+	}
+	for _, b := range []struct {
+		key string
+		x   *float64
+	}{{"min", f.Min}, {"max", f.Max}} {
+		switch {
+		case b.x == nil:
+		case f.Type == FeatureCategorical:
+			v.errorf(path+"."+b.key, "only numeric features have a %s", b.key)
+		case !finite(*b.x):
+			v.errorf(path+"."+b.key, "must be a finite number, got %v", *b.x)
+		}
+	}
+	if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
+		v.errorf(path+".max", "must be >= min (%v), got %v", *f.Min, *f.Max)
+	}
+	if f.Categories != nil {
+		p := path + ".categories"
+		switch {
+		case f.Type == FeatureNumeric:
+			v.errorf(p, "only categorical features have categories")
+		case len(f.Categories) == 0:
+			v.errorf(p, "empty list (leave categories out to accept any value)")
+		}
+		seen := make(map[string]int, len(f.Categories))
+		for i, c := range f.Categories {
+			if first, dup := seen[c]; dup {
+				v.errorf(itemKey(p, i), "duplicate category %q (same as categories[%d])", c, first)
+				continue
+			}
+			seen[c] = i
+		}
+	}
+	if f.Drift != nil {
+		v.drift(f.Drift, model, path+".drift")
+	}
+}
+
+// drift checks d. For a feature's override, base is the model's settings:
+// values equal to them were checked with the model.
+func (v *validator) drift(d *Drift, base *Drift, path string) {
+	changed := func(a, b any) bool { return base == nil || a != b }
+	var bd Drift
+	if base != nil {
+		bd = *base
+	}
+	if changed(d.NumericTest, bd.NumericTest) {
+		switch d.NumericTest {
+		case TestAuto, TestKS, TestPSI, TestWasserstein, TestJS:
+		default:
+			v.errorf(path+".numeric_test", "unknown numeric test %q (want ks, psi, wasserstein, js or auto)", d.NumericTest)
+		}
+	}
+	if changed(d.CategoricalTest, bd.CategoricalTest) {
+		switch d.CategoricalTest {
+		case TestAuto, TestChi2, TestPSI, TestJS:
+		default:
+			v.errorf(path+".categorical_test", "unknown categorical test %q (want chi2, psi, js or auto)", d.CategoricalTest)
+		}
+	}
+	if changed(d.PValue, bd.PValue) && !(d.PValue > 0 && d.PValue < 1) {
+		v.errorf(path+".p_value", "must be in (0, 1), got %v", d.PValue)
+	}
+	if changed(d.PSIThreshold, bd.PSIThreshold) && !(d.PSIThreshold > 0 && finite(d.PSIThreshold)) {
+		v.errorf(path+".psi_threshold", "must be > 0, got %v", d.PSIThreshold)
+	}
+	if changed(d.DistanceThreshold, bd.DistanceThreshold) && !(d.DistanceThreshold > 0 && finite(d.DistanceThreshold)) {
+		v.errorf(path+".distance_threshold", "must be > 0, got %v", d.DistanceThreshold)
+	}
+	if changed(d.DatasetShare, bd.DatasetShare) && !(d.DatasetShare > 0 && d.DatasetShare <= 1) {
+		v.errorf(path+".dataset_share", "must be in (0, 1], got %v", d.DatasetShare)
+	}
+}
+
+// checkHostPort checks that s is host:port with a numeric port; the host
+// may be empty unless needHost.
+func checkHostPort(s string, needHost bool) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return fmt.Errorf("invalid address %q: %s (want host:port)", s, ae.Err)
+		}
+		return fmt.Errorf("invalid address %q (want host:port)", s)
+	}
+	if needHost && host == "" {
+		return fmt.Errorf("invalid address %q: missing host (want host:port)", s)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || port == "" || (needHost && n == 0) {
+		return fmt.Errorf("invalid address %q: bad port %q (want host:port)", s, port)
+	}
+	return nil
+}
+
+// checkFile checks that path names an existing regular file (or a link to
+// one).
+func checkFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("file %q: %w", path, err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("file %q is a directory", path)
+	}
+	return nil
+}
