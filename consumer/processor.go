@@ -35,12 +35,6 @@ func WithClientOpts(opts ...kgo.Opt) Option {
 	return func(p *Processor) { p.extraOpts = append(p.extraOpts, opts...) }
 }
 
-// WithMaxClockSkew rejects events whose time is further than d ahead of the
-// wall clock (dead letter, reason future_timestamp): one such event would
-// otherwise push the watermark ahead and make everything else late. Zero
-// disables the check.
-func WithMaxClockSkew(d time.Duration) Option { return func(p *Processor) { p.maxSkew = d } }
-
 // WithPollInterval bounds how long the loop waits for records before it
 // advances the watermark of idle partitions (default 500ms).
 func WithPollInterval(d time.Duration) Option { return func(p *Processor) { p.pollInterval = d } }
@@ -84,7 +78,7 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 		m:            m,
 		log:          slog.Default(),
 		ready:        new(exporter.Readiness),
-		maxSkew:      time.Hour,
+		maxSkew:      cfg.MaxClockSkew,
 		pollInterval: 500 * time.Millisecond,
 		schema:       event.SchemaFromConfig(cfg),
 		topics:       [numInputTopics]string{cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic},

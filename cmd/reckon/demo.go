@@ -76,7 +76,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		wg.Go(func() { simulate.Run(ctx, gen, prod) })
 		wg.Go(func() { printSummaries(ctx, stdout, m, *every, opts.Speed) })
 	}
-	err = serve(ctx, cfg, log, 0, started)
+	err = serve(ctx, cfg, log, started)
 	if ctx.Err() != nil {
 		err = nil // --duration or Ctrl-C: a normal end
 	}

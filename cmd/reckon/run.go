@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -24,7 +23,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	brokers := fs.String("brokers", "", "comma-separated seed brokers, overriding kafka.brokers")
 	listen := fs.String("listen", "", "HTTP listen address, overriding listen")
 	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
-	skew := fs.Duration("max-clock-skew", time.Hour, "dead-letter events further ahead of the wall clock than this (0 disables)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,12 +40,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, log, *skew, nil)
+	return serve(ctx, cfg, log, nil)
 }
 
 // serve runs the processor and its HTTP server until ctx ends. started,
 // when not nil, is told the HTTP address once it is bound.
-func serve(ctx context.Context, cfg *config.Config, slogger *slog.Logger, skew time.Duration, started func(addr string, m *exporter.Metrics)) error {
+func serve(ctx context.Context, cfg *config.Config, slogger *slog.Logger, started func(addr string, m *exporter.Metrics)) error {
 	reg := prometheus.NewRegistry()
 	m := exporter.New(reg, version(), cfg.SeriesLimit)
 	ready := new(exporter.Readiness)
@@ -62,7 +60,6 @@ func serve(ctx context.Context, cfg *config.Config, slogger *slog.Logger, skew t
 	p := consumer.New(cfg, m,
 		consumer.WithLogger(slogger),
 		consumer.WithReadiness(ready),
-		consumer.WithMaxClockSkew(skew),
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx) })
