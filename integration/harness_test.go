@@ -1,0 +1,348 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// The Kafka every test in this package talks to, chosen once in TestMain:
+//   - KAFKA_BROKERS, when set: a real broker (CI starts Apache Kafka from
+//     its own jars, deploy/kafka-local/kafka.sh);
+//   - else an in-process kfake cluster, so that `go test ./...` works on a
+//     machine with nothing but Go.
+//
+// Under CI=true a missing KAFKA_BROKERS is a failure: CI must test against
+// the real broker and never silently falls back.
+var (
+	brokers   []string
+	kafkaKind string
+	reckonBin string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	switch env := os.Getenv("KAFKA_BROKERS"); {
+	case env != "":
+		brokers = strings.Split(env, ",")
+		kafkaKind = "real broker from KAFKA_BROKERS"
+	case os.Getenv("CI") == "true":
+		fmt.Fprintln(os.Stderr, "integration: CI=true but KAFKA_BROKERS is not set: CI must run against a real Kafka broker (see .ci/run); refusing to fall back to kfake")
+		return 1
+	default:
+		if dockerAnswers() {
+			fmt.Fprintln(os.Stderr, "integration: a Docker engine answers, but the testcontainers path is not built yet; set KAFKA_BROKERS to test against a real broker")
+		}
+		c, err := kfake.NewCluster(kfake.NumBrokers(1))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "integration: starting kfake:", err)
+			return 1
+		}
+		defer c.Close()
+		brokers = c.ListenAddrs()
+		kafkaKind = "in-process kfake (set KAFKA_BROKERS for a real broker)"
+	}
+	fmt.Printf("integration: Kafka = %s at %s\n", kafkaKind, strings.Join(brokers, ","))
+
+	dir, err := os.MkdirTemp("", "reckon-it-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	reckonBin = filepath.Join(dir, "reckon")
+	build := exec.Command("go", "build", "-o", reckonBin, "../cmd/reckon")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "integration: building reckon:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// dockerAnswers reports whether a Docker engine is reachable on its default
+// socket.
+func dockerAnswers() bool {
+	c, err := net.DialTimeout("unix", "/var/run/docker.sock", time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// uniqueName returns prefix plus random hex, so that tests sharing one
+// broker never share topics or groups.
+func uniqueName(prefix string) string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+func newClient(t *testing.T, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func createTopics(t *testing.T, partitions int32, topics ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(newClient(t))
+	resp, err := adm.CreateTopics(ctx, partitions, 1, nil, topics...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range resp.Sorted() {
+		if r.Err != nil {
+			t.Fatalf("creating %s: %v", r.Topic, r.Err)
+		}
+	}
+}
+
+// produceSync produces records and returns them with their partitions and
+// offsets filled in.
+func produceSync(t *testing.T, cl *kgo.Client, recs ...*kgo.Record) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readTopic reads every committed record of topic, until want records
+// arrived or the timeout passed.
+func readTopic(t *testing.T, topic string, want int, timeout time.Duration) []*kgo.Record {
+	t.Helper()
+	cl := newClient(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var got []*kgo.Record
+	for len(got) < want {
+		f := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		f.EachError(func(_ string, _ int32, err error) { t.Logf("reading %s: %v", topic, err) })
+		got = append(got, f.Records()...)
+	}
+	return got
+}
+
+// reckonProc is a reckon process under test.
+type reckonProc struct {
+	cmd  *exec.Cmd
+	addr string
+	out  *syncBuffer
+	done chan error
+}
+
+// startReckon runs `reckon run` with the given configuration (YAML; the
+// test's brokers are filled in) and waits until /readyz answers 200.
+func startReckon(t *testing.T, cfg string) *reckonProc {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "reckon.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	p := &reckonProc{addr: addr, out: new(syncBuffer), done: make(chan error, 1)}
+	p.cmd = exec.Command(reckonBin, "run", "--config", path, "--brokers", strings.Join(brokers, ","), "--listen", addr, "--log.level", "debug")
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("reckon output:\n%s", p.out.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("reckon exited before ready: %v\n%s", err, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reckon not ready after 60s\n%s", p.out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit (once).
+func (p *reckonProc) stop(t *testing.T) {
+	t.Helper()
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("reckon exited with %v after SIGTERM", err)
+		}
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+		t.Errorf("reckon did not stop within 30s of SIGTERM")
+	}
+}
+
+// scrape returns the metric families reckon exposes now.
+func (p *reckonProc) scrape(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get("http://" + p.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
+
+// waitFor scrapes until cond holds or the timeout passes, returning the
+// last scrape.
+func (p *reckonProc) waitFor(t *testing.T, timeout time.Duration, what string, cond func(map[string]*dto.MetricFamily) bool) map[string]*dto.MetricFamily {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		mfs := p.scrape(t)
+		if cond(mfs) {
+			return mfs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// value returns the value of the series of name with exactly the given
+// labels (others ignored when not named), and whether it exists.
+func value(mfs map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
+	mf := mfs[name]
+	if mf == nil {
+		return 0, false
+	}
+	for _, m := range mf.GetMetric() {
+		if matches(m, labels) {
+			switch {
+			case m.Counter != nil:
+				return m.GetCounter().GetValue(), true
+			case m.Gauge != nil:
+				return m.GetGauge().GetValue(), true
+			case m.Untyped != nil:
+				return m.GetUntyped().GetValue(), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// series returns every series of name as label-set string → value, for
+// exact comparison with an expected map.
+func series(mfs map[string]*dto.MetricFamily, name string, keys ...string) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range mfs[name].GetMetric() {
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, k+"="+labelValue(m, k))
+		}
+		v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		out[strings.Join(parts, ",")] = v
+	}
+	return out
+}
+
+func matches(m *dto.Metric, labels map[string]string) bool {
+	for k, v := range labels {
+		if labelValue(m, k) != v {
+			return false
+		}
+	}
+	return true
+}
+
+func labelValue(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var _ io.Writer = (*syncBuffer)(nil)
