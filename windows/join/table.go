@@ -1,0 +1,195 @@
+package join
+
+import "math/bits"
+
+// Entry states, kept in the low two bits of slot.flags. Zero is an empty slot.
+const (
+	statePending uint8 = 1 // prediction held, waiting for its outcome
+	stateWaiting uint8 = 2 // outcome held, waiting for its prediction
+	stateClosed  uint8 = 3 // decided; held only to recognise duplicates
+
+	stateMask     uint8 = 0x03
+	flagPredicted uint8 = 0x04 // pending: the prediction's Predicted
+	flagLabel     uint8 = 0x08 // waiting: the outcome's Label
+	flagsKnown          = stateMask | flagPredicted | flagLabel
+)
+
+// slot is one table cell: 20 bytes with no padding. The 64-bit key is split
+// into two uint32 halves so the struct is 4-byte aligned. A uint64 field
+// would force 8-byte alignment and a 24-byte slot.
+//
+// Meaning of off and score by state:
+//   - pending: off = prediction time − base; score = prediction score bits.
+//   - waiting: off = outcome time − base; score unused (0).
+//   - closed:  off = max(prediction time, outcome time) − base; score unused.
+//
+// So for every state the id's deadline is base + off + ttl.
+type slot struct {
+	klo, khi uint32
+	off      int32
+	score    uint32
+	model    uint16
+	flags    uint8
+	_        uint8
+}
+
+func (s *slot) key() uint64     { return uint64(s.klo) | uint64(s.khi)<<32 }
+func (s *slot) setKey(k uint64) { s.klo, s.khi = uint32(k), uint32(k>>32) }
+func (s *slot) empty() bool     { return s.flags&stateMask == 0 }
+
+// table is an open-addressing hash table of slots with linear probing.
+// Deletion shifts later entries of the cluster back into the hole (Knuth's
+// Algorithm R), so there are no tombstones and the probe sequences stay
+// short.
+//
+// Linear probing and not Robin Hood: almost every lookup that misses is
+// followed by an insert, and inserting needs the first empty slot of the
+// cluster either way. Robin Hood would add the writes of displacing entries
+// and save nothing. Successful lookups probe the same number of slots on
+// average with both. The price of the 7/8 maximum load: just before the table
+// grows, a miss probes about 32 slots (10 sequential cache lines). Averaged
+// over the growth cycle it is a few.
+//
+// Home slots come from a multiply-shift ("fastrange") reduction of a Fibonacci
+// scrambled key. The capacity need not be a power of two, so the table grows by
+// half rather than doubling. Keys that are not well mixed, such as small
+// integers in tests, still spread evenly.
+//
+// Invariants: every entry sits in its home slot or after it with no empty slot
+// in between (cyclically). At least one slot is empty, so every probe loop
+// ends; grow keeps count ≤ maxLoadNum/maxLoadDen of the capacity.
+type table struct {
+	slots []slot
+	count int
+}
+
+const (
+	minCapacity = 16
+	// Grow at 7/8 full to 3/2 the capacity. After growing, the load is 7/12.
+	// So a table holding n entries uses between 20/(7/8) = 22.9 and
+	// 20/(7/12) = 34.3 bytes per entry, except under minCapacity.
+	maxLoadNum, maxLoadDen = 7, 8
+	// Shrink at sweeps, when fewer than 1/4 of the slots are in use, to a
+	// capacity where the load is 7/12.
+	shrinkDen = 4
+)
+
+// fib is 2^64/φ, rounded to odd. Multiplying by it scrambles the key so that
+// all of its bits reach the high bits used for the home slot.
+const fib = 0x9E3779B97F4A7C15
+
+func (t *table) home(key uint64) int {
+	hi, _ := bits.Mul64(key*fib, uint64(len(t.slots)))
+	return int(hi)
+}
+
+// find looks up (key, model). If the entry is present it returns its
+// position and found. Otherwise it returns the empty slot where insertAt must
+// put it.
+func (t *table) find(key uint64, model uint16) (i int, found bool) {
+	n := len(t.slots)
+	i = t.home(key)
+	for {
+		s := &t.slots[i]
+		if s.empty() {
+			return i, false
+		}
+		if s.key() == key && s.model == model {
+			return i, true
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// insertAt stores s in the empty slot i that find returned for its key. The
+// caller has made room, so count+1 fits the capacity.
+func (t *table) insertAt(i int, s slot) {
+	t.slots[i] = s
+	t.count++
+}
+
+// insert adds an entry that is known to be absent.
+func (t *table) insert(s slot) {
+	i, _ := t.find(s.key(), s.model)
+	t.insertAt(i, s)
+}
+
+// deleteAt empties position i, then moves later entries of the cluster whose
+// probe sequence passes i back into the hole, repeating with each new hole
+// (Knuth's Algorithm R). An entry only moves back to a hole between its home
+// and itself, never across an empty slot. sweep relies on this.
+func (t *table) deleteAt(i int) {
+	n := len(t.slots)
+	j := i
+	for {
+		if j++; j == n {
+			j = 0
+		}
+		s := &t.slots[j]
+		if s.empty() {
+			break
+		}
+		// The entry at j may fill the hole at i unless its home lies
+		// cyclically in (i, j].
+		h := t.home(s.key())
+		if i <= j {
+			if i < h && h <= j {
+				continue
+			}
+		} else if i < h || h <= j {
+			continue
+		}
+		t.slots[i] = *s
+		i = j
+	}
+	t.slots[i] = slot{}
+	t.count--
+}
+
+// full reports whether one more entry would pass the maximum load.
+func (t *table) full() bool {
+	return (t.count+1)*maxLoadDen > len(t.slots)*maxLoadNum
+}
+
+// capacityFor returns a capacity at which n entries fill 7/12 of the table.
+// Growing or shrinking to it leaves room in both directions.
+func capacityFor(n int) int {
+	c := n * 12 / 7
+	if c < minCapacity {
+		c = minCapacity
+	}
+	return c
+}
+
+// resize rehashes every entry into a table of capacity c. c must hold them.
+func (t *table) resize(c int) {
+	old := t.slots
+	t.slots = make([]slot, c)
+	t.count = 0
+	for i := range old {
+		if !old[i].empty() {
+			t.insert(old[i])
+		}
+	}
+}
+
+// grow makes room for one more entry.
+func (t *table) grow() {
+	if t.slots == nil {
+		t.slots = make([]slot, minCapacity)
+		return
+	}
+	t.resize(len(t.slots) + len(t.slots)/2)
+}
+
+// emptyIndex returns the position of some empty slot. One always exists.
+func (t *table) emptyIndex() int {
+	for i := range t.slots {
+		if t.slots[i].empty() {
+			return i
+		}
+	}
+	panic("join: table has no empty slot") // the load bound makes this unreachable
+}
