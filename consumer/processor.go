@@ -1,10 +1,12 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -19,6 +21,7 @@ import (
 	"github.com/reckonhq/reckon/exporter"
 	"github.com/reckonhq/reckon/results"
 	"github.com/reckonhq/reckon/windows"
+	"github.com/reckonhq/reckon/windows/conceptdrift"
 )
 
 // Option configures a Processor.
@@ -67,7 +70,9 @@ type Processor struct {
 	closed  []*windows.Result
 	produce []*kgo.Record
 
-	latency, score []prometheus.Observer // per model
+	latency, score, labelDelay []prometheus.Observer // per model
+	detectors                  [][]conceptdrift.Detector
+	errs                       []JoinedError // scratch for feeding detectors
 	produceErr     atomic.Pointer[error]
 }
 
@@ -97,6 +102,25 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 	for _, mc := range cfg.Models {
 		p.latency = append(p.latency, m.Latency.WithLabelValues(mc.Name))
 		p.score = append(p.score, m.Score.WithLabelValues(mc.Name))
+		p.labelDelay = append(p.labelDelay, m.LabelDelay.WithLabelValues(mc.Name))
+		var ds []conceptdrift.Detector
+		for _, name := range conceptdrift.Names() {
+			d, err := conceptdrift.New(name)
+			if err != nil {
+				panic(err) // the names come from the package itself
+			}
+			ds = append(ds, d)
+			m.ConceptDriftActive.WithLabelValues(mc.Name, name).Set(0)
+			m.ConceptDrifts.WithLabelValues(mc.Name, name)
+		}
+		p.detectors = append(p.detectors, ds)
+		for _, r := range []string{"joined", "duplicate", "orphaned"} {
+			m.Outcomes.WithLabelValues(mc.Name, r)
+		}
+		m.Expired.WithLabelValues(mc.Name)
+		for _, c := range cellNames {
+			m.Confusion.WithLabelValues(mc.Name, c)
+		}
 	}
 	for _, t := range p.topics {
 		m.RecordsConsumed.WithLabelValues(t)
@@ -194,7 +218,7 @@ func (p *Processor) assigned(_ context.Context, _ *kgo.Client, assigned map[stri
 		for _, part := range parts {
 			w := p.workers[part]
 			if w == nil {
-				w = newWorker(part, &p.topics, p.cfg.Kafka.DeadLetterTopic, p.schema, p.paneLength, p.cfg.MaxRecordBytes, now)
+				w = newWorker(part, &p.topics, p.cfg.Kafka.DeadLetterTopic, p.schema, p.paneLength, p.cfg.LabelTTL, p.cfg.MaxRecordBytes, now)
 				p.workers[part] = w
 			}
 			w.assigned[ti] = true
@@ -308,6 +332,11 @@ func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetch
 		w.panes.Release(p.harvest)
 	}
 	p.closed = p.agg.Close(wm, p.closed[:0])
+	pending := 0
+	for _, w := range p.workers {
+		w.join.Advance(wm, w)
+		pending += w.join.Pending()
+	}
 	for _, r := range p.closed {
 		rec, err := p.resultRecord(r)
 		if err != nil {
@@ -339,15 +368,105 @@ func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetch
 	for model, n := range late {
 		p.m.LateEvents.WithLabelValues(p.schema.Model(model).Name).Add(float64(n))
 	}
+	p.feedDetectors()
+	p.m.Pending.Set(float64(pending))
 	for _, l := range lags {
 		p.m.ConsumerLag.WithLabelValues(l.topic, strconv.Itoa(int(l.partition))).Set(float64(l.lag))
 	}
 	for _, r := range p.closed {
-		name, win := p.schema.Model(r.Model).Name, p.cfg.Windows[r.Window].Text
-		p.m.WindowEnd.WithLabelValues(name, win).Set(float64(r.End) / 1000)
-		p.m.WindowsClosed.WithLabelValues(name, win).Inc()
+		p.publishWindow(r)
 	}
 	return nil
+}
+
+// publishWindow sets the per-window gauges to a closed window's results.
+// A rate whose denominator is zero is removed rather than set, so that it
+// goes stale instead of showing a number that was never measured.
+func (p *Processor) publishWindow(r *windows.Result) {
+	name, win := p.schema.Model(r.Model).Name, p.cfg.Windows[r.Window].Text
+	p.m.WindowEnd.WithLabelValues(name, win).Set(float64(r.End) / 1000)
+	p.m.WindowsClosed.WithLabelValues(name, win).Inc()
+	c := r.Perf.Confusion()
+	for i, v := range [4]uint64{c.TP, c.FP, c.TN, c.FN} {
+		p.m.WindowConfusion.WithLabelValues(name, win, cellNames[i]).Set(float64(v))
+	}
+	set := func(metric string, v float64, ok bool) {
+		g := p.m.WindowRates[metric]
+		if ok {
+			g.WithLabelValues(name, win).Set(v)
+		} else {
+			g.DeleteLabelValues(name, win)
+		}
+	}
+	fpr, fprOK := r.Perf.FPR()
+	set("reckon_false_positive_rate", fpr, fprOK)
+	v, ok := r.Perf.TPR()
+	set("reckon_true_positive_rate", v, ok)
+	v, ok = r.Perf.Precision()
+	set("reckon_precision", v, ok)
+	v, ok = r.Perf.Accuracy()
+	set("reckon_accuracy", v, ok)
+	v, ok = r.Perf.AUC()
+	set("reckon_roc_auc", v, ok)
+	v, ok = r.Perf.Brier()
+	set("reckon_brier_score", v, ok)
+	v, ok = r.Perf.ECE()
+	set("reckon_expected_calibration_error", v, ok)
+	est, estOK := r.Estimate.FPR()
+	set("reckon_estimated_false_positive_rate", est, estOK)
+	if estOK && fprOK {
+		p.m.EstimationGap.WithLabelValues(name, win, "fpr").Set(est - fpr)
+	} else {
+		p.m.EstimationGap.DeleteLabelValues(name, win, "fpr")
+	}
+}
+
+// feedDetectors runs each model's concept-drift detectors over the batch's
+// joined error stream. Detectors cannot be merged and depend on order, so
+// the stream is sorted by outcome time, then prediction time, whatever the
+// partition it came from.
+func (p *Processor) feedDetectors() {
+	for mi, ds := range p.detectors {
+		p.errs = p.errs[:0]
+		for _, w := range p.workers {
+			ms := &w.stats.models[mi]
+			p.errs = append(p.errs, ms.errors...)
+			ms.errors = ms.errors[:0]
+		}
+		if len(p.errs) == 0 {
+			continue
+		}
+		slices.SortFunc(p.errs, func(a, b JoinedError) int {
+			return cmp.Or(cmp.Compare(a.OutcomeTimeMs, b.OutcomeTimeMs), cmp.Compare(a.PredTimeMs, b.PredTimeMs), cmpBool(a.Wrong, b.Wrong))
+		})
+		name := p.schema.Model(mi).Name
+		for _, d := range ds {
+			for _, e := range p.errs {
+				x := 0.0
+				if e.Wrong {
+					x = 1
+				}
+				if d.Update(x) {
+					p.m.ConceptDrifts.WithLabelValues(name, d.Name()).Inc()
+				}
+			}
+			active := 0.0
+			if d.InDrift() {
+				active = 1
+			}
+			p.m.ConceptDriftActive.WithLabelValues(name, d.Name()).Set(active)
+		}
+	}
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
 }
 
 type lagUpdate struct {
@@ -365,7 +484,8 @@ func (p *Processor) onProduced(r *kgo.Record, err error) {
 
 func (p *Processor) resultRecord(r *windows.Result) (*kgo.Record, error) {
 	name := p.schema.Model(r.Model).Name
-	b, err := results.Marshal(&results.Record{
+	c := r.Perf.Confusion()
+	rec := &results.Record{
 		Model:       name,
 		Window:      p.cfg.Windows[r.Window].Text,
 		Start:       time.UnixMilli(r.Start).UTC(),
@@ -373,7 +493,24 @@ func (p *Processor) resultRecord(r *windows.Result) (*kgo.Record, error) {
 		Predictions: r.Predictions,
 		Errors:      r.Errors,
 		Outcomes:    r.Outcomes,
-	})
+		Confusion:   results.Confusion{TP: c.TP, FP: c.FP, TN: c.TN, FN: c.FN},
+		Rates: results.Rates{
+			FPR:       results.Opt(r.Perf.FPR()),
+			TPR:       results.Opt(r.Perf.TPR()),
+			Precision: results.Opt(r.Perf.Precision()),
+			Accuracy:  results.Opt(r.Perf.Accuracy()),
+			AUC:       results.Opt(r.Perf.AUC()),
+			Brier:     results.Opt(r.Perf.Brier()),
+			ECE:       results.Opt(r.Perf.ECE()),
+		},
+		Estimated: results.Rates{
+			FPR:       results.Opt(r.Estimate.FPR()),
+			TPR:       results.Opt(r.Estimate.TPR()),
+			Precision: results.Opt(r.Estimate.Precision()),
+			Accuracy:  results.Opt(r.Estimate.Accuracy()),
+		},
+	}
+	b, err := results.Marshal(rec)
 	if err != nil {
 		return nil, fmt.Errorf("encoding result: %w", err)
 	}
@@ -415,6 +552,35 @@ func (p *Processor) apply(w *worker) {
 			p.score[mi].Observe(v)
 		}
 		ms.latencies, ms.scores = ms.latencies[:0], ms.scores[:0]
+		for _, v := range ms.labelDelays {
+			p.labelDelay[mi].Observe(v)
+		}
+		ms.labelDelays = ms.labelDelays[:0]
+		for r, n := range map[string]*uint64{"joined": &ms.joined, "duplicate": &ms.dupOutcomes, "orphaned": &ms.orphaned} {
+			if *n > 0 {
+				p.m.Outcomes.WithLabelValues(spec.Name, r).Add(float64(*n))
+				*n = 0
+			}
+		}
+		if ms.expired > 0 {
+			p.m.Expired.WithLabelValues(spec.Name).Add(float64(ms.expired))
+			ms.expired = 0
+		}
+		if ms.dupPredictions > 0 {
+			p.m.DuplicatePredictions.WithLabelValues(spec.Name).Add(float64(ms.dupPredictions))
+			ms.dupPredictions = 0
+		}
+		for c, n := range ms.confusion {
+			if n > 0 {
+				p.m.Confusion.WithLabelValues(spec.Name, cellNames[c]).Add(float64(n))
+			}
+		}
+		if cost := p.cfg.Models[mi].Cost; cost != nil {
+			if v := float64(ms.confusion[cellFP])*cost.FalsePositive + float64(ms.confusion[cellFN])*cost.FalseNegative; v > 0 {
+				p.m.BusinessCost.WithLabelValues(spec.Name).Add(v)
+			}
+		}
+		ms.confusion = [4]uint64{}
 		if ms.late > 0 {
 			p.m.LateEvents.WithLabelValues(spec.Name).Add(float64(ms.late))
 			ms.late = 0

@@ -10,6 +10,8 @@ import (
 
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/windows"
+	"github.com/reckonhq/reckon/windows/join"
+	"github.com/reckonhq/reckon/windows/perf"
 )
 
 // Input topics, as indexes into per-topic arrays.
@@ -42,6 +44,10 @@ type worker struct {
 	sources [numInputTopics]*windows.Source
 	// assigned marks which input topics' partition this member owns.
 	assigned [numInputTopics]bool
+	join     *join.Store
+	// calibrators map scores to probabilities for estimation, per model;
+	// nil is the identity. Set by the loop between batches.
+	calibrators []*perf.Calibrator
 
 	// Per batch: input, then output read by the loop after the batch.
 	recs      [numInputTopics][]*kgo.Record
@@ -67,15 +73,43 @@ type modelStats struct {
 	scores     []float64
 	late       uint64
 	violations [][event.NumViolationKinds]uint64 // [0] is _undeclared, [i+1] feature i
+
+	// The join's decisions.
+	joined, dupOutcomes, orphaned, expired, dupPredictions uint64
+	confusion                                              [4]uint64 // tp, fp, tn, fn
+	labelDelays                                            []float64
+	// errors is the joined error stream (1 = misclassified) for the
+	// concept-drift detectors, which the loop feeds in a deterministic order.
+	errors []JoinedError
 }
 
-func newWorker(partition int32, topics *[numInputTopics]string, deadTopic string, schema *event.Schema, paneLength time.Duration, maxRecordBytes int, now time.Time) *worker {
+// JoinedError is one joined prediction as the concept-drift detectors see
+// it.
+type JoinedError struct {
+	OutcomeTimeMs int64
+	PredTimeMs    int64
+	Wrong         bool
+}
+
+// Confusion cells, in modelStats.confusion order.
+const (
+	cellTP = iota
+	cellFP
+	cellTN
+	cellFN
+)
+
+var cellNames = [4]string{"tp", "fp", "tn", "fn"}
+
+func newWorker(partition int32, topics *[numInputTopics]string, deadTopic string, schema *event.Schema, paneLength, labelTTL time.Duration, maxRecordBytes int, now time.Time) *worker {
 	w := &worker{
-		partition: partition,
-		topics:    topics,
-		deadTopic: deadTopic,
-		dec:       event.NewDecoder(schema, maxRecordBytes),
-		panes:     windows.NewPanes(paneLength, schema.Len()),
+		partition:   partition,
+		topics:      topics,
+		deadTopic:   deadTopic,
+		dec:         event.NewDecoder(schema, maxRecordBytes),
+		panes:       windows.NewPanes(paneLength, schema.Len()),
+		join:        join.New(labelTTL),
+		calibrators: make([]*perf.Calibrator, schema.Len()),
 	}
 	w.pred = w.dec.NewPrediction()
 	for i := range w.sources {
@@ -142,6 +176,16 @@ func (w *worker) prediction(r *kgo.Record) {
 		ms.violations[v.Feature+1][v.Kind]++
 	}
 
+	if !p.Error {
+		w.join.AddPrediction(join.Prediction{
+			Key:       join.KeyOf(uint16(p.Model), p.ID),
+			Model:     uint16(p.Model),
+			TimeMs:    p.TimeMs,
+			Score:     float32(p.Score),
+			Predicted: p.Predicted,
+		}, w)
+	}
+
 	if p.TimeMs < w.watermark {
 		ms.late++
 		return
@@ -150,6 +194,8 @@ func (w *worker) prediction(r *kgo.Record) {
 	pane.Predictions++
 	if p.Error {
 		pane.Errors++
+	} else if p.Score == p.Score {
+		pane.Estimate.Add(w.calibrators[p.Model].Calibrate(p.Score), p.Predicted)
 	}
 }
 
@@ -166,10 +212,51 @@ func (w *worker) outcomeRecord(r *kgo.Record) {
 	w.sources[outcomesTopic].Observe(o.TimeMs)
 	if o.TimeMs < w.watermark {
 		w.stats.models[o.Model].late++
-		return
+	} else {
+		w.panes.Get(o.Model, o.TimeMs).Outcomes++
 	}
-	w.panes.Get(o.Model, o.TimeMs).Outcomes++
+	w.join.AddOutcome(join.Outcome{
+		Key:    join.KeyOf(uint16(o.Model), o.ID),
+		Model:  uint16(o.Model),
+		TimeMs: o.TimeMs,
+		Label:  o.Label,
+	}, w)
 }
+
+// Joined implements join.Sink: the pair counts live at once, and in the
+// window of its outcome time unless that window has closed.
+func (w *worker) Joined(j join.Joined) {
+	ms := &w.stats.models[j.Model]
+	ms.joined++
+	cell := cellTN
+	switch {
+	case j.Predicted && j.Label:
+		cell = cellTP
+	case j.Predicted:
+		cell = cellFP
+	case j.Label:
+		cell = cellFN
+	}
+	ms.confusion[cell]++
+	ms.labelDelays = append(ms.labelDelays, float64(max(j.OutcomeTimeMs-j.PredTimeMs, 0))/1000)
+	ms.errors = append(ms.errors, JoinedError{OutcomeTimeMs: j.OutcomeTimeMs, PredTimeMs: j.PredTimeMs, Wrong: j.Predicted != j.Label})
+	if j.OutcomeTimeMs < w.watermark {
+		return // the window of its outcome time has closed
+	}
+	w.panes.Get(int(j.Model), j.OutcomeTimeMs).Perf.Add(float64(j.Score), j.Predicted, j.Label)
+}
+
+// DuplicatePrediction implements join.Sink.
+func (w *worker) DuplicatePrediction(model uint16) { w.stats.models[model].dupPredictions++ }
+
+// DuplicateOutcome implements join.Sink.
+func (w *worker) DuplicateOutcome(model uint16) { w.stats.models[model].dupOutcomes++ }
+
+// Expired implements join.Sink.
+func (w *worker) Expired(model uint16, _ int64) { w.stats.models[model].expired++ }
+
+// Orphaned implements join.Sink.
+func (w *worker) Orphaned(model uint16, _ int64) { w.stats.models[model].orphaned++ }
 
 // deadLetter queues r for the dead-letter topic, byte for byte, with its
 // original headers followed by reckon's.

@@ -49,6 +49,24 @@ type Metrics struct {
 	Ready            prometheus.Gauge
 	Assigned         prometheus.Gauge
 
+	// The delayed-label join, live.
+	Outcomes             *prometheus.CounterVec   // model, result = joined | duplicate | orphaned
+	Expired              *prometheus.CounterVec   // model
+	DuplicatePredictions *prometheus.CounterVec   // model
+	LabelDelay           *prometheus.HistogramVec // model
+	Confusion            *prometheus.CounterVec   // model, outcome = tp | fp | tn | fn
+	BusinessCost         *prometheus.CounterVec   // model
+	Pending              prometheus.Gauge
+	ConceptDriftActive   *prometheus.GaugeVec   // model, detector
+	ConceptDrifts        *prometheus.CounterVec // model, detector
+
+	// Per closed window: the most recently closed window of each length.
+	WindowConfusion *prometheus.GaugeVec // model, window, outcome
+	// WindowRate holds FPR, TPR, precision, accuracy, AUC, Brier and ECE,
+	// each its own metric name; see WindowRates.
+	WindowRates map[string]*prometheus.GaugeVec // metric name → (model, window)
+	EstimationGap *prometheus.GaugeVec           // model, window, metric
+
 	limit  int
 	series map[string]struct{}
 }
@@ -124,7 +142,74 @@ func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
 		Name: "reckon_assigned_partitions",
 		Help: "Partition numbers (of both input topics) owned by this member.",
 	})
+	m.Outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_outcomes_total",
+		Help: "Outcome events by what the join made of them: joined, duplicate, or orphaned (no prediction within label_ttl).",
+	}, []string{"model", "result"})
+	m.Expired = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_predictions_expired_total",
+		Help: "Predictions that got no outcome within label_ttl (event time).",
+	}, []string{"model"})
+	m.DuplicatePredictions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_duplicate_predictions_total",
+		Help: "Predictions whose prediction_id was already seen within label_ttl; never joined twice.",
+	}, []string{"model"})
+	m.LabelDelay = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:                            "reckon_label_delay_seconds",
+		Help:                            "Outcome event time minus prediction event time, for joined pairs.",
+		Buckets:                         LabelDelayBuckets,
+		NativeHistogramBucketFactor:     1.1,
+		NativeHistogramMaxBucketNumber:  160,
+		NativeHistogramMinResetDuration: time.Hour,
+	}, []string{"model"})
+	m.Confusion = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_confusion_total",
+		Help: "Joined predictions by confusion-matrix cell, counted at join time.",
+	}, []string{"model", "outcome"})
+	m.BusinessCost = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_business_cost_total",
+		Help: "Cost of joined errors: false positives and false negatives times the model's configured costs.",
+	}, []string{"model"})
+	m.Pending = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "reckon_pending_predictions",
+		Help: "Predictions held by this member waiting for their outcome (join state size).",
+	})
+	m.ConceptDriftActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "reckon_concept_drift_active",
+		Help: "1 while a concept-drift detector on the joined error stream is in its drift state.",
+	}, []string{"model", "detector"})
+	m.ConceptDrifts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_concept_drift_total",
+		Help: "Changes detected by a concept-drift detector on the joined error stream.",
+	}, []string{"model", "detector"})
+	m.WindowConfusion = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "reckon_window_confusion",
+		Help: "Confusion counts of the outcomes joined in the most recently closed window (by outcome time).",
+	}, []string{"model", "window", "outcome"})
+	m.WindowRates = map[string]*prometheus.GaugeVec{}
+	for name, help := range map[string]string{
+		"reckon_false_positive_rate":           "FP / (FP + TN) over the outcomes joined in the most recently closed window.",
+		"reckon_true_positive_rate":            "TP / (TP + FN) over the outcomes joined in the most recently closed window.",
+		"reckon_precision":                     "TP / (TP + FP) over the outcomes joined in the most recently closed window.",
+		"reckon_accuracy":                      "(TP + TN) / all, over the outcomes joined in the most recently closed window.",
+		"reckon_roc_auc":                       "ROC AUC of the scores of the outcomes joined in the most recently closed window.",
+		"reckon_brier_score":                   "Mean squared error of the scores against the labels joined in the most recently closed window.",
+		"reckon_expected_calibration_error":    "Expected calibration error (10 equal-width bins) over the most recently closed window.",
+		"reckon_estimated_false_positive_rate": "False-positive rate estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
+	} {
+		m.WindowRates[name] = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"model", "window"})
+	}
+	m.EstimationGap = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "reckon_estimation_gap",
+		Help: "Estimated minus realised value of a metric (fpr) in the most recently closed window.",
+	}, []string{"model", "window", "metric"})
+	for _, g := range m.WindowRates {
+		f(g)
+	}
+
 	for _, c := range []prometheus.Collector{
+		m.Outcomes, m.Expired, m.DuplicatePredictions, m.LabelDelay, m.Confusion, m.BusinessCost,
+		m.Pending, m.ConceptDriftActive, m.ConceptDrifts, m.WindowConfusion, m.EstimationGap,
 		m.Predictions, m.Latency, m.Score, m.RecordsConsumed, m.DeadLetters, m.ConsumerLag,
 		m.SchemaViolations, m.LateEvents, m.MisKeyed, m.SeriesDropped, m.WindowEnd, m.WindowsClosed,
 		m.Ready, m.Assigned,

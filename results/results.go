@@ -25,6 +25,43 @@ type Record struct {
 	Errors      uint64 `json:"errors"`
 	// Outcomes counts valid outcome events by outcome time in the window.
 	Outcomes uint64 `json:"outcomes"`
+
+	// Confusion counts the outcomes joined to their predictions, by
+	// outcome time in the window.
+	Confusion Confusion `json:"confusion"`
+	// Rates are computed over Confusion and the joined scores; a rate
+	// whose denominator is zero is absent.
+	Rates Rates `json:"rates"`
+	// Estimated holds rates estimated from the calibrated scores of the
+	// window's ok predictions (by prediction time), before labels.
+	Estimated Rates `json:"estimated"`
+}
+
+// Confusion is a confusion matrix.
+type Confusion struct {
+	TP uint64 `json:"tp"`
+	FP uint64 `json:"fp"`
+	TN uint64 `json:"tn"`
+	FN uint64 `json:"fn"`
+}
+
+// Rates are per-window performance figures. Nil means not measurable.
+type Rates struct {
+	FPR       *float64 `json:"fpr,omitempty"`
+	TPR       *float64 `json:"tpr,omitempty"`
+	Precision *float64 `json:"precision,omitempty"`
+	Accuracy  *float64 `json:"accuracy,omitempty"`
+	AUC       *float64 `json:"auc,omitempty"`
+	Brier     *float64 `json:"brier,omitempty"`
+	ECE       *float64 `json:"ece,omitempty"`
+}
+
+// Opt returns &v when ok, else nil: for optional rates.
+func Opt(v float64, ok bool) *float64 {
+	if !ok {
+		return nil
+	}
+	return &v
 }
 
 // Marshal encodes r with times in RFC 3339, UTC.

@@ -3,6 +3,8 @@ package windows
 import (
 	"slices"
 	"time"
+
+	"github.com/reckonhq/reckon/windows/perf"
 )
 
 // Partial is what one partition knows about one model in one pane: the
@@ -15,6 +17,12 @@ type Partial struct {
 	Predictions uint64 // prediction events by prediction time, ok and error
 	Errors      uint64 // those with status "error"
 	Outcomes    uint64 // valid outcome events by outcome time
+
+	// Perf holds the outcomes joined in the pane, by outcome time.
+	Perf perf.Window
+	// Estimate holds the ok predictions' calibrated scores, by prediction
+	// time: the confusion matrix expected before labels arrive.
+	Estimate perf.Estimate
 }
 
 // merge adds o's counts into p; bounds and model are the caller's concern.
@@ -22,10 +30,15 @@ func (p *Partial) merge(o *Partial) {
 	p.Predictions += o.Predictions
 	p.Errors += o.Errors
 	p.Outcomes += o.Outcomes
+	p.Perf.Merge(&o.Perf)
+	p.Estimate.Merge(&o.Estimate)
 }
 
 func (p *Partial) reset(model int, start, end int64) {
-	*p = Partial{Model: model, Start: start, End: end}
+	p.Model, p.Start, p.End = model, start, end
+	p.Predictions, p.Errors, p.Outcomes = 0, 0, 0
+	p.Perf.Reset()
+	p.Estimate.Reset()
 }
 
 // Panes are one partition worker's open panes, per model. The pane length
