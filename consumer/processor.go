@@ -73,7 +73,7 @@ type Processor struct {
 	latency, score, labelDelay []prometheus.Observer // per model
 	detectors                  [][]conceptdrift.Detector
 	errs                       []JoinedError // scratch for feeding detectors
-	produceErr     atomic.Pointer[error]
+	produceErr                 atomic.Pointer[error]
 }
 
 // New returns a processor for cfg exporting to m.

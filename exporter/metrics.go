@@ -64,8 +64,8 @@ type Metrics struct {
 	WindowConfusion *prometheus.GaugeVec // model, window, outcome
 	// WindowRate holds FPR, TPR, precision, accuracy, AUC, Brier and ECE,
 	// each its own metric name; see WindowRates.
-	WindowRates map[string]*prometheus.GaugeVec // metric name → (model, window)
-	EstimationGap *prometheus.GaugeVec           // model, window, metric
+	WindowRates   map[string]*prometheus.GaugeVec // metric name → (model, window)
+	EstimationGap *prometheus.GaugeVec            // model, window, metric
 
 	limit  int
 	series map[string]struct{}
