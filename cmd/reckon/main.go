@@ -22,6 +22,8 @@ Usage:
   reckon demo [--duration 2m] [--listen addr]
   reckon simulate --brokers host:port,... [--rate 500] [--speed 120] [--duration 0]
   reckon validate --config reckon.yaml
+  reckon rules --config reckon.yaml [--out FILE|DIR] [--format prometheus|prometheusrule]
+  reckon dashboards --config reckon.yaml [--out DIR]
   reckon version
 
 Run 'reckon <command> -h' for a command's flags.
@@ -52,6 +54,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSimulate(ctx, rest, stdout, stderr)
 	case "validate":
 		err = cmdValidate(rest, stdout, stderr)
+	case "rules":
+		err = cmdRules(rest, stdout, stderr)
+	case "dashboards":
+		err = cmdDashboards(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "reckon", version())
 		return 0

@@ -1,0 +1,120 @@
+// Package promqlcheck checks the PromQL expressions reckon ships (alerting
+// and recording rules, dashboard queries): each must parse with the
+// Prometheus PromQL parser, and every series it selects must be a metric
+// that reckon exports or that its rules record (alerts.KnownMetrics), with
+// label matchers on that metric's labels only.
+//
+// It is meant for tests: importing it brings in the Prometheus parser,
+// which the reckon binary does not need.
+package promqlcheck
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/reckonhq/reckon/alerts"
+)
+
+// ParseError is an expression the PromQL parser rejects.
+type ParseError struct {
+	Expr string
+	Err  error
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("parse %q: %v", e.Expr, e.Err) }
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// UnknownMetricError is a selector of a metric that is not in
+// alerts.KnownMetrics, or a selector without a metric name.
+type UnknownMetricError struct {
+	Expr     string
+	Selector string
+	Name     string // empty for a selector without a metric name
+}
+
+func (e *UnknownMetricError) Error() string {
+	if e.Name == "" {
+		return fmt.Sprintf("%q: selector %s names no metric", e.Expr, e.Selector)
+	}
+	return fmt.Sprintf("%q: %s is not a metric reckon exports or records (alerts.KnownMetrics)", e.Expr, e.Name)
+}
+
+// UnknownLabelError is a label matcher on a label that the selected metric
+// does not have.
+type UnknownLabelError struct {
+	Expr   string
+	Metric string
+	Label  string
+}
+
+func (e *UnknownLabelError) Error() string {
+	return fmt.Sprintf("%q: %s has no label %q", e.Expr, e.Metric, e.Label)
+}
+
+// targetLabels are the labels Prometheus adds to every scraped series.
+func targetLabels() []string { return []string{"job", "instance", labels.MetricName} }
+
+// Check parses expr and checks every selector in it, returning a
+// *ParseError, or the *UnknownMetricError and *UnknownLabelError values
+// found, joined with errors.Join. expr must not contain Grafana variables:
+// substitute them first.
+func Check(expr string) error {
+	p := parser.NewParser(parser.Options{})
+	ast, err := p.ParseExpr(expr)
+	if err != nil {
+		return &ParseError{Expr: expr, Err: err}
+	}
+	var errs []error
+	parser.Inspect(ast, func(node parser.Node, _ []parser.Node) error {
+		vs, ok := node.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		name := vs.Name
+		if name == "" {
+			for _, m := range vs.LabelMatchers {
+				if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+					name = m.Value
+				}
+			}
+		}
+		if name == "" {
+			errs = append(errs, &UnknownMetricError{Expr: expr, Selector: vs.String()})
+			return nil
+		}
+		m, bucket, ok := alerts.LookupMetric(name)
+		if !ok {
+			errs = append(errs, &UnknownMetricError{Expr: expr, Selector: vs.String(), Name: name})
+			return nil
+		}
+		for _, lm := range vs.LabelMatchers {
+			if slices.Contains(m.Labels, lm.Name) || slices.Contains(targetLabels(), lm.Name) || bucket && lm.Name == "le" {
+				continue
+			}
+			errs = append(errs, &UnknownLabelError{Expr: expr, Metric: name, Label: lm.Name})
+		}
+		return nil
+	})
+	return errors.Join(errs...)
+}
+
+// Selectors returns the metric names that expr selects, in order of
+// appearance, or a *ParseError.
+func Selectors(expr string) ([]string, error) {
+	ast, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	if err != nil {
+		return nil, &ParseError{Expr: expr, Err: err}
+	}
+	var names []string
+	parser.Inspect(ast, func(node parser.Node, _ []parser.Node) error {
+		if vs, ok := node.(*parser.VectorSelector); ok && vs.Name != "" {
+			names = append(names, vs.Name)
+		}
+		return nil
+	})
+	return names, nil
+}
