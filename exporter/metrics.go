@@ -67,6 +67,17 @@ type Metrics struct {
 	WindowRates   map[string]*prometheus.GaugeVec // metric name → (model, window)
 	EstimationGap *prometheus.GaugeVec            // model, window, metric
 
+	// Drift and data quality per closed window.
+	FeatureDrift        *prometheus.GaugeVec // model, feature, window, method
+	FeatureDriftPValue  *prometheus.GaugeVec // model, feature, window, test
+	FeatureDrifted      *prometheus.GaugeVec // model, feature, window
+	DatasetDriftShare   *prometheus.GaugeVec // model, window
+	PredictionDrift     *prometheus.GaugeVec // model, window, method
+	FeatureQuantile     *prometheus.GaugeVec // model, feature, window, quantile
+	FeatureMissingRatio *prometheus.GaugeVec // model, feature, window
+	FeatureDistinct     *prometheus.GaugeVec // model, feature, window
+	ReferenceComplete   *prometheus.GaugeVec // model
+
 	limit  int
 	series map[string]struct{}
 }
@@ -206,6 +217,38 @@ func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
 	for _, g := range m.WindowRates {
 		f(g)
 	}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+		f(g)
+		return g
+	}
+	m.FeatureDrift = gauge("reckon_feature_drift",
+		"Drift statistic of a feature in the most recently closed window against the reference, by method (ks, psi, wasserstein, js, chi2).",
+		"model", "feature", "window", "method")
+	m.FeatureDriftPValue = gauge("reckon_feature_drift_pvalue",
+		"p-value of a drift test (ks, chi2) of a feature in the most recently closed window against the reference.",
+		"model", "feature", "window", "test")
+	m.FeatureDrifted = gauge("reckon_feature_drifted",
+		"1 when the feature's configured drift test says the most recently closed window drifted from the reference, else 0.",
+		"model", "feature", "window")
+	m.DatasetDriftShare = gauge("reckon_dataset_drift_share",
+		"Share of the model's features that drifted in the most recently closed window.",
+		"model", "window")
+	m.PredictionDrift = gauge("reckon_prediction_drift",
+		"Drift statistic of the score distribution in the most recently closed window against the reference.",
+		"model", "window", "method")
+	m.FeatureQuantile = gauge("reckon_feature_quantile",
+		"Quantile of a numeric feature in the most recently closed window (t-digest).",
+		"model", "feature", "window", "quantile")
+	m.FeatureMissingRatio = gauge("reckon_feature_missing_ratio",
+		"Share of the ok predictions in the most recently closed window in which the feature was null or absent.",
+		"model", "feature", "window")
+	m.FeatureDistinct = gauge("reckon_feature_distinct",
+		"Distinct values of a categorical feature in the most recently closed window (HyperLogLog estimate).",
+		"model", "feature", "window")
+	m.ReferenceComplete = gauge("reckon_reference_complete",
+		"1 once the model's reference distribution is complete and drift is computed against it.",
+		"model")
 
 	for _, c := range []prometheus.Collector{
 		m.Outcomes, m.Expired, m.DuplicatePredictions, m.LabelDelay, m.Confusion, m.BusinessCost,

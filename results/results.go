@@ -35,6 +35,33 @@ type Record struct {
 	// Estimated holds rates estimated from the calibrated scores of the
 	// window's ok predictions (by prediction time), before labels.
 	Estimated Rates `json:"estimated"`
+
+	// Features describes each declared feature over the window's ok
+	// predictions; drift fields appear once the model's reference is
+	// complete.
+	Features map[string]Feature `json:"features,omitempty"`
+	// PredictionDrift holds the score distribution's drift statistics.
+	PredictionDrift   map[string]float64 `json:"prediction_drift,omitempty"`
+	DatasetDriftShare *float64           `json:"dataset_drift_share,omitempty"`
+	DatasetDrift      *bool              `json:"dataset_drift,omitempty"`
+}
+
+// Feature is one feature in one window.
+type Feature struct {
+	// Drifted is the configured test's verdict (Test names it).
+	Drifted *bool  `json:"drifted,omitempty"`
+	Test    string `json:"test,omitempty"`
+	// Drift holds every statistic against the reference by method (ks,
+	// psi, wasserstein, js, chi2); PValue the tests' p-values (ks, chi2).
+	Drift  map[string]float64 `json:"drift,omitempty"`
+	PValue map[string]float64 `json:"pvalue,omitempty"`
+	// Count is the number of present values, Missing of null or absent ones.
+	Count   uint64 `json:"count"`
+	Missing uint64 `json:"missing"`
+	// Quantiles of a numeric feature ("0.05", "0.5", "0.95", "0.99").
+	Quantiles map[string]float64 `json:"quantiles,omitempty"`
+	// Distinct is the HyperLogLog estimate of a categorical feature.
+	Distinct *uint64 `json:"distinct,omitempty"`
 }
 
 // Confusion is a confusion matrix.

@@ -2,6 +2,7 @@ package windows
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -10,7 +11,7 @@ import (
 // every pane and partition inside [Start, End).
 type Result struct {
 	Window int // index into the configured window lengths
-	Partial
+	*Partial
 }
 
 type windowKey struct {
@@ -22,6 +23,7 @@ type windowKey struct {
 // closes them as the watermark passes their end. It is owned by one
 // goroutine.
 type Aggregator struct {
+	layout  Layout
 	lengths []int64 // window lengths, ascending
 	open    map[windowKey]*Result
 	// closedThrough is the watermark of the last Close: every window ending
@@ -30,8 +32,8 @@ type Aggregator struct {
 }
 
 // NewAggregator returns an aggregator for the given window lengths.
-func NewAggregator(lengths []time.Duration) *Aggregator {
-	a := &Aggregator{open: make(map[windowKey]*Result), closedThrough: Unset}
+func NewAggregator(lengths []time.Duration, layout Layout) *Aggregator {
+	a := &Aggregator{layout: layout, open: make(map[windowKey]*Result), closedThrough: Unset}
 	for _, l := range lengths {
 		a.lengths = append(a.lengths, l.Milliseconds())
 	}
@@ -40,24 +42,27 @@ func NewAggregator(lengths []time.Duration) *Aggregator {
 
 // Add merges p into every window that contains its pane. It returns false,
 // merging nothing, when one of those windows has already closed: the
-// partial is late and the caller counts its events as such.
-func (a *Aggregator) Add(p *Partial) bool {
+// partial is late and the caller counts its events as such. An error means
+// the sketches did not match, a bug rather than bad input.
+func (a *Aggregator) Add(p *Partial) (bool, error) {
 	for _, l := range a.lengths {
 		if floorTo(p.Start, l)+l <= a.closedThrough {
-			return false
+			return false, nil
 		}
 	}
 	for w, l := range a.lengths {
 		k := windowKey{p.Model, w, floorTo(p.Start, l)}
 		r := a.open[k]
 		if r == nil {
-			r = &Result{Window: w}
+			r = &Result{Window: w, Partial: a.layout.NewPartial(p.Model)}
 			r.Partial.reset(p.Model, k.start, k.start+l)
 			a.open[k] = r
 		}
-		r.Partial.merge(p)
+		if err := r.Partial.Merge(p); err != nil {
+			return false, fmt.Errorf("merging pane %d of model %d: %w", p.Start, p.Model, err)
+		}
 	}
-	return true
+	return true, nil
 }
 
 // Close removes and returns every window that ends at or before watermark,

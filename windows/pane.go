@@ -1,9 +1,11 @@
 package windows
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
+	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows/perf"
 )
 
@@ -23,15 +25,62 @@ type Partial struct {
 	// Estimate holds the ok predictions' calibrated scores, by prediction
 	// time: the confusion matrix expected before labels arrive.
 	Estimate perf.Estimate
+
+	// Features holds one sketch per declared feature of Model (Num for a
+	// numeric feature, Cat for a categorical one), over the ok predictions
+	// by prediction time; Score sketches their scores.
+	Features []FeatureSketch
+	Score    *sketch.Numeric
 }
 
-// merge adds o's counts into p; bounds and model are the caller's concern.
-func (p *Partial) merge(o *Partial) {
+// FeatureSketch is the sketch of one feature: exactly one field is set.
+type FeatureSketch struct {
+	Num *sketch.Numeric
+	Cat *sketch.Categorical
+}
+
+// Layout says, per model, which declared features are categorical: what a
+// Partial of that model holds.
+type Layout [][]bool
+
+// NewPartial returns an empty partial of model with its sketches.
+func (l Layout) NewPartial(model int) *Partial {
+	p := &Partial{Model: model, Score: sketch.NewNumeric(nil)}
+	p.Features = make([]FeatureSketch, len(l[model]))
+	for i, categorical := range l[model] {
+		if categorical {
+			p.Features[i].Cat = sketch.NewCategorical(0)
+		} else {
+			p.Features[i].Num = sketch.NewNumeric(nil)
+		}
+	}
+	return p
+}
+
+// Merge adds o, a partial of the same model, into p; bounds are the
+// caller's concern. It fails only if the sketches do not match (different
+// histogram edges), leaving p partly merged.
+func (p *Partial) Merge(o *Partial) error {
 	p.Predictions += o.Predictions
 	p.Errors += o.Errors
 	p.Outcomes += o.Outcomes
 	p.Perf.Merge(&o.Perf)
 	p.Estimate.Merge(&o.Estimate)
+	if err := p.Score.Merge(o.Score); err != nil {
+		return fmt.Errorf("score: %w", err)
+	}
+	for i, f := range o.Features {
+		var err error
+		if f.Num != nil {
+			err = p.Features[i].Num.Merge(f.Num)
+		} else {
+			err = p.Features[i].Cat.Merge(f.Cat)
+		}
+		if err != nil {
+			return fmt.Errorf("feature %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 func (p *Partial) reset(model int, start, end int64) {
@@ -39,6 +88,14 @@ func (p *Partial) reset(model int, start, end int64) {
 	p.Predictions, p.Errors, p.Outcomes = 0, 0, 0
 	p.Perf.Reset()
 	p.Estimate.Reset()
+	p.Score.Reset()
+	for _, f := range p.Features {
+		if f.Num != nil {
+			f.Num.Reset()
+		} else {
+			f.Cat.Reset()
+		}
+	}
 }
 
 // Panes are one partition worker's open panes, per model. The pane length
@@ -46,14 +103,16 @@ func (p *Partial) reset(model int, start, end int64) {
 // whole panes. Panes recycles partials to keep the hot path allocation-free.
 type Panes struct {
 	length int64
+	layout Layout
 	open   [][]*Partial // per model, sorted by Start
-	free   []*Partial
+	free   [][]*Partial // per model: a partial's sketches fit one model only
 }
 
-// NewPanes returns an empty set of panes of the given length for models
-// models.
-func NewPanes(length time.Duration, models int) *Panes {
-	return &Panes{length: length.Milliseconds(), open: make([][]*Partial, models)}
+// NewPanes returns an empty set of panes of the given length for the models
+// of layout.
+func NewPanes(length time.Duration, layout Layout) *Panes {
+	return &Panes{length: length.Milliseconds(), layout: layout,
+		open: make([][]*Partial, len(layout)), free: make([][]*Partial, len(layout))}
 }
 
 // Start is the start of the pane containing ms (epoch-aligned).
@@ -80,10 +139,10 @@ func (ps *Panes) Get(model int, ms int64) *Partial {
 
 func (ps *Panes) insert(model, at int, start int64) *Partial {
 	var p *Partial
-	if n := len(ps.free); n > 0 {
-		p, ps.free = ps.free[n-1], ps.free[:n-1]
+	if free := ps.free[model]; len(free) > 0 {
+		p, ps.free[model] = free[len(free)-1], free[:len(free)-1]
 	} else {
-		p = new(Partial)
+		p = ps.layout.NewPartial(model)
 	}
 	p.reset(model, start, start+ps.length)
 	ps.open[model] = slices.Insert(ps.open[model], at, p)
@@ -109,7 +168,11 @@ func (ps *Panes) Harvest(watermark int64, dst []*Partial) []*Partial {
 }
 
 // Release returns harvested partials for reuse.
-func (ps *Panes) Release(parts []*Partial) { ps.free = append(ps.free, parts...) }
+func (ps *Panes) Release(parts []*Partial) {
+	for _, p := range parts {
+		ps.free[p.Model] = append(ps.free[p.Model], p)
+	}
+}
 
 // Len is the number of open panes over all models.
 func (ps *Panes) Len() int {

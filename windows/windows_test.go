@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/reckonhq/reckon/sketch"
 )
 
 func TestWatermark(t *testing.T) {
@@ -73,7 +75,7 @@ func TestWatermarkMonotone(t *testing.T) {
 }
 
 func TestPanesAlignmentAndHarvest(t *testing.T) {
-	ps := NewPanes(time.Minute, 2)
+	ps := NewPanes(time.Minute, Layout{{false, true}, {}})
 	for _, ms := range []int64{0, 59_999, 60_000, -1, 125_000, 30_000} {
 		ps.Get(0, ms).Predictions++
 	}
@@ -114,12 +116,13 @@ func TestAggregatorMergeIsPartitionIndependent(t *testing.T) {
 	for i := range 20_000 {
 		evs = append(evs, ev{rng.IntN(3), int64(i) * 500, rng.IntN(10) == 0})
 	}
+	layout := Layout{{false}, {true}, {}}
 	run := func(parts int) map[[3]int64][2]uint64 {
 		ps := make([]*Panes, parts)
 		for i := range ps {
-			ps[i] = NewPanes(5*time.Minute, 3)
+			ps[i] = NewPanes(5*time.Minute, layout)
 		}
-		a := NewAggregator(lengths)
+		a := NewAggregator(lengths, layout)
 		out := map[[3]int64][2]uint64{}
 		wm := int64(Unset)
 		for i, e := range evs {
@@ -136,7 +139,7 @@ func TestAggregatorMergeIsPartitionIndependent(t *testing.T) {
 				for _, pp := range ps {
 					h := pp.Harvest(wm, nil)
 					for _, x := range h {
-						if !a.Add(x) {
+						if ok, err := a.Add(x); !ok || err != nil {
 							t.Fatalf("partial %+v late at watermark %d", x, wm)
 						}
 					}
@@ -168,9 +171,15 @@ func TestAggregatorMergeIsPartitionIndependent(t *testing.T) {
 }
 
 func TestAggregatorLateAndOrder(t *testing.T) {
-	a := NewAggregator([]time.Duration{time.Minute, 2 * time.Minute})
-	a.Add(&Partial{Model: 1, Start: 60_000, End: 120_000, Predictions: 1})
-	a.Add(&Partial{Model: 0, Start: 0, End: 60_000, Predictions: 2})
+	layout := Layout{{}, {}}
+	a := NewAggregator([]time.Duration{time.Minute, 2 * time.Minute}, layout)
+	part := func(model int, start, end int64, n uint64) *Partial {
+		p := layout.NewPartial(model)
+		p.Start, p.End, p.Predictions = start, end, n
+		return p
+	}
+	a.Add(part(1, 60_000, 120_000, 1))
+	a.Add(part(0, 0, 60_000, 2))
 	got := a.Close(120_000, nil)
 	want := []struct {
 		model, window int
@@ -184,10 +193,53 @@ func TestAggregatorLateAndOrder(t *testing.T) {
 			t.Errorf("closed[%d] = model %d window %d end %d, want %+v", i, got[i].Model, got[i].Window, got[i].End, w)
 		}
 	}
-	if a.Add(&Partial{Model: 0, Start: 60_000, End: 120_000, Predictions: 1}) {
+	if ok, _ := a.Add(part(0, 60_000, 120_000, 1)); ok {
 		t.Error("a partial of a closed window was accepted")
 	}
-	if !a.Add(&Partial{Model: 0, Start: 120_000, End: 180_000, Predictions: 1}) {
+	if ok, err := a.Add(part(0, 120_000, 180_000, 1)); !ok || err != nil {
 		t.Error("a partial of an open window was refused")
+	}
+}
+
+func TestReferenceLifecycle(t *testing.T) {
+	layout := Layout{{false, true}}
+	ref := NewStreamReference(layout, 0, 60_000, 180_000)
+	pane := func(start int64, x float64, c string) *Partial {
+		p := layout.NewPartial(0)
+		p.Start, p.End = start, start+60_000
+		for range 50 {
+			p.Features[0].Num.Add(x)
+			p.Features[1].Cat.Add([]byte(c))
+			p.Score.Add(0.5)
+			p.Predictions++
+		}
+		return p
+	}
+	for _, p := range []*Partial{pane(0, 100, "z"), pane(60_000, 1, "a"), pane(120_000, 2, "b"), pane(180_000, 100, "z")} {
+		if err := ref.Offer(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ref.Predictions != 100 {
+		t.Errorf("reference holds %d predictions, want the 100 of the two panes inside [from, to)", ref.Predictions)
+	}
+	if ref.MaybeComplete(179_999) || ref.Complete {
+		t.Fatal("complete before the watermark reached to")
+	}
+	if !ref.MaybeComplete(180_000) || !ref.Complete || ref.Edges[0] == nil || ref.Edges[1] != nil {
+		t.Fatalf("not complete at to, or edges wrong: %v", ref.Edges)
+	}
+	if ref.Offer(pane(60_000, 5, "q")); ref.Predictions != 100 {
+		t.Error("a complete reference still accepted a pane")
+	}
+	same := pane(0, 1, "a")
+	rep := Compare(ref, same, []sketch.DriftParams{{}, {}}, sketch.DriftParams{})
+	if !rep.Features[0].OK || !rep.Features[1].OK || !rep.ShareOK {
+		t.Fatalf("no verdicts: %+v", rep)
+	}
+	shifted := pane(0, 50, "zz")
+	rep = Compare(ref, shifted, []sketch.DriftParams{{}, {}}, sketch.DriftParams{})
+	if !rep.Features[0].Decision.Drifted || !rep.Features[1].Decision.Drifted || rep.Share != 1 {
+		t.Errorf("a window unlike the reference did not drift: %+v", rep)
 	}
 }

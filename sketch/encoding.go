@@ -1,0 +1,362 @@
+package sketch
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// Binary encodings.
+//
+// Every encoding starts with the format version byte (formatVersion) and a
+// kind byte ('N' numeric, 'C' categorical). Integers are unsigned varints,
+// floats are IEEE 754 binary64 little endian. Decoders reject an unknown
+// version with a *VersionError, and anything malformed (truncated, trailing
+// bytes, counts that do not add up, unsorted or non-finite values) with a
+// *CorruptError, never panicking and never allocating more than a small
+// multiple of the input length. A version bump is needed for any change of
+// layout; readers of version v keep reading every version ≤ v.
+//
+// Numeric, version 1:
+//
+//	version=1 'N' flags(bit0 histogram, bit1 digest mode)
+//	missing nan posInf negInf                       varints
+//	[histogram] len(edges) edges…                    varint, floats
+//	exact mode:  natoms (value count)…               varint, (float, varint)…
+//	digest mode: compression n min max mean m2       float, varint, 4 floats
+//	             [histogram] bins…                   len(edges)+1 varints
+//	             ncent (mean weight<<1|pure)…        varint, (float, varint)…
+//	             nbuf values…                        varint, floats
+//
+// Categorical, version 1:
+//
+//	version=1 'C' limit missing other                varints
+//	nvalues (len bytes count)…                       sorted by bytes, strictly
+//	len(hll) hll                                     axiomhq/hyperloglog encoding
+
+const formatVersion = 1
+
+const (
+	kindNumeric     = 'N'
+	kindCategorical = 'C'
+
+	flagHistogram = 1 << 0
+	flagDigest    = 1 << 1
+)
+
+// maxWeight is the largest integer a float64 weight holds exactly.
+const maxWeight = 1 << 53
+
+// MarshalBinary implements encoding.BinaryMarshaler. The encoding is
+// lossless and canonical for a given state; it does not modify n.
+func (n *Numeric) MarshalBinary() ([]byte, error) {
+	return n.AppendBinary(make([]byte, 0, n.encodedSizeHint()))
+}
+
+func (n *Numeric) encodedSizeHint() int {
+	return 64 + 9*len(n.edges) + 10*len(n.bins) + 17*len(n.atomV) + 18*len(n.d.cent) + 8*len(n.buf)
+}
+
+// AppendBinary implements encoding.BinaryAppender.
+func (n *Numeric) AppendBinary(b []byte) ([]byte, error) {
+	flags := byte(0)
+	if n.edges != nil {
+		flags |= flagHistogram
+	}
+	if n.inexact {
+		flags |= flagDigest
+	}
+	b = append(b, formatVersion, kindNumeric, flags)
+	b = binary.AppendUvarint(b, n.missing)
+	b = binary.AppendUvarint(b, n.nan)
+	b = binary.AppendUvarint(b, n.posInf)
+	b = binary.AppendUvarint(b, n.negInf)
+	if n.edges != nil {
+		b = binary.AppendUvarint(b, uint64(len(n.edges)))
+		for _, e := range n.edges {
+			b = appendFloat(b, e)
+		}
+	}
+	if !n.inexact {
+		b = binary.AppendUvarint(b, uint64(len(n.atomV)))
+		for i, v := range n.atomV {
+			b = appendFloat(b, v)
+			b = binary.AppendUvarint(b, n.atomC[i])
+		}
+		return b, nil
+	}
+	delta := n.d.delta
+	if delta == 0 {
+		delta = DefaultCompression
+	}
+	b = appendFloat(b, delta)
+	b = binary.AppendUvarint(b, n.n)
+	b = appendFloat(b, n.min)
+	b = appendFloat(b, n.max)
+	b = appendFloat(b, n.mean)
+	b = appendFloat(b, n.m2)
+	for _, c := range n.bins {
+		b = binary.AppendUvarint(b, c)
+	}
+	b = binary.AppendUvarint(b, uint64(len(n.d.cent)))
+	for _, c := range n.d.cent {
+		b = appendFloat(b, c.mean)
+		w := uint64(c.weight) << 1
+		if c.pure {
+			w |= 1
+		}
+		b = binary.AppendUvarint(b, w)
+	}
+	b = binary.AppendUvarint(b, uint64(len(n.buf)))
+	for _, k := range n.buf {
+		b = appendFloat(b, keyFloat(k))
+	}
+	return b, nil
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler. It replaces n's
+// state (edges included) with the decoded one; on error n is unchanged.
+func (n *Numeric) UnmarshalBinary(data []byte) error {
+	r := reader{typ: "numeric", b: data}
+	if err := r.header(kindNumeric); err != nil {
+		return err
+	}
+	flags := r.byte()
+	if flags&^(flagHistogram|flagDigest) != 0 {
+		return r.fail("unknown flags")
+	}
+	var out Numeric
+	out.missing = r.uvarint()
+	out.nan = r.uvarint()
+	out.posInf = r.uvarint()
+	out.negInf = r.uvarint()
+	if flags&flagHistogram != 0 {
+		ne := r.count(8)
+		out.edges = make([]float64, ne)
+		for i := range out.edges {
+			out.edges[i] = r.float()
+		}
+		if r.err == nil && ValidateEdges(out.edges) != nil {
+			return r.fail("invalid histogram edges")
+		}
+		out.bins = make([]uint64, ne+1)
+	}
+	if flags&flagDigest == 0 {
+		na := r.count(9)
+		if na > exactLimit {
+			return r.fail("too many exact values")
+		}
+		out.atomV = make([]float64, na)
+		out.atomC = make([]uint64, na)
+		var total uint64
+		for i := 0; i < na && r.err == nil; i++ {
+			v, c := r.float(), r.uvarint()
+			if r.err != nil {
+				break
+			}
+			if !isFinite(v) || c == 0 || (i > 0 && !(v > out.atomV[i-1])) {
+				return r.fail("exact values not finite, positive and strictly increasing")
+			}
+			if total+c < total {
+				return r.fail("count overflow")
+			}
+			total += c
+			out.atomV[i], out.atomC[i] = v, c
+		}
+		if err := r.end(); err != nil {
+			return err
+		}
+		*n = out
+		return nil
+	}
+
+	out.inexact = true
+	out.d.delta = r.float()
+	out.n = r.uvarint()
+	out.min, out.max, out.mean, out.m2 = r.float(), r.float(), r.float(), r.float()
+	if r.err != nil {
+		return r.err
+	}
+	if !(out.d.delta >= 10 && out.d.delta <= 10000) {
+		return r.fail("compression out of range")
+	}
+	if out.n > maxWeight {
+		return r.fail("count too large")
+	}
+	if out.n > 0 && (!isFinite(out.min) || !isFinite(out.max) || !(out.min <= out.max) ||
+		!isFinite(out.mean) || !isFinite(out.m2) || out.m2 < 0) {
+		return r.fail("moments not finite or inconsistent")
+	}
+	var binSum uint64
+	for i := range out.bins {
+		c := r.uvarint()
+		if binSum+c < binSum {
+			return r.fail("count overflow")
+		}
+		binSum += c
+		out.bins[i] = c
+	}
+	if out.bins != nil && r.err == nil && binSum != out.n {
+		return r.fail("histogram counts do not add up to the value count")
+	}
+	nc := r.count(9)
+	out.d.cent = make([]centroid, nc)
+	var total uint64
+	for i := 0; i < nc && r.err == nil; i++ {
+		m, w := r.float(), r.uvarint()
+		if r.err != nil {
+			break
+		}
+		weight := w >> 1
+		if !isFinite(m) || weight == 0 || weight > maxWeight || (i > 0 && m < out.d.cent[i-1].mean) {
+			return r.fail("centroids not finite, positive and sorted")
+		}
+		total += weight
+		if total > maxWeight {
+			return r.fail("count too large")
+		}
+		out.d.cent[i] = centroid{mean: m, weight: float64(weight), pure: w&1 == 1}
+	}
+	if r.err == nil && total != out.n {
+		return r.fail("centroid weights do not add up to the value count")
+	}
+	out.d.total = float64(total)
+	nb := r.count(8)
+	if nb >= bufferSize {
+		return r.fail("buffer too long")
+	}
+	out.buf = make([]uint64, nb, bufferSize)
+	for i := range out.buf {
+		v := r.float()
+		if r.err == nil && !isFinite(v) {
+			return r.fail("buffered value not finite")
+		}
+		out.buf[i] = floatKey(v)
+	}
+	if err := r.end(); err != nil {
+		return err
+	}
+	*n = out
+	return nil
+}
+
+func appendFloat(b []byte, f float64) []byte {
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+}
+
+func isFinite(f float64) bool { return f-f == 0 }
+
+// reader decodes with bounds checks; the first failure sticks in err and
+// every later read returns zero values.
+type reader struct {
+	typ string
+	b   []byte
+	off int
+	err error
+}
+
+func (r *reader) fail(reason string) error {
+	if r.err == nil {
+		r.err = &CorruptError{Type: r.typ, Offset: r.off, Reason: reason}
+	}
+	return r.err
+}
+
+func (r *reader) header(kind byte) error {
+	if len(r.b) == 0 {
+		return r.fail("empty input")
+	}
+	if r.b[0] != formatVersion {
+		r.err = &VersionError{Type: r.typ, Version: r.b[0]}
+		return r.err
+	}
+	r.off = 1
+	if r.byte() != kind {
+		r.off = 1
+		return r.fail("not a " + r.typ + " sketch")
+	}
+	return r.err
+}
+
+func (r *reader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if r.off >= len(r.b) {
+		r.fail("truncated")
+		return 0
+	}
+	c := r.b[r.off]
+	r.off++
+	return c
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, k := binary.Uvarint(r.b[r.off:])
+	if k <= 0 {
+		r.fail("truncated or overlong varint")
+		return 0
+	}
+	if k > 1 && r.b[r.off+k-1] == 0 {
+		// A trailing zero group: not the minimal encoding, which is the only
+		// one AppendUvarint writes. Accepting it would let two byte strings
+		// decode to one state.
+		r.fail("non-minimal varint")
+		return 0
+	}
+	r.off += k
+	return v
+}
+
+func (r *reader) float() float64 {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b)-r.off < 8 {
+		r.fail("truncated")
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b[r.off:]))
+	r.off += 8
+	return v
+}
+
+// count reads a length prefix whose elements take at least minSize bytes
+// each, rejecting lengths the rest of the input cannot hold (so garbage can
+// never make the decoder allocate much).
+func (r *reader) count(minSize int) int {
+	v := r.uvarint()
+	if r.err != nil {
+		return 0
+	}
+	if v > uint64(len(r.b)-r.off)/uint64(minSize) {
+		r.fail("length exceeds input")
+		return 0
+	}
+	return int(v)
+}
+
+func (r *reader) bytes(k int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b)-r.off < k {
+		r.fail("truncated")
+		return nil
+	}
+	s := r.b[r.off : r.off+k]
+	r.off += k
+	return s
+}
+
+func (r *reader) end() error {
+	if r.err != nil {
+		return r.err
+	}
+	if r.off != len(r.b) {
+		return r.fail("trailing bytes")
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package windows
+
+import (
+	"math"
+
+	"github.com/reckonhq/reckon/sketch"
+	"github.com/reckonhq/reckon/windows/perf"
+)
+
+// ReferenceBins is the number of reference-quantile bins PSI and
+// Jensen–Shannon use for numeric features.
+const ReferenceBins = 10
+
+// Reference is a model's reference distribution: a partial merged from the
+// panes inside [From, To) of the stream, or loaded from a profile file.
+// Drift is only computed against a complete reference.
+type Reference struct {
+	From, To int64 // event-time range; zero for a file
+	*Partial
+	Complete bool
+	// Edges are the reference-quantile bin edges of each numeric feature
+	// (nil for categorical ones), and of the score; set on completion.
+	Edges      [][]float64
+	ScoreEdges []float64
+	// Calibrator maps scores to probabilities for estimation: isotonic,
+	// fitted on the reference's joined outcomes; nil (identity) without.
+	Calibrator *perf.Calibrator
+}
+
+// NewStreamReference returns an empty reference over [from, to).
+func NewStreamReference(l Layout, model int, from, to int64) *Reference {
+	return &Reference{From: from, To: to, Partial: l.NewPartial(model)}
+}
+
+// Offer merges p into the reference when its pane lies inside [From, To).
+func (r *Reference) Offer(p *Partial) error {
+	if r.Complete || p.Start < r.From || p.End > r.To {
+		return nil
+	}
+	return r.Partial.Merge(p)
+}
+
+// MaybeComplete completes the reference once the watermark reaches To,
+// deriving bin edges and the calibrator. It reports whether it completed
+// now.
+func (r *Reference) MaybeComplete(watermark int64) bool {
+	if r.Complete || watermark < r.To {
+		return false
+	}
+	r.Finish()
+	return true
+}
+
+// Finish marks the reference complete and derives what drift and
+// estimation need from it.
+func (r *Reference) Finish() {
+	r.Complete = true
+	r.Edges = make([][]float64, len(r.Features))
+	for i, f := range r.Features {
+		if f.Num != nil {
+			r.Edges[i] = sketch.QuantileEdges(f.Num, ReferenceBins)
+		}
+	}
+	r.ScoreEdges = sketch.QuantileEdges(r.Score, ReferenceBins)
+	if c, err := perf.FitCalibrator(&r.Perf); err == nil {
+		r.Calibrator = c
+	}
+}
+
+// Statistic is one drift statistic of one feature, NaN when it cannot be
+// computed (an empty window, say).
+type Statistic struct {
+	Method sketch.Method
+	Value  float64
+}
+
+// FeatureDrift is a feature compared with the reference.
+type FeatureDrift struct {
+	Stats   []Statistic // every statistic that applies to the feature's type
+	PValues []Statistic // ks and chi2
+	// Decision is the configured test's verdict; ok is false when it could
+	// not be taken (no values in the window or the reference).
+	Decision sketch.Drift
+	OK       bool
+}
+
+// DriftReport compares one closed window of a model with its reference.
+type DriftReport struct {
+	Features []FeatureDrift
+	Score    FeatureDrift // prediction drift
+	// Share of the decided features that drifted, and the dataset verdict.
+	Share        float64
+	ShareOK      bool
+	DatasetDrift bool
+}
+
+// Compare computes every drift statistic of cur against the complete
+// reference ref. params holds each feature's drift parameters; scoreParams
+// those of the score.
+func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scoreParams sketch.DriftParams) DriftReport {
+	rep := DriftReport{Features: make([]FeatureDrift, len(cur.Features))}
+	decided, drifted := 0, 0
+	for i, f := range cur.Features {
+		var fd FeatureDrift
+		if f.Num != nil {
+			fd = numericDrift(ref.Features[i].Num, f.Num, ref.Edges[i], params[i])
+		} else {
+			fd = categoricalDrift(ref.Features[i].Cat, f.Cat, params[i])
+		}
+		if fd.OK {
+			decided++
+			if fd.Decision.Drifted {
+				drifted++
+			}
+		}
+		rep.Features[i] = fd
+	}
+	rep.Score = numericDrift(ref.Score, cur.Score, ref.ScoreEdges, scoreParams)
+	if decided > 0 {
+		share := sketch.DefaultDriftParams().DatasetShare
+		if len(params) > 0 && params[0].DatasetShare > 0 {
+			share = params[0].DatasetShare
+		}
+		rep.Share, rep.DatasetDrift = sketch.DatasetDrift(drifted, decided, share)
+		rep.ShareOK = true
+	}
+	return rep
+}
+
+func numericDrift(ref, cur *sketch.Numeric, edges []float64, p sketch.DriftParams) FeatureDrift {
+	var fd FeatureDrift
+	d, pv, err := sketch.KS(ref, cur)
+	fd.Stats = append(fd.Stats, stat(sketch.MethodKS, d, err))
+	fd.PValues = append(fd.PValues, stat(sketch.MethodKS, pv, err))
+	psi, err := sketch.PSIOn(ref, cur, edges)
+	fd.Stats = append(fd.Stats, stat(sketch.MethodPSI, psi, err))
+	w, err := sketch.Wasserstein(ref, cur)
+	fd.Stats = append(fd.Stats, stat(sketch.MethodWasserstein, w, err))
+	js, err := sketch.JSOn(ref, cur, edges)
+	fd.Stats = append(fd.Stats, stat(sketch.MethodJS, js, err))
+	fd.Decision, err = sketch.NumericDrift(ref, cur, p)
+	fd.OK = err == nil
+	return fd
+}
+
+func categoricalDrift(ref, cur *sketch.Categorical, p sketch.DriftParams) FeatureDrift {
+	var fd FeatureDrift
+	c, pv, err := sketch.ChiSquare(ref, cur)
+	fd.Stats = append(fd.Stats, stat(sketch.MethodChi2, c, err))
+	fd.PValues = append(fd.PValues, stat(sketch.MethodChi2, pv, err))
+	psi, err := sketch.CategoricalPSI(ref, cur)
+	fd.Stats = append(fd.Stats, stat(sketch.MethodPSI, psi, err))
+	js, err := sketch.CategoricalJS(ref, cur)
+	fd.Stats = append(fd.Stats, stat(sketch.MethodJS, js, err))
+	fd.Decision, err = sketch.CategoricalDrift(ref, cur, p)
+	fd.OK = err == nil
+	return fd
+}
+
+func stat(m sketch.Method, v float64, err error) Statistic {
+	if err != nil || math.IsInf(v, 0) {
+		v = math.NaN()
+	}
+	return Statistic{Method: m, Value: v}
+}
