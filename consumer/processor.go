@@ -19,8 +19,8 @@ import (
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/exporter"
-	"github.com/reckonhq/reckon/results"
 	"github.com/reckonhq/reckon/windows"
+	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows/conceptdrift"
 )
 
@@ -53,6 +53,7 @@ type Processor struct {
 	pollInterval time.Duration
 
 	schema     *event.Schema
+	layout     windows.Layout
 	topics     [numInputTopics]string
 	paneLength time.Duration
 
@@ -64,10 +65,16 @@ type Processor struct {
 
 	wm  *windows.Watermark
 	agg *windows.Aggregator
+	// refs are the models' references (nil: none configured) and
+	// driftParams each model's per-feature drift parameters.
+	refs        []*windows.Reference
+	driftParams [][]sketch.DriftParams
+	scoreParams []sketch.DriftParams
 
 	// Loop-owned scratch, reused across batches.
 	harvest []*windows.Partial
 	closed  []*windows.Result
+	reports []*windows.DriftReport // parallel to closed; nil without a complete reference
 	produce []*kgo.Record
 
 	latency, score, labelDelay []prometheus.Observer // per model
@@ -98,7 +105,28 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 	for i, w := range cfg.Windows {
 		lengths[i] = w.Length
 	}
-	p.agg = windows.NewAggregator(lengths)
+	for _, mc := range cfg.Models {
+		var cats []bool
+		for _, f := range mc.Features {
+			cats = append(cats, f.Type == config.FeatureCategorical)
+		}
+		p.layout = append(p.layout, cats)
+	}
+	p.agg = windows.NewAggregator(lengths, p.layout)
+	p.refs = make([]*windows.Reference, len(cfg.Models))
+	for i := range cfg.Models {
+		mc := &cfg.Models[i]
+		if r := mc.Reference; r != nil && r.IsRange() {
+			p.refs[i] = windows.NewStreamReference(p.layout, i, r.From.UnixMilli(), r.To.UnixMilli())
+		}
+		var ps []sketch.DriftParams
+		for fi := range mc.Features {
+			ps = append(ps, driftParams(mc.FeatureDrift(fi)))
+		}
+		p.driftParams = append(p.driftParams, ps)
+		p.scoreParams = append(p.scoreParams, driftParams(mc.Drift))
+		m.ReferenceComplete.WithLabelValues(mc.Name).Set(0)
+	}
 	for _, mc := range cfg.Models {
 		p.latency = append(p.latency, m.Latency.WithLabelValues(mc.Name))
 		p.score = append(p.score, m.Score.WithLabelValues(mc.Name))
@@ -218,7 +246,7 @@ func (p *Processor) assigned(_ context.Context, _ *kgo.Client, assigned map[stri
 		for _, part := range parts {
 			w := p.workers[part]
 			if w == nil {
-				w = newWorker(part, &p.topics, p.cfg.Kafka.DeadLetterTopic, p.schema, p.paneLength, p.cfg.LabelTTL, p.cfg.MaxRecordBytes, now)
+				w = newWorker(part, &p.topics, p.cfg.Kafka.DeadLetterTopic, p.schema, p.layout, p.paneLength, p.cfg.LabelTTL, p.cfg.MaxRecordBytes, now)
 				p.workers[part] = w
 			}
 			w.assigned[ti] = true
@@ -325,20 +353,34 @@ func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetch
 	for _, w := range p.workers {
 		p.harvest = w.panes.Harvest(wm, p.harvest[:0])
 		for _, part := range p.harvest {
-			if !p.agg.Add(part) {
+			if ref := p.refs[part.Model]; ref != nil {
+				if err := ref.Offer(part); err != nil {
+					return fmt.Errorf("reference of model %s: %w", p.schema.Model(part.Model).Name, err)
+				}
+			}
+			ok, err := p.agg.Add(part)
+			if err != nil {
+				return err
+			}
+			if !ok {
 				late[part.Model] += part.Predictions + part.Outcomes
 			}
 		}
 		w.panes.Release(p.harvest)
 	}
 	p.closed = p.agg.Close(wm, p.closed[:0])
+	p.completeReferences(wm)
+	p.reports = p.reports[:0]
+	for _, r := range p.closed {
+		p.reports = append(p.reports, p.compare(r))
+	}
 	pending := 0
 	for _, w := range p.workers {
 		w.join.Advance(wm, w)
 		pending += w.join.Pending()
 	}
-	for _, r := range p.closed {
-		rec, err := p.resultRecord(r)
+	for i, r := range p.closed {
+		rec, err := p.resultRecord(r, p.reports[i])
 		if err != nil {
 			return err
 		}
@@ -373,52 +415,10 @@ func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetch
 	for _, l := range lags {
 		p.m.ConsumerLag.WithLabelValues(l.topic, strconv.Itoa(int(l.partition))).Set(float64(l.lag))
 	}
-	for _, r := range p.closed {
-		p.publishWindow(r)
+	for i, r := range p.closed {
+		p.publishWindow(r, p.reports[i])
 	}
 	return nil
-}
-
-// publishWindow sets the per-window gauges to a closed window's results.
-// A rate whose denominator is zero is removed rather than set, so that it
-// goes stale instead of showing a number that was never measured.
-func (p *Processor) publishWindow(r *windows.Result) {
-	name, win := p.schema.Model(r.Model).Name, p.cfg.Windows[r.Window].Text
-	p.m.WindowEnd.WithLabelValues(name, win).Set(float64(r.End) / 1000)
-	p.m.WindowsClosed.WithLabelValues(name, win).Inc()
-	c := r.Perf.Confusion()
-	for i, v := range [4]uint64{c.TP, c.FP, c.TN, c.FN} {
-		p.m.WindowConfusion.WithLabelValues(name, win, cellNames[i]).Set(float64(v))
-	}
-	set := func(metric string, v float64, ok bool) {
-		g := p.m.WindowRates[metric]
-		if ok {
-			g.WithLabelValues(name, win).Set(v)
-		} else {
-			g.DeleteLabelValues(name, win)
-		}
-	}
-	fpr, fprOK := r.Perf.FPR()
-	set("reckon_false_positive_rate", fpr, fprOK)
-	v, ok := r.Perf.TPR()
-	set("reckon_true_positive_rate", v, ok)
-	v, ok = r.Perf.Precision()
-	set("reckon_precision", v, ok)
-	v, ok = r.Perf.Accuracy()
-	set("reckon_accuracy", v, ok)
-	v, ok = r.Perf.AUC()
-	set("reckon_roc_auc", v, ok)
-	v, ok = r.Perf.Brier()
-	set("reckon_brier_score", v, ok)
-	v, ok = r.Perf.ECE()
-	set("reckon_expected_calibration_error", v, ok)
-	est, estOK := r.Estimate.FPR()
-	set("reckon_estimated_false_positive_rate", est, estOK)
-	if estOK && fprOK {
-		p.m.EstimationGap.WithLabelValues(name, win, "fpr").Set(est - fpr)
-	} else {
-		p.m.EstimationGap.DeleteLabelValues(name, win, "fpr")
-	}
 }
 
 // feedDetectors runs each model's concept-drift detectors over the batch's
@@ -482,40 +482,6 @@ func (p *Processor) onProduced(r *kgo.Record, err error) {
 	}
 }
 
-func (p *Processor) resultRecord(r *windows.Result) (*kgo.Record, error) {
-	name := p.schema.Model(r.Model).Name
-	c := r.Perf.Confusion()
-	rec := &results.Record{
-		Model:       name,
-		Window:      p.cfg.Windows[r.Window].Text,
-		Start:       time.UnixMilli(r.Start).UTC(),
-		End:         time.UnixMilli(r.End).UTC(),
-		Predictions: r.Predictions,
-		Errors:      r.Errors,
-		Outcomes:    r.Outcomes,
-		Confusion:   results.Confusion{TP: c.TP, FP: c.FP, TN: c.TN, FN: c.FN},
-		Rates: results.Rates{
-			FPR:       results.Opt(r.Perf.FPR()),
-			TPR:       results.Opt(r.Perf.TPR()),
-			Precision: results.Opt(r.Perf.Precision()),
-			Accuracy:  results.Opt(r.Perf.Accuracy()),
-			AUC:       results.Opt(r.Perf.AUC()),
-			Brier:     results.Opt(r.Perf.Brier()),
-			ECE:       results.Opt(r.Perf.ECE()),
-		},
-		Estimated: results.Rates{
-			FPR:       results.Opt(r.Estimate.FPR()),
-			TPR:       results.Opt(r.Estimate.TPR()),
-			Precision: results.Opt(r.Estimate.Precision()),
-			Accuracy:  results.Opt(r.Estimate.Accuracy()),
-		},
-	}
-	b, err := results.Marshal(rec)
-	if err != nil {
-		return nil, fmt.Errorf("encoding result: %w", err)
-	}
-	return &kgo.Record{Topic: p.cfg.Kafka.ResultsTopic, Key: []byte(name), Value: b}, nil
-}
 
 // apply adds a committed batch's counts to the metrics and resets them.
 func (p *Processor) apply(w *worker) {

@@ -101,13 +101,13 @@ const (
 
 var cellNames = [4]string{"tp", "fp", "tn", "fn"}
 
-func newWorker(partition int32, topics *[numInputTopics]string, deadTopic string, schema *event.Schema, paneLength, labelTTL time.Duration, maxRecordBytes int, now time.Time) *worker {
+func newWorker(partition int32, topics *[numInputTopics]string, deadTopic string, schema *event.Schema, layout windows.Layout, paneLength, labelTTL time.Duration, maxRecordBytes int, now time.Time) *worker {
 	w := &worker{
 		partition:   partition,
 		topics:      topics,
 		deadTopic:   deadTopic,
 		dec:         event.NewDecoder(schema, maxRecordBytes),
-		panes:       windows.NewPanes(paneLength, schema.Len()),
+		panes:       windows.NewPanes(paneLength, layout),
 		join:        join.New(labelTTL),
 		calibrators: make([]*perf.Calibrator, schema.Len()),
 	}
@@ -194,8 +194,23 @@ func (w *worker) prediction(r *kgo.Record) {
 	pane.Predictions++
 	if p.Error {
 		pane.Errors++
-	} else if p.Score == p.Score {
+		return
+	}
+	if p.Score == p.Score {
 		pane.Estimate.Add(w.calibrators[p.Model].Calibrate(p.Score), p.Predicted)
+		pane.Score.Add(p.Score)
+	}
+	for i, f := range pane.Features {
+		switch {
+		case p.Missing[i] && f.Num != nil:
+			f.Num.AddMissing()
+		case p.Missing[i]:
+			f.Cat.AddMissing()
+		case f.Num != nil:
+			f.Num.Add(p.Num[i])
+		default:
+			f.Cat.Add(p.Cat[i])
+		}
 	}
 }
 
