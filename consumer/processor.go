@@ -19,8 +19,8 @@ import (
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/exporter"
-	"github.com/reckonhq/reckon/windows"
 	"github.com/reckonhq/reckon/sketch"
+	"github.com/reckonhq/reckon/windows"
 	"github.com/reckonhq/reckon/windows/conceptdrift"
 )
 
@@ -481,7 +481,6 @@ func (p *Processor) onProduced(r *kgo.Record, err error) {
 		p.produceErr.CompareAndSwap(nil, &err)
 	}
 }
-
 
 // apply adds a committed batch's counts to the metrics and resets them.
 func (p *Processor) apply(w *worker) {
