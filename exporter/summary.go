@@ -15,14 +15,19 @@ type Snapshot struct {
 	DeadLetters         float64
 	Windows             float64 // reckon_windows_closed_total
 	Violations          float64
-	latency             []bucket // cumulative, summed over models
+	// Of the most recently closed window of the length asked for, over
+	// all models: the realised and estimated false-positive rates (NaN
+	// when not measured) and the features whose drift test says drift.
+	FPR, EstimatedFPR float64
+	Drifted           []string // model/feature
+	latency           []bucket // cumulative, summed over models
 }
 
 type bucket struct{ upper, count float64 }
 
-// TakeSnapshot gathers g.
-func TakeSnapshot(g prometheus.Gatherer) (Snapshot, error) {
-	var s Snapshot
+// TakeSnapshot gathers g; window selects the per-window gauges read.
+func TakeSnapshot(g prometheus.Gatherer, window string) (Snapshot, error) {
+	s := Snapshot{FPR: math.NaN(), EstimatedFPR: math.NaN()}
 	mfs, err := g.Gather()
 	if err != nil {
 		return s, err
@@ -44,6 +49,18 @@ func TakeSnapshot(g prometheus.Gatherer) (Snapshot, error) {
 				s.Windows += m.GetCounter().GetValue()
 			case "reckon_schema_violations_total":
 				s.Violations += m.GetCounter().GetValue()
+			case "reckon_false_positive_rate":
+				if label(m, "window") == window {
+					s.FPR = m.GetGauge().GetValue()
+				}
+			case "reckon_estimated_false_positive_rate":
+				if label(m, "window") == window {
+					s.EstimatedFPR = m.GetGauge().GetValue()
+				}
+			case "reckon_feature_drifted":
+				if label(m, "window") == window && m.GetGauge().GetValue() == 1 {
+					s.Drifted = append(s.Drifted, label(m, "model")+"/"+label(m, "feature"))
+				}
 			case "reckon_prediction_latency_seconds":
 				for i, b := range m.GetHistogram().GetBucket() {
 					if i >= len(s.latency) {

@@ -115,7 +115,7 @@ func (g *Generator) Prediction(t time.Time) (key, value []byte) {
 		}
 	}
 	// The model's belief: a logistic score of what it was trained on.
-	z := -3.2 + 0.45*(math.Log(amount)-4) + 0.9*b2f(isNew) - 0.01*(age-40)
+	z := -2.2 + 0.9*(math.Log(amount)-4) + 1.2*b2f(isNew) - 0.02*(age-40)
 	score := 1 / (1 + math.Exp(-z))
 	// The truth: calibrated before the drift; after it, fraud from the new
 	// country that the model does not know about.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer prod.Close()
 	gen := simulate.NewGenerator(simulate.Options{Rate: *rate, Seed: uint64(time.Now().UnixNano())})
 	opts := gen.Options()
+	// The reference is the first 20 simulated minutes, before the drift.
+	cfg.Models[0].Reference = &config.Reference{From: opts.Start, To: opts.Start.Add(20 * time.Minute)}
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -74,7 +77,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "metrics: http://%s/metrics   (point Prometheus at it:\n", addr)
 		fmt.Fprintf(stdout, "  scrape_configs: [{job_name: reckon, scrape_interval: 5s, static_configs: [{targets: [\"%s\"]}]}])\n\n", addr)
 		wg.Go(func() { simulate.Run(ctx, gen, prod) })
-		wg.Go(func() { printSummaries(ctx, stdout, m, *every, opts.Speed) })
+		wg.Go(func() { printSummaries(ctx, stdout, m, *every, opts.Speed, cfg.Windows[0].Text) })
 	}
 	err = serve(ctx, cfg, log, started)
 	if ctx.Err() != nil {
@@ -85,17 +88,17 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // printSummaries prints one line of live figures every interval, computed
 // from the metrics registry as Prometheus would see it.
-func printSummaries(ctx context.Context, w io.Writer, m *exporter.Metrics, every time.Duration, speed float64) {
+func printSummaries(ctx context.Context, w io.Writer, m *exporter.Metrics, every time.Duration, speed float64, window string) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	prev, _ := exporter.TakeSnapshot(m.Registry)
+	prev, _ := exporter.TakeSnapshot(m.Registry, window)
 	prevAt, start := time.Now(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			cur, err := exporter.TakeSnapshot(m.Registry)
+			cur, err := exporter.TakeSnapshot(m.Registry, window)
 			if err != nil {
 				fmt.Fprintln(w, "summary:", err)
 				continue
@@ -106,11 +109,22 @@ func printSummaries(ctx context.Context, w io.Writer, m *exporter.Metrics, every
 			if preds > 0 {
 				errRate = (cur.Errors - prev.Errors) / preds
 			}
-			fmt.Fprintf(w, "[%5s | sim +%-6s] %7.0f events/s  error rate %5.2f%%  p95 latency %6.1f ms  windows closed %3.0f  dead letters %.0f  schema violations %.0f\n",
+			drifted := "none"
+			if len(cur.Drifted) > 0 {
+				drifted = strings.Join(cur.Drifted, ",")
+			}
+			fmt.Fprintf(w, "[%5s | sim +%-6s] %6.0f events/s  errors %5.2f%%  p95 latency %5.1f ms  FPR(%s) %s est. %s  drifted: %s  dead letters %.0f  violations %.0f\n",
 				now.Sub(start).Round(time.Second), time.Duration(now.Sub(start).Seconds()*speed*float64(time.Second)).Round(time.Minute),
 				(cur.Consumed-prev.Consumed)/dt, 100*errRate, 1000*cur.LatencyQuantile(prev, 0.95),
-				cur.Windows, cur.DeadLetters, cur.Violations)
+				window, pct(cur.FPR), pct(cur.EstimatedFPR), drifted, cur.DeadLetters, cur.Violations)
 			prev, prevAt = cur, now
 		}
 	}
+}
+
+func pct(v float64) string {
+	if math.IsNaN(v) {
+		return "  -  "
+	}
+	return fmt.Sprintf("%4.1f%%", 100*v)
 }
