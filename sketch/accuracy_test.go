@@ -405,6 +405,8 @@ func TestAccuracy(t *testing.T) {
 func logAccuracyTable(t *testing.T, rows []accuracyRow) {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\nAccuracy on %d values per side (reference: one-pass sketch, no histogram; current: sketch with the reference's 10 quantile bins):\n\n", accuracyN)
+	sb.WriteString("Errors are absolute, except PSI and W (normalised Wasserstein) errors in %, relative, where the exact value is ≥ 0.05. " +
+		"Rank errors cover p05, p50, p95, p99 of both sketches. \"merged\": the current sketch built as 8 shards merged.\n\n")
 	sb.WriteString("| reference | current | KS exact | KS err | rank err | PSI exact | PSI err | W exact | W err | JS exact | JS err | merged: KS err | rank err | PSI err | mean/var rel err |\n")
 	sb.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var worst accuracyRow
