@@ -190,28 +190,7 @@ func (w *worker) prediction(r *kgo.Record) {
 		ms.late++
 		return
 	}
-	pane := w.panes.Get(p.Model, p.TimeMs)
-	pane.Predictions++
-	if p.Error {
-		pane.Errors++
-		return
-	}
-	if p.Score == p.Score {
-		pane.Estimate.Add(w.calibrators[p.Model].Calibrate(p.Score), p.Predicted)
-		pane.Score.Add(p.Score)
-	}
-	for i, f := range pane.Features {
-		switch {
-		case p.Missing[i] && f.Num != nil:
-			f.Num.AddMissing()
-		case p.Missing[i]:
-			f.Cat.AddMissing()
-		case f.Num != nil:
-			f.Num.Add(p.Num[i])
-		default:
-			f.Cat.Add(p.Cat[i])
-		}
-	}
+	w.panes.Get(p.Model, p.TimeMs).AddPrediction(p, w.calibrators[p.Model])
 }
 
 func (w *worker) outcomeRecord(r *kgo.Record) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows/perf"
 )
@@ -31,6 +32,35 @@ type Partial struct {
 	// by prediction time; Score sketches their scores.
 	Features []FeatureSketch
 	Score    *sketch.Numeric
+}
+
+// AddPrediction counts one prediction of p's model and, for an ok one, adds
+// its calibrated score to the estimate and its score and feature values to
+// the sketches. cal maps scores to probabilities (nil: identity). It is the
+// per-event update, shared by the partition worker and the reference
+// builder, and does not allocate in steady state.
+func (p *Partial) AddPrediction(e *event.Prediction, cal *perf.Calibrator) {
+	p.Predictions++
+	if e.Error {
+		p.Errors++
+		return
+	}
+	if e.Score == e.Score { // not NaN
+		p.Estimate.Add(cal.Calibrate(e.Score), e.Predicted)
+		p.Score.Add(e.Score)
+	}
+	for i, f := range p.Features {
+		switch {
+		case e.Missing[i] && f.Num != nil:
+			f.Num.AddMissing()
+		case e.Missing[i]:
+			f.Cat.AddMissing()
+		case f.Num != nil:
+			f.Num.Add(e.Num[i])
+		default:
+			f.Cat.Add(e.Cat[i])
+		}
+	}
 }
 
 // FeatureSketch is the sketch of one feature: exactly one field is set.
