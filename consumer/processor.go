@@ -166,6 +166,9 @@ func (p *Processor) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := p.loadReferences(); err != nil {
+		return err
+	}
 	if err := p.prepareTopics(ctx, base); err != nil {
 		return err
 	}
@@ -247,6 +250,11 @@ func (p *Processor) assigned(_ context.Context, _ *kgo.Client, assigned map[stri
 			w := p.workers[part]
 			if w == nil {
 				w = newWorker(part, &p.topics, p.cfg.Kafka.DeadLetterTopic, p.schema, p.layout, p.paneLength, p.cfg.LabelTTL, p.cfg.MaxRecordBytes, now)
+				for mi, ref := range p.refs {
+					if ref != nil && ref.Complete {
+						w.calibrators[mi] = ref.Calibrator
+					}
+				}
 				p.workers[part] = w
 			}
 			w.assigned[ti] = true

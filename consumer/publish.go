@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/reckonhq/reckon/config"
+	"github.com/reckonhq/reckon/reference"
 	"github.com/reckonhq/reckon/results"
 	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows"
@@ -33,6 +34,26 @@ func driftParams(d config.Drift) sketch.DriftParams {
 		DistanceThreshold: d.DistanceThreshold,
 		DatasetShare:      d.DatasetShare,
 	}
+}
+
+// loadReferences loads the models' reference profile files, before
+// anything touches Kafka: a missing or mismatched profile is a
+// configuration error.
+func (p *Processor) loadReferences() error {
+	for i := range p.cfg.Models {
+		mc := &p.cfg.Models[i]
+		if mc.Reference == nil || mc.Reference.IsRange() {
+			continue
+		}
+		ref, err := reference.Load(mc.Reference.File, mc, p.layout, i)
+		if err != nil {
+			return fmt.Errorf("models[%d] (%s) reference file: %w", i, mc.Name, err)
+		}
+		p.refs[i] = ref
+		p.m.ReferenceComplete.WithLabelValues(mc.Name).Set(1)
+		p.log.Info("reference loaded", "model", mc.Name, "file", mc.Reference.File, "predictions", ref.Predictions)
+	}
+	return nil
 }
 
 // completeReferences completes the stream references the watermark has

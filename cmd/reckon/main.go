@@ -22,6 +22,7 @@ Usage:
   reckon demo [--duration 2m] [--listen addr]
   reckon simulate --brokers host:port,... [--rate 500] [--speed 120] [--duration 0]
   reckon validate --config reckon.yaml
+  reckon reference --config reckon.yaml [--model M] --input data.csv|data.jsonl [--out ref.json]
   reckon rules --config reckon.yaml [--out FILE|DIR] [--format prometheus|prometheusrule]
   reckon dashboards --config reckon.yaml [--out DIR]
   reckon version
@@ -54,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSimulate(ctx, rest, stdout, stderr)
 	case "validate":
 		err = cmdValidate(rest, stdout, stderr)
+	case "reference":
+		err = cmdReference(rest, stdout, stderr)
 	case "rules":
 		err = cmdRules(rest, stdout, stderr)
 	case "dashboards":

@@ -1,0 +1,357 @@
+package reference
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/reckonhq/reckon/config"
+	"github.com/reckonhq/reckon/event"
+	"github.com/reckonhq/reckon/windows"
+)
+
+// Format is the format of an input file.
+type Format int
+
+// Input formats.
+const (
+	FormatCSV   Format = iota + 1 // comma-separated values with a header row
+	FormatJSONL                   // JSON Lines: prediction records or flat rows
+)
+
+// String returns "csv" or "jsonl".
+func (f Format) String() string {
+	switch f {
+	case FormatCSV:
+		return "csv"
+	case FormatJSONL:
+		return "jsonl"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// ParseFormat parses a format name: "csv", or "jsonl" (also "ndjson").
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(s) {
+	case "csv":
+		return FormatCSV, nil
+	case "jsonl", "ndjson":
+		return FormatJSONL, nil
+	}
+	return 0, fmt.Errorf("unknown input format %q (want csv or jsonl)", s)
+}
+
+// FormatOf returns the format a file name's extension says, ignoring a
+// trailing ".gz": .csv is CSV, .jsonl and .ndjson are JSON Lines.
+func FormatOf(name string) (Format, error) {
+	base := strings.TrimSuffix(strings.ToLower(filepath.Base(name)), ".gz")
+	switch filepath.Ext(base) {
+	case ".csv":
+		return FormatCSV, nil
+	case ".jsonl", ".ndjson":
+		return FormatJSONL, nil
+	}
+	return 0, fmt.Errorf("cannot tell the format of %q from its extension (want .csv, .jsonl or .ndjson, optionally .gz)", name)
+}
+
+// ProgressInterval is how many rows a Builder reads between two calls of
+// its Progress function.
+const ProgressInterval = 1 << 13
+
+// maxIgnored caps the ignored column and field names remembered in Stats.
+const maxIgnored = 100
+
+// noLabel marks a row without a label.
+const noLabel = -1
+
+// Stats counts what a Builder read.
+type Stats struct {
+	// Rows is the number of rows read: JSON lines and CSV records, not
+	// counting CSV headers and blank lines.
+	Rows int64
+	// Skipped is the number of rows of other models, not in the profile.
+	Skipped int64
+	// Labelled is the number of the model's rows with a label; Joined of
+	// those, the ones added to the performance window (ok rows with a
+	// score or a predicted class).
+	Labelled, Joined int64
+	// Violations counts schema violations per declared feature (indexed
+	// like config.Model.Features) and kind, as the processor counts them
+	// in reckon_schema_violations_total.
+	Violations [][event.NumViolationKinds]int64
+	// Undeclared counts features of prediction records that the model does
+	// not declare (kind unknown_feature, feature "_undeclared").
+	Undeclared int64
+	// Ignored lists the CSV columns and flat-row fields that are neither a
+	// declared feature nor a known field, in the order first seen, each
+	// once (at most 100).
+	Ignored []string
+}
+
+// Builder builds the reference profile of one model from rows of data. A
+// Builder is not safe for concurrent use.
+//
+//	b, err := reference.NewBuilder(cfg, "fraud")
+//	…
+//	if err := b.Read("data.csv", f, reference.FormatCSV); err != nil { … }
+//	p := b.Profile()
+type Builder struct {
+	// AllowMissingColumns makes a declared feature that has no column in a
+	// CSV header missing in every row of that input, instead of an error.
+	AllowMissingColumns bool
+	// Comma is the CSV field delimiter; zero means ','.
+	Comma rune
+	// Progress, when not nil, is called with Stats.Rows every
+	// ProgressInterval rows and once at the end of each input.
+	Progress func(rows int64)
+
+	model    *config.Model
+	index    int // the model's index in the schema
+	spec     *event.ModelSpec
+	cats     []map[string]struct{} // declared categories per feature; nil when open
+	maxBytes int                   // longest JSON line accepted
+
+	dec    *event.Decoder
+	pred   *event.Prediction
+	parser fastjson.Parser
+	part   *windows.Partial
+
+	stats   Stats
+	sources []string
+	ignored map[string]struct{}
+	done    bool
+}
+
+// NewBuilder returns a Builder of the profile of the model named model in
+// cfg. Rows are validated against cfg exactly as the processor validates
+// prediction records: feature types, bounds and categories, the threshold,
+// the label strings and max_record_bytes.
+func NewBuilder(cfg *config.Config, model string) (*Builder, error) {
+	m, ok := cfg.Model(model)
+	if !ok {
+		names := make([]string, len(cfg.Models))
+		for i := range cfg.Models {
+			names[i] = cfg.Models[i].Name
+		}
+		return nil, fmt.Errorf("model %q is not configured (models: %s)", model, strings.Join(names, ", "))
+	}
+	schema := event.SchemaFromConfig(cfg)
+	index, ok := schema.Lookup([]byte(model))
+	if !ok {
+		return nil, fmt.Errorf("model %q is not in the schema", model) // cannot happen
+	}
+	b := &Builder{
+		model:    m,
+		index:    index,
+		spec:     schema.Model(index),
+		cats:     make([]map[string]struct{}, len(m.Features)),
+		maxBytes: cfg.MaxRecordBytes,
+		dec:      event.NewDecoder(schema, cfg.MaxRecordBytes),
+		part:     layoutOf(cfg).NewPartial(index),
+		ignored:  make(map[string]struct{}),
+	}
+	if b.maxBytes <= 0 {
+		b.maxBytes = config.DefaultMaxRecordBytes
+	}
+	b.pred = b.dec.NewPrediction()
+	for i, f := range m.Features {
+		if len(f.Categories) > 0 {
+			b.cats[i] = make(map[string]struct{}, len(f.Categories))
+			for _, c := range f.Categories {
+				b.cats[i][c] = struct{}{}
+			}
+		}
+	}
+	b.stats.Violations = make([][event.NumViolationKinds]int64, len(m.Features))
+	return b, nil
+}
+
+// layoutOf returns the layout of cfg's models, as the processor builds it.
+func layoutOf(cfg *config.Config) windows.Layout {
+	l := make(windows.Layout, len(cfg.Models))
+	for i, m := range cfg.Models {
+		l[i] = make([]bool, len(m.Features))
+		for j, f := range m.Features {
+			l[i][j] = f.Type == config.FeatureCategorical
+		}
+	}
+	return l
+}
+
+// Stats returns what the Builder has read so far. The slices are the
+// Builder's own: do not modify them.
+func (b *Builder) Stats() Stats { return b.stats }
+
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// Read adds every row of r, an input of format f, to the profile. name
+// names the input in errors and in the profile's sources. A gzip-compressed
+// input is decompressed, and a leading UTF-8 byte order mark skipped.
+//
+// A row that cannot be used stops the read with a *RowError naming name and
+// the line; the rows before it have been added. A read error of r is
+// returned wrapped.
+func (b *Builder) Read(name string, r io.Reader, f Format) error {
+	if b.done {
+		return errors.New("reference: Builder.Read after Profile")
+	}
+	if f != FormatCSV && f != FormatJSONL {
+		return fmt.Errorf("reference: %s: unknown format %v", name, f)
+	}
+	br := bufio.NewReaderSize(r, 1<<16)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 1<<16)
+	}
+	if bom, _ := br.Peek(len(utf8BOM)); bytes.Equal(bom, utf8BOM) {
+		br.Discard(len(utf8BOM))
+	}
+	b.sources = append(b.sources, name)
+	var err error
+	if f == FormatCSV {
+		err = b.readCSV(name, br)
+	} else {
+		err = b.readJSONL(name, br)
+	}
+	if b.Progress != nil {
+		b.Progress(b.stats.Rows)
+	}
+	return err
+}
+
+// Profile returns the profile built from everything read. The Builder hands
+// its sketches over: Read fails afterwards.
+func (b *Builder) Profile() *Profile {
+	b.done = true
+	p := &Profile{
+		Model:   b.model.Name,
+		Created: time.Now().UTC().Truncate(time.Second),
+		Sources: b.sources,
+		Partial: b.part,
+		Stats:   b.stats,
+	}
+	for _, f := range b.model.Features {
+		p.Features = append(p.Features, FeatureInfo{Name: f.Name, Type: f.Type})
+	}
+	return p
+}
+
+// row counts one row read and reports progress.
+func (b *Builder) row() {
+	b.stats.Rows++
+	if b.Progress != nil && b.stats.Rows%ProgressInterval == 0 {
+		b.Progress(b.stats.Rows)
+	}
+}
+
+// ignore remembers an ignored column or field name.
+func (b *Builder) ignore(name string) {
+	if _, ok := b.ignored[name]; ok || len(b.stats.Ignored) >= maxIgnored {
+		return
+	}
+	b.ignored[name] = struct{}{}
+	b.stats.Ignored = append(b.stats.Ignored, name)
+}
+
+// reset readies b.pred for a CSV or flat row: every feature missing, no
+// score, ok.
+func (b *Builder) reset() *event.Prediction {
+	p := b.pred
+	p.Model = b.index
+	for i := range b.model.Features {
+		p.Num[i], p.Cat[i], p.Missing[i] = 0, nil, true
+	}
+	p.Violations = p.Violations[:0]
+	p.Score, p.Predicted, p.Error = math.NaN(), false, false
+	return p
+}
+
+// setNum records a numeric value of feature i with the decoder's range
+// check.
+func (b *Builder) setNum(p *event.Prediction, i int, x float64) {
+	p.Num[i], p.Missing[i] = x, false
+	f := &b.spec.Features[i]
+	if !(x >= f.Min && x <= f.Max) || math.IsInf(x, 0) {
+		p.Violations = append(p.Violations, event.Violation{Feature: i, Kind: event.ViolationRange})
+	}
+}
+
+// setCat records a categorical value of feature i with the decoder's
+// category check. c must stay valid until the row is added.
+func (b *Builder) setCat(p *event.Prediction, i int, c []byte) {
+	p.Cat[i], p.Missing[i] = c, false
+	if set := b.cats[i]; set != nil {
+		if _, ok := set[string(c)]; !ok {
+			p.Violations = append(p.Violations, event.Violation{Feature: i, Kind: event.ViolationNewCategory})
+		}
+	}
+}
+
+// finishRow reports the features still missing, after the type violations
+// that made some of them missing, as the decoder does. Like the decoder, it
+// reports nothing for an error prediction without features.
+func (b *Builder) finishRow(p *event.Prediction) {
+	if p.Error && len(p.Violations) == 0 && !slices.Contains(p.Missing[:len(b.model.Features)], false) {
+		return
+	}
+	for i := range b.model.Features {
+		if p.Missing[i] && !hasViolation(p, i, event.ViolationType) {
+			p.Violations = append(p.Violations, event.Violation{Feature: i, Kind: event.ViolationMissing})
+		}
+	}
+}
+
+func hasViolation(p *event.Prediction, feature int, kind event.ViolationKind) bool {
+	for _, v := range p.Violations {
+		if v.Feature == feature && v.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// add adds one prediction of the model to the profile with the updates a
+// partition worker makes (consumer/worker.go): counts, the identity-
+// calibrated estimate, the score and feature sketches; and, for a labelled
+// row, what the join adds once the label arrives. scored says the row has a
+// score or a predicted class, so that a label can be joined to it; label is
+// 0, 1 or noLabel.
+func (b *Builder) add(p *event.Prediction, scored bool, label int8) {
+	pt := b.part
+	for _, v := range p.Violations {
+		if v.Feature == event.Undeclared {
+			b.stats.Undeclared++
+		} else {
+			b.stats.Violations[v.Feature][v.Kind]++
+		}
+	}
+	if label != noLabel {
+		pt.Outcomes++
+		b.stats.Labelled++
+	}
+	// The worker calibrates with the model's calibrator, which is the
+	// identity (nil) until a reference completes.
+	pt.AddPrediction(p, nil)
+	if p.Error {
+		return // an error prediction has no sketches and joins no label
+	}
+	if label != noLabel && scored {
+		// The join table keeps the score as a float32.
+		pt.Perf.Add(float64(float32(p.Score)), p.Predicted, label == 1)
+		b.stats.Joined++
+	}
+}
