@@ -25,6 +25,7 @@ Usage:
   reckon reference --config reckon.yaml [--model M] --input data.csv|data.jsonl [--out ref.json]
   reckon rules --config reckon.yaml [--out FILE|DIR] [--format prometheus|prometheusrule]
   reckon dashboards --config reckon.yaml [--out DIR]
+  reckon bench [--events N] [--features 10] [--models 3] [--brokers host:port,...] [--json FILE]
   reckon version
 
 Run 'reckon <command> -h' for a command's flags.
@@ -57,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdValidate(rest, stdout, stderr)
 	case "reference":
 		err = cmdReference(rest, stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, rest, stdout, stderr)
 	case "rules":
 		err = cmdRules(rest, stdout, stderr)
 	case "dashboards":

@@ -1,0 +1,152 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRunTiny runs the whole driver on a tiny input against the embedded
+// Kafka (and KAFKA_BROKERS when set) and checks the report's invariants. It
+// asserts no timings: only that every record was counted by both phases,
+// that the figures are sane, and that the JSON round-trips.
+func TestRunTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Kafka")
+	}
+	o := Defaults()
+	o.Events = 60_000 // a few batches of 10,000 after the first: the ratio is not all noise
+	o.Partitions = 2
+	o.LatencyDuration = time.Second
+	o.LatencyRate = 2000
+	o.ProbeRate = 20
+	o.PhaseTimeout = 2 * time.Minute
+	o.Profile = false // go test -cpuprofile may own the profiler; breakdown is tested below
+	if b := os.Getenv("KAFKA_BROKERS"); b != "" {
+		o.Brokers = strings.Split(b, ",")
+	}
+	var log bytes.Buffer
+	o.Log = &log
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	r, err := Run(ctx, o)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, log.String())
+	}
+	if want := 1 + len(o.Brokers); len(r.Targets) != want {
+		t.Fatalf("%d targets, want %d", len(r.Targets), want)
+	}
+	if got := r.Params.Predictions + r.Params.Outcomes; got != uint64(o.Events) {
+		t.Errorf("generated %d predictions + %d outcomes, want %d records", r.Params.Predictions, r.Params.Outcomes, o.Events)
+	}
+	if r.Params.Outcomes == 0 {
+		t.Error("no outcomes generated: the join is not exercised")
+	}
+	for _, tg := range r.Targets {
+		for _, ph := range []*Phase{&tg.Ceiling, &tg.Full} {
+			if ph.Events != uint64(o.Events) {
+				t.Errorf("%s %s: counted %d records, want %d", tg.Kafka, ph.Name, ph.Events, o.Events)
+			}
+			if ph.DeadLetters != 0 {
+				t.Errorf("%s %s: %d dead letters, want 0", tg.Kafka, ph.Name, ph.DeadLetters)
+			}
+			if !(ph.EventsPerSec > 0) || ph.Measured == 0 || ph.Measured > ph.Events {
+				t.Errorf("%s %s: %g records/s over %d of %d records", tg.Kafka, ph.Name, ph.EventsPerSec, ph.Measured, ph.Events)
+			}
+			if ph.PeakHeapInuse == 0 || ph.PeakSys < ph.PeakHeapInuse {
+				t.Errorf("%s %s: peak heap %d, Sys %d", tg.Kafka, ph.Name, ph.PeakHeapInuse, ph.PeakSys)
+			}
+		}
+		if !(tg.Ratio > 0 && tg.Ratio <= 1.5) {
+			t.Errorf("%s: full/ceiling = %g, want in (0, 1.5]", tg.Kafka, tg.Ratio)
+		}
+		// Probes still invisible 10s after the phase can only be a machine
+		// far too busy; some must have been seen.
+		if l := tg.Latency; l == nil || l.Probes == 0 || l.Seen == 0 || l.Seen > l.Probes || !(l.P50Ms > 0) || l.P99Ms < l.P50Ms || l.MaxMs < l.P99Ms {
+			t.Errorf("%s: latency %+v: want probes seen, 0 < p50 <= p99 <= max", tg.Kafka, l)
+		} else if l.Seen < l.Probes {
+			t.Logf("%s: only %d of %d probes seen", tg.Kafka, l.Seen, l.Probes)
+		}
+	}
+	if j := r.Join; j.Pending == 0 || j.Held < j.Pending || !(j.BytesPerPending > 0) {
+		t.Errorf("join memory %+v", j)
+	}
+	if s := r.Sketch; s.Predictions == 0 || len(s.Features) != o.Gen.Features || !(s.NumericMean > 0) || !(s.CategoricalMean > 0) {
+		t.Errorf("sketch sizes %+v", s)
+	}
+
+	var js bytes.Buffer
+	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatalf("JSON does not decode: %v", err)
+	}
+	if !reflect.DeepEqual(&back, r) {
+		t.Errorf("JSON does not round-trip:\n%s", js.String())
+	}
+	var table bytes.Buffer
+	if err := WriteTable(&table, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"records/s", "full/ceiling", "latency produce → /metrics", "bytes per pending prediction", "sketch per feature"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	t.Logf("\n%s", table.String())
+}
+
+// TestBreakdown checks the profile reader on a real CPU profile.
+func TestBreakdown(t *testing.T) {
+	m := startMeter("busy", true, os.Stderr)
+	if !m.profiling {
+		m.finish(0, "")
+		t.Skip("the CPU profiler is in use")
+	}
+	deadline := time.Now().Add(300 * time.Millisecond)
+	x := 0
+	for time.Now().Before(deadline) {
+		x += len(strings.Repeat("x", 100))
+	}
+	ph := m.finish(1000, "")
+	b := ph.CPU
+	if b == nil || b.Samples == 0 || !(b.Seconds > 0) || len(b.Top) == 0 {
+		t.Fatalf("breakdown %+v", b)
+	}
+	var share float64
+	for _, c := range b.Components {
+		share += c.Share
+	}
+	if share < 0.999 || share > 1.001 {
+		t.Errorf("shares add up to %g", share)
+	}
+	found := false
+	for _, f := range b.Top {
+		found = found || strings.HasPrefix(f.Name, "strings.") || strings.HasPrefix(f.Name, "runtime.")
+	}
+	if !found {
+		t.Errorf("top functions %+v lack the busy loop's", b.Top)
+	}
+}
+
+func TestPercentileAndProbes(t *testing.T) {
+	xs := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	if p := percentile(xs, 0.5); p != 5 {
+		t.Errorf("p50 = %g", p)
+	}
+	if p := percentile(xs, 0.99); p != 10 {
+		t.Errorf("p99 = %g", p)
+	}
+	body := "# HELP x\nreckon_predictions_total{model=\"probe\",model_version=\"p12\",status=\"ok\"} 1\n" +
+		"reckon_predictions_total{model=\"model-0\",model_version=\"v12\",status=\"ok\"} 9\n"
+	if got := probeSeqs(body); !reflect.DeepEqual(got, []int{12}) {
+		t.Errorf("probeSeqs = %v", got)
+	}
+}
