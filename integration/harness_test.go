@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -21,6 +22,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/testcontainers/testcontainers-go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -29,11 +31,14 @@ import (
 // The Kafka every test in this package talks to, chosen once in TestMain:
 //   - KAFKA_BROKERS, when set: a real broker (CI starts Apache Kafka from
 //     its own jars, deploy/kafka-local/kafka.sh);
+//   - else, when a Docker engine answers, a broker in a container started
+//     with testcontainers-go's Kafka module (container_test.go);
 //   - else an in-process kfake cluster, so that `go test ./...` works on a
 //     machine with nothing but Go.
 //
-// Under CI=true a missing KAFKA_BROKERS is a failure: CI must test against
-// the real broker and never silently falls back.
+// Every run prints which one it used. Under CI=true a missing KAFKA_BROKERS
+// is a failure: CI must test against the real broker and never silently
+// falls back.
 var (
 	brokers   []string
 	kafkaKind string
@@ -50,11 +55,33 @@ func testMain(m *testing.M) int {
 		brokers = strings.Split(env, ",")
 		kafkaKind = "real broker from KAFKA_BROKERS"
 	case os.Getenv("CI") == "true":
+		// Checked before Docker on purpose: CI tests the Apache Kafka that
+		// .ci/run starts and exports as KAFKA_BROKERS. Were it missing on a
+		// CI machine that has Docker, taking the container path would
+		// quietly test another broker (see kafkaImage) instead of reporting
+		// the broken CI script.
 		fmt.Fprintln(os.Stderr, "integration: CI=true but KAFKA_BROKERS is not set: CI must run against a real Kafka broker (see .ci/run); refusing to fall back to kfake")
 		return 1
 	default:
-		if dockerAnswers() {
-			fmt.Fprintln(os.Stderr, "integration: a Docker engine answers, but the testcontainers path is not built yet; set KAFKA_BROKERS to test against a real broker")
+		why := dockerAnswers()
+		if why == nil {
+			// A Docker engine answered, so the user expects the container:
+			// if it does not start (no image, no network, a broken engine)
+			// the run fails with the error rather than falling back to
+			// kfake, which would hide that the real broker was not tested.
+			addrs, stop, err := startKafkaContainer()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "integration: a Docker engine answers but the Kafka container did not start (set KAFKA_BROKERS to use another broker):", err)
+				return 1
+			}
+			defer func() {
+				if err := stop(); err != nil {
+					fmt.Fprintln(os.Stderr, "integration: removing the Kafka container:", err)
+				}
+			}()
+			brokers = addrs
+			kafkaKind = "testcontainers (" + kafkaImage + ")"
+			break
 		}
 		c, err := kfake.NewCluster(kfake.NumBrokers(1))
 		if err != nil {
@@ -63,7 +90,7 @@ func testMain(m *testing.M) int {
 		}
 		defer c.Close()
 		brokers = c.ListenAddrs()
-		kafkaKind = "in-process kfake (set KAFKA_BROKERS for a real broker)"
+		kafkaKind = "in-process kfake (no Docker engine answered testcontainers: " + why.Error() + "; set KAFKA_BROKERS for a real broker)"
 	}
 	fmt.Printf("integration: Kafka = %s at %s\n", kafkaKind, strings.Join(brokers, ","))
 
@@ -83,15 +110,48 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
-// dockerAnswers reports whether a Docker engine is reachable on its default
-// socket.
-func dockerAnswers() bool {
-	c, err := net.DialTimeout("unix", "/var/run/docker.sock", time.Second)
-	if err != nil {
-		return false
+// dockerAnswers returns nil when a Docker engine answers, or why not. It
+// asks testcontainers itself (what testcontainers.SkipIfProviderIsNotHealthy
+// does), so the engine is found exactly where the container path will look
+// for it: tc.host in ~/.testcontainers.properties, DOCKER_HOST (with
+// DOCKER_TLS_VERIFY/DOCKER_CERT_PATH), /var/run/docker.sock, docker.host in
+// the properties file, then the rootless and Docker Desktop sockets
+// ($XDG_RUNTIME_DIR/docker.sock, ~/.docker/run/docker.sock,
+// ~/.docker/desktop/docker.sock).
+//
+// testcontainers discovers the host with a background context, so the
+// check runs in a goroutine: an engine that has not answered within a few
+// seconds counts as absent.
+func dockerAnswers() error {
+	const timeout = 5 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	res := make(chan error, 1)
+	go func() {
+		// With no Docker host at all, testcontainers panics rather than
+		// returning an error.
+		defer func() {
+			if r := recover(); r != nil {
+				res <- fmt.Errorf("%v", r)
+			}
+		}()
+		p, err := testcontainers.NewDockerProvider()
+		if err != nil {
+			res <- err
+			return
+		}
+		res <- p.Health(ctx) // docker info; closes p's client
+	}()
+	select {
+	case err := <-res:
+		if err != nil {
+			// errors.Join in testcontainers' discovery spans lines.
+			return errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("no answer within %v", timeout)
 	}
-	c.Close()
-	return true
 }
 
 // uniqueName returns prefix plus random hex, so that tests sharing one
