@@ -6,8 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
-
-	"github.com/valyala/fastjson"
 )
 
 // Prediction is one decoded prediction record. A Decoder fills it in place;
@@ -54,25 +52,14 @@ type Decoder struct {
 	// allowed skew (0 disables the check); see SetMaxTime.
 	maxTimeMs int64
 
-	parser fastjson.Parser
-
-	// State for visitFeature, set before each Visit so that the visitor is
-	// a method value built once rather than a closure per record.
-	cur      *Prediction
-	curModel *model
-	visit    func(key []byte, v *fastjson.Value)
-
-	pf       predictionFields
-	visitTop func(key []byte, v *fastjson.Value)
+	sc scanner
+	pf predictionFields
 }
 
 // NewDecoder returns a decoder for records of at most maxBytes bytes
 // (0 means unlimited).
 func NewDecoder(s *Schema, maxBytes int) *Decoder {
-	d := &Decoder{schema: s, maxBytes: maxBytes}
-	d.visit = d.visitFeature
-	d.visitTop = d.pf.visit
-	return d
+	return &Decoder{schema: s, maxBytes: maxBytes}
 }
 
 // SetMaxTime sets the latest acceptable event time; records later than it
@@ -96,34 +83,29 @@ var (
 	bytesFalse = []byte("false")
 )
 
-// parse checks size and encoding and returns the top-level object.
-func (d *Decoder) parse(b []byte) (*fastjson.Object, error) {
+// parse checks size and encoding and scans the top-level object into d.sc.
+func (d *Decoder) parse(b []byte) error {
 	if d.maxBytes > 0 && len(b) > d.maxBytes {
-		return nil, &DecodeError{Reason: ReasonTooLarge, Detail: strconv.Itoa(len(b)) + " bytes exceeds max_record_bytes " + strconv.Itoa(d.maxBytes)}
+		return &DecodeError{Reason: ReasonTooLarge, Detail: strconv.Itoa(len(b)) + " bytes exceeds max_record_bytes " + strconv.Itoa(d.maxBytes)}
 	}
 	if !utf8.Valid(b) {
-		return nil, &DecodeError{Reason: ReasonInvalidUTF8, Detail: "record value is not valid UTF-8"}
+		return &DecodeError{Reason: ReasonInvalidUTF8, Detail: "record value is not valid UTF-8"}
 	}
-	v, err := d.parser.ParseBytes(b)
-	if err != nil {
-		return nil, &DecodeError{Reason: ReasonInvalidJSON, Detail: err.Error()}
+	if !d.sc.scanRecord(b) {
+		return &DecodeError{Reason: ReasonInvalidJSON, Detail: d.sc.err}
 	}
-	o, err := v.Object()
-	if err != nil {
-		return nil, &DecodeError{Reason: ReasonInvalidJSON, Detail: "record is a JSON " + v.Type().String() + ", want an object"}
-	}
-	return o, nil
+	return nil
 }
 
 // predictionFields holds the top-level values of one prediction record,
 // collected in a single pass over the object (cheaper than one linear Get
 // per field). The first occurrence of a duplicate key wins.
 type predictionFields struct {
-	id, model, version, ts, status, errKind, latency, score, predicted, features *fastjson.Value
+	id, model, version, ts, status, errKind, latency, score, predicted, features *value
 }
 
-func (f *predictionFields) visit(key []byte, v *fastjson.Value) {
-	var dst **fastjson.Value
+func (f *predictionFields) visit(key []byte, v *value) {
+	var dst **value
 	switch string(key) {
 	case "prediction_id":
 		dst = &f.id
@@ -158,13 +140,15 @@ func (f *predictionFields) visit(key []byte, v *fastjson.Value) {
 // partially filled. Feature problems are not errors; they are recorded in
 // p.Violations.
 func (d *Decoder) DecodePrediction(b []byte, p *Prediction) error {
-	o, err := d.parse(b)
-	if err != nil {
+	if err := d.parse(b); err != nil {
 		return err
 	}
 	f := &d.pf
 	*f = predictionFields{}
-	o.Visit(d.visitTop)
+	for i := range d.sc.top {
+		f.visit(d.sc.top[i].key, &d.sc.top[i].v)
+	}
+	var err error
 
 	if p.ID, err = requiredString(f.id, "prediction_id"); err != nil {
 		return err
@@ -226,13 +210,13 @@ func (d *Decoder) DecodePrediction(b []byte, p *Prediction) error {
 	p.Predicted = false
 	pv := f.predicted
 	switch {
-	case pv != nil && pv.Type() != fastjson.TypeNull:
-		switch pv.Type() {
-		case fastjson.TypeTrue:
+	case pv != nil && pv.t != typeNull:
+		switch pv.t {
+		case typeTrue:
 			p.Predicted = true
-		case fastjson.TypeFalse:
-		case fastjson.TypeNumber:
-			x, _ := pv.Float64()
+		case typeFalse:
+		case typeNumber:
+			x, _ := pv.float64()
 			if x != 0 && x != 1 {
 				return &DecodeError{Reason: ReasonInvalidValue, Field: "predicted", Detail: "must be 0 or 1"}
 			}
@@ -248,7 +232,7 @@ func (d *Decoder) DecodePrediction(b []byte, p *Prediction) error {
 	}
 
 	p.Violations = p.Violations[:0]
-	if p.Error && (f.features == nil || f.features.Type() == fastjson.TypeNull) {
+	if p.Error && (f.features == nil || f.features.t == typeNull) {
 		// A failed prediction has no features to miss.
 		for i := range m.Features {
 			p.Missing[i], p.Cat[i] = true, nil
@@ -259,17 +243,17 @@ func (d *Decoder) DecodePrediction(b []byte, p *Prediction) error {
 	return nil
 }
 
-func (d *Decoder) decodeFeatures(fv *fastjson.Value, m *model, p *Prediction) {
+func (d *Decoder) decodeFeatures(fv *value, m *model, p *Prediction) {
 	n := len(m.Features)
 	for i := range n {
 		p.Missing[i] = true
 		p.Cat[i] = nil
 	}
-	if fv != nil && fv.Type() == fastjson.TypeObject {
-		fo, _ := fv.Object()
-		d.cur, d.curModel = p, m
-		fo.Visit(d.visit)
-		d.cur, d.curModel = nil, nil
+	if fv != nil && fv.t == typeObject && d.sc.hasFeatures {
+		next := 0 // producers usually send features in declared order
+		for i := range d.sc.features {
+			next = visitFeature(p, m, d.sc.features[i].key, &d.sc.features[i].v, next) + 1
+		}
 	}
 	// Missing values are reported after the visit, in feature order, so that
 	// a type violation (which also leaves the value missing) is not
@@ -290,52 +274,56 @@ func (p *Prediction) hasViolation(feature int, kind ViolationKind) bool {
 	return false
 }
 
-// visitFeature handles one key of the features object; see decodeFeatures.
-func (d *Decoder) visitFeature(key []byte, v *fastjson.Value) {
-	p, m := d.cur, d.curModel
-	i, ok := m.features[string(key)]
+// visitFeature handles one key of the features object and returns the
+// index of the feature it named (-1 for an undeclared one). guess is the
+// index to try before the map: the one after the previous key's.
+func visitFeature(p *Prediction, m *model, key []byte, v *value, guess int) int {
+	i, ok := guess, guess < len(m.Features) && m.Features[guess].Name == string(key)
+	if !ok {
+		i, ok = m.features[string(key)]
+	}
 	if !ok {
 		p.Violations = append(p.Violations, Violation{Feature: Undeclared, Kind: ViolationUnknownFeature})
-		return
+		return -1
 	}
 	if !p.Missing[i] {
-		return // duplicate key: the first one wins, as for top-level fields
+		return i // duplicate key: the first one wins, as for top-level fields
 	}
-	t := v.Type()
-	if t == fastjson.TypeNull {
-		return // missing, reported by decodeFeatures
+	t := v.t
+	if t == typeNull {
+		return i // missing, reported by decodeFeatures
 	}
 	f := &m.Features[i]
 	switch f.Kind {
 	case Numeric:
-		if t != fastjson.TypeNumber {
+		if t != typeNumber {
 			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationType})
-			return
+			return i
 		}
-		x, err := v.Float64()
+		x, err := v.float64()
 		if err != nil {
 			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationType})
-			return
+			return i
 		}
 		p.Num[i] = x
 		p.Missing[i] = false
-		// NaN and ±Inf are not valid JSON but fastjson accepts them; they
-		// are kept (sketches count them) and flagged as out of range.
+		// A literal beyond float64's range decodes as ±Inf; it is kept
+		// (sketches count it) and flagged as out of range.
 		if !(x >= f.Min && x <= f.Max) || math.IsInf(x, 0) {
 			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationRange})
 		}
 	case Categorical:
 		var c []byte
 		switch t {
-		case fastjson.TypeString:
-			c, _ = v.StringBytes()
-		case fastjson.TypeTrue:
+		case typeString:
+			c = v.s
+		case typeTrue:
 			c = bytesTrue
-		case fastjson.TypeFalse:
+		case typeFalse:
 			c = bytesFalse
 		default:
 			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationType})
-			return
+			return i
 		}
 		p.Cat[i] = c
 		p.Missing[i] = false
@@ -345,19 +333,40 @@ func (d *Decoder) visitFeature(key []byte, v *fastjson.Value) {
 			}
 		}
 	}
+	return i
 }
 
 // DecodeOutcome decodes and validates one outcome record into out. A non-nil
 // error is a *DecodeError.
 func (d *Decoder) DecodeOutcome(b []byte, out *Outcome) error {
-	o, err := d.parse(b)
-	if err != nil {
+	if err := d.parse(b); err != nil {
 		return err
 	}
-	if out.ID, err = requiredString(o.Get("prediction_id"), "prediction_id"); err != nil {
+	var id, model, ts, lv *value
+	for i := range d.sc.top {
+		m := &d.sc.top[i]
+		var dst **value
+		switch string(m.key) {
+		case "prediction_id":
+			dst = &id
+		case "model":
+			dst = &model
+		case "timestamp":
+			dst = &ts
+		case "label":
+			dst = &lv
+		default:
+			continue
+		}
+		if *dst == nil {
+			*dst = &m.v
+		}
+	}
+	var err error
+	if out.ID, err = requiredString(id, "prediction_id"); err != nil {
 		return err
 	}
-	name, err := requiredString(o.Get("model"), "model")
+	name, err := requiredString(model, "model")
 	if err != nil {
 		return err
 	}
@@ -366,27 +375,26 @@ func (d *Decoder) DecodeOutcome(b []byte, out *Outcome) error {
 		return &DecodeError{Reason: ReasonUnknownModel, Field: "model", Detail: strconv.Quote(string(name)) + " is not a configured model"}
 	}
 	out.Model = mi
-	if out.TimeMs, err = d.timestamp(o.Get("timestamp")); err != nil {
+	if out.TimeMs, err = d.timestamp(ts); err != nil {
 		return err
 	}
-	lv := o.Get("label")
-	if lv == nil || lv.Type() == fastjson.TypeNull {
+	if lv == nil || lv.t == typeNull {
 		return &DecodeError{Reason: ReasonMissingField, Field: "label", Detail: "required"}
 	}
 	m := &d.schema.models[mi]
-	switch lv.Type() {
-	case fastjson.TypeTrue:
+	switch lv.t {
+	case typeTrue:
 		out.Label = true
-	case fastjson.TypeFalse:
+	case typeFalse:
 		out.Label = false
-	case fastjson.TypeNumber:
-		f, _ := lv.Float64()
+	case typeNumber:
+		f, _ := lv.float64()
 		if f != 0 && f != 1 {
 			return &DecodeError{Reason: ReasonBadLabel, Field: "label", Detail: "must be 1 or 0"}
 		}
 		out.Label = f == 1
-	case fastjson.TypeString:
-		s, _ := lv.StringBytes()
+	case typeString:
+		s := lv.s
 		switch {
 		case m.PositiveLabel != "" && string(s) == m.PositiveLabel:
 			out.Label = true
@@ -396,29 +404,29 @@ func (d *Decoder) DecodeOutcome(b []byte, out *Outcome) error {
 			return &DecodeError{Reason: ReasonBadLabel, Field: "label", Detail: strconv.Quote(string(s)) + " is not a configured label of model " + m.Name}
 		}
 	default:
-		return &DecodeError{Reason: ReasonBadLabel, Field: "label", Detail: "want 1/0, true/false or a label string, got " + lv.Type().String()}
+		return &DecodeError{Reason: ReasonBadLabel, Field: "label", Detail: "want 1/0, true/false or a label string, got " + lv.t.String()}
 	}
 	return nil
 }
 
 // timestamp reads the required event time: an RFC 3339 string or positive
 // epoch milliseconds.
-func (d *Decoder) timestamp(v *fastjson.Value) (int64, error) {
-	if v == nil || v.Type() == fastjson.TypeNull {
+func (d *Decoder) timestamp(v *value) (int64, error) {
+	if v == nil || v.t == typeNull {
 		return 0, &DecodeError{Reason: ReasonMissingField, Field: "timestamp", Detail: "required"}
 	}
 	var ms int64
-	switch v.Type() {
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
+	switch v.t {
+	case typeString:
+		s := v.s
 		// The string only lives for the call; time.Parse keeps no reference.
 		t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(s), len(s)))
 		if err != nil {
 			return 0, &DecodeError{Reason: ReasonBadTimestamp, Field: "timestamp", Detail: strconv.Quote(string(s)) + " is not RFC 3339"}
 		}
 		ms = t.UnixMilli()
-	case fastjson.TypeNumber:
-		f, err := v.Float64()
+	case typeNumber:
+		f, err := v.float64()
 		if err != nil || !(f > 0) || f >= 1<<53 {
 			return 0, &DecodeError{Reason: ReasonBadTimestamp, Field: "timestamp", Detail: "epoch milliseconds must be a positive number"}
 		}
@@ -435,45 +443,45 @@ func (d *Decoder) timestamp(v *fastjson.Value) (int64, error) {
 	return ms, nil
 }
 
-func requiredString(v *fastjson.Value, field string) ([]byte, error) {
-	if v == nil || v.Type() == fastjson.TypeNull {
+func requiredString(v *value, field string) ([]byte, error) {
+	if v == nil || v.t == typeNull {
 		return nil, &DecodeError{Reason: ReasonMissingField, Field: field, Detail: "required"}
 	}
-	if v.Type() != fastjson.TypeString {
+	if v.t != typeString {
 		return nil, wrongType(field, "a string", v)
 	}
-	s, _ := v.StringBytes()
+	s := v.s
 	if len(s) == 0 {
 		return nil, &DecodeError{Reason: ReasonMissingField, Field: field, Detail: "must not be empty"}
 	}
 	return s, nil
 }
 
-func optionalString(v *fastjson.Value, field string) ([]byte, error) {
-	if v == nil || v.Type() == fastjson.TypeNull {
+func optionalString(v *value, field string) ([]byte, error) {
+	if v == nil || v.t == typeNull {
 		return nil, nil
 	}
-	if v.Type() != fastjson.TypeString {
+	if v.t != typeString {
 		return nil, wrongType(field, "a string", v)
 	}
-	s, _ := v.StringBytes()
+	s := v.s
 	return s, nil
 }
 
-func optionalNumber(v *fastjson.Value, field string) (float64, bool, error) {
-	if v == nil || v.Type() == fastjson.TypeNull {
+func optionalNumber(v *value, field string) (float64, bool, error) {
+	if v == nil || v.t == typeNull {
 		return 0, false, nil
 	}
-	if v.Type() != fastjson.TypeNumber {
+	if v.t != typeNumber {
 		return 0, false, wrongType(field, "a number", v)
 	}
-	f, err := v.Float64()
+	f, err := v.float64()
 	if err != nil {
 		return 0, false, &DecodeError{Reason: ReasonWrongType, Field: field, Detail: err.Error()}
 	}
 	return f, true, nil
 }
 
-func wrongType(field, want string, v *fastjson.Value) error {
-	return &DecodeError{Reason: ReasonWrongType, Field: field, Detail: "want " + want + ", got " + v.Type().String()}
+func wrongType(field, want string, v *value) error {
+	return &DecodeError{Reason: ReasonWrongType, Field: field, Detail: "want " + want + ", got " + v.t.String()}
 }

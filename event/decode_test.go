@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -124,7 +125,7 @@ func TestDecodePredictionViolations(t *testing.T) {
 		{"absent and null are missing", `{"amount":null,"country":"FR"}`, []Violation{{0, ViolationMissing}, {1, ViolationMissing}, {3, ViolationMissing}}},
 		{"wrong type counts once, as type", `{"amount":"12","age":30,"country":7,"is_new":{}}`, []Violation{{0, ViolationType}, {2, ViolationType}, {3, ViolationType}}},
 		{"range", `{"amount":-1,"age":121,"country":"US","is_new":"x"}`, []Violation{{0, ViolationRange}, {1, ViolationRange}}},
-		{"non-finite is range", `{"amount":NaN,"age":1e999,"country":"US","is_new":"x"}`, []Violation{{0, ViolationRange}, {1, ViolationRange}}},
+		{"non-finite is range", `{"amount":-1e999,"age":1e999,"country":"US","is_new":"x"}`, []Violation{{0, ViolationRange}, {1, ViolationRange}}},
 		{"new category", `{"amount":1,"age":30,"country":"XX","is_new":"x"}`, []Violation{{2, ViolationNewCategory}}},
 		{"unknown features", `{"amount":1,"age":30,"country":"US","is_new":"x","foo":1,"bar":"b"}`, []Violation{{Undeclared, ViolationUnknownFeature}, {Undeclared, ViolationUnknownFeature}}},
 		{"features not an object", `[1,2]`, []Violation{{0, ViolationMissing}, {1, ViolationMissing}, {2, ViolationMissing}, {3, ViolationMissing}}},
@@ -168,7 +169,13 @@ func TestDecodePredictionDeadLetters(t *testing.T) {
 		{"future timestamp", `{"prediction_id":"a","model":"fraud","timestamp":5000,"score":0.1}`, ReasonFutureTimestamp, "timestamp"},
 		{"string score", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":"0.9"}`, ReasonWrongType, "score"},
 		{"score above 1", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":1.5}`, ReasonInvalidValue, "score"},
-		{"NaN score", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":NaN}`, ReasonInvalidValue, "score"},
+		{"NaN is not JSON", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":NaN}`, ReasonInvalidJSON, ""},
+		{"overflowing score", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":1e999}`, ReasonInvalidValue, "score"},
+		{"trailing data", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1} {}`, ReasonInvalidJSON, ""},
+		{"leading zero", `{"prediction_id":"a","model":"fraud","timestamp":01,"score":0.1}`, ReasonInvalidJSON, ""},
+		{"control character", "{\"prediction_id\":\"a\x01\",\"model\":\"fraud\",\"timestamp\":1,\"score\":0.1}", ReasonInvalidJSON, ""},
+		{"bad escape", `{"prediction_id":"a\q","model":"fraud","timestamp":1,"score":0.1}`, ReasonInvalidJSON, ""},
+		{"too deep", `{"x":` + strings.Repeat("[", 34) + strings.Repeat("]", 34) + `}`, ReasonInvalidJSON, ""},
 		{"no score nor predicted", `{"prediction_id":"a","model":"fraud","timestamp":1}`, ReasonMissingField, "score"},
 		{"predicted 2", `{"prediction_id":"a","model":"fraud","timestamp":1,"predicted":2}`, ReasonInvalidValue, "predicted"},
 		{"predicted string", `{"prediction_id":"a","model":"fraud","timestamp":1,"predicted":"yes"}`, ReasonWrongType, "predicted"},

@@ -1,0 +1,429 @@
+package event
+
+import (
+	"errors"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// This file is a JSON scanner specialised for reckon's records: one pass
+// over a top-level object that validates the whole document (RFC 8259),
+// keeps its members, and keeps the members of the "features" object one
+// level down. Everything deeper is validated and skipped. It replaces
+// fastjson on the hot path because decoding dominated a worker's CPU
+// (BenchmarkDecodePrediction: ~1.3 µs with fastjson; see the README).
+//
+// Strings without escapes alias the input; escaped ones are unescaped into
+// the scanner's buffer, which is reset per record, so every []byte it
+// returns is valid until the next record.
+
+// jtype is the JSON type of a value.
+type jtype uint8
+
+const (
+	typeNull jtype = iota
+	typeTrue
+	typeFalse
+	typeNumber
+	typeString
+	typeObject
+	typeArray
+)
+
+var jtypeNames = [...]string{"null", "true", "false", "number", "string", "object", "array"}
+
+func (t jtype) String() string { return jtypeNames[t] }
+
+// value is a scanned JSON value: its type, and for strings the unescaped
+// contents, for numbers the literal text.
+type value struct {
+	t jtype
+	s []byte
+}
+
+// float64 parses a number value. A literal beyond float64's range gives
+// ±Inf (the caller decides what that means), not an error.
+func (v *value) float64() (float64, error) {
+	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(v.s), len(v.s)), 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+			return f, nil
+		}
+		return 0, err
+	}
+	return f, nil
+}
+
+// member is one key and value of an object.
+type member struct {
+	key []byte
+	v   value
+}
+
+// maxDepth bounds nesting, so that a hostile record cannot exhaust the
+// stack.
+const maxDepth = 32
+
+type scanner struct {
+	b   []byte
+	i   int
+	buf []byte // unescaped strings of the current record
+
+	top, features []member
+	hasFeatures   bool // features holds the members of a "features" object
+	err           string
+}
+
+// scanRecord scans b, which must be a JSON object and nothing else. On
+// failure it returns false and s.err says why.
+func (s *scanner) scanRecord(b []byte) bool {
+	s.b, s.i, s.buf, s.err = b, 0, s.buf[:0], ""
+	s.top, s.features, s.hasFeatures = s.top[:0], s.features[:0], false
+	s.ws()
+	if s.i >= len(s.b) {
+		return s.fail("empty record")
+	}
+	if s.b[s.i] != '{' {
+		var v value
+		if !s.value(&v, 0) {
+			return false
+		}
+		return s.fail("record is a JSON " + v.t.String() + ", want an object")
+	}
+	s.i++
+	if !s.members(&s.top, 1, true) {
+		return false
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return s.fail("unexpected data after the top-level object at offset " + strconv.Itoa(s.i))
+	}
+	return true
+}
+
+// members scans an object's members after its '{' up to and including
+// '}', appending them to dst. At the top level, the first "features"
+// object's members go to s.features.
+func (s *scanner) members(dst *[]member, depth int, top bool) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return true
+	}
+	for {
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return s.fail("want a quoted key at offset " + strconv.Itoa(s.i))
+		}
+		key, ok := s.str()
+		if !ok {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return s.fail("want ':' after a key at offset " + strconv.Itoa(s.i))
+		}
+		s.i++
+		s.ws()
+		m := member{key: key}
+		if top && !s.hasFeatures && string(key) == "features" && s.i < len(s.b) && s.b[s.i] == '{' {
+			s.i++
+			if !s.members(&s.features, depth+1, false) {
+				return false
+			}
+			s.hasFeatures = true
+			m.v.t = typeObject
+		} else if !s.value(&m.v, depth) {
+			return false
+		}
+		*dst = append(*dst, m)
+		s.ws()
+		if s.i >= len(s.b) {
+			return s.fail("unterminated object")
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return true
+		default:
+			return s.fail("want ',' or '}' at offset " + strconv.Itoa(s.i))
+		}
+	}
+}
+
+// value scans one value; objects and arrays are validated and skipped.
+func (s *scanner) value(v *value, depth int) bool {
+	if s.i >= len(s.b) {
+		return s.fail("unexpected end of record")
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		str, ok := s.str()
+		v.t, v.s = typeString, str
+		return ok
+	case c == '-' || (c >= '0' && c <= '9'):
+		v.t = typeNumber
+		return s.number(v)
+	case c == '{':
+		v.t = typeObject
+		return s.skipContainer(depth + 1)
+	case c == '[':
+		v.t = typeArray
+		return s.skipContainer(depth + 1)
+	case s.literal("true"):
+		v.t = typeTrue
+	case s.literal("false"):
+		v.t = typeFalse
+	case s.literal("null"):
+		v.t = typeNull
+	default:
+		return s.fail("unexpected " + strconv.QuoteRune(rune(c)) + " at offset " + strconv.Itoa(s.i))
+	}
+	return true
+}
+
+func (s *scanner) literal(lit string) bool {
+	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+		s.i += len(lit)
+		return true
+	}
+	return false
+}
+
+// skipContainer validates and skips the object or array starting at s.i.
+func (s *scanner) skipContainer(depth int) bool {
+	if depth > maxDepth {
+		return s.fail("nested deeper than " + strconv.Itoa(maxDepth))
+	}
+	open := s.b[s.i]
+	s.i++
+	s.ws()
+	end := byte(']')
+	if open == '{' {
+		end = '}'
+	}
+	if s.i < len(s.b) && s.b[s.i] == end {
+		s.i++
+		return true
+	}
+	var v value
+	for {
+		s.ws()
+		if open == '{' {
+			if s.i >= len(s.b) || s.b[s.i] != '"' {
+				return s.fail("want a quoted key at offset " + strconv.Itoa(s.i))
+			}
+			if _, ok := s.str(); !ok {
+				return false
+			}
+			s.ws()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return s.fail("want ':' after a key at offset " + strconv.Itoa(s.i))
+			}
+			s.i++
+			s.ws()
+		}
+		if !s.value(&v, depth) {
+			return false
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return s.fail("unterminated " + map[byte]string{'{': "object", '[': "array"}[open])
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case end:
+			s.i++
+			return true
+		default:
+			return s.fail("want ',' or '" + string(end) + "' at offset " + strconv.Itoa(s.i))
+		}
+	}
+}
+
+// number scans a number by the JSON grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number(v *value) bool {
+	start := s.i
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return s.fail("invalid number at offset " + strconv.Itoa(start))
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if s.digits() == 0 {
+			return s.fail("invalid number at offset " + strconv.Itoa(start))
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if s.digits() == 0 {
+			return s.fail("invalid number at offset " + strconv.Itoa(start))
+		}
+	}
+	v.s = s.b[start:s.i]
+	return true
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+// str scans a string starting at its opening quote and returns its
+// contents, unescaped.
+func (s *scanner) str() ([]byte, bool) {
+	s.i++ // the opening quote
+	start := s.i
+	b := s.b
+	i := s.i
+	for i < len(b) && plain[b[i]] {
+		i++
+	}
+	s.i = i
+	if i >= len(b) {
+		return nil, s.fail("unterminated string")
+	}
+	switch c := b[i]; {
+	case c == '"':
+		s.i++
+		return b[start:i], true
+	case c == '\\':
+		return s.escaped(start)
+	default:
+		return nil, s.fail("control character in a string at offset " + strconv.Itoa(i))
+	}
+}
+
+// plain marks the bytes a string may contain without a closer look: all
+// but the quote, the backslash and control characters.
+var plain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// escaped finishes a string that has escapes, unescaping into s.buf.
+func (s *scanner) escaped(start int) ([]byte, bool) {
+	from := len(s.buf)
+	s.buf = append(s.buf, s.b[start:s.i]...)
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return s.buf[from:len(s.buf):len(s.buf)], true
+		case c < 0x20:
+			return nil, s.fail("control character in a string at offset " + strconv.Itoa(s.i))
+		case c != '\\':
+			s.buf = append(s.buf, c)
+			s.i++
+			continue
+		}
+		if s.i+1 >= len(s.b) {
+			break
+		}
+		s.i += 2
+		switch e := s.b[s.i-1]; e {
+		case '"', '\\', '/':
+			s.buf = append(s.buf, e)
+		case 'b':
+			s.buf = append(s.buf, '\b')
+		case 'f':
+			s.buf = append(s.buf, '\f')
+		case 'n':
+			s.buf = append(s.buf, '\n')
+		case 'r':
+			s.buf = append(s.buf, '\r')
+		case 't':
+			s.buf = append(s.buf, '\t')
+		case 'u':
+			r, ok := s.hex4()
+			if !ok {
+				return nil, s.fail("invalid \\u escape at offset " + strconv.Itoa(s.i))
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := utf8.RuneError
+				if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
+					save := s.i
+					s.i += 2
+					if lo, ok := s.hex4(); ok {
+						if d := utf16.DecodeRune(r, lo); d != utf8.RuneError {
+							r2 = d
+						} else {
+							s.i = save // not a pair: the second escape stands alone
+						}
+					} else {
+						return nil, s.fail("invalid \\u escape at offset " + strconv.Itoa(s.i))
+					}
+				}
+				r = r2
+			}
+			s.buf = utf8.AppendRune(s.buf, r)
+		default:
+			return nil, s.fail("invalid escape \\" + string(e) + " at offset " + strconv.Itoa(s.i-2))
+		}
+	}
+	return nil, s.fail("unterminated string")
+}
+
+func (s *scanner) hex4() (rune, bool) {
+	if s.i+4 > len(s.b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s.b[s.i : s.i+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	s.i += 4
+	return r, true
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) fail(msg string) bool {
+	if s.err == "" {
+		s.err = msg
+	}
+	return false
+}
