@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/reckonhq/reckon/bench/gen"
+	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/exporter"
 	"github.com/reckonhq/reckon/windows"
 )

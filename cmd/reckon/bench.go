@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reckonhq/reckon/bench"
+	"github.com/reckonhq/reckon/consumer/bench"
 )
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -40,7 +40,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reckonhq/reckon/bench/gen"
+	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/consumer"
 )
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"runtime"
 
-	"github.com/reckonhq/reckon/bench/gen"
+	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows/join"

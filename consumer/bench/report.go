@@ -40,7 +40,7 @@ func WriteTable(w io.Writer, r *Report) error {
 			ratio += fmt.Sprintf(" (median of %d runs: %s)", len(t.Ratios), strings.Join(rs, ", "))
 		}
 		row("records/s", thousands(c.EventsPerSec), thousands(f.EventsPerSec), ratio)
-		cpuNote := ""
+		cpuNote := "reckon's process only: not the broker's"
 		if t.Embedded {
 			cpuNote = "whole process: includes kfake"
 		}

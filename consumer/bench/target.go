@@ -20,7 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/reckonhq/reckon/bench/gen"
+	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/consumer"
 	"github.com/reckonhq/reckon/event"
