@@ -78,16 +78,29 @@ type Metrics struct {
 	FeatureDistinct     *prometheus.GaugeVec // model, feature, window
 	ReferenceComplete   *prometheus.GaugeVec // model
 
-	limit  int
-	series map[string]struct{}
+	limit      int
+	series     map[string]struct{}
+	collectors []prometheus.Collector // reckon's own, for Describe
+}
+
+// Describe sends the descriptors of every reckon_* metric family, whether
+// or not it has series yet: the list that the shipped rules and dashboards
+// are checked against.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.collectors {
+		c.Describe(ch)
+	}
 }
 
 // New registers reckon's metrics, the Go and process collectors, and
 // reckon_build_info on reg. seriesLimit caps the number of label sets that
 // SeriesAllowed admits (0 = unlimited).
 func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	m := &Metrics{Registry: reg, limit: seriesLimit, series: make(map[string]struct{})}
+	f := func(c prometheus.Collector) {
+		reg.MustRegister(c)
+		m.collectors = append(m.collectors, c)
+	}
 
 	m.Predictions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "reckon_predictions_total",
@@ -256,11 +269,10 @@ func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
 		m.Predictions, m.Latency, m.Score, m.RecordsConsumed, m.DeadLetters, m.ConsumerLag,
 		m.SchemaViolations, m.LateEvents, m.MisKeyed, m.SeriesDropped, m.WindowEnd, m.WindowsClosed,
 		m.Ready, m.Assigned,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
 		f(c)
 	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "reckon_build_info",
 		Help: "Always 1; labels say which reckon and Go built this binary.",
