@@ -382,9 +382,10 @@ func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetch
 	for _, r := range p.closed {
 		p.reports = append(p.reports, p.compare(r))
 	}
+	// Each worker's join state is its own: expire in parallel.
+	p.eachWorker(func(w *worker) { w.join.Advance(wm, w) })
 	pending := 0
 	for _, w := range p.workers {
-		w.join.Advance(wm, w)
 		pending += w.join.Pending()
 	}
 	for i, r := range p.closed {
@@ -411,7 +412,9 @@ func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetch
 		return fmt.Errorf("committing offsets: %w", err)
 	}
 
-	// Committed: now the batch may count.
+	// Committed: now the batch may count. Histogram observations are
+	// lock-free and the bulk of it, so each worker's run in parallel.
+	p.eachWorker(p.observe)
 	for _, w := range p.workers {
 		p.apply(w)
 	}
@@ -490,6 +493,41 @@ func (p *Processor) onProduced(r *kgo.Record, err error) {
 	}
 }
 
+// observe adds a committed batch's histogram observations of w to the
+// metrics. It touches only w and the (concurrency-safe) histograms, so the
+// loop runs it for all workers in parallel.
+func (p *Processor) observe(w *worker) {
+	for mi := range w.stats.models {
+		ms := &w.stats.models[mi]
+		for _, v := range ms.latencies {
+			p.latency[mi].Observe(v)
+		}
+		for _, v := range ms.scores {
+			p.score[mi].Observe(v)
+		}
+		for _, v := range ms.labelDelays {
+			p.labelDelay[mi].Observe(v)
+		}
+		ms.latencies, ms.scores, ms.labelDelays = ms.latencies[:0], ms.scores[:0], ms.labelDelays[:0]
+	}
+}
+
+// eachWorker runs fn for every worker, in parallel when there are several.
+// Each call may touch only its own worker.
+func (p *Processor) eachWorker(fn func(w *worker)) {
+	if len(p.workers) == 1 {
+		for _, w := range p.workers {
+			fn(w)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, w := range p.workers {
+		wg.Go(func() { fn(w) })
+	}
+	wg.Wait()
+}
+
 // apply adds a committed batch's counts to the metrics and resets them.
 func (p *Processor) apply(w *worker) {
 	s := &w.stats
@@ -518,17 +556,6 @@ func (p *Processor) apply(w *worker) {
 			}
 			*c = [2]uint64{}
 		}
-		for _, v := range ms.latencies {
-			p.latency[mi].Observe(v)
-		}
-		for _, v := range ms.scores {
-			p.score[mi].Observe(v)
-		}
-		ms.latencies, ms.scores = ms.latencies[:0], ms.scores[:0]
-		for _, v := range ms.labelDelays {
-			p.labelDelay[mi].Observe(v)
-		}
-		ms.labelDelays = ms.labelDelays[:0]
 		for r, n := range map[string]*uint64{"joined": &ms.joined, "duplicate": &ms.dupOutcomes, "orphaned": &ms.orphaned} {
 			if *n > 0 {
 				p.m.Outcomes.WithLabelValues(spec.Name, r).Add(float64(*n))
