@@ -40,8 +40,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/consumer"
+	"github.com/reckonhq/reckon/consumer/bench/gen"
 )
 
 // Options configure a run. Start from Defaults.

@@ -20,9 +20,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/consumer"
+	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/exporter"
 )
