@@ -75,17 +75,7 @@ func TestDriftEndToEnd(t *testing.T) {
 		recs = append(recs, &kgo.Record{Topic: group + "-predictions", Key: []byte(id), Value: []byte(v)})
 	}
 	produceSync(t, newClient(t), recs...)
-	sentinel := end.Add(time.Hour)
-	var sentinels []*kgo.Record
-	for part := range int32(parts) {
-		id := fmt.Sprintf("sentinel-%d", part)
-		sentinels = append(sentinels,
-			&kgo.Record{Topic: group + "-predictions", Partition: part, Key: []byte(id),
-				Value: fmt.Appendf(nil, `{"prediction_id":%q,"model":"m","timestamp":%d,"predicted":0}`, id, sentinel.UnixMilli())},
-			&kgo.Record{Topic: group + "-outcomes", Partition: part, Key: []byte(id),
-				Value: fmt.Appendf(nil, `{"prediction_id":%q,"model":"m","timestamp":%d,"label":0}`, id, sentinel.UnixMilli())})
-	}
-	produceSync(t, newClient(t, kgo.RecordPartitioner(kgo.ManualPartitioner())), sentinels...)
+	produceSentinels(t, group+"-predictions", group+"-outcomes", parts, "m", end.Add(time.Hour))
 
 	p := startReckon(t, fmt.Sprintf(driftConfig, group, t0.Format(time.RFC3339), refEnd.Format(time.RFC3339)))
 	windows := int(end.Sub(t0) / time.Minute)

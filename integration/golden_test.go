@@ -224,23 +224,13 @@ func TestGoldenSignalsEndToEnd(t *testing.T) {
 	// later, so that the watermark of every partition passes every window
 	// above; their own windows stay open.
 	sentinel := t0.Add(time.Hour)
-	var sentinels []*kgo.Record
-	for p := range int32(3) {
-		id := fmt.Sprintf("sentinel-%d", p)
-		sentinels = append(sentinels,
-			&kgo.Record{Topic: predTopic, Partition: p, Key: []byte(id),
-				Value: fmt.Appendf(nil, `{"prediction_id":%q,"model":"churn","timestamp":%d,"predicted":0}`, id, sentinel.UnixMilli())},
-			&kgo.Record{Topic: outTopic, Partition: p, Key: []byte(id),
-				Value: fmt.Appendf(nil, `{"prediction_id":%q,"model":"churn","timestamp":%d,"label":0}`, id, sentinel.UnixMilli())})
-		tr.predictions["model=churn,model_version=,status=ok"]++
-	}
+	tr.predictions["model=churn,model_version=,status=ok"] += 3
 	tr.consumed["topic="+predTopic] = float64(len(preds) + 3)
 	tr.consumed["topic="+outTopic] = float64(len(outs) + 3)
 
 	prod := newClient(t, kgo.DefaultProduceTopic(predTopic))
 	produceSync(t, prod, append(preds, outs...)...)
-	manual := newClient(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	produceSync(t, manual, sentinels...)
+	produceSentinels(t, predTopic, outTopic, 3, "churn", sentinel)
 
 	// Drop the windows that the sentinels' watermark does not close.
 	for k, r := range tr.windows {

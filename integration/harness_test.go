@@ -406,3 +406,23 @@ func (s *syncBuffer) String() string {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
+
+// produceSentinels produces, to every partition of both input topics, one
+// valid prediction (predicted 0) and one outcome of model at time at, with
+// explicit partitions. Sent after a scenario's records, they move the
+// watermark of every partition to at − allowed_lateness, closing every
+// window that ends by then; their own window stays open. The outcomes have
+// ids no prediction has, so they wait and are orphaned at at + label_ttl.
+func produceSentinels(t *testing.T, predTopic, outTopic string, partitions int32, model string, at time.Time) {
+	t.Helper()
+	var recs []*kgo.Record
+	for p := range partitions {
+		id := fmt.Sprintf("sentinel-%d", p)
+		recs = append(recs,
+			&kgo.Record{Topic: predTopic, Partition: p, Key: []byte(id),
+				Value: fmt.Appendf(nil, `{"prediction_id":%q,"model":%q,"timestamp":%d,"predicted":0}`, id, model, at.UnixMilli())},
+			&kgo.Record{Topic: outTopic, Partition: p, Key: []byte("orphan-" + id),
+				Value: fmt.Appendf(nil, `{"prediction_id":"orphan-%s","model":%q,"timestamp":%d,"label":0}`, id, model, at.UnixMilli())})
+	}
+	produceSync(t, newClient(t, kgo.RecordPartitioner(kgo.ManualPartitioner())), recs...)
+}

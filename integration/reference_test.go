@@ -78,16 +78,8 @@ func TestReferenceFileEndToEnd(t *testing.T) {
 		recs = append(recs, &kgo.Record{Topic: group + "-predictions", Key: []byte(id), Value: fmt.Appendf(nil,
 			`{"prediction_id":%q,"model":"m","timestamp":%d,"score":%.4f,"features":{"x":%.6f,"c":%q}}`, id, ts.UnixMilli(), rng.Float64(), x, c)})
 	}
-	for part := range int32(parts) {
-		id := fmt.Sprintf("sentinel-%d", part)
-		recs = append(recs,
-			&kgo.Record{Topic: group + "-predictions", Partition: part, Key: []byte(id),
-				Value: fmt.Appendf(nil, `{"prediction_id":%q,"model":"m","timestamp":%d,"predicted":0}`, id, end.Add(time.Hour).UnixMilli())},
-			&kgo.Record{Topic: group + "-outcomes", Partition: part, Key: []byte(id),
-				Value: fmt.Appendf(nil, `{"prediction_id":%q,"model":"m","timestamp":%d,"label":0}`, id, end.Add(time.Hour).UnixMilli())})
-	}
-	produceSync(t, newClient(t, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil))), recs[:len(recs)-2*parts]...)
-	produceSync(t, newClient(t, kgo.RecordPartitioner(kgo.ManualPartitioner())), recs[len(recs)-2*parts:]...)
+	produceSync(t, newClient(t), recs...)
+	produceSentinels(t, group+"-predictions", group+"-outcomes", parts, "m", end.Add(time.Hour))
 
 	p := startReckon(t, cfg)
 	windows := int(end.Sub(t0) / time.Minute)
