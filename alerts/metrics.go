@@ -85,6 +85,7 @@ func KnownMetrics() []Metric {
 		{Name: "reckon_assigned_partitions", Type: Gauge},
 		{Name: "reckon_windows_closed_total", Type: Counter, Labels: mw},
 		{Name: "reckon_miskeyed_records_total", Type: Counter, Labels: []string{"topic"}},
+		{Name: "reckon_rekeyed_records_total", Type: Counter, Labels: []string{"topic"}},
 		{Name: "reckon_series_dropped_total", Type: Counter},
 		{Name: "reckon_duplicate_predictions_total", Type: Counter, Labels: []string{"model"}},
 		{Name: "reckon_business_cost_total", Type: Counter, Labels: []string{"model"}},

@@ -54,6 +54,7 @@ type Processor struct {
 
 	schema     *event.Schema
 	layout     windows.Layout
+	partitions int // of every input topic, known once Run has checked them
 	topics     [numInputTopics]string
 	paneLength time.Duration
 
@@ -93,7 +94,7 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 		maxSkew:      cfg.MaxClockSkew,
 		pollInterval: 500 * time.Millisecond,
 		schema:       event.SchemaFromConfig(cfg),
-		topics:       [numInputTopics]string{cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic},
+		topics:       [numInputTopics]string{cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic, cfg.Kafka.Group + "-rekey"},
 		paneLength:   cfg.Windows[0].Length,
 		workers:      make(map[int32]*worker),
 		wm:           windows.NewWatermark(cfg.AllowedLateness, cfg.IdleTimeout),
@@ -230,11 +231,19 @@ func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	n, err := CheckCopartitioned(ctx, adm, p.topics[:]...)
+	n, err := CheckCopartitioned(ctx, adm, p.topics[predictionsTopic], p.topics[outcomesTopic])
 	if err != nil {
 		return err
 	}
-	return EnsureTopics(ctx, adm, n, p.cfg.Kafka.DeadLetterTopic, p.cfg.Kafka.ResultsTopic)
+	if err := EnsureTopics(ctx, adm, n, p.cfg.Kafka.DeadLetterTopic, p.cfg.Kafka.ResultsTopic, p.topics[rekeyTopic]); err != nil {
+		return err
+	}
+	// The re-key topic may predate a change of the inputs' partition count.
+	if _, err := CheckCopartitioned(ctx, adm, p.topics[:]...); err != nil {
+		return err
+	}
+	p.partitions = int(n)
+	return nil
 }
 
 func (p *Processor) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
@@ -249,7 +258,7 @@ func (p *Processor) assigned(_ context.Context, _ *kgo.Client, assigned map[stri
 		for _, part := range parts {
 			w := p.workers[part]
 			if w == nil {
-				w = newWorker(part, &p.topics, p.cfg.Kafka.DeadLetterTopic, p.schema, p.layout, p.paneLength, p.cfg.LabelTTL, p.cfg.MaxRecordBytes, now)
+				w = newWorker(part, p.partitions, &p.topics, p.cfg.Kafka.DeadLetterTopic, p.schema, p.layout, p.paneLength, p.cfg.LabelTTL, p.cfg.MaxRecordBytes, now)
 				for mi, ref := range p.refs {
 					if ref != nil && ref.Complete {
 						w.calibrators[mi] = ref.Calibrator
@@ -286,7 +295,7 @@ func (p *Processor) revoked(_ context.Context, _ *kgo.Client, revoked map[string
 				continue
 			}
 			w.assigned[ti] = false
-			if !w.assigned[predictionsTopic] && !w.assigned[outcomesTopic] {
+			if w.assigned == [numInputTopics]bool{} {
 				delete(p.workers, part)
 			}
 		}
@@ -344,6 +353,7 @@ func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetch
 	p.produce = p.produce[:0]
 	for _, w := range p.workers {
 		p.produce = append(p.produce, w.dead...)
+		p.produce = append(p.produce, w.forward...)
 	}
 
 	// Advance event time over every owned input partition, then close
@@ -351,7 +361,7 @@ func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetch
 	var sources []*windows.Source
 	for _, w := range p.workers {
 		for ti, ok := range w.assigned {
-			if ok {
+			if ok && ti != rekeyTopic { // see worker.prediction
 				sources = append(sources, w.sources[ti])
 			}
 		}
@@ -543,8 +553,12 @@ func (p *Processor) apply(w *worker) {
 		if n := s.misKeyed[ti]; n > 0 {
 			p.m.MisKeyed.WithLabelValues(topic).Add(float64(n))
 		}
+		if n := s.rekeyed[ti]; n > 0 {
+			p.m.Rekeyed.WithLabelValues(topic).Add(float64(n))
+		}
 	}
-	s.consumed, s.dead, s.misKeyed = [numInputTopics]uint64{}, [numInputTopics][event.NumReasons]uint64{}, [numInputTopics]uint64{}
+	s.consumed, s.dead = [numInputTopics]uint64{}, [numInputTopics][event.NumReasons]uint64{}
+	s.misKeyed, s.rekeyed = [numInputTopics]uint64{}, [numInputTopics]uint64{}
 	for mi := range s.models {
 		ms := &s.models[mi]
 		spec := p.schema.Model(mi)
@@ -601,5 +615,5 @@ func (p *Processor) apply(w *worker) {
 			ms.violations[fi] = [event.NumViolationKinds]uint64{}
 		}
 	}
-	w.dead = w.dead[:0]
+	w.dead, w.forward = w.dead[:0], w.forward[:0]
 }

@@ -14,10 +14,16 @@ import (
 	"github.com/reckonhq/reckon/windows/perf"
 )
 
-// Input topics, as indexes into per-topic arrays.
+// Input topics, as indexes into per-topic arrays. The re-key topic
+// (<group>-rekey, co-partitioned with the others) carries records whose
+// Kafka key was not their prediction_id and that therefore landed in
+// another partition than their prediction or outcome: a worker forwards
+// them there, keyed by prediction_id, and the worker of the right partition
+// processes them.
 const (
 	predictionsTopic = iota
 	outcomesTopic
+	rekeyTopic
 	numInputTopics
 )
 
@@ -27,6 +33,9 @@ const (
 	HeaderSourcePartition = "reckon.source.partition"
 	HeaderSourceOffset    = "reckon.source.offset"
 	HeaderError           = "reckon.error"
+	// HeaderRekeyKind says what a re-keyed record is: "prediction" or
+	// "outcome".
+	HeaderRekeyKind = "reckon.rekey.kind"
 )
 
 // worker owns the state of one partition number of both input topics. Only
@@ -49,10 +58,17 @@ type worker struct {
 	// nil is the identity. Set by the loop between batches.
 	calibrators []*perf.Calibrator
 
+	// partitioner and partitions place a prediction_id the way producers
+	// must (Kafka's murmur2), to tell whether a mis-keyed record is in the
+	// right partition anyway.
+	partitioner kgo.TopicPartitioner
+	partitions  int
+
 	// Per batch: input, then output read by the loop after the batch.
 	recs      [numInputTopics][]*kgo.Record
 	watermark int64 // the watermark when the batch started: older events are late
 	dead      []*kgo.Record
+	forward   []*kgo.Record // records re-keyed to the re-key topic
 	stats     batchStats
 }
 
@@ -61,6 +77,7 @@ type batchStats struct {
 	consumed [numInputTopics]uint64
 	dead     [numInputTopics][event.NumReasons]uint64
 	misKeyed [numInputTopics]uint64
+	rekeyed  [numInputTopics]uint64
 	models   []modelStats
 }
 
@@ -101,7 +118,7 @@ const (
 
 var cellNames = [4]string{"tp", "fp", "tn", "fn"}
 
-func newWorker(partition int32, topics *[numInputTopics]string, deadTopic string, schema *event.Schema, layout windows.Layout, paneLength, labelTTL time.Duration, maxRecordBytes int, now time.Time) *worker {
+func newWorker(partition int32, partitions int, topics *[numInputTopics]string, deadTopic string, schema *event.Schema, layout windows.Layout, paneLength, labelTTL time.Duration, maxRecordBytes int, now time.Time) *worker {
 	w := &worker{
 		partition:   partition,
 		topics:      topics,
@@ -110,6 +127,8 @@ func newWorker(partition int32, topics *[numInputTopics]string, deadTopic string
 		panes:       windows.NewPanes(paneLength, layout),
 		join:        join.New(labelTTL),
 		calibrators: make([]*perf.Calibrator, schema.Len()),
+		partitioner: kgo.StickyKeyPartitioner(nil).ForTopic(""),
+		partitions:  partitions,
 	}
 	w.pred = w.dec.NewPrediction()
 	for i := range w.sources {
@@ -126,34 +145,85 @@ func newWorker(partition int32, topics *[numInputTopics]string, deadTopic string
 }
 
 func (w *worker) hasInput() bool {
-	return len(w.recs[predictionsTopic]) > 0 || len(w.recs[outcomesTopic]) > 0
+	for _, recs := range w.recs {
+		if len(recs) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // process handles the batch's records. Predictions are processed before
 // outcomes of the same batch, so that a label fetched together with its
-// prediction finds it.
+// prediction finds it; re-keyed records of either kind come in between.
 func (w *worker) process(maxTimeMs int64) {
 	w.dec.SetMaxTime(maxTimeMs)
 	for _, r := range w.recs[predictionsTopic] {
-		w.prediction(r)
+		w.prediction(predictionsTopic, r)
+	}
+	for _, r := range w.recs[rekeyTopic] {
+		if headerValue(r, HeaderRekeyKind) == "outcome" {
+			w.outcomeRecord(rekeyTopic, r)
+		} else {
+			w.prediction(rekeyTopic, r)
+		}
 	}
 	for _, r := range w.recs[outcomesTopic] {
-		w.outcomeRecord(r)
+		w.outcomeRecord(outcomesTopic, r)
 	}
 	w.recs = [numInputTopics][]*kgo.Record{}
 }
 
-func (w *worker) prediction(r *kgo.Record) {
-	w.stats.consumed[predictionsTopic]++
+// keyed reports whether record r of topic ti, whose prediction_id is id,
+// may be processed here. A record keyed by something else is counted; when
+// its prediction_id belongs to another partition it is queued for the
+// re-key topic instead.
+func (w *worker) keyed(ti int, r *kgo.Record, id []byte, kind string) bool {
+	if bytes.Equal(r.Key, id) {
+		return true
+	}
+	w.stats.misKeyed[ti]++
+	if ti == rekeyTopic || int32(w.partitioner.Partition(&kgo.Record{Key: id}, w.partitions)) == r.Partition {
+		return true
+	}
+	w.stats.rekeyed[ti]++
+	headers := make([]kgo.RecordHeader, 0, len(r.Headers)+1)
+	headers = append(headers, r.Headers...)
+	headers = append(headers, kgo.RecordHeader{Key: HeaderRekeyKind, Value: []byte(kind)})
+	w.forward = append(w.forward, &kgo.Record{
+		Topic:     w.topics[rekeyTopic],
+		Key:       bytes.Clone(id), // id aliases the decoder's buffers
+		Value:     r.Value,
+		Headers:   headers,
+		Timestamp: r.Timestamp,
+	})
+	return false
+}
+
+func headerValue(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func (w *worker) prediction(ti int, r *kgo.Record) {
+	w.stats.consumed[ti]++
 	p := w.pred
 	if err := w.dec.DecodePrediction(r.Value, p); err != nil {
-		w.deadLetter(predictionsTopic, r, err)
+		w.deadLetter(ti, r, err)
 		return
 	}
-	if !bytes.Equal(r.Key, p.ID) {
-		w.stats.misKeyed[predictionsTopic]++
+	// Observed before any forwarding: the re-key topic takes no part in
+	// the watermark (it is empty in a well-keyed deployment and would
+	// otherwise hold everything until idle), so a forwarded event counts
+	// where it first arrived.
+	w.sources[ti].Observe(p.TimeMs)
+	if !w.keyed(ti, r, p.ID, "prediction") {
+		return
 	}
-	w.sources[predictionsTopic].Observe(p.TimeMs)
 
 	ms := &w.stats.models[p.Model]
 	c := ms.versions[string(p.ModelVersion)]
@@ -193,17 +263,17 @@ func (w *worker) prediction(r *kgo.Record) {
 	w.panes.Get(p.Model, p.TimeMs).AddPrediction(p, w.calibrators[p.Model])
 }
 
-func (w *worker) outcomeRecord(r *kgo.Record) {
-	w.stats.consumed[outcomesTopic]++
+func (w *worker) outcomeRecord(ti int, r *kgo.Record) {
+	w.stats.consumed[ti]++
 	o := &w.outcome
 	if err := w.dec.DecodeOutcome(r.Value, o); err != nil {
-		w.deadLetter(outcomesTopic, r, err)
+		w.deadLetter(ti, r, err)
 		return
 	}
-	if !bytes.Equal(r.Key, o.ID) {
-		w.stats.misKeyed[outcomesTopic]++
+	w.sources[ti].Observe(o.TimeMs) // see prediction
+	if !w.keyed(ti, r, o.ID, "outcome") {
+		return
 	}
-	w.sources[outcomesTopic].Observe(o.TimeMs)
 	if o.TimeMs < w.watermark {
 		w.stats.models[o.Model].late++
 	} else {

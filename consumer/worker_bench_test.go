@@ -57,7 +57,7 @@ func benchWorker(b *testing.B, o gen.Options) {
 		b.Fatal(err)
 	}
 	p := New(cfg, exporter.New(prometheus.NewRegistry(), "bench", 0), WithLogger(slog.New(slog.DiscardHandler)))
-	w := newWorker(0, &p.topics, cfg.Kafka.DeadLetterTopic, p.schema, p.layout, p.paneLength, cfg.LabelTTL, cfg.MaxRecordBytes, time.Now())
+	w := newWorker(0, 1, &p.topics, cfg.Kafka.DeadLetterTopic, p.schema, p.layout, p.paneLength, cfg.LabelTTL, cfg.MaxRecordBytes, time.Now())
 	p.workers[0] = w
 
 	g := gen.New(o)

@@ -43,6 +43,7 @@ type Metrics struct {
 	SchemaViolations *prometheus.CounterVec   // model, feature, kind
 	LateEvents       *prometheus.CounterVec   // model
 	MisKeyed         *prometheus.CounterVec   // topic
+	Rekeyed          *prometheus.CounterVec   // topic
 	SeriesDropped    prometheus.Counter
 	WindowEnd        *prometheus.GaugeVec // model, window
 	WindowsClosed    *prometheus.CounterVec
@@ -145,6 +146,10 @@ func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
 	m.MisKeyed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "reckon_miskeyed_records_total",
 		Help: "Records whose Kafka key is not their prediction_id.",
+	}, []string{"topic"})
+	m.Rekeyed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reckon_rekeyed_records_total",
+		Help: "Mis-keyed records forwarded through the re-key topic to the partition of their prediction_id.",
 	}, []string{"topic"})
 	m.SeriesDropped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "reckon_series_dropped_total",
@@ -267,7 +272,7 @@ func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
 		m.Outcomes, m.Expired, m.DuplicatePredictions, m.LabelDelay, m.Confusion, m.BusinessCost,
 		m.Pending, m.ConceptDriftActive, m.ConceptDrifts, m.WindowConfusion, m.EstimationGap,
 		m.Predictions, m.Latency, m.Score, m.RecordsConsumed, m.DeadLetters, m.ConsumerLag,
-		m.SchemaViolations, m.LateEvents, m.MisKeyed, m.SeriesDropped, m.WindowEnd, m.WindowsClosed,
+		m.SchemaViolations, m.LateEvents, m.MisKeyed, m.Rekeyed, m.SeriesDropped, m.WindowEnd, m.WindowsClosed,
 		m.Ready, m.Assigned,
 	} {
 		f(c)

@@ -227,6 +227,7 @@ func TestGoldenSignalsEndToEnd(t *testing.T) {
 	tr.predictions["model=churn,model_version=,status=ok"] += 3
 	tr.consumed["topic="+predTopic] = float64(len(preds) + 3)
 	tr.consumed["topic="+outTopic] = float64(len(outs) + 3)
+	tr.consumed["topic="+group+"-rekey"] = 0 // every record is keyed by its prediction_id
 
 	prod := newClient(t, kgo.DefaultProduceTopic(predTopic))
 	produceSync(t, prod, append(preds, outs...)...)

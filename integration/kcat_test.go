@@ -137,8 +137,9 @@ func TestKcatProducerInterop(t *testing.T) {
 	// reckon consumes every record kcat produced and counts it.
 	p := startReckon(t, fmt.Sprintf(kcatConfig, group, predTopic, outTopic, group+"-dead", group+"-results"))
 	wantConsumed := map[string]float64{
-		"topic=" + predTopic: float64(len(predLines)),
-		"topic=" + outTopic:  float64(len(outLines)),
+		"topic=" + predTopic:        float64(len(predLines)),
+		"topic=" + outTopic:         float64(len(outLines)),
+		"topic=" + group + "-rekey": 0, // kcat keyed every record by its prediction_id
 	}
 	total := float64(len(predLines) + len(outLines))
 	mfs := p.waitFor(t, 30*time.Second, fmt.Sprintf("reckon to consume all %v records kcat produced", total), func(m map[string]*dto.MetricFamily) bool {
