@@ -102,67 +102,68 @@ func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
 		reg.MustRegister(c)
 		m.collectors = append(m.collectors, c)
 	}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+		f(c)
+		return c
+	}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+		f(g)
+		return g
+	}
+	// Histograms carry classic buckets and native ones (factor 1.1).
+	histogram := func(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+		h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: name, Help: help, Buckets: buckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, labels)
+		f(h)
+		return h
+	}
 
-	m.Predictions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_predictions_total",
-		Help: "Prediction events consumed, by model, model version and status (ok or error).",
-	}, []string{"model", "model_version", "status"})
-	m.Latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:                            "reckon_prediction_latency_seconds",
-		Help:                            "Serving latency reported by the model server (latency_ms), in seconds.",
-		Buckets:                         LatencyBuckets,
-		NativeHistogramBucketFactor:     1.1,
-		NativeHistogramMaxBucketNumber:  160,
-		NativeHistogramMinResetDuration: time.Hour,
-	}, []string{"model"})
-	m.Score = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:                            "reckon_prediction_score",
-		Help:                            "Scores (positive-class probability) of ok predictions.",
-		Buckets:                         ScoreBuckets,
-		NativeHistogramBucketFactor:     1.1,
-		NativeHistogramMaxBucketNumber:  160,
-		NativeHistogramMinResetDuration: time.Hour,
-	}, []string{"model"})
-	m.RecordsConsumed = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_records_consumed_total",
-		Help: "Records read from an input topic, dead letters included.",
-	}, []string{"topic"})
-	m.DeadLetters = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_dead_letter_total",
-		Help: "Records sent to the dead-letter topic, by source topic and reason code.",
-	}, []string{"topic", "reason"})
-	m.ConsumerLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "reckon_consumer_lag_records",
-		Help: "Records between this member's position and the partition's high watermark, as of the last fetch.",
-	}, []string{"topic", "partition"})
-	m.SchemaViolations = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_schema_violations_total",
-		Help: "Feature values that do not match the declared schema, by kind (missing, type, range, unknown_feature, new_category).",
-	}, []string{"model", "feature", "kind"})
-	m.LateEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_late_events_total",
-		Help: "Events older than the watermark: counted live, not added to any window.",
-	}, []string{"model"})
-	m.MisKeyed = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_miskeyed_records_total",
-		Help: "Records whose Kafka key is not their prediction_id.",
-	}, []string{"topic"})
-	m.Rekeyed = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_rekeyed_records_total",
-		Help: "Mis-keyed records forwarded through the re-key topic to the partition of their prediction_id.",
-	}, []string{"topic"})
+	m.Predictions = counter("reckon_predictions_total",
+		"Prediction events consumed, by model, model version and status (ok or error).",
+		"model", "model_version", "status")
+	m.Latency = histogram("reckon_prediction_latency_seconds",
+		"Serving latency reported by the model server (latency_ms), in seconds.",
+		LatencyBuckets, "model")
+	m.Score = histogram("reckon_prediction_score",
+		"Scores (positive-class probability) of ok predictions.",
+		ScoreBuckets, "model")
+	m.RecordsConsumed = counter("reckon_records_consumed_total",
+		"Records read from an input topic, dead letters included.",
+		"topic")
+	m.DeadLetters = counter("reckon_dead_letter_total",
+		"Records sent to the dead-letter topic, by source topic and reason code.",
+		"topic", "reason")
+	m.ConsumerLag = gauge("reckon_consumer_lag_records",
+		"Records between this member's position and the partition's high watermark, as of the last fetch.",
+		"topic", "partition")
+	m.SchemaViolations = counter("reckon_schema_violations_total",
+		"Feature values that do not match the declared schema, by kind (missing, type, range, unknown_feature, new_category).",
+		"model", "feature", "kind")
+	m.LateEvents = counter("reckon_late_events_total",
+		"Events older than the watermark: counted live, not added to any window.",
+		"model")
+	m.MisKeyed = counter("reckon_miskeyed_records_total",
+		"Records whose Kafka key is not their prediction_id.",
+		"topic")
+	m.Rekeyed = counter("reckon_rekeyed_records_total",
+		"Mis-keyed records forwarded through the re-key topic to the partition of their prediction_id.",
+		"topic")
 	m.SeriesDropped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "reckon_series_dropped_total",
 		Help: "Updates dropped because their series would exceed series_limit.",
 	})
-	m.WindowEnd = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "reckon_window_end_timestamp_seconds",
-		Help: "Exclusive end of the most recently closed window of this length.",
-	}, []string{"model", "window"})
-	m.WindowsClosed = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_windows_closed_total",
-		Help: "Windows closed and published to the results topic.",
-	}, []string{"model", "window"})
+	m.WindowEnd = gauge("reckon_window_end_timestamp_seconds",
+		"Exclusive end of the most recently closed window of this length.",
+		"model", "window")
+	m.WindowsClosed = counter("reckon_windows_closed_total",
+		"Windows closed and published to the results topic.",
+		"model", "window")
 	m.Ready = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "reckon_ready",
 		Help: "1 when /readyz answers 200: partitions assigned and state restored.",
@@ -171,50 +172,37 @@ func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
 		Name: "reckon_assigned_partitions",
 		Help: "Partition numbers (of both input topics) owned by this member.",
 	})
-	m.Outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_outcomes_total",
-		Help: "Outcome events by what the join made of them: joined, duplicate, or orphaned (no prediction within label_ttl).",
-	}, []string{"model", "result"})
-	m.Expired = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_predictions_expired_total",
-		Help: "Predictions that got no outcome within label_ttl (event time).",
-	}, []string{"model"})
-	m.DuplicatePredictions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_duplicate_predictions_total",
-		Help: "Predictions whose prediction_id was already seen within label_ttl; never joined twice.",
-	}, []string{"model"})
-	m.LabelDelay = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:                            "reckon_label_delay_seconds",
-		Help:                            "Outcome event time minus prediction event time, for joined pairs.",
-		Buckets:                         LabelDelayBuckets,
-		NativeHistogramBucketFactor:     1.1,
-		NativeHistogramMaxBucketNumber:  160,
-		NativeHistogramMinResetDuration: time.Hour,
-	}, []string{"model"})
-	m.Confusion = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_confusion_total",
-		Help: "Joined predictions by confusion-matrix cell, counted at join time.",
-	}, []string{"model", "outcome"})
-	m.BusinessCost = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_business_cost_total",
-		Help: "Cost of joined errors: false positives and false negatives times the model's configured costs.",
-	}, []string{"model"})
+	m.Outcomes = counter("reckon_outcomes_total",
+		"Outcome events by what the join made of them: joined, duplicate, or orphaned (no prediction within label_ttl).",
+		"model", "result")
+	m.Expired = counter("reckon_predictions_expired_total",
+		"Predictions that got no outcome within label_ttl (event time).",
+		"model")
+	m.DuplicatePredictions = counter("reckon_duplicate_predictions_total",
+		"Predictions whose prediction_id was already seen within label_ttl; never joined twice.",
+		"model")
+	m.LabelDelay = histogram("reckon_label_delay_seconds",
+		"Outcome event time minus prediction event time, for joined pairs.",
+		LabelDelayBuckets, "model")
+	m.Confusion = counter("reckon_confusion_total",
+		"Joined predictions by confusion-matrix cell, counted at join time.",
+		"model", "outcome")
+	m.BusinessCost = counter("reckon_business_cost_total",
+		"Cost of joined errors: false positives and false negatives times the model's configured costs.",
+		"model")
 	m.Pending = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "reckon_pending_predictions",
 		Help: "Predictions held by this member waiting for their outcome (join state size).",
 	})
-	m.ConceptDriftActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "reckon_concept_drift_active",
-		Help: "1 while a concept-drift detector on the joined error stream is in its drift state.",
-	}, []string{"model", "detector"})
-	m.ConceptDrifts = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "reckon_concept_drift_total",
-		Help: "Changes detected by a concept-drift detector on the joined error stream.",
-	}, []string{"model", "detector"})
-	m.WindowConfusion = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "reckon_window_confusion",
-		Help: "Confusion counts of the outcomes joined in the most recently closed window (by outcome time).",
-	}, []string{"model", "window", "outcome"})
+	m.ConceptDriftActive = gauge("reckon_concept_drift_active",
+		"1 while a concept-drift detector on the joined error stream is in its drift state.",
+		"model", "detector")
+	m.ConceptDrifts = counter("reckon_concept_drift_total",
+		"Changes detected by a concept-drift detector on the joined error stream.",
+		"model", "detector")
+	m.WindowConfusion = gauge("reckon_window_confusion",
+		"Confusion counts of the outcomes joined in the most recently closed window (by outcome time).",
+		"model", "window", "outcome")
 	m.WindowRates = map[string]*prometheus.GaugeVec{}
 	for name, help := range map[string]string{
 		"reckon_false_positive_rate":           "FP / (FP + TN) over the outcomes joined in the most recently closed window.",
@@ -226,20 +214,11 @@ func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
 		"reckon_expected_calibration_error":    "Expected calibration error (10 equal-width bins) over the most recently closed window.",
 		"reckon_estimated_false_positive_rate": "False-positive rate estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
 	} {
-		m.WindowRates[name] = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"model", "window"})
+		m.WindowRates[name] = gauge(name, help, "model", "window")
 	}
-	m.EstimationGap = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "reckon_estimation_gap",
-		Help: "Estimated minus realised value of a metric (fpr) in the most recently closed window.",
-	}, []string{"model", "window", "metric"})
-	for _, g := range m.WindowRates {
-		f(g)
-	}
-	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-		f(g)
-		return g
-	}
+	m.EstimationGap = gauge("reckon_estimation_gap",
+		"Estimated minus realised value of a metric (fpr) in the most recently closed window.",
+		"model", "window", "metric")
 	m.FeatureDrift = gauge("reckon_feature_drift",
 		"Drift statistic of a feature in the most recently closed window against the reference, by method (ks, psi, wasserstein, js, chi2).",
 		"model", "feature", "window", "method")
@@ -268,13 +247,7 @@ func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
 		"1 once the model's reference distribution is complete and drift is computed against it.",
 		"model")
 
-	for _, c := range []prometheus.Collector{
-		m.Outcomes, m.Expired, m.DuplicatePredictions, m.LabelDelay, m.Confusion, m.BusinessCost,
-		m.Pending, m.ConceptDriftActive, m.ConceptDrifts, m.WindowConfusion, m.EstimationGap,
-		m.Predictions, m.Latency, m.Score, m.RecordsConsumed, m.DeadLetters, m.ConsumerLag,
-		m.SchemaViolations, m.LateEvents, m.MisKeyed, m.Rekeyed, m.SeriesDropped, m.WindowEnd, m.WindowsClosed,
-		m.Ready, m.Assigned,
-	} {
+	for _, c := range []prometheus.Collector{m.Pending, m.SeriesDropped, m.Ready, m.Assigned} {
 		f(c)
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
