@@ -80,7 +80,7 @@ type Processor struct {
 
 	latency, score, labelDelay []prometheus.Observer // per model
 	detectors                  [][]conceptdrift.Detector
-	errs                       []JoinedError // scratch for feeding detectors
+	errs                       []joinedError // scratch for feeding detectors
 	produceErr                 atomic.Pointer[error]
 }
 
@@ -457,7 +457,7 @@ func (p *Processor) feedDetectors() {
 		if len(p.errs) == 0 {
 			continue
 		}
-		slices.SortFunc(p.errs, func(a, b JoinedError) int {
+		slices.SortFunc(p.errs, func(a, b joinedError) int {
 			return cmp.Or(cmp.Compare(a.OutcomeTimeMs, b.OutcomeTimeMs), cmp.Compare(a.PredTimeMs, b.PredTimeMs), cmpBool(a.Wrong, b.Wrong))
 		})
 		name := p.schema.Model(mi).Name
@@ -570,10 +570,13 @@ func (p *Processor) apply(w *worker) {
 			}
 			*c = [2]uint64{}
 		}
-		for r, n := range map[string]*uint64{"joined": &ms.joined, "duplicate": &ms.dupOutcomes, "orphaned": &ms.orphaned} {
-			if *n > 0 {
-				p.m.Outcomes.WithLabelValues(spec.Name, r).Add(float64(*n))
-				*n = 0
+		for _, o := range [...]struct {
+			result string
+			n      *uint64
+		}{{"joined", &ms.joined}, {"duplicate", &ms.dupOutcomes}, {"orphaned", &ms.orphaned}} {
+			if *o.n > 0 {
+				p.m.Outcomes.WithLabelValues(spec.Name, o.result).Add(float64(*o.n))
+				*o.n = 0
 			}
 		}
 		if ms.expired > 0 {

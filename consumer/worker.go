@@ -97,12 +97,12 @@ type modelStats struct {
 	labelDelays                                            []float64
 	// errors is the joined error stream (1 = misclassified) for the
 	// concept-drift detectors, which the loop feeds in a deterministic order.
-	errors []JoinedError
+	errors []joinedError
 }
 
-// JoinedError is one joined prediction as the concept-drift detectors see
+// joinedError is one joined prediction as the concept-drift detectors see
 // it.
-type JoinedError struct {
+type joinedError struct {
 	OutcomeTimeMs int64
 	PredTimeMs    int64
 	Wrong         bool
@@ -303,7 +303,7 @@ func (w *worker) Joined(j join.Joined) {
 	}
 	ms.confusion[cell]++
 	ms.labelDelays = append(ms.labelDelays, float64(max(j.OutcomeTimeMs-j.PredTimeMs, 0))/1000)
-	ms.errors = append(ms.errors, JoinedError{OutcomeTimeMs: j.OutcomeTimeMs, PredTimeMs: j.PredTimeMs, Wrong: j.Predicted != j.Label})
+	ms.errors = append(ms.errors, joinedError{OutcomeTimeMs: j.OutcomeTimeMs, PredTimeMs: j.PredTimeMs, Wrong: j.Predicted != j.Label})
 	if j.OutcomeTimeMs < w.watermark {
 		return // the window of its outcome time has closed
 	}
