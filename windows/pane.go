@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -32,6 +33,39 @@ type Partial struct {
 	// by prediction time; Score sketches their scores.
 	Features []FeatureSketch
 	Score    *sketch.Numeric
+
+	// Joined is the pane's joined error stream, by outcome time, for the
+	// concept-drift detectors. Detectors cannot be merged and depend on
+	// order, so each model's stream travels with its panes to the member
+	// that aggregates the model, which sorts and feeds it when the pane
+	// closes. Merge does not combine it: a window's result does not keep it.
+	Joined []JoinedError
+}
+
+// JoinedError is one joined prediction as the concept-drift detectors see
+// it: Wrong is 1 for a misclassification.
+type JoinedError struct {
+	OutcomeMs, PredMs int64
+	Wrong             bool
+}
+
+// CompareJoinedErrors orders the error stream: by outcome time, then
+// prediction time, then correct before wrong. It is the order detectors see,
+// whatever partition or member the errors came from.
+func CompareJoinedErrors(a, b JoinedError) int {
+	if c := cmp.Compare(a.OutcomeMs, b.OutcomeMs); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.PredMs, b.PredMs); c != 0 {
+		return c
+	}
+	switch {
+	case a.Wrong == b.Wrong:
+		return 0
+	case !a.Wrong:
+		return -1
+	}
+	return 1
 }
 
 // AddPrediction counts one prediction of p's model and, for an ok one, adds
@@ -119,6 +153,7 @@ func (p *Partial) reset(model int, start, end int64) {
 	p.Perf.Reset()
 	p.Estimate.Reset()
 	p.Score.Reset()
+	p.Joined = p.Joined[:0]
 	for _, f := range p.Features {
 		if f.Num != nil {
 			f.Num.Reset()
