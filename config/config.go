@@ -25,6 +25,8 @@ const (
 	DefaultIdleTimeout     = 30 * time.Second
 	DefaultLabelTTL        = 24 * time.Hour
 	DefaultMaxClockSkew    = time.Hour
+	DefaultCommitInterval  = time.Second
+	DefaultSessionTimeout  = 45 * time.Second
 	DefaultMaxRecordBytes  = 1 << 20
 	DefaultSeriesLimit     = 10000
 	DefaultThreshold       = 0.5
@@ -94,6 +96,12 @@ type Config struct {
 	// ahead and make everything else late. Default 1h, >= 0; 0 disables
 	// the check.
 	MaxClockSkew time.Duration
+	// CommitInterval (key commit_interval) is how often a member commits
+	// its Kafka transaction: the input offsets, the state checkpoint, and
+	// what it produced since the last commit. Counters and results become
+	// visible at commits, so it bounds their delay; each commit writes the
+	// state of every partition that changed. Default 1s, in [10ms, 1m].
+	CommitInterval time.Duration
 	// MaxRecordBytes (key max_record_bytes) is the largest record processed;
 	// larger records are dead letters. Default 1048576, > 0.
 	MaxRecordBytes int
@@ -140,6 +148,17 @@ type Kafka struct {
 	TLS *TLS
 	// SASL is nil unless a sasl block is present.
 	SASL *SASL
+	// InstanceID (key instance_id, or `reckon run --instance-id`) makes the
+	// member static (Kafka's group.instance.id): a restart within
+	// SessionTimeout gets its partitions back without a rebalance. Empty
+	// (the default) is a dynamic member. It also names the member's
+	// transactional id, so a restarted member fences its predecessor at
+	// once. Unique per member; the characters a-z A-Z 0-9 . _ -.
+	InstanceID string
+	// SessionTimeout (key session_timeout) is how long the group waits for
+	// a silent member before reassigning its partitions. Default 45s;
+	// brokers accept 6s to 30m by default.
+	SessionTimeout time.Duration
 }
 
 // TLS is the kafka.tls block. File paths are resolved against the
@@ -318,6 +337,7 @@ func Default() *Config {
 			OutcomesTopic:    DefaultOutcomes,
 			DeadLetterTopic:  DefaultDeadLetter,
 			ResultsTopic:     DefaultResults,
+			SessionTimeout:   DefaultSessionTimeout,
 		},
 		Listen: DefaultListen,
 		Windows: []Window{
@@ -328,6 +348,7 @@ func Default() *Config {
 		IdleTimeout:     DefaultIdleTimeout,
 		LabelTTL:        DefaultLabelTTL,
 		MaxClockSkew:    DefaultMaxClockSkew,
+		CommitInterval:  DefaultCommitInterval,
 		MaxRecordBytes:  DefaultMaxRecordBytes,
 		SeriesLimit:     DefaultSeriesLimit,
 	}

@@ -573,6 +573,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		"idle_timeout":     d.duration(&c.IdleTimeout),
 		"label_ttl":        d.duration(&c.LabelTTL),
 		"max_clock_skew":   d.duration(&c.MaxClockSkew),
+		"commit_interval":  d.duration(&c.CommitInterval),
 		"max_record_bytes": d.int(&c.MaxRecordBytes),
 		"series_limit":     d.int(&c.SeriesLimit),
 		"models":           func(v *yaml.Node, p string) { c.Models = d.models(v, p) },
@@ -589,6 +590,8 @@ func (d *decoder) kafka(n *yaml.Node, path string, k *Kafka) {
 		"outcomes_topic":    d.str(&k.OutcomesTopic),
 		"dead_letter_topic": d.str(&k.DeadLetterTopic),
 		"results_topic":     d.str(&k.ResultsTopic),
+		"instance_id":       d.str(&k.InstanceID),
+		"session_timeout":   d.duration(&k.SessionTimeout),
 		"tls": func(v *yaml.Node, p string) {
 			t := &TLS{Enabled: true}
 			d.mapping(v, p, fields{

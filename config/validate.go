@@ -57,6 +57,9 @@ func (v *validator) config(c *Config) {
 	if c.MaxClockSkew < 0 {
 		v.errorf("max_clock_skew", "must be >= 0 (0 disables the check), got %s", c.MaxClockSkew)
 	}
+	if c.CommitInterval < 10*time.Millisecond || c.CommitInterval > time.Minute {
+		v.errorf("commit_interval", "must be between 10ms and 1m, got %s", c.CommitInterval)
+	}
 	if c.LabelTTL <= 0 {
 		v.errorf("label_ttl", "must be > 0, got %s", c.LabelTTL)
 	}
@@ -110,6 +113,12 @@ func (v *validator) kafka(k *Kafka) {
 	}
 	if k.ClientID == "" {
 		v.errorf("kafka.client_id", "required")
+	}
+	if k.InstanceID != "" && (len(k.InstanceID) > maxGroupLen || !topicName.MatchString(k.InstanceID)) {
+		v.errorf("kafka.instance_id", "invalid instance id %q: at most %d of the characters a-z A-Z 0-9 . _ -", k.InstanceID, maxGroupLen)
+	}
+	if k.SessionTimeout < time.Second || k.SessionTimeout > 30*time.Minute {
+		v.errorf("kafka.session_timeout", "must be between 1s and 30m, got %s", k.SessionTimeout)
 	}
 	topics := []struct{ key, name string }{
 		{"kafka.predictions_topic", k.PredictionsTopic},

@@ -48,9 +48,9 @@ func CheckCopartitioned(ctx context.Context, adm *kadm.Client, topics ...string)
 }
 
 // EnsureTopics creates the topics that do not exist yet, with the given
-// partition count and the broker's default replication factor.
-func EnsureTopics(ctx context.Context, adm *kadm.Client, partitions int32, topics ...string) error {
-	resp, err := adm.CreateTopics(ctx, partitions, -1, nil, topics...)
+// partition count and configs and the broker's default replication factor.
+func EnsureTopics(ctx context.Context, adm *kadm.Client, partitions int32, configs map[string]*string, topics ...string) error {
+	resp, err := adm.CreateTopics(ctx, partitions, -1, configs, topics...)
 	if err != nil {
 		return fmt.Errorf("creating topics %v: %w", topics, err)
 	}

@@ -45,5 +45,5 @@ func CreateTopics(ctx context.Context, brokers []string, partitions int32, topic
 		return err
 	}
 	defer cl.Close()
-	return EnsureTopics(ctx, kadm.NewClient(cl), partitions, topics...)
+	return EnsureTopics(ctx, kadm.NewClient(cl), partitions, nil, topics...)
 }

@@ -1,20 +1,25 @@
 package consumer
 
 import (
-	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
@@ -22,6 +27,7 @@ import (
 	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows"
 	"github.com/reckonhq/reckon/windows/conceptdrift"
+	"github.com/reckonhq/reckon/windows/perf"
 )
 
 // Option configures a Processor.
@@ -54,57 +60,66 @@ type Processor struct {
 
 	schema     *event.Schema
 	layout     windows.Layout
+	lengths    []time.Duration
 	partitions int // of every input topic, known once Run has checked them
 	topics     [numInputTopics]string
 	paneLength time.Duration
+	// The internal topics (DESIGN.md §2): harvested panes and progress
+	// between members, and state checkpoints.
+	partialsTopic, stateTopic string
+	// modelPartition is the partials partition of each model: where its
+	// panes meet and its windows close.
+	modelPartition []int32
+	base           []kgo.Opt
 
-	// mu guards workers between the rebalance callbacks and the loop. The
-	// loop holds it for a whole batch; callbacks cannot run during a batch
-	// anyway (BlockRebalanceOnPoll), so it is never contended per event.
+	// mu guards workers and mergers between the rebalance callbacks and
+	// the loop. The loop holds it for a whole batch; callbacks run only
+	// between transactions (BlockRebalanceOnPoll), so it is never
+	// contended per event.
 	mu      sync.Mutex
 	workers map[int32]*worker
+	mergers map[int32]*merger
+	// rebalanced is set by the callbacks: the loop drops what the poll
+	// returned and starts again from the committed offsets.
+	rebalanced atomic.Bool
+	restoreErr error
 
-	wm  *windows.Watermark
-	agg *windows.Aggregator
-	// refs are the models' references (nil: none configured) and
-	// driftParams each model's per-feature drift parameters.
-	refs        []*windows.Reference
+	// fileRefs are the models' reference profile files (nil: none or a
+	// stream range, which the mergers build).
+	fileRefs    []*windows.Reference
+	calibrators []*perf.Calibrator // per model, shared with the workers
 	driftParams [][]sketch.DriftParams
 	scoreParams []sketch.DriftParams
 
 	// Loop-owned scratch, reused across batches.
-	harvest []*windows.Partial
-	closed  []*windows.Result
-	reports []*windows.DriftReport // parallel to closed; nil without a complete reference
 	produce []*kgo.Record
 
 	latency, score, labelDelay []prometheus.Observer // per model
-	detectors                  [][]conceptdrift.Detector
-	errs                       []joinedError // scratch for feeding detectors
 	produceErr                 atomic.Pointer[error]
 }
 
 // New returns a processor for cfg exporting to m.
 func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 	p := &Processor{
-		cfg:          cfg,
-		m:            m,
-		log:          slog.Default(),
-		ready:        new(exporter.Readiness),
-		maxSkew:      cfg.MaxClockSkew,
-		pollInterval: 500 * time.Millisecond,
-		schema:       event.SchemaFromConfig(cfg),
-		topics:       [numInputTopics]string{cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic, cfg.Kafka.Group + "-rekey"},
-		paneLength:   cfg.Windows[0].Length,
-		workers:      make(map[int32]*worker),
-		wm:           windows.NewWatermark(cfg.AllowedLateness, cfg.IdleTimeout),
+		cfg:           cfg,
+		m:             m,
+		log:           slog.Default(),
+		ready:         new(exporter.Readiness),
+		maxSkew:       cfg.MaxClockSkew,
+		pollInterval:  500 * time.Millisecond,
+		schema:        event.SchemaFromConfig(cfg),
+		topics:        [numInputTopics]string{cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic, cfg.Kafka.Group + "-rekey"},
+		partialsTopic: cfg.Kafka.Group + "-partials",
+		stateTopic:    cfg.Kafka.Group + "-state",
+		paneLength:    cfg.Windows[0].Length,
+		workers:       make(map[int32]*worker),
+		mergers:       make(map[int32]*merger),
 	}
 	for _, o := range opts {
 		o(p)
 	}
-	lengths := make([]time.Duration, len(cfg.Windows))
-	for i, w := range cfg.Windows {
-		lengths[i] = w.Length
+	for _, w := range cfg.Windows {
+		p.lengths = append(p.lengths, w.Length)
 	}
 	for _, mc := range cfg.Models {
 		var cats []bool
@@ -113,13 +128,10 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 		}
 		p.layout = append(p.layout, cats)
 	}
-	p.agg = windows.NewAggregator(lengths, p.layout)
-	p.refs = make([]*windows.Reference, len(cfg.Models))
+	p.fileRefs = make([]*windows.Reference, len(cfg.Models))
+	p.calibrators = make([]*perf.Calibrator, len(cfg.Models))
 	for i := range cfg.Models {
 		mc := &cfg.Models[i]
-		if r := mc.Reference; r != nil && r.IsRange() {
-			p.refs[i] = windows.NewStreamReference(p.layout, i, r.From.UnixMilli(), r.To.UnixMilli())
-		}
 		var ps []sketch.DriftParams
 		for fi := range mc.Features {
 			ps = append(ps, driftParams(mc.FeatureDrift(fi)))
@@ -132,17 +144,9 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 		p.latency = append(p.latency, m.Latency.WithLabelValues(mc.Name))
 		p.score = append(p.score, m.Score.WithLabelValues(mc.Name))
 		p.labelDelay = append(p.labelDelay, m.LabelDelay.WithLabelValues(mc.Name))
-		var ds []conceptdrift.Detector
 		for _, name := range conceptdrift.Names() {
-			d, err := conceptdrift.New(name)
-			if err != nil {
-				panic(err) // the names come from the package itself
-			}
-			ds = append(ds, d)
-			m.ConceptDriftActive.WithLabelValues(mc.Name, name).Set(0)
 			m.ConceptDrifts.WithLabelValues(mc.Name, name)
 		}
-		p.detectors = append(p.detectors, ds)
 		for _, r := range []string{"joined", "duplicate", "orphaned"} {
 			m.Outcomes.WithLabelValues(mc.Name, r)
 		}
@@ -160,46 +164,124 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 	return p
 }
 
+// sessionError is a failure of the Kafka session (a transaction that could
+// not end, a broker gone too long): Run starts a new session, with state
+// restored from Kafka, rather than exit.
+type sessionError struct{ err error }
+
+func (e *sessionError) Error() string { return e.err.Error() }
+func (e *sessionError) Unwrap() error { return e.err }
+
 // Run consumes until ctx ends or a fatal error occurs. On ctx's end it
-// finishes the batch in flight, commits it, and leaves the group.
+// finishes the batch in flight, commits its transaction, and leaves the
+// group (a static member keeps its place for the session timeout). A
+// failed Kafka session is replaced by a new one: the member recovers by
+// itself from broker restarts.
 func (p *Processor) Run(ctx context.Context) error {
 	base, err := ClientOpts(&p.cfg.Kafka)
 	if err != nil {
 		return err
 	}
+	p.base = base
 	if err := p.loadReferences(); err != nil {
 		return err
 	}
-	if err := p.prepareTopics(ctx, base); err != nil {
-		return err
+	for {
+		err := p.prepareTopics(ctx, base)
+		if err == nil {
+			err = p.session(ctx)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		var se *sessionError
+		if !errors.As(err, &se) && !errors.Is(err, kerr.CoordinatorNotAvailable) && !isNetError(err) {
+			return err
+		}
+		p.log.Warn("Kafka session failed; starting a new one from the committed state", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
 	}
-	opts := append(base,
+}
+
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// transactionalID names this member's transactions: stable across
+// restarts, so that a restarted member fences its predecessor's open
+// transaction at once, and distinct between members.
+func (p *Processor) transactionalID(listen string) string {
+	id := p.cfg.Kafka.InstanceID
+	if id == "" {
+		host, _ := os.Hostname()
+		id = host + "-" + listen
+	}
+	clean := []byte(id)
+	for i, c := range clean {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			clean[i] = '_'
+		}
+	}
+	return p.cfg.Kafka.Group + "-" + string(clean)
+}
+
+// transactionTimeout bounds how long a dead member's open transaction
+// holds back readers of what it wrote.
+func (p *Processor) transactionTimeout() time.Duration {
+	return max(20*time.Second, 10*p.cfg.CommitInterval)
+}
+
+func (p *Processor) session(ctx context.Context) error {
+	txnID := p.transactionalID(p.cfg.Listen)
+	if err := fence(ctx, p.base, txnID, p.transactionTimeout()); err != nil {
+		return &sessionError{fmt.Errorf("fencing the previous transactions of %s: %w", txnID, err)}
+	}
+	opts := append(slices.Clone(p.base),
 		kgo.ConsumerGroup(p.cfg.Kafka.Group),
-		kgo.ConsumeTopics(p.topics[:]...),
+		kgo.ConsumeTopics(append(p.topics[:], p.partialsTopic)...),
 		kgo.Balancers(CopartitionBalancer()),
-		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxPartitionBytes(int32(max(p.cfg.MaxRecordBytes, 1<<20)+64<<10)),
+		kgo.SessionTimeout(p.cfg.Kafka.SessionTimeout),
+		kgo.TransactionalID(txnID),
+		kgo.TransactionTimeout(p.transactionTimeout()),
+		kgo.RecordPartitioner(partitioner{manual: map[string]bool{p.partialsTopic: true, p.stateTopic: true}}),
 		kgo.OnPartitionsAssigned(p.assigned),
 		kgo.OnPartitionsRevoked(p.revoked),
-		kgo.OnPartitionsLost(p.revoked),
+		kgo.OnPartitionsLost(p.lost),
 	)
+	if p.cfg.Kafka.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(p.cfg.Kafka.InstanceID))
+	}
 	opts = append(opts, p.extraOpts...)
-	cl, err := kgo.NewClient(opts...)
+	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}
 	defer func() {
 		p.ready.Set(false)
 		p.m.Ready.Set(0)
-		cl.Close() // leaves the group
+		sess.CloseAllowingRebalance() // leaves the group unless static
+		p.mu.Lock()
+		p.dropAll()
+		p.mu.Unlock()
 	}()
 
-	for ctx.Err() == nil {
+	inTxn := false
+	var txnStart time.Time
+	for {
+		if ctx.Err() != nil && !inTxn {
+			return nil
+		}
 		pctx, cancel := context.WithTimeout(ctx, p.pollInterval)
-		fetches := cl.PollRecords(pctx, 10_000)
+		fetches := sess.PollRecords(pctx, 10_000)
 		cancel()
 		if fetches.IsClientClosed() {
 			return nil
@@ -209,21 +291,94 @@ func (p *Processor) Run(ctx context.Context) error {
 				p.log.Warn("fetch error", "topic", t, "partition", part, "err", err)
 			}
 		})
-		// The batch is finished even if ctx ended meanwhile: in-flight work
-		// is committed before leaving.
+		p.mu.Lock()
+		restoreErr := p.restoreErr
+		p.restoreErr = nil
+		p.mu.Unlock()
+		if restoreErr != nil {
+			return restoreErr
+		}
+		if !inTxn && p.rebalanced.Swap(false) {
+			// A new assignment: what this poll fetched is dropped, and
+			// an empty abort rewinds to the committed offsets that the
+			// restored state goes with.
+			if _, err := sess.End(context.WithoutCancel(ctx), kgo.TryAbort); err != nil {
+				return &sessionError{fmt.Errorf("resetting after a rebalance: %w", err)}
+			}
+			sess.AllowRebalance()
+			continue
+		}
+		if !inTxn {
+			if err := sess.Begin(); err != nil {
+				return &sessionError{fmt.Errorf("beginning a transaction: %w", err)}
+			}
+			inTxn, txnStart = true, time.Now()
+		}
+		// The batch is finished even if ctx ended meanwhile: in-flight
+		// work is committed before leaving.
 		bctx, bcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err := p.batch(bctx, cl, fetches)
+		err := p.batch(bctx, sess, fetches)
+		if err == nil && (time.Since(txnStart) >= p.cfg.CommitInterval || ctx.Err() != nil) {
+			err = p.commit(bctx, sess)
+			inTxn = false
+			sess.AllowRebalance()
+		}
 		bcancel()
-		cl.AllowRebalance()
 		if err != nil {
+			if inTxn {
+				sess.End(context.WithoutCancel(ctx), kgo.TryAbort)
+			}
 			return err
 		}
 	}
-	return nil
+}
+
+// fence bumps the epoch of transactional id txnID, which aborts a
+// transaction its previous holder (this member before a crash) left open:
+// readers need not wait for it to time out.
+func fence(ctx context.Context, base []kgo.Opt, txnID string, timeout time.Duration) error {
+	cl, err := kgo.NewClient(base...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrInitProducerIDRequest()
+	req.TransactionalID = &txnID
+	req.TransactionTimeoutMillis = int32(timeout.Milliseconds())
+	req.ProducerID, req.ProducerEpoch = -1, -1
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := req.RequestWith(ctx, cl)
+		if err == nil {
+			err = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, kerr.ConcurrentTransactions) && !errors.Is(err, kerr.CoordinatorLoadInProgress) && !errors.Is(err, kerr.NotCoordinator) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// partitioner places records of the internal topics on the partition they
+// name, and every other record by key (Kafka's murmur2).
+type partitioner struct{ manual map[string]bool }
+
+func (pt partitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	if pt.manual[topic] {
+		return kgo.ManualPartitioner().ForTopic(topic)
+	}
+	return kgo.StickyKeyPartitioner(nil).ForTopic(topic)
 }
 
 // prepareTopics checks that the input topics exist and are co-partitioned,
-// and creates the dead-letter and results topics when missing.
+// and creates the internal, dead-letter and results topics when missing.
 func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
 	cl, err := kgo.NewClient(base...)
 	if err != nil {
@@ -235,73 +390,154 @@ func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
 	if err != nil {
 		return err
 	}
-	if err := EnsureTopics(ctx, adm, n, p.cfg.Kafka.DeadLetterTopic, p.cfg.Kafka.ResultsTopic, p.topics[rekeyTopic]); err != nil {
+	if err := EnsureTopics(ctx, adm, n, nil, p.cfg.Kafka.DeadLetterTopic, p.cfg.Kafka.ResultsTopic, p.topics[rekeyTopic], p.partialsTopic); err != nil {
 		return err
 	}
-	// The re-key topic may predate a change of the inputs' partition count.
-	if _, err := CheckCopartitioned(ctx, adm, p.topics[:]...); err != nil {
+	compact := "compact"
+	if err := EnsureTopics(ctx, adm, n, map[string]*string{"cleanup.policy": &compact}, p.stateTopic); err != nil {
+		return err
+	}
+	// The internal topics may predate a change of the inputs' partition
+	// count.
+	if _, err := CheckCopartitioned(ctx, adm, append(p.topics[:], p.partialsTopic, p.stateTopic)...); err != nil {
 		return err
 	}
 	p.partitions = int(n)
+	p.modelPartition = make([]int32, len(p.cfg.Models))
+	part := kgo.StickyKeyPartitioner(nil).ForTopic("")
+	for i, mc := range p.cfg.Models {
+		p.modelPartition[i] = int32(part.Partition(&kgo.Record{Key: []byte(mc.Name)}, p.partitions))
+	}
 	return nil
 }
 
-func (p *Processor) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+// assigned takes over the assigned partitions: a partition kept from the
+// previous generation keeps its state (nobody else can have processed it
+// since this member's last commit: every generation passes through here);
+// another is restored from its checkpoint before its records are fetched
+// (franz-go fetches offsets once this callback returns), with /readyz
+// not ready meanwhile.
+func (p *Processor) assigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.rebalanced.Store(true)
+	p.ready.Set(false)
+	p.m.Ready.Set(0)
 	now := time.Now()
+	owned := map[int32]bool{}
+	for _, part := range assigned[p.topics[predictionsTopic]] {
+		owned[part] = true
+	}
+	for part := range p.workers {
+		if !owned[part] {
+			p.dropPartition(part)
+		}
+	}
+	var restore []int32
+	for part := range owned {
+		if p.workers[part] == nil {
+			restore = append(restore, part)
+		}
+	}
+	slices.Sort(restore)
+	start := time.Now()
+	states, err := readState(ctx, p.base, p.stateTopic, restore)
+	if err != nil {
+		p.restoreErr = &sessionError{fmt.Errorf("restoring state: %w", err)}
+		return
+	}
+	for _, part := range restore {
+		st := states[part]
+		w := newWorker(p, part, now)
+		if st.worker.data != nil {
+			if err := w.restoreState(st.worker.data, now); err != nil {
+				p.restoreErr = fmt.Errorf("restoring partition %d: %w", part, err)
+				return
+			}
+		}
+		w.checkpoint = st.worker
+		w.sent = progress{wm: w.wm.Current(), known: st.worker.data != nil}
+		m := newMerger(p, part)
+		if st.merger.data != nil {
+			if err := m.restoreState(p, st.merger.data); err != nil {
+				p.restoreErr = fmt.Errorf("restoring the aggregation of partition %d: %w", part, err)
+				return
+			}
+		}
+		m.checkpoint = st.merger
+		p.workers[part], p.mergers[part] = w, m
+		p.adoptCalibrators(m)
+	}
 	for topic, parts := range assigned {
 		ti := p.topicIndex(topic)
 		if ti < 0 {
 			continue
 		}
 		for _, part := range parts {
-			w := p.workers[part]
-			if w == nil {
-				w = newWorker(part, p.partitions, &p.topics, p.cfg.Kafka.DeadLetterTopic, p.schema, p.layout, p.paneLength, p.cfg.LabelTTL, p.cfg.MaxRecordBytes, now)
-				for mi, ref := range p.refs {
-					if ref != nil && ref.Complete {
-						w.calibrators[mi] = ref.Calibrator
-					}
-				}
-				p.workers[part] = w
+			if w := p.workers[part]; w != nil {
+				w.assigned[ti] = true
+				w.sources[ti].Fetched(now, true)
 			}
-			w.assigned[ti] = true
-			w.sources[ti] = windows.NewSource(now)
 			p.m.ConsumerLag.WithLabelValues(topic, strconv.Itoa(int(part))).Set(0)
 		}
 	}
 	p.m.Assigned.Set(float64(len(p.workers)))
-	p.log.Info("partitions assigned", "assigned", assigned)
+	p.log.Info("partitions assigned", "assigned", assigned, "restored", restore, "restore_seconds", time.Since(start).Seconds())
 	p.ready.Set(true)
 	p.m.Ready.Set(1)
 }
 
-// revoked drops the state of partitions this member no longer owns. Every
-// processed record was committed at the end of its batch, so nothing
-// consumed is lost; state in open panes is (until checkpointing lands).
+// adoptCalibrators hands the calibrators merger m knows to every worker.
+func (p *Processor) adoptCalibrators(m *merger) {
+	for mi, c := range m.calibrators {
+		if c != nil && p.fileRefs[mi] == nil {
+			p.calibrators[mi] = c
+		}
+	}
+}
+
+// revoked keeps the partitions' state: with the eager protocol every
+// rebalance revokes everything, and assigned drops what did not come back.
+// The loop ends each transaction before it allows a rebalance, so the
+// state is the committed one.
 func (p *Processor) revoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	p.rebalanced.Store(true)
+	p.log.Info("partitions revoked", "revoked", revoked)
+}
+
+// lost drops everything: another member may own the partitions by now.
+func (p *Processor) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for topic, parts := range revoked {
-		ti := p.topicIndex(topic)
-		if ti < 0 {
-			continue
-		}
-		for _, part := range parts {
+	p.rebalanced.Store(true)
+	p.dropAll()
+	p.log.Warn("partitions lost", "lost", lost)
+}
+
+func (p *Processor) dropAll() {
+	for part := range p.workers {
+		p.dropPartition(part)
+	}
+	p.m.Assigned.Set(0)
+}
+
+// dropPartition forgets partition part's worker and merger, and the series
+// only their owner exports.
+func (p *Processor) dropPartition(part int32) {
+	for ti, topic := range p.topics {
+		if w := p.workers[part]; w != nil && w.assigned[ti] {
 			p.m.ConsumerLag.DeleteLabelValues(topic, strconv.Itoa(int(part)))
-			w := p.workers[part]
-			if w == nil {
-				continue
-			}
-			w.assigned[ti] = false
-			if w.assigned == [numInputTopics]bool{} {
-				delete(p.workers, part)
+		}
+	}
+	delete(p.workers, part)
+	if p.mergers[part] != nil {
+		delete(p.mergers, part)
+		for mi, mp := range p.modelPartition {
+			if mp == part {
+				p.forgetModelWindows(p.schema.Model(mi).Name)
 			}
 		}
 	}
-	p.m.Assigned.Set(float64(len(p.workers)))
-	p.log.Info("partitions revoked", "revoked", revoked)
 }
 
 func (p *Processor) topicIndex(topic string) int {
@@ -313,18 +549,36 @@ func (p *Processor) topicIndex(topic string) int {
 	return -1
 }
 
+// Partials-topic record kinds (header reckon.partial.kind).
+const (
+	HeaderPartialKind = "reckon.partial.kind"
+	kindPartial       = "pane"
+	kindProgress      = "progress"
+	kindCalibrator    = "calibrator"
+	partialsVersion   = 1
+)
+
 // batch processes one poll's records and everything that follows from
-// them, then commits. See the package documentation for the sequence.
-func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetches) error {
+// them inside the open transaction. See the package documentation.
+func (p *Processor) batch(ctx context.Context, sess *kgo.GroupTransactSession, fetches kgo.Fetches) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
-	watermark := p.wm.Current()
 
 	var lags []lagUpdate
+	var partials []*kgo.Record
 	fetches.EachPartition(func(ft kgo.FetchTopicPartition) {
+		if len(ft.Records) == 0 {
+			return
+		}
+		if ft.Topic == p.partialsTopic {
+			if p.mergers[ft.Partition] != nil {
+				partials = append(partials, ft.Records...)
+			}
+			return
+		}
 		w, ti := p.workers[ft.Partition], p.topicIndex(ft.Topic)
-		if w == nil || ti < 0 || len(ft.Records) == 0 {
+		if w == nil || ti < 0 {
 			return
 		}
 		w.recs[ti] = ft.Records
@@ -340,154 +594,273 @@ func (p *Processor) batch(ctx context.Context, cl *kgo.Client, fetches kgo.Fetch
 	}
 	var wg sync.WaitGroup
 	for _, w := range p.workers {
-		if !w.hasInput() {
-			continue
+		if w.hasInput() {
+			wg.Go(func() { w.process(maxTime) })
 		}
-		w.watermark = watermark
-		wg.Go(func() { w.process(maxTime) })
+	}
+	// The mergers' input is small (a record per pane and partition):
+	// decode it here meanwhile.
+	for _, r := range partials {
+		if err := p.mergePartial(r); err != nil {
+			wg.Wait()
+			return err
+		}
 	}
 	wg.Wait()
 
-	// Dead letters first, so that they are durable before their offsets
-	// are committed.
 	p.produce = p.produce[:0]
 	for _, w := range p.workers {
 		p.produce = append(p.produce, w.dead...)
 		p.produce = append(p.produce, w.forward...)
+		w.dead, w.forward = w.dead[:0], w.forward[:0]
 	}
-
-	// Advance event time over every owned input partition, then close
-	// what it passed.
-	var sources []*windows.Source
+	// Event time moves per partition; each worker's harvest goes to the
+	// partials topic, its expiries to the join's counts.
+	var err error
 	for _, w := range p.workers {
-		for ti, ok := range w.assigned {
-			if ok && ti != rekeyTopic { // see worker.prediction
-				sources = append(sources, w.sources[ti])
-			}
+		if p.produce, err = w.advance(p, now, p.produce); err != nil {
+			return err
 		}
 	}
-	wm := p.wm.Advance(now, sources)
-	late := make(map[int]uint64)
-	for _, w := range p.workers {
-		p.harvest = w.panes.Harvest(wm, p.harvest[:0])
-		for _, part := range p.harvest {
-			if ref := p.refs[part.Model]; ref != nil {
-				if err := ref.Offer(part); err != nil {
-					return fmt.Errorf("reference of model %s: %w", p.schema.Model(part.Model).Name, err)
-				}
-			}
-			ok, err := p.agg.Add(part)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				late[part.Model] += part.Predictions + part.Outcomes
-			}
-		}
-		w.panes.Release(p.harvest)
-	}
-	p.closed = p.agg.Close(wm, p.closed[:0])
-	p.completeReferences(wm)
-	p.reports = p.reports[:0]
-	for _, r := range p.closed {
-		p.reports = append(p.reports, p.compare(r))
-	}
-	// Each worker's join state is its own: expire in parallel.
-	p.eachWorker(func(w *worker) { w.join.Advance(wm, w) })
-	pending := 0
-	for _, w := range p.workers {
-		pending += w.join.Pending()
-	}
-	for i, r := range p.closed {
-		rec, err := p.resultRecord(r, p.reports[i])
+	for _, m := range p.mergers {
+		completed, err := m.advance(p.paneLength.Milliseconds())
 		if err != nil {
 			return err
 		}
-		p.produce = append(p.produce, rec)
-	}
-
-	if len(p.produce) > 0 {
-		p.produceErr.Store(nil)
-		for _, r := range p.produce {
-			cl.Produce(ctx, r, p.onProduced)
+		for _, r := range m.closed[len(m.reports):] {
+			rep := p.compare(m, r)
+			m.reports = append(m.reports, rep)
+			rec, err := p.resultRecord(r, rep)
+			if err != nil {
+				return err
+			}
+			p.produce = append(p.produce, rec)
 		}
-		if err := cl.Flush(ctx); err != nil {
-			return fmt.Errorf("flushing dead letters and results: %w", err)
+		for _, mi := range completed {
+			m.completed = append(m.completed, mi)
+			// Every member's workers calibrate with it from now on.
+			var v []byte
+			v = append(v, partialsVersion)
+			v = binary.AppendUvarint(v, uint64(mi))
+			if c := m.refs[mi].Calibrator; c != nil {
+				if v, err = c.AppendBinary(v); err != nil {
+					return err
+				}
+			}
+			for part := range p.partitions {
+				p.produce = append(p.produce, &kgo.Record{
+					Topic: p.partialsTopic, Partition: int32(part), Key: []byte(p.schema.Model(mi).Name), Value: v,
+					Headers: []kgo.RecordHeader{{Key: HeaderPartialKind, Value: []byte(kindCalibrator)}},
+				})
+			}
 		}
-		if perr := p.produceErr.Load(); perr != nil {
-			return fmt.Errorf("producing dead letters and results: %w", *perr)
-		}
 	}
-	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
-		return fmt.Errorf("committing offsets: %w", err)
-	}
-
-	// Committed: now the batch may count. Histogram observations are
-	// lock-free and the bulk of it, so each worker's run in parallel.
-	p.eachWorker(p.observe)
-	for _, w := range p.workers {
-		p.apply(w)
-	}
-	for model, n := range late {
-		p.m.LateEvents.WithLabelValues(p.schema.Model(model).Name).Add(float64(n))
-	}
-	p.feedDetectors()
-	p.m.Pending.Set(float64(pending))
+	p.send(sess, p.produce)
 	for _, l := range lags {
 		p.m.ConsumerLag.WithLabelValues(l.topic, strconv.Itoa(int(l.partition))).Set(float64(l.lag))
-	}
-	for i, r := range p.closed {
-		p.publishWindow(r, p.reports[i])
 	}
 	return nil
 }
 
-// feedDetectors runs each model's concept-drift detectors over the batch's
-// joined error stream. Detectors cannot be merged and depend on order, so
-// the stream is sorted by outcome time, then prediction time, whatever the
-// partition it came from.
-func (p *Processor) feedDetectors() {
-	for mi, ds := range p.detectors {
-		p.errs = p.errs[:0]
-		for _, w := range p.workers {
-			ms := &w.stats.models[mi]
-			p.errs = append(p.errs, ms.errors...)
-			ms.errors = ms.errors[:0]
-		}
-		if len(p.errs) == 0 {
-			continue
-		}
-		slices.SortFunc(p.errs, func(a, b joinedError) int {
-			return cmp.Or(cmp.Compare(a.OutcomeTimeMs, b.OutcomeTimeMs), cmp.Compare(a.PredTimeMs, b.PredTimeMs), cmpBool(a.Wrong, b.Wrong))
-		})
-		name := p.schema.Model(mi).Name
-		for _, d := range ds {
-			for _, e := range p.errs {
-				x := 0.0
-				if e.Wrong {
-					x = 1
-				}
-				if d.Update(x) {
-					p.m.ConceptDrifts.WithLabelValues(name, d.Name()).Inc()
-				}
-			}
-			active := 0.0
-			if d.InDrift() {
-				active = 1
-			}
-			p.m.ConceptDriftActive.WithLabelValues(name, d.Name()).Set(active)
-		}
+// send queues records in the transaction; a failure surfaces at commit.
+// Their context is not the batch's: they are flushed when the transaction
+// ends, after the batch.
+func (p *Processor) send(sess *kgo.GroupTransactSession, recs []*kgo.Record) {
+	for _, r := range recs {
+		sess.Produce(context.Background(), r, p.onProduced)
 	}
 }
 
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case !a:
-		return -1
+// mergePartial hands one partials-topic record to its merger.
+func (p *Processor) mergePartial(r *kgo.Record) error {
+	m := p.mergers[r.Partition]
+	kind := headerValue(r, HeaderPartialKind)
+	if len(r.Value) == 0 || r.Value[0] != partialsVersion {
+		return fmt.Errorf("%s/%d@%d: unknown partials version (written by a newer reckon?)", r.Topic, r.Partition, r.Offset)
 	}
-	return 1
+	v := r.Value[1:]
+	src, n := binary.Uvarint(v)
+	if n <= 0 {
+		return fmt.Errorf("%s/%d@%d: corrupt %s record", r.Topic, r.Partition, r.Offset, kind)
+	}
+	v = v[n:]
+	switch kind {
+	case kindPartial:
+		part, _, err := p.layout.DecodePartial(v)
+		if err != nil {
+			return fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+		}
+		return m.addPartial(part)
+	case kindProgress:
+		wm, n := binary.Varint(v)
+		if n <= 0 || len(v) != n+1 {
+			return fmt.Errorf("%s/%d@%d: corrupt progress record", r.Topic, r.Partition, r.Offset)
+		}
+		return m.setProgress(int(src), wm, v[n] == 1)
+	case kindCalibrator:
+		mi := int(src)
+		if mi >= len(m.calibrators) {
+			return fmt.Errorf("%s/%d@%d: calibrator of model %d, %d configured", r.Topic, r.Partition, r.Offset, mi, len(m.calibrators))
+		}
+		c := new(perf.Calibrator)
+		if len(v) > 0 {
+			if err := c.UnmarshalBinary(v); err != nil {
+				return fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+			}
+		} else {
+			c = nil
+		}
+		m.calibrators[mi] = c
+		m.dirty = true
+		p.adoptCalibrators(m)
+		return nil
+	}
+	return fmt.Errorf("%s/%d@%d: unknown record kind %q", r.Topic, r.Partition, r.Offset, kind)
+}
+
+// commit checkpoints what changed, reports progress, and ends the
+// transaction. Only a committed transaction counts: its counts reach the
+// metrics and its windows the gauges. An aborted one rolls every worker
+// and merger back to its last committed checkpoint, matching the offsets
+// franz-go rewinds to.
+func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	p.produce = p.produce[:0]
+	for part, w := range p.workers {
+		if w.dirty {
+			data, err := w.appendState(make([]byte, 0, len(w.checkpoint.data)+1024))
+			if err != nil {
+				return err
+			}
+			var recs []*kgo.Record
+			recs, w.next = checkpointRecords(p.stateTopic, kindWorker, part, w.checkpoint, data)
+			p.produce = append(p.produce, recs...)
+		}
+		pr := progress{wm: w.wm.Current(), known: true, idle: w.idle(now, p.cfg.IdleTimeout)}
+		w.pendingSent = pr
+		if pr != w.sent {
+			v := appendProgress(nil, part, pr.wm, pr.idle)
+			for k := range p.partitions {
+				p.produce = append(p.produce, &kgo.Record{
+					Topic: p.partialsTopic, Partition: int32(k), Value: v,
+					Headers: []kgo.RecordHeader{{Key: HeaderPartialKind, Value: []byte(kindProgress)}},
+				})
+			}
+		}
+	}
+	for part, m := range p.mergers {
+		if m.dirty {
+			data, err := m.appendState(make([]byte, 0, len(m.checkpoint.data)+1024))
+			if err != nil {
+				return err
+			}
+			var recs []*kgo.Record
+			recs, m.next = checkpointRecords(p.stateTopic, kindMerger, part, m.checkpoint, data)
+			p.produce = append(p.produce, recs...)
+		}
+	}
+	p.send(sess, p.produce)
+	p.produce = p.produce[:0]
+
+	committed, err := sess.End(ctx, kgo.TryCommit)
+	if err == nil && !committed {
+		p.log.Info("transaction aborted (rebalance); rolling back to the last checkpoint")
+	}
+	if perr := p.produceErr.Swap(nil); perr != nil && err == nil && committed {
+		// Cannot happen: a failed produce fails the transaction.
+		return fmt.Errorf("transaction committed despite a failed produce: %w", *perr)
+	} else if perr != nil {
+		p.log.Warn("producing in the transaction failed", "err", *perr)
+	}
+	if err != nil || !committed {
+		if rerr := p.rollback(now); rerr != nil {
+			return rerr
+		}
+		if err != nil {
+			return &sessionError{fmt.Errorf("ending the transaction: %w", err)}
+		}
+		return nil
+	}
+	p.committed()
+	return nil
+}
+
+// rollback returns every worker and merger to its committed checkpoint.
+func (p *Processor) rollback(now time.Time) error {
+	for part, old := range p.workers {
+		w := newWorker(p, part, now)
+		if old.checkpoint.data != nil {
+			if err := w.restoreState(old.checkpoint.data, now); err != nil {
+				return err
+			}
+		}
+		w.checkpoint, w.sent, w.assigned = old.checkpoint, old.sent, old.assigned
+		p.workers[part] = w
+	}
+	for part, old := range p.mergers {
+		m := newMerger(p, part)
+		if old.checkpoint.data != nil {
+			if err := m.restoreState(p, old.checkpoint.data); err != nil {
+				return err
+			}
+		}
+		m.checkpoint = old.checkpoint
+		p.mergers[part] = m
+	}
+	return nil
+}
+
+// committed applies a committed transaction to the metrics.
+func (p *Processor) committed() {
+	pending := 0
+	for _, w := range p.workers {
+		if w.dirty {
+			w.checkpoint = w.next
+		}
+		w.sent, w.dirty = w.pendingSent, false
+		pending += w.join.Pending()
+	}
+	// Histogram observations are lock-free and the bulk of it, so each
+	// worker's run in parallel.
+	p.eachWorker(p.observe)
+	for _, w := range p.workers {
+		p.apply(w)
+	}
+	p.m.Pending.Set(float64(pending))
+	for _, m := range p.mergers {
+		if m.dirty {
+			m.checkpoint = m.next
+		}
+		for mi, n := range m.late {
+			if n > 0 {
+				p.m.LateEvents.WithLabelValues(p.schema.Model(mi).Name).Add(float64(n))
+			}
+		}
+		for mi, ds := range m.drifts {
+			if p.modelPartition[mi] != m.partition {
+				continue
+			}
+			name := p.schema.Model(mi).Name
+			for di, n := range ds {
+				d := m.detectors[mi][di]
+				if n > 0 {
+					p.m.ConceptDrifts.WithLabelValues(name, d.Name()).Add(float64(n))
+				}
+				p.m.ConceptDriftActive.WithLabelValues(name, d.Name()).Set(b2f(d.InDrift()))
+			}
+		}
+		for i, r := range m.closed {
+			p.publishWindow(r, m.reports[i])
+		}
+		for _, mi := range m.completed {
+			ref := m.refs[mi]
+			p.log.Info("reference complete", "model", p.schema.Model(mi).Name, "predictions", ref.Predictions, "joined", ref.Perf.Count())
+			p.m.ReferenceComplete.WithLabelValues(p.schema.Model(mi).Name).Set(1)
+		}
+		m.resetTxn()
+	}
 }
 
 type lagUpdate struct {
@@ -538,7 +911,8 @@ func (p *Processor) eachWorker(fn func(w *worker)) {
 	wg.Wait()
 }
 
-// apply adds a committed batch's counts to the metrics and resets them.
+// apply adds a committed transaction's counts to the metrics and resets
+// them.
 func (p *Processor) apply(w *worker) {
 	s := &w.stats
 	for ti, topic := range p.topics {
@@ -618,5 +992,4 @@ func (p *Processor) apply(w *worker) {
 			ms.violations[fi] = [event.NumViolationKinds]uint64{}
 		}
 	}
-	w.dead, w.forward = w.dead[:0], w.forward[:0]
 }

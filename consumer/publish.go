@@ -2,6 +2,8 @@ package consumer
 
 import (
 	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"math"
 	"time"
 
@@ -49,38 +51,46 @@ func (p *Processor) loadReferences() error {
 		if err != nil {
 			return fmt.Errorf("models[%d] (%s) reference file: %w", i, mc.Name, err)
 		}
-		p.refs[i] = ref
+		p.fileRefs[i] = ref
+		p.calibrators[i] = ref.Calibrator
 		p.m.ReferenceComplete.WithLabelValues(mc.Name).Set(1)
 		p.log.Info("reference loaded", "model", mc.Name, "file", mc.Reference.File, "predictions", ref.Predictions)
 	}
 	return nil
 }
 
-// completeReferences completes the stream references the watermark has
-// passed, and hands their calibrators to the workers.
-func (p *Processor) completeReferences(wm int64) {
-	for mi, ref := range p.refs {
-		if ref == nil || !ref.MaybeComplete(wm) {
-			continue
-		}
-		name := p.schema.Model(mi).Name
-		p.log.Info("reference complete", "model", name, "predictions", ref.Predictions, "joined", ref.Perf.Count())
-		p.m.ReferenceComplete.WithLabelValues(name).Set(1)
-		for _, w := range p.workers {
-			w.calibrators[mi] = ref.Calibrator
-		}
-	}
-}
-
 // compare is the drift report of a closed window, or nil when its model has
 // no complete reference.
-func (p *Processor) compare(r *windows.Result) *windows.DriftReport {
-	ref := p.refs[r.Model]
-	if ref == nil || !ref.Complete {
+func (p *Processor) compare(m *merger, r *windows.Result) *windows.DriftReport {
+	ref := p.fileRefs[r.Model]
+	if ref == nil {
+		ref = m.refs[r.Model]
+	}
+	// A window ending before a stream reference's end closes before or
+	// with the reference's completion depending on how event time moved
+	// (one step or two): it never gets drift, so that results do not
+	// depend on timing.
+	if ref == nil || !ref.Complete || r.End < ref.To {
 		return nil
 	}
 	rep := windows.Compare(ref, r.Partial, p.driftParams[r.Model], p.scoreParams[r.Model])
 	return &rep
+}
+
+// forgetModelWindows deletes a model's per-window series: the member that
+// aggregates the model exports them, and it no longer does.
+func (p *Processor) forgetModelWindows(name string) {
+	l := prometheus.Labels{"model": name}
+	for _, v := range []interface {
+		DeletePartialMatch(prometheus.Labels) int
+	}{p.m.WindowEnd, p.m.WindowConfusion, p.m.EstimationGap, p.m.FeatureQuantile, p.m.FeatureDistinct,
+		p.m.FeatureMissingRatio, p.m.FeatureDrift, p.m.FeatureDriftPValue, p.m.FeatureDrifted,
+		p.m.PredictionDrift, p.m.DatasetDriftShare, p.m.ConceptDriftActive} {
+		v.DeletePartialMatch(l)
+	}
+	for _, g := range p.m.WindowRates {
+		g.DeletePartialMatch(l)
+	}
 }
 
 // publishWindow sets the per-window gauges to a closed window's results.

@@ -2,7 +2,9 @@ package consumer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -51,12 +53,25 @@ type worker struct {
 	outcome event.Outcome
 	panes   *windows.Panes
 	sources [numInputTopics]*windows.Source
+	// wm is this partition's watermark (DESIGN.md §2): over its own
+	// predictions and outcomes partitions, so that which events are late,
+	// which panes close and which predictions expire depends on the
+	// partition's records alone, not on which member owns what.
+	wm *windows.Watermark
 	// assigned marks which input topics' partition this member owns.
 	assigned [numInputTopics]bool
 	join     *join.Store
 	// calibrators map scores to probabilities for estimation, per model;
-	// nil is the identity. Set by the loop between batches.
+	// nil is the identity. Shared by the processor's workers; written by
+	// the loop between batches only.
 	calibrators []*perf.Calibrator
+
+	// checkpoint is the newest committed checkpoint; next the one this
+	// transaction writes. sent is the progress last committed to the
+	// partials topic, pendingSent this transaction's.
+	checkpoint, next  checkpoint
+	sent, pendingSent progress
+	dirty             bool
 
 	// partitioner and partitions place a prediction_id the way producers
 	// must (Kafka's murmur2), to tell whether a mis-keyed record is in the
@@ -70,6 +85,7 @@ type worker struct {
 	dead      []*kgo.Record
 	forward   []*kgo.Record // records re-keyed to the re-key topic
 	stats     batchStats
+	harvest   []*windows.Partial
 }
 
 // batchStats are one batch's counts, applied to the metrics after commit.
@@ -95,17 +111,6 @@ type modelStats struct {
 	joined, dupOutcomes, orphaned, expired, dupPredictions uint64
 	confusion                                              [4]uint64 // tp, fp, tn, fn
 	labelDelays                                            []float64
-	// errors is the joined error stream (1 = misclassified) for the
-	// concept-drift detectors, which the loop feeds in a deterministic order.
-	errors []joinedError
-}
-
-// joinedError is one joined prediction as the concept-drift detectors see
-// it.
-type joinedError struct {
-	OutcomeTimeMs int64
-	PredTimeMs    int64
-	Wrong         bool
 }
 
 // Confusion cells, in modelStats.confusion order.
@@ -118,17 +123,20 @@ const (
 
 var cellNames = [4]string{"tp", "fp", "tn", "fn"}
 
-func newWorker(partition int32, partitions int, topics *[numInputTopics]string, deadTopic string, schema *event.Schema, layout windows.Layout, paneLength, labelTTL time.Duration, maxRecordBytes int, now time.Time) *worker {
+func newWorker(p *Processor, partition int32, now time.Time) *worker {
+	schema := p.schema
 	w := &worker{
 		partition:   partition,
-		topics:      topics,
-		deadTopic:   deadTopic,
-		dec:         event.NewDecoder(schema, maxRecordBytes),
-		panes:       windows.NewPanes(paneLength, layout),
-		join:        join.New(labelTTL),
-		calibrators: make([]*perf.Calibrator, schema.Len()),
+		topics:      &p.topics,
+		deadTopic:   p.cfg.Kafka.DeadLetterTopic,
+		dec:         event.NewDecoder(schema, p.cfg.MaxRecordBytes),
+		panes:       windows.NewPanes(p.paneLength, p.layout),
+		wm:          windows.NewWatermark(p.cfg.AllowedLateness, p.cfg.IdleTimeout),
+		join:        join.New(p.cfg.LabelTTL),
+		calibrators: p.calibrators,
 		partitioner: kgo.StickyKeyPartitioner(nil).ForTopic(""),
-		partitions:  partitions,
+		partitions:  p.partitions,
+		sent:        progress{wm: windows.Unset},
 	}
 	w.pred = w.dec.NewPrediction()
 	for i := range w.sources {
@@ -144,6 +152,44 @@ func newWorker(partition int32, partitions int, topics *[numInputTopics]string, 
 	return w
 }
 
+// advance moves the partition's watermark at wall-clock time now, and
+// with it the panes and the join: closed panes are encoded for the partials
+// topic (out), expired predictions counted. It reports whether anything
+// changed.
+func (w *worker) advance(p *Processor, now time.Time, out []*kgo.Record) ([]*kgo.Record, error) {
+	before := w.wm.Current()
+	wm := w.wm.Advance(now, []*windows.Source{w.sources[predictionsTopic], w.sources[outcomesTopic]})
+	if wm == before {
+		return out, nil
+	}
+	w.dirty = true
+	w.harvest = w.panes.Harvest(wm, w.harvest[:0])
+	for _, part := range w.harvest {
+		v := append(make([]byte, 0, 4096), partialsVersion)
+		v = binary.AppendUvarint(v, uint64(w.partition))
+		v, err := part.AppendBinary(v)
+		if err != nil {
+			return out, fmt.Errorf("encoding a pane of partition %d: %w", w.partition, err)
+		}
+		out = append(out, &kgo.Record{
+			Topic:     p.partialsTopic,
+			Partition: p.modelPartition[part.Model],
+			Key:       []byte(p.schema.Model(part.Model).Name),
+			Value:     v,
+			Headers:   []kgo.RecordHeader{{Key: HeaderPartialKind, Value: []byte(kindPartial)}},
+		})
+	}
+	w.panes.Release(w.harvest)
+	w.join.Advance(wm, w)
+	return out, nil
+}
+
+// idle reports whether both input partitions are idle (DESIGN.md §2): the
+// partition then holds back nobody's watermark.
+func (w *worker) idle(now time.Time, timeout time.Duration) bool {
+	return w.sources[predictionsTopic].Idle(now, timeout) && w.sources[outcomesTopic].Idle(now, timeout)
+}
+
 func (w *worker) hasInput() bool {
 	for _, recs := range w.recs {
 		if len(recs) > 0 {
@@ -157,6 +203,8 @@ func (w *worker) hasInput() bool {
 // outcomes of the same batch, so that a label fetched together with its
 // prediction finds it; re-keyed records of either kind come in between.
 func (w *worker) process(maxTimeMs int64) {
+	w.dirty = true
+	w.watermark = w.wm.Current()
 	w.dec.SetMaxTime(maxTimeMs)
 	for _, r := range w.recs[predictionsTopic] {
 		w.prediction(predictionsTopic, r)
@@ -303,11 +351,12 @@ func (w *worker) Joined(j join.Joined) {
 	}
 	ms.confusion[cell]++
 	ms.labelDelays = append(ms.labelDelays, float64(max(j.OutcomeTimeMs-j.PredTimeMs, 0))/1000)
-	ms.errors = append(ms.errors, joinedError{OutcomeTimeMs: j.OutcomeTimeMs, PredTimeMs: j.PredTimeMs, Wrong: j.Predicted != j.Label})
 	if j.OutcomeTimeMs < w.watermark {
 		return // the window of its outcome time has closed
 	}
-	w.panes.Get(int(j.Model), j.OutcomeTimeMs).Perf.Add(float64(j.Score), j.Predicted, j.Label)
+	pane := w.panes.Get(int(j.Model), j.OutcomeTimeMs)
+	pane.Perf.Add(float64(j.Score), j.Predicted, j.Label)
+	pane.Joined = append(pane.Joined, windows.JoinedError{OutcomeMs: j.OutcomeTimeMs, PredMs: j.PredTimeMs, Wrong: j.Predicted != j.Label})
 }
 
 // DuplicatePrediction implements join.Sink.

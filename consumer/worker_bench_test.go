@@ -12,7 +12,6 @@ import (
 
 	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/exporter"
-	"github.com/reckonhq/reckon/windows"
 )
 
 // BenchmarkWorker drives one partition worker with pre-built record batches
@@ -57,8 +56,9 @@ func benchWorker(b *testing.B, o gen.Options) {
 		b.Fatal(err)
 	}
 	p := New(cfg, exporter.New(prometheus.NewRegistry(), "bench", 0), WithLogger(slog.New(slog.DiscardHandler)))
-	w := newWorker(0, 1, &p.topics, cfg.Kafka.DeadLetterTopic, p.schema, p.layout, p.paneLength, cfg.LabelTTL, cfg.MaxRecordBytes, time.Now())
-	p.workers[0] = w
+	p.partitions, p.modelPartition = 1, make([]int32, len(cfg.Models))
+	w := newWorker(p, 0, time.Now())
+	p.workers[0], p.mergers[0] = w, newMerger(p, 0)
 
 	g := gen.New(o)
 	recs := make([]gen.Record, benchAhead)
@@ -94,7 +94,6 @@ func benchWorker(b *testing.B, o gen.Options) {
 				batch[recs[pos+i].Topic] = append(batch[recs[pos+i].Topic], r)
 			}
 			w.recs = batch
-			w.watermark = p.wm.Current()
 			metrics.Read(allocs[:])
 			a0 := allocs[0].Value.Uint64()
 			t := time.Now()
@@ -125,41 +124,35 @@ func benchWorker(b *testing.B, o gen.Options) {
 }
 
 // benchLoopStep is the processor loop's work for one worker between two
-// batches: Processor.batch without Kafka (no produce, no commit). Keep it in
-// step with Processor.batch.
+// batches: Processor.batch and Processor.commit without Kafka (no produce,
+// no transaction, no checkpoint). Keep it in step with them.
 func benchLoopStep(p *Processor, w *worker) {
-	sources := []*windows.Source{w.sources[predictionsTopic]}
-	if w.sources[outcomesTopic].Max() != windows.Unset {
-		sources = append(sources, w.sources[outcomesTopic])
+	m := p.mergers[0]
+	var err error
+	if p.produce, err = w.advance(p, time.Now(), p.produce[:0]); err != nil {
+		panic(err)
 	}
-	wm := p.wm.Advance(time.Now(), sources)
-	p.harvest = w.panes.Harvest(wm, p.harvest[:0])
-	for _, part := range p.harvest {
-		if ref := p.refs[part.Model]; ref != nil {
-			if err := ref.Offer(part); err != nil {
-				panic(err)
-			}
-		}
-		if _, err := p.agg.Add(part); err != nil {
+	for _, r := range p.produce {
+		if err := p.mergePartial(r); err != nil {
 			panic(err)
 		}
 	}
-	w.panes.Release(p.harvest)
-	p.closed = p.agg.Close(wm, p.closed[:0])
-	p.completeReferences(wm)
-	p.reports = p.reports[:0]
-	for _, r := range p.closed {
-		p.reports = append(p.reports, p.compare(r))
+	if err := m.setProgress(0, w.wm.Current(), false); err != nil {
+		panic(err)
 	}
-	w.join.Advance(wm, w)
-	for i, r := range p.closed {
-		if _, err := p.resultRecord(r, p.reports[i]); err != nil {
+	if _, err := m.advance(p.paneLength.Milliseconds()); err != nil {
+		panic(err)
+	}
+	for _, r := range m.closed {
+		rep := p.compare(m, r)
+		m.reports = append(m.reports, rep)
+		if _, err := p.resultRecord(r, rep); err != nil {
 			panic(err)
 		}
 	}
 	p.apply(w)
-	p.feedDetectors()
-	for i, r := range p.closed {
-		p.publishWindow(r, p.reports[i])
+	for i, r := range m.closed {
+		p.publishWindow(r, m.reports[i])
 	}
+	m.resetTxn()
 }

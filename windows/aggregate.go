@@ -2,7 +2,6 @@ package windows
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"time"
 )
@@ -25,7 +24,9 @@ type windowKey struct {
 type Aggregator struct {
 	layout  Layout
 	lengths []int64 // window lengths, ascending
-	open    map[windowKey]*Result
+	// open holds each open window's panes, merged only when it closes, in
+	// ComparePanes order: the result does not depend on arrival order.
+	open map[windowKey][]*Partial
 	// closedThrough is the watermark of the last Close: every window ending
 	// at or before it has been emitted, so a partial for it is late.
 	closedThrough int64
@@ -33,17 +34,17 @@ type Aggregator struct {
 
 // NewAggregator returns an aggregator for the given window lengths.
 func NewAggregator(lengths []time.Duration, layout Layout) *Aggregator {
-	a := &Aggregator{layout: layout, open: make(map[windowKey]*Result), closedThrough: Unset}
+	a := &Aggregator{layout: layout, open: make(map[windowKey][]*Partial), closedThrough: Unset}
 	for _, l := range lengths {
 		a.lengths = append(a.lengths, l.Milliseconds())
 	}
 	return a
 }
 
-// Add merges p into every window that contains its pane. It returns false,
-// merging nothing, when one of those windows has already closed: the
-// partial is late and the caller counts its events as such. An error means
-// the sketches did not match, a bug rather than bad input.
+// Add adds p, which the aggregator keeps (the caller must not reuse it),
+// to every window that contains its pane. It returns false, adding
+// nothing, when one of those windows has already closed: the partial is
+// late and the caller counts its events as such.
 func (a *Aggregator) Add(p *Partial) (bool, error) {
 	for _, l := range a.lengths {
 		if floorTo(p.Start, l)+l <= a.closedThrough {
@@ -52,38 +53,38 @@ func (a *Aggregator) Add(p *Partial) (bool, error) {
 	}
 	for w, l := range a.lengths {
 		k := windowKey{p.Model, w, floorTo(p.Start, l)}
-		r := a.open[k]
-		if r == nil {
-			r = &Result{Window: w, Partial: a.layout.NewPartial(p.Model)}
-			r.Partial.reset(p.Model, k.start, k.start+l)
-			a.open[k] = r
-		}
-		if err := r.Partial.Merge(p); err != nil {
-			return false, fmt.Errorf("merging pane %d of model %d: %w", p.Start, p.Model, err)
-		}
+		a.open[k] = append(a.open[k], p)
 	}
 	return true, nil
 }
 
 // Close removes and returns every window that ends at or before watermark,
 // ordered by end, then model, then window length, so output is
-// deterministic.
-func (a *Aggregator) Close(watermark int64, dst []*Result) []*Result {
+// deterministic. An error means the sketches did not match, a bug rather
+// than bad input.
+func (a *Aggregator) Close(watermark int64, dst []*Result) ([]*Result, error) {
 	if watermark <= a.closedThrough {
-		return dst
+		return dst, nil
 	}
 	a.closedThrough = watermark
 	n := len(dst)
-	for k, r := range a.open {
-		if r.End <= watermark {
-			dst = append(dst, r)
-			delete(a.open, k)
+	for k, parts := range a.open {
+		l := a.lengths[k.window]
+		if k.start+l > watermark {
+			continue
 		}
+		r := &Result{Window: k.window, Partial: a.layout.NewPartial(k.model)}
+		r.Partial.reset(k.model, k.start, k.start+l)
+		if err := mergeSorted(r.Partial, slices.Clone(parts)); err != nil {
+			return dst, err
+		}
+		dst = append(dst, r)
+		delete(a.open, k)
 	}
 	slices.SortFunc(dst[n:], func(x, y *Result) int {
 		return cmp.Or(cmp.Compare(x.End, y.End), cmp.Compare(x.Model, y.Model), cmp.Compare(x.Window, y.Window))
 	})
-	return dst
+	return dst, nil
 }
 
 // Open is the number of windows not yet closed.

@@ -25,6 +25,10 @@ type Reference struct {
 	// Calibrator maps scores to probabilities for estimation: isotonic,
 	// fitted on the reference's joined outcomes; nil (identity) without.
 	Calibrator *perf.Calibrator
+
+	// parts are the panes offered so far, merged on completion in
+	// ComparePanes order.
+	parts []*Partial
 }
 
 // NewStreamReference returns an empty reference over [from, to).
@@ -32,12 +36,14 @@ func NewStreamReference(l Layout, model int, from, to int64) *Reference {
 	return &Reference{From: from, To: to, Partial: l.NewPartial(model)}
 }
 
-// Offer merges p into the reference when its pane lies inside [From, To).
+// Offer keeps p (the caller must not reuse it) for the reference when its
+// pane lies inside [From, To).
 func (r *Reference) Offer(p *Partial) error {
 	if r.Complete || p.Start < r.From || p.End > r.To {
 		return nil
 	}
-	return r.Partial.Merge(p)
+	r.parts = append(r.parts, p)
+	return nil
 }
 
 // MaybeComplete completes the reference once the watermark reaches To,
@@ -54,6 +60,10 @@ func (r *Reference) MaybeComplete(watermark int64) bool {
 // Finish marks the reference complete and derives what drift and
 // estimation need from it.
 func (r *Reference) Finish() {
+	if err := mergeSorted(r.Partial, r.parts); err != nil {
+		panic(err) // the panes come from this configuration's layout
+	}
+	r.parts = nil
 	r.Complete = true
 	r.Edges = make([][]float64, len(r.Features))
 	for i, f := range r.Features {

@@ -102,6 +102,7 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(p.Model))
 	b = binary.AppendVarint(b, p.Start)
 	b = binary.AppendVarint(b, p.End)
+	b = binary.AppendUvarint(b, uint64(p.Source))
 	b = binary.AppendUvarint(b, p.Predictions)
 	b = binary.AppendUvarint(b, p.Errors)
 	b = binary.AppendUvarint(b, p.Outcomes)
@@ -153,6 +154,7 @@ func (l Layout) readPartial(r *reader) (*Partial, error) {
 	}
 	p := l.NewPartial(int(model))
 	p.Start, p.End = r.varint(), r.varint()
+	p.Source = int32(r.uvarint())
 	p.Predictions, p.Errors, p.Outcomes = r.uvarint(), r.uvarint(), r.uvarint()
 	for _, u := range []interface{ UnmarshalBinary([]byte) error }{&p.Perf, &p.Estimate, p.Score} {
 		if blob := r.bytes(); r.err == nil {
@@ -257,11 +259,43 @@ func (a *Aggregator) AppendBinary(b []byte) ([]byte, error) {
 	var err error
 	for _, k := range keys {
 		b = binary.AppendUvarint(b, uint64(k.window))
-		if b, err = a.open[k].Partial.AppendBinary(b); err != nil {
+		b = binary.AppendUvarint(b, uint64(k.model))
+		b = binary.AppendVarint(b, k.start)
+		if b, err = appendParts(b, a.open[k]); err != nil {
 			return b, err
 		}
 	}
 	return b, nil
+}
+
+func appendParts(b []byte, parts []*Partial) ([]byte, error) {
+	b = binary.AppendUvarint(b, uint64(len(parts)))
+	var err error
+	for _, p := range parts {
+		if b, err = p.AppendBinary(b); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func (l Layout) readParts(r *reader) ([]*Partial, error) {
+	n := r.uvarint()
+	if r.err == nil && n > uint64(len(r.b)) {
+		r.fail("truncated pane list")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	parts := make([]*Partial, 0, n)
+	for range n {
+		p, err := l.readPartial(r)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
 }
 
 // UnmarshalBinary replaces the aggregator's state with the encoded one.
@@ -270,23 +304,20 @@ func (a *Aggregator) UnmarshalBinary(data []byte) error {
 	r.version()
 	closed := r.varint()
 	n := r.uvarint()
-	open := make(map[windowKey]*Result, n)
+	open := make(map[windowKey][]*Partial, min(n, 1<<16))
 	for i := uint64(0); i < n && r.err == nil; i++ {
-		w := r.uvarint()
-		if r.err == nil && w >= uint64(len(a.lengths)) {
-			r.fail(fmt.Sprintf("window %d not configured", w))
+		w, model, start := r.uvarint(), r.uvarint(), r.varint()
+		if r.err == nil && (w >= uint64(len(a.lengths)) || model >= uint64(len(a.layout))) {
+			r.fail(fmt.Sprintf("window %d of model %d not configured", w, model))
 		}
 		if r.err != nil {
 			break
 		}
-		p, err := a.layout.readPartial(r)
+		parts, err := a.layout.readParts(r)
 		if err != nil {
 			return err
 		}
-		if p.End-p.Start != a.lengths[w] {
-			return fmt.Errorf("%w: window [%d,%d) is not %dms long", ErrCorrupt, p.Start, p.End, a.lengths[w])
-		}
-		open[windowKey{p.Model, int(w), p.Start}] = &Result{Window: int(w), Partial: p}
+		open[windowKey{int(model), int(w), start}] = parts
 	}
 	if r.err != nil {
 		return r.err
@@ -326,15 +357,15 @@ func (r *Reference) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendVarint(b, r.To)
 	if r.Complete {
 		b = append(b, 1)
-	} else {
-		b = append(b, 0)
+		return r.Partial.AppendBinary(b)
 	}
-	return r.Partial.AppendBinary(b)
+	b = append(b, 0)
+	return appendParts(b, r.parts)
 }
 
 // DecodeReference decodes a stream reference encoded by
 // Reference.AppendBinary.
-func (l Layout) DecodeReference(data []byte) (*Reference, error) {
+func (l Layout) DecodeReference(model int, data []byte) (*Reference, error) {
 	r := &reader{b: data}
 	r.version()
 	from, to := r.varint(), r.varint()
@@ -350,13 +381,28 @@ func (l Layout) DecodeReference(data []byte) (*Reference, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	p, err := l.readPartial(r)
+	if model < 0 || model >= len(l) {
+		return nil, fmt.Errorf("%w: reference of model %d not configured", ErrCorrupt, model)
+	}
+	if complete {
+		p, err := l.readPartial(r)
+		if err != nil {
+			return nil, err
+		}
+		ref := &Reference{From: from, To: to, Partial: p}
+		ref.Finish()
+		return ref, nil
+	}
+	parts, err := l.readParts(r)
 	if err != nil {
 		return nil, err
 	}
-	ref := &Reference{From: from, To: to, Partial: p}
-	if complete {
-		ref.Finish()
+	for _, p := range parts {
+		if p.Model != model {
+			return nil, fmt.Errorf("%w: a pane of model %d in the reference of model %d", ErrCorrupt, p.Model, model)
+		}
 	}
+	ref := NewStreamReference(l, model, from, to)
+	ref.parts = parts
 	return ref, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -75,7 +76,11 @@ func TestStateRoundTrip(t *testing.T) {
 	if err := a3.UnmarshalBinary(aenc); err != nil {
 		t.Fatal(err)
 	}
-	c1, c3 := a1.Close(1<<62, nil), a3.Close(1<<62, nil)
+	c1, err1 := a1.Close(1<<62, nil)
+	c3, err3 := a3.Close(1<<62, nil)
+	if err1 != nil || err3 != nil {
+		t.Fatal(err1, err3)
+	}
 	if len(c1) != len(c3) || len(c1) == 0 {
 		t.Fatalf("closed %d and %d windows", len(c1), len(c3))
 	}
@@ -97,7 +102,7 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	ref.Finish()
 	renc, _ := ref.AppendBinary(nil)
-	ref2, err := layout.DecodeReference(renc)
+	ref2, err := layout.DecodeReference(1, renc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,5 +134,49 @@ func TestStateRefusesCorruptInput(t *testing.T) {
 	enc2, _ := two.AppendBinary(nil)
 	if err := NewPanes(time.Minute, layout).UnmarshalBinary(enc2); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("unknown model: error = %v, want ErrCorrupt", err)
+	}
+}
+
+// TestAggregatorMergeOrder checks that a window's sketches do not depend on
+// the order its panes arrive in (t-digest merging is not associative):
+// members exchange panes through Kafka, in no fixed order.
+func TestAggregatorMergeOrder(t *testing.T) {
+	layout := Layout{{false}}
+	var parts []*Partial
+	for src := range int32(4) {
+		ps := NewPanes(time.Minute, layout)
+		fillPanes(ps, 3000, uint64(src)+10)
+		for _, p := range ps.Harvest(1<<62, nil) {
+			p.Source = src
+			parts = append(parts, p)
+		}
+	}
+	encode := func(order []*Partial) []byte {
+		a := NewAggregator([]time.Duration{3 * time.Minute}, layout)
+		for _, p := range order {
+			enc, _ := p.AppendBinary(nil)
+			q, _, err := layout.DecodePartial(enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Add(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		closed, err := a.Close(1<<62, nil)
+		if err != nil || len(closed) != 1 {
+			t.Fatalf("closed %d windows, %v", len(closed), err)
+		}
+		b, _ := closed[0].Partial.AppendBinary(nil)
+		return b
+	}
+	want := encode(parts)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 5 {
+		shuffled := slices.Clone(parts)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		if !bytes.Equal(encode(shuffled), want) {
+			t.Fatal("the window's sketches depend on the order its panes arrived in")
+		}
 	}
 }

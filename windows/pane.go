@@ -17,6 +17,10 @@ import (
 type Partial struct {
 	Model      int
 	Start, End int64 // the pane [Start, End)
+	// Source is the input partition whose pane this is (0 for a merge):
+	// with Start, the order in which panes are merged, since merging
+	// t-digests is not associative.
+	Source int32
 
 	Predictions uint64 // prediction events by prediction time, ok and error
 	Errors      uint64 // those with status "error"
@@ -148,7 +152,7 @@ func (p *Partial) Merge(o *Partial) error {
 }
 
 func (p *Partial) reset(model int, start, end int64) {
-	p.Model, p.Start, p.End = model, start, end
+	p.Model, p.Start, p.End, p.Source = model, start, end, 0
 	p.Predictions, p.Errors, p.Outcomes = 0, 0, 0
 	p.Perf.Reset()
 	p.Estimate.Reset()
@@ -161,6 +165,24 @@ func (p *Partial) reset(model int, start, end int64) {
 			f.Cat.Reset()
 		}
 	}
+}
+
+// ComparePanes orders partials for merging: by pane start, then source
+// partition. Merging in this order gives the same sketches whatever order
+// the panes arrived in.
+func ComparePanes(a, b *Partial) int {
+	return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Source, b.Source))
+}
+
+// mergeSorted merges parts, sorted in place by ComparePanes, into dst.
+func mergeSorted(dst *Partial, parts []*Partial) error {
+	slices.SortFunc(parts, ComparePanes)
+	for _, p := range parts {
+		if err := dst.Merge(p); err != nil {
+			return fmt.Errorf("merging pane %d of partition %d: %w", p.Start, p.Source, err)
+		}
+	}
+	return nil
 }
 
 // Panes are one partition worker's open panes, per model. The pane length

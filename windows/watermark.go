@@ -42,9 +42,9 @@ func (s *Source) Fetched(now time.Time, caughtUp bool) {
 // Max is the highest event time seen, or Unset.
 func (s *Source) Max() int64 { return s.maxMs }
 
-// idle reports whether the source has had nothing new for idleTimeout and
+// Idle reports whether the source has had nothing new for idleTimeout and
 // nothing is left to read.
-func (s *Source) idle(now time.Time, idleTimeout time.Duration) bool {
+func (s *Source) Idle(now time.Time, idleTimeout time.Duration) bool {
 	return s.caughtUp && now.Sub(s.lastActive) >= idleTimeout
 }
 
@@ -73,7 +73,7 @@ func (w *Watermark) Advance(now time.Time, sources []*Source) int64 {
 	low := int64(math.MaxInt64)
 	active := false
 	for _, s := range sources {
-		if s.idle(now, w.idle) {
+		if s.Idle(now, w.idle) {
 			continue
 		}
 		active = true

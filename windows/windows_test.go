@@ -143,9 +143,12 @@ func TestAggregatorMergeIsPartitionIndependent(t *testing.T) {
 							t.Fatalf("partial %+v late at watermark %d", x, wm)
 						}
 					}
-					pp.Release(h)
 				}
-				for _, r := range a.Close(wm, nil) {
+				closed, err := a.Close(wm, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range closed {
 					out[[3]int64{int64(r.Model), int64(r.Window), r.Start}] = [2]uint64{r.Predictions, r.Errors}
 				}
 			}
@@ -180,7 +183,10 @@ func TestAggregatorLateAndOrder(t *testing.T) {
 	}
 	a.Add(part(1, 60_000, 120_000, 1))
 	a.Add(part(0, 0, 60_000, 2))
-	got := a.Close(120_000, nil)
+	got, err := a.Close(120_000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []struct {
 		model, window int
 		end           int64
@@ -220,14 +226,14 @@ func TestReferenceLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if ref.Predictions != 100 {
-		t.Errorf("reference holds %d predictions, want the 100 of the two panes inside [from, to)", ref.Predictions)
-	}
 	if ref.MaybeComplete(179_999) || ref.Complete {
 		t.Fatal("complete before the watermark reached to")
 	}
 	if !ref.MaybeComplete(180_000) || !ref.Complete || ref.Edges[0] == nil || ref.Edges[1] != nil {
 		t.Fatalf("not complete at to, or edges wrong: %v", ref.Edges)
+	}
+	if ref.Predictions != 100 {
+		t.Errorf("reference holds %d predictions, want the 100 of the two panes inside [from, to)", ref.Predictions)
 	}
 	if ref.Offer(pane(60_000, 5, "q")); ref.Predictions != 100 {
 		t.Error("a complete reference still accepted a pane")

@@ -22,6 +22,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfgPath := fs.String("config", "reckon.yaml", "configuration file")
 	brokers := fs.String("brokers", "", "comma-separated seed brokers, overriding kafka.brokers")
 	listen := fs.String("listen", "", "HTTP listen address, overriding listen")
+	instanceID := fs.String("instance-id", "", "static group membership id (Kafka group.instance.id), overriding kafka.instance_id")
 	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -32,6 +33,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if *brokers != "" {
 		cfg.Kafka.Brokers = strings.Split(*brokers, ",")
+	}
+	if *instanceID != "" {
+		cfg.Kafka.InstanceID = *instanceID
 	}
 	if *listen != "" {
 		cfg.Listen = *listen
