@@ -389,30 +389,59 @@ func windowKey(model, window string, start time.Time) string {
 	return model + "/" + window + "/" + start.UTC().Format(time.RFC3339)
 }
 
-// resultWindows reads the results topic (read_committed) until want records
-// arrived or timeout passed, and one more second for any beyond them. It
-// returns each window's record value, failing the test for a window
-// published more than once (with what it published) or a record that is not
-// a result.
+// readWindows reads the results topic (read_committed) until it holds
+// want distinct windows or timeout passed, then for settle more to see any
+// record beyond them. It returns each window's first record value, and
+// what was wrong: windows published more than once (with both values),
+// records that are not results or not keyed by their model.
+func readWindows(t *testing.T, addrs []string, topic string, want int, timeout, settle time.Duration) (map[string][]byte, []string) {
+	t.Helper()
+	cl := newClientAt(t, addrs, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	got := map[string][]byte{}
+	var problems []string
+	poll := func(ctx context.Context) bool {
+		f := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return false
+		}
+		f.EachError(func(_ string, _ int32, err error) { t.Logf("reading %s: %v", topic, err) })
+		for _, r := range f.Records() {
+			rec, err := results.Unmarshal(r.Value)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("record %q: %v", r.Value, err))
+				continue
+			}
+			k := windowKey(rec.Model, rec.Window, rec.Start)
+			if prev, dup := got[k]; dup {
+				problems = append(problems, fmt.Sprintf("window %s published more than once:\n  %s\n  %s", k, prev, r.Value))
+				continue
+			}
+			if string(r.Key) != rec.Model {
+				problems = append(problems, fmt.Sprintf("record key %q, want the model %q", r.Key, rec.Model))
+			}
+			got[k] = r.Value
+		}
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for len(got) < want && poll(ctx) {
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), settle)
+	defer scancel()
+	for poll(sctx) {
+	}
+	return got, problems
+}
+
+// resultWindows is readWindows failing the test for each problem, settling
+// for a second.
 func resultWindows(t *testing.T, addrs []string, topic string, want int, timeout time.Duration) map[string][]byte {
 	t.Helper()
-	recs := readTopicAt(t, addrs, topic, want, timeout, time.Second)
-	got := map[string][]byte{}
-	for _, r := range recs {
-		rec, err := results.Unmarshal(r.Value)
-		if err != nil {
-			t.Errorf("results record %q: %v", r.Value, err)
-			continue
-		}
-		k := windowKey(rec.Model, rec.Window, rec.Start)
-		if prev, dup := got[k]; dup {
-			t.Errorf("%s: window %s published more than once:\n  %s\n  %s", topic, k, prev, r.Value)
-			continue
-		}
-		if string(r.Key) != rec.Model {
-			t.Errorf("%s: record key %q, want the model %q", topic, r.Key, rec.Model)
-		}
-		got[k] = r.Value
+	got, problems := readWindows(t, addrs, topic, want, timeout, time.Second)
+	for _, p := range problems {
+		t.Errorf("%s: %s", topic, p)
 	}
 	return got
 }

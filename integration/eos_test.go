@@ -34,6 +34,7 @@ const eosMinKills = 4
 // before it died), consumed records, predictions and joined outcomes never
 // exceed what the input holds; the uninterrupted run's equal it exactly.
 func TestExactlyOnceAcrossKills(t *testing.T) {
+	t.Parallel() // own topics, groups (and broker): runs beside the others
 	group, predTopic, outTopic, s := eosTopics(t, "eos")
 	want := len(s.tr.windows)
 	gA, gB := group+"-g1", group+"-g2"
@@ -97,7 +98,7 @@ func TestExactlyOnceAcrossKills(t *testing.T) {
 	b.waitReady(t, 60*time.Second, 50*time.Millisecond)
 	w := watch(b, 100*time.Millisecond)
 	checkProduced(true)
-	readTopicAt(t, brokers, rB, want, 45*time.Second, 0)
+	readWindows(t, brokers, rB, want, 45*time.Second, 0) // all published
 	time.Sleep(2 * eosCommitInterval)
 	b.stop(t)
 	lifetimes = append(lifetimes, w.finish())
@@ -133,14 +134,15 @@ func TestExactlyOnceAcrossKills(t *testing.T) {
 // disjoint partition sets, as many as reckon_assigned_partitions says, so a
 // member that lost partitions stopped exporting them.
 func TestScaleOutAndBack(t *testing.T) {
+	t.Parallel() // own topics, groups (and broker): runs beside the others
 	group, predTopic, outTopic, s := eosTopics(t, "scale")
 	want := len(s.tr.windows)
 	single, scaled := group+"-single", group+"-scaled"
 
 	ref := launchReckon(t, eosConfig(single, predTopic, outTopic, single+"-results"), brokers, instanceArgs("s1")...)
+	ref.waitReady(t, 60*time.Second, 50*time.Millisecond)
 	cfg := eosConfig(scaled, predTopic, outTopic, scaled+"-results")
 	m1 := launchReckon(t, cfg, brokers, instanceArgs("m1")...)
-	ref.waitReady(t, 60*time.Second, 50*time.Millisecond)
 	m1.waitReady(t, 60*time.Second, 50*time.Millisecond)
 	refScrapes, m1Scrapes := watch(ref, 100*time.Millisecond), watch(m1, 100*time.Millisecond)
 
@@ -176,7 +178,7 @@ func TestScaleOutAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	readTopicAt(t, brokers, scaled+"-results", want, 45*time.Second, 0)
+	readWindows(t, brokers, scaled+"-results", want, 45*time.Second, 0) // all published
 	time.Sleep(2 * eosCommitInterval)
 	m1.stop(t)
 	last = append(last, m1Scrapes.finish())

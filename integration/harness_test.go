@@ -215,35 +215,18 @@ func produceSync(t *testing.T, cl *kgo.Client, recs ...*kgo.Record) {
 // arrived or the timeout passed.
 func readTopic(t *testing.T, topic string, want int, timeout time.Duration) []*kgo.Record {
 	t.Helper()
-	return readTopicAt(t, brokers, topic, want, timeout, 0)
-}
-
-// readTopicAt is readTopic on the cluster at addrs. Once want records
-// arrived it goes on reading for settle more, so that records beyond the
-// expected ones (duplicates) are seen too.
-func readTopicAt(t *testing.T, addrs []string, topic string, want int, timeout, settle time.Duration) []*kgo.Record {
-	t.Helper()
-	cl := newClientAt(t, addrs, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	cl := newClient(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var got []*kgo.Record
-	poll := func(ctx context.Context) bool {
+	for len(got) < want {
 		f := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			return false
+			break
 		}
 		f.EachError(func(_ string, _ int32, err error) { t.Logf("reading %s: %v", topic, err) })
 		got = append(got, f.Records()...)
-		return true
-	}
-	for len(got) < want && poll(ctx) {
-	}
-	if len(got) >= want && settle > 0 {
-		sctx, scancel := context.WithTimeout(context.Background(), settle)
-		defer scancel()
-		for poll(sctx) {
-		}
 	}
 	return got
 }
