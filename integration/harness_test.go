@@ -164,7 +164,13 @@ func uniqueName(prefix string) string {
 
 func newClient(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
+	return newClientAt(t, brokers, opts...)
+}
+
+// newClientAt is newClient for the cluster at addrs.
+func newClientAt(t *testing.T, addrs []string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addrs...)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +180,15 @@ func newClient(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 
 func createTopics(t *testing.T, partitions int32, topics ...string) {
 	t.Helper()
+	createTopicsAt(t, brokers, partitions, topics...)
+}
+
+// createTopicsAt is createTopics on the cluster at addrs.
+func createTopicsAt(t *testing.T, addrs []string, partitions int32, topics ...string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	adm := kadm.NewClient(newClient(t))
+	adm := kadm.NewClient(newClientAt(t, addrs))
 	resp, err := adm.CreateTopics(ctx, partitions, 1, nil, topics...)
 	if err != nil {
 		t.Fatal(err)
@@ -221,15 +233,28 @@ func readTopic(t *testing.T, topic string, want int, timeout time.Duration) []*k
 
 // reckonProc is a reckon process under test.
 type reckonProc struct {
-	cmd  *exec.Cmd
-	addr string
-	out  *syncBuffer
-	done chan error
+	cmd     *exec.Cmd
+	addr    string
+	out     *syncBuffer
+	done    chan error
+	started time.Time // just before the process was started
 }
 
 // startReckon runs `reckon run` with the given configuration (YAML; the
 // test's brokers are filled in) and waits until /readyz answers 200.
 func startReckon(t *testing.T, cfg string) *reckonProc {
+	t.Helper()
+	p := launchReckon(t, cfg, brokers)
+	p.waitReady(t, 60*time.Second, 100*time.Millisecond)
+	return p
+}
+
+// launchReckon starts `reckon run` with the given configuration against
+// the cluster at addrs, with extra command-line arguments, on a free
+// --listen address, without waiting for it to be ready. At the test's end
+// it is stopped with SIGTERM (unless it exited already) and, if the test
+// failed, its output is logged.
+func launchReckon(t *testing.T, cfg string, addrs []string, args ...string) *reckonProc {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "reckon.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
@@ -237,8 +262,9 @@ func startReckon(t *testing.T, cfg string) *reckonProc {
 	}
 	addr := freeAddr(t)
 	p := &reckonProc{addr: addr, out: new(syncBuffer), done: make(chan error, 1)}
-	p.cmd = exec.Command(reckonBin, "run", "--config", path, "--brokers", strings.Join(brokers, ","), "--listen", addr, "--log.level", "debug")
+	p.cmd = exec.Command(reckonBin, append([]string{"run", "--config", path, "--brokers", strings.Join(addrs, ","), "--listen", addr, "--log.level", "debug"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.started = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -246,45 +272,71 @@ func startReckon(t *testing.T, cfg string) *reckonProc {
 	t.Cleanup(func() {
 		p.stop(t)
 		if t.Failed() {
-			t.Logf("reckon output:\n%s", p.out.String())
+			t.Logf("reckon %s output:\n%s", strings.Join(args, " "), p.out.String())
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
+	return p
+}
+
+// waitReady polls /readyz every poll until it answers 200, failing the
+// test if reckon exits first or timeout passes.
+func (p *reckonProc) waitReady(t *testing.T, timeout, poll time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
+		resp, err := http.Get("http://" + p.addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p
+				return
 			}
 		}
 		select {
 		case err := <-p.done:
+			p.done <- err // for stop and kill
 			t.Fatalf("reckon exited before ready: %v\n%s", err, p.out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("reckon not ready after 60s\n%s", p.out.String())
+			t.Fatalf("reckon not ready after %v\n%s", timeout, p.out.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(poll)
+	}
+}
+
+// kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (p *reckonProc) kill() {
+	p.cmd.Process.Kill()
+	err := <-p.done
+	p.done <- err
+}
+
+// exited reports whether the process has ended, and how.
+func (p *reckonProc) exited() (bool, error) {
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return true, err
+	default:
+		return false, nil
 	}
 }
 
 // stop sends SIGTERM and waits for a clean exit (once).
 func (p *reckonProc) stop(t *testing.T) {
 	t.Helper()
-	if p.cmd.ProcessState != nil {
+	if ok, _ := p.exited(); ok {
 		return
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-p.done:
+		p.done <- err
 		if err != nil {
 			t.Errorf("reckon exited with %v after SIGTERM", err)
 		}
 	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
+		p.kill()
 		t.Errorf("reckon did not stop within 30s of SIGTERM")
 	}
 }
@@ -292,17 +344,25 @@ func (p *reckonProc) stop(t *testing.T) {
 // scrape returns the metric families reckon exposes now.
 func (p *reckonProc) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get("http://" + p.addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	mfs, err := p.tryScrape()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return mfs
+}
+
+// tryScrape is scrape for any goroutine: it returns the error.
+func (p *reckonProc) tryScrape() (map[string]*dto.MetricFamily, error) {
+	resp, err := http.Get("http://" + p.addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/metrics: %s", resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(resp.Body)
 }
 
 // waitFor scrapes until cond holds or the timeout passes, returning the
@@ -415,6 +475,12 @@ var _ io.Writer = (*syncBuffer)(nil)
 // ids no prediction has, so they wait and are orphaned at at + label_ttl.
 func produceSentinels(t *testing.T, predTopic, outTopic string, partitions int32, model string, at time.Time) {
 	t.Helper()
+	produceSync(t, newClient(t, kgo.RecordPartitioner(kgo.ManualPartitioner())), sentinels(predTopic, outTopic, partitions, model, at)...)
+}
+
+// sentinels returns produceSentinels' records, each with its partition
+// (produce them with kgo.ManualPartitioner).
+func sentinels(predTopic, outTopic string, partitions int32, model string, at time.Time) []*kgo.Record {
 	var recs []*kgo.Record
 	for p := range partitions {
 		id := fmt.Sprintf("sentinel-%d", p)
@@ -424,5 +490,5 @@ func produceSentinels(t *testing.T, predTopic, outTopic string, partitions int32
 			&kgo.Record{Topic: outTopic, Partition: p, Key: []byte("orphan-" + id),
 				Value: fmt.Appendf(nil, `{"prediction_id":"orphan-%s","model":%q,"timestamp":%d,"label":0}`, id, model, at.UnixMilli())})
 	}
-	produceSync(t, newClient(t, kgo.RecordPartitioner(kgo.ManualPartitioner())), recs...)
+	return recs
 }

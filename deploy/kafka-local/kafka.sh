@@ -4,6 +4,11 @@
 # with the local JDK (17+).
 #
 #   kafka.sh start | stop | restart | status | version | fetch | log
+#   kafka.sh halt | resume      stop the broker keeping its data, and start it
+#                               again on that data (tests of a broker restart)
+#
+# Several brokers can run side by side, each with its own KAFKA_RUN_DIR,
+# KAFKA_PORT and KAFKA_CONTROLLER_PORT.
 #
 # Environment (all optional):
 #   KAFKA_VERSION          Apache Kafka release from Maven Central (default: pom.xml's, 4.1.2)
@@ -184,6 +189,34 @@ start() {
     format --config "$props" --cluster-id "$(cluster_id)" --ignore-formatted \
     > "$KAFKA_RUN_DIR/logs/format.log" 2>&1 \
     || { cat "$KAFKA_RUN_DIR/logs/format.log" >&2; die "formatting the log directory failed"; }
+  launch "$t0"
+}
+
+# resume starts the broker of an existing KAFKA_RUN_DIR (left by halt) on its
+# data, with the configuration it was formatted with.
+resume() {
+  if pid="$(running_pid)"; then
+    say "already running (pid $pid, Apache Kafka $(broker_version), 127.0.0.1:$KAFKA_PORT)"
+    return 0
+  fi
+  [[ -f "$props" ]] || die "no broker to resume in $KAFKA_RUN_DIR (start one first)"
+  # The ports are those the data was formatted with, whatever the environment says.
+  KAFKA_PORT="$(sed -n 's/^advertised.listeners=.*:\([0-9]*\)$/\1/p' "$props")"
+  KAFKA_CONTROLLER_PORT="$(sed -n 's/^controller.quorum.voters=.*:\([0-9]*\)$/\1/p' "$props")"
+  local p
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    port_open "$p" && die "port 127.0.0.1:$p is already in use"
+  done
+  check_java
+  fetch
+  # A fresh log, so that the start-up check below sees this start's line.
+  [[ -f "$logfile" ]] && mv "$logfile" "$logfile.$(date +%s%N)"
+  launch "$SECONDS"
+}
+
+# launch runs the broker of $props in the background and waits until it answers.
+launch() {
+  local t0=$1 cp; cp="$(classpath)"
 
   # setsid + nohup: the broker outlives this script and the shell that ran it.
   # shellcheck disable=SC2086,SC2046
@@ -218,10 +251,15 @@ start() {
 }
 
 stop() {
+  halt
+  rm -rf "$KAFKA_RUN_DIR"
+}
+
+# halt stops the broker and keeps KAFKA_RUN_DIR (configuration and data).
+halt() {
   local pid
   if ! pid="$(running_pid)"; then
     say "not running"
-    rm -rf "$KAFKA_RUN_DIR"
     return 0
   fi
   kill -TERM "$pid" 2>/dev/null || true
@@ -232,7 +270,7 @@ stop() {
     kill -KILL "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
   fi
-  rm -rf "$KAFKA_RUN_DIR"
+  rm -f "$pidfile"
   say "stopped (pid $pid)"
 }
 
@@ -257,6 +295,8 @@ case "${1:-}" in
   status)  status ;;
   version) broker_version ;;
   fetch)   check_java; fetch; echo "$libs" ;;
+  halt)    halt ;;
+  resume)  resume ;;
   log)     exec tail -n "${2:-100}" "$logfile" ;;
-  *) echo "usage: $0 start|stop|restart|status|version|fetch|log [N]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|status|version|fetch|halt|resume|log [N]" >&2; exit 2 ;;
 esac
