@@ -398,9 +398,21 @@ func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
 		return err
 	}
 	// The internal topics may predate a change of the inputs' partition
-	// count.
-	if _, err := CheckCopartitioned(ctx, adm, append(p.topics[:], p.partialsTopic, p.stateTopic)...); err != nil {
-		return err
+	// count. Topics just created take a moment to appear in metadata.
+	for wait := 50 * time.Millisecond; ; wait *= 2 {
+		_, err := CheckCopartitioned(ctx, adm, append(p.topics[:], p.partialsTopic, p.stateTopic)...)
+		var missing *MissingTopicError
+		if err == nil || !errors.As(err, &missing) || wait > 5*time.Second {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
 	}
 	p.partitions = int(n)
 	p.modelPartition = make([]int32, len(p.cfg.Models))

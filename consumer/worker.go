@@ -165,6 +165,7 @@ func (w *worker) advance(p *Processor, now time.Time, out []*kgo.Record) ([]*kgo
 	w.dirty = true
 	w.harvest = w.panes.Harvest(wm, w.harvest[:0])
 	for _, part := range w.harvest {
+		part.Source = w.partition
 		v := append(make([]byte, 0, 4096), partialsVersion)
 		v = binary.AppendUvarint(v, uint64(w.partition))
 		v, err := part.AppendBinary(v)
