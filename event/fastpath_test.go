@@ -1,10 +1,12 @@
 package event
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TestFastFloatMatchesStrconv checks fastFloat against strconv.ParseFloat bit
@@ -66,5 +68,63 @@ func TestFastFloatMatchesStrconv(t *testing.T) {
 	}
 	if accepted < 1_000_000 {
 		t.Errorf("fast path took only %d of 2,000,000 literals", accepted)
+	}
+}
+
+// TestRFC3339MillisMatchesTimeParse checks that whatever rfc3339Millis
+// accepts, time.Parse accepts too and gives the same milliseconds: on edge
+// cases and on random strings of the right shape with random field values,
+// some out of range.
+func TestRFC3339MillisMatchesTimeParse(t *testing.T) {
+	check := func(s string) bool {
+		t.Helper()
+		got, ok := rfc3339Millis([]byte(s))
+		if !ok {
+			return false
+		}
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil || got != want.UnixMilli() {
+			t.Fatalf("%q: rfc3339Millis %d, time.Parse %d %v", s, got, want.UnixMilli(), err)
+		}
+		return true
+	}
+	for _, s := range []string{"2026-11-26T21:30:22.123Z", "2026-11-26T21:30:22Z", "1970-01-01T00:00:00Z",
+		"0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z", "2024-02-29T12:00:00+01:00",
+		"2026-01-01T00:00:00.5+02:00", "2026-01-01T00:00:00.123456-23:59", "1969-12-31T23:59:59.999Z"} {
+		if !check(s) {
+			t.Errorf("%q: fast path not taken", s)
+		}
+	}
+	for _, s := range []string{"2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-01T00:00:00Z",
+		"2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z", "2026-01-01t00:00:00Z",
+		"2026-01-01T00:00:00z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00+24:00",
+		"2026-01-01T00:00:00+01:60", "2026-01-01T00:00:00+0100", "2026-01-01T00:00:00.1234567891Z",
+		"2026-1-01T00:00:00Z", "+026-01-01T00:00:00Z", "2026-01-01 00:00:00Z", "2026-01-01T00:00:00,5Z"} {
+		if check(s) {
+			t.Errorf("%q: accepted by the fast path", s)
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	two := func(hi int) string { return fmt.Sprintf("%02d", r.IntN(hi)) }
+	accepted := 0
+	for range 1_000_000 {
+		s := fmt.Sprintf("%04d-%s-%sT%s:%s:%s", r.IntN(10000), two(14), two(33), two(26), two(62), two(62))
+		if r.IntN(2) == 0 {
+			s += "." + strconv.FormatUint(r.Uint64(), 10)[:r.IntN(12)] // up to 11 digits, or none
+		}
+		switch r.IntN(3) {
+		case 0:
+			s += "Z"
+		case 1:
+			s += []string{"+", "-"}[r.IntN(2)] + two(26) + ":" + two(62)
+		default:
+			s += []string{"z", "", "+01", "-00:00:00", "Z ", "+1:00"}[r.IntN(6)]
+		}
+		if check(s) {
+			accepted++
+		}
+	}
+	if accepted < 100_000 {
+		t.Errorf("fast path took only %d of 1,000,000 strings", accepted)
 	}
 }
