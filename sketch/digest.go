@@ -191,6 +191,25 @@ func (d *digest) compress(items []centroid, vals []uint64) {
 	if len(items) == 0 && len(vals) == 0 {
 		return
 	}
+	d.pass(items, vals)
+}
+
+// compressAtoms sets the empty digest to what compress(atomItems(vs, cs),
+// nil) gives, without allocating the items: they are staged in d.cent, and
+// one source of a pass yields the same sequence as another.
+func (d *digest) compressAtoms(vs []float64, cs []uint64) {
+	d.cent, d.total = d.cent[:0], 0
+	for i, v := range vs {
+		d.cent = append(d.cent, centroid{mean: v, weight: float64(cs[i]), pure: true})
+		d.total += float64(cs[i])
+	}
+	if len(d.cent) > 0 {
+		d.pass(nil, nil)
+	}
+}
+
+// pass is compress without the shortcut for nothing to add.
+func (d *digest) pass(items []centroid, vals []uint64) {
 	if d.delta == 0 {
 		d.delta = DefaultCompression
 	}
@@ -331,11 +350,6 @@ func (s *stream) runWeight(m float64) (w float64, pure bool) {
 		}
 	}
 	return w, pure
-}
-
-func (d *digest) reset() {
-	d.cent = d.cent[:0]
-	d.total = 0
 }
 
 func (d *digest) clone() digest {
