@@ -509,30 +509,58 @@ func keyFloat(k uint64) float64 {
 	return math.Float64frombits(k ^ (^uint64(int64(k)>>63) | 1<<63))
 }
 
-// radixSort sorts keys ascending with an LSD radix sort on bytes, using tmp
-// (same length) as workspace. Unlike a comparison sort it has no
-// data-dependent branches, which makes it 2–3× faster on random values.
+// radixSort sorts keys ascending, using tmp (same length) as workspace.
+//
+// It is an LSD radix sort on the bytes of the high halves (sign, exponent
+// and the top 20 bits of the mantissa), then a sort of each run of keys
+// whose high halves are equal: by insertion for short runs, by a radix sort
+// on the low halves for long ones. Continuous data rarely share a high half
+// (it resolves about 6 significant digits), so this does half the passes
+// of a radix sort on all 8 bytes, which took 38% of Numeric.Add; data that
+// do, such as epoch milliseconds or repeated values, cost at most the same
+// as before. Unlike a comparison sort it has no data-dependent branches in
+// the passes, which makes it 2–3× faster on random values.
 func radixSort(keys, tmp []uint64) {
 	if len(keys) < 2 {
 		return
 	}
-	var count [8][256]uint32
+	radixPasses(keys, tmp, 4)
+	for i := 0; i < len(keys); {
+		hi := keys[i] >> 32
+		j := i + 1
+		for j < len(keys) && keys[j]>>32 == hi {
+			j++
+		}
+		switch run := keys[i:j]; {
+		case len(run) > 32:
+			radixPasses(run, tmp[i:j], 0)
+		case len(run) > 1:
+			insertionSort(run)
+		}
+		i = j
+	}
+}
+
+// radixPasses sorts keys stably by bytes from to from+3 (0: the low half,
+// 4: the high half), one LSD pass per byte, leaving the result in keys.
+func radixPasses(keys, tmp []uint64, from int) {
+	var count [4][256]uint32
 	for _, k := range keys {
-		for d := range 8 {
-			count[d][byte(k>>(8*d))]++
+		for d := range 4 {
+			count[d][byte(k>>(8*(from+d)))]++
 		}
 	}
 	src, dst := keys, tmp
-	for d := range 8 {
+	for d := range 4 {
 		c := &count[d]
-		if int(c[byte(src[0]>>(8*d))]) == len(src) {
+		shift := uint(8 * (from + d))
+		if int(c[byte(src[0]>>shift)]) == len(src) {
 			continue // every key has the same byte here
 		}
 		sum := uint32(0)
 		for i := range c {
 			c[i], sum = sum, sum+c[i]
 		}
-		shift := uint(8 * d)
 		for _, k := range src {
 			b := byte(k >> shift)
 			dst[c[b]] = k
@@ -542,6 +570,18 @@ func radixSort(keys, tmp []uint64) {
 	}
 	if &src[0] != &keys[0] {
 		copy(keys, src)
+	}
+}
+
+// insertionSort sorts a few keys ascending.
+func insertionSort(keys []uint64) {
+	for i := 1; i < len(keys); i++ {
+		k := keys[i]
+		j := i
+		for ; j > 0 && keys[j-1] > k; j-- {
+			keys[j] = keys[j-1]
+		}
+		keys[j] = k
 	}
 }
 

@@ -438,6 +438,34 @@ func TestRadixSort(t *testing.T) {
 	}
 }
 
+// TestRadixSortRuns checks radixSort on keys that share their high halves,
+// in short and long runs, against a comparison sort.
+func TestRadixSortRuns(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	gens := map[string]func() float64{
+		"epoch ms":  func() float64 { return float64(1_767_225_600_000 + r.IntN(1_000_000)) },
+		"near 1e9":  func() float64 { return 1e9 + float64(r.IntN(100))/1e6 },
+		"runs":      func() float64 { return float64(r.IntN(20)) + r.Float64()*1e-9 },
+		"cents":     func() float64 { return float64(r.IntN(10_000)) / 100 },
+		"mixed":     func() float64 { return []float64{r.NormFloat64(), 1e9 + r.Float64()*1e-3, 3}[r.IntN(3)] },
+		"one value": func() float64 { return 42 },
+	}
+	for name, gen := range gens {
+		for _, k := range []int{2, 17, 33, 100, 512} {
+			keys := make([]uint64, k)
+			for i := range keys {
+				keys[i] = floatKey(gen())
+			}
+			want := slices.Clone(keys)
+			slices.Sort(want)
+			radixSort(keys, make([]uint64, k))
+			if !slices.Equal(keys, want) {
+				t.Errorf("%s, %d keys: not sorted", name, k)
+			}
+		}
+	}
+}
+
 func exactMoments(vs []float64) (mean, variance float64) {
 	for _, v := range vs {
 		mean += v

@@ -51,3 +51,19 @@ func BenchmarkCategoricalPaneCycle(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRadixSort is the sort of one full buffer (ns/op over 512 keys)
+// of normal values, the largest part of a digest-mode Numeric.Add.
+func BenchmarkRadixSort(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	src := make([]uint64, bufferSize)
+	for i := range src {
+		src[i] = floatKey(r.NormFloat64())
+	}
+	keys, tmp := make([]uint64, len(src)), make([]uint64, len(src))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(keys, src)
+		radixSort(keys, tmp)
+	}
+}
