@@ -419,6 +419,10 @@ func (d *Decoder) timestamp(v *value) (int64, error) {
 	switch v.t {
 	case typeString:
 		s := v.s
+		var ok bool
+		if ms, ok = rfc3339Millis(s); ok {
+			break
+		}
 		// The string only lives for the call; time.Parse keeps no reference.
 		t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(s), len(s)))
 		if err != nil {
@@ -441,6 +445,100 @@ func (d *Decoder) timestamp(v *value) (int64, error) {
 		return 0, &DecodeError{Reason: ReasonFutureTimestamp, Field: "timestamp", Detail: time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) + " is beyond max_clock_skew ahead of the wall clock"}
 	}
 	return ms, nil
+}
+
+// rfc3339Millis converts the usual form of an RFC 3339 time,
+// 2006-01-02T15:04:05[.fraction](Z|±07:00), to Unix milliseconds (rounded
+// down, as Time.UnixMilli does) in a few nanoseconds, against about 60 for
+// time.Parse. It accepts only what time.Parse(time.RFC3339Nano, …) accepts,
+// with the same field ranges, and gives the same instant
+// (TestRFC3339MillisMatchesTimeParse); for anything else, valid or not, it
+// returns ok false and the caller asks time.Parse.
+func rfc3339Millis(s []byte) (ms int64, ok bool) {
+	if len(s) < len("2006-01-02T15:04:05Z") ||
+		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	year := 100*digits2(s[0], s[1]) + digits2(s[2], s[3])
+	month, day := digits2(s[5], s[6]), digits2(s[8], s[9])
+	hour, minute, sec := digits2(s[11], s[12]), digits2(s[14], s[15]), digits2(s[17], s[18])
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return 0, false
+	}
+	s = s[19:]
+	frac := 0 // milliseconds: the first three digits of the fraction
+	if s[0] == '.' {
+		n := 1
+		for ; n < len(s) && s[n] >= '0' && s[n] <= '9'; n++ {
+			if n <= 3 {
+				frac = frac*10 + int(s[n]-'0')
+			}
+		}
+		if n == 1 || n > 10 { // no digit, or more than nanoseconds
+			return 0, false
+		}
+		for k := n; k <= 3; k++ {
+			frac *= 10
+		}
+		s = s[n:]
+	}
+	offset := 0 // seconds east of UTC
+	switch {
+	case len(s) == 1 && s[0] == 'Z':
+	case len(s) == 6 && (s[0] == '+' || s[0] == '-') && s[3] == ':':
+		h, m := digits2(s[1], s[2]), digits2(s[4], s[5])
+		if h < 0 || h > 23 || m < 0 || m > 59 {
+			return 0, false
+		}
+		offset = (h*60 + m) * 60
+		if s[0] == '-' {
+			offset = -offset
+		}
+	default:
+		return 0, false
+	}
+	secs := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
+	return secs*1000 + int64(frac), true
+}
+
+// digits2 is the value of two decimal digits, or a negative number if
+// either is not a digit.
+func digits2(a, b byte) int {
+	if a-'0' > 9 || b-'0' > 9 { // bytes wrap below '0'
+		return -1000
+	}
+	return int(a-'0')*10 + int(b-'0')
+}
+
+// daysIn is the number of days of month (1–12) in year.
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysSinceEpoch is the number of days from 1970-01-01 to the given date of
+// the proleptic Gregorian calendar, for years 0–9999 (Howard Hinnant's
+// days_from_civil).
+func daysSinceEpoch(year, month, day int) int64 {
+	y := int64(year) + 400 // shifted by one era so that y stays positive
+	if month <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400                     // [0, 399]
+	mp := int64((month + 9) % 12)          // March = 0
+	doy := (153*mp+2)/5 + int64(day) - 1   // [0, 365]
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return (era-1)*146097 + doe - 719468
 }
 
 func requiredString(v *value, field string) ([]byte, error) {

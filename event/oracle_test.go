@@ -441,19 +441,64 @@ func FuzzDecodeMatchesOracle(f *testing.F) {
 	p1, p2 := d.NewPrediction(), d.NewPrediction()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		valid := json.Valid(b)
+		// fastjson keeps a lone surrogate escape such as \ud800 as its six
+		// characters; the scanner decodes it as U+FFFD, as encoding/json
+		// does. Such strings cannot agree, so only the verdicts are
+		// compared then.
+		lone := hasLoneSurrogate(b)
 		e1, e2 := d.DecodePrediction(b, p1), o.DecodePrediction(b, p2)
 		checkAgree(t, "prediction", b, valid, e1, e2, func() string {
+			if lone {
+				return ""
+			}
 			return diffPredictions(schema, p1, p2)
 		})
 		var o1, o2 Outcome
 		e1, e2 = d.DecodeOutcome(b, &o1), o.DecodeOutcome(b, &o2)
 		checkAgree(t, "outcome", b, valid, e1, e2, func() string {
+			if lone {
+				return ""
+			}
 			if string(o1.ID) != string(o2.ID) || o1.Model != o2.Model || o1.TimeMs != o2.TimeMs || o1.Label != o2.Label {
 				return fmt.Sprintf("%+v vs %+v", o1, o2)
 			}
 			return ""
 		})
 	})
+}
+
+// hasLoneSurrogate reports whether b has a \u escape of a UTF-16 surrogate
+// that is not half of a high-low pair.
+func hasLoneSurrogate(b []byte) bool {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		switch {
+		case r >= 0xd800 && r < 0xdc00:
+			if lo, ok := hex4(i + 6); ok && lo >= 0xdc00 && lo < 0xe000 {
+				i += 11
+				continue
+			}
+			return true
+		case r >= 0xdc00 && r < 0xe000:
+			return true
+		}
+		i += 5
+	}
+	return false
 }
 
 func checkAgree(t *testing.T, what string, b []byte, valid bool, got, want error, diff func() string) {

@@ -46,6 +46,9 @@ type value struct {
 // float64 parses a number value. A literal beyond float64's range gives
 // ±Inf (the caller decides what that means), not an error.
 func (v *value) float64() (float64, error) {
+	if f, ok := fastFloat(v.s); ok {
+		return f, nil
+	}
 	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(v.s), len(v.s)), 64)
 	if err != nil {
 		var ne *strconv.NumError
@@ -55,6 +58,81 @@ func (v *value) float64() (float64, error) {
 		return 0, err
 	}
 	return f, nil
+}
+
+// exactPow10 are the powers of ten that a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat parses the number literals that carry few digits (37, 123.45,
+// 0.873, 1e3: what producers send) without strconv.ParseFloat, which costs
+// about 25 ns a literal in its general machinery. b must match the JSON
+// number grammar (the scanner checked it).
+//
+// It is Clinger's fast path, the one strconv itself takes for such input:
+// when the decimal mantissa m is at most 2^53 and the exponent e is within
+// ±22, both m and 10^|e| are exact float64 values, and one IEEE multiply or
+// divide rounds m·10^e correctly, so the result equals ParseFloat's bit for
+// bit (TestFastFloatMatchesStrconv). Anything else returns ok false and
+// goes to strconv.
+func fastFloat(b []byte) (f float64, ok bool) {
+	i, neg := 0, false
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	var m uint64
+	digits, exp := 0, 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		m = m*10 + uint64(b[i]-'0')
+		digits++
+	}
+	if i < len(b) && b[i] == '.' {
+		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			m = m*10 + uint64(b[i]-'0')
+			digits++
+			exp--
+		}
+	}
+	if digits > 19 { // m may have overflowed
+		return 0, false
+	}
+	if i < len(b) { // an exponent: [eE][+-]?digits
+		i++
+		eneg := false
+		if b[i] == '+' || b[i] == '-' {
+			eneg = b[i] == '-'
+			i++
+		}
+		x := 0
+		for ; i < len(b); i++ {
+			if x > 1000 {
+				return 0, false
+			}
+			x = x*10 + int(b[i]-'0')
+		}
+		if eneg {
+			x = -x
+		}
+		exp += x
+	}
+	if m > 1<<53 {
+		return 0, false
+	}
+	switch f = float64(m); {
+	case m == 0:
+	case exp == 0:
+	case exp > 0 && exp <= 22:
+		f *= exactPow10[exp]
+	case exp < 0 && exp >= -22:
+		f /= exactPow10[-exp]
+	default:
+		return 0, false
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // member is one key and value of an object.

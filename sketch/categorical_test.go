@@ -256,3 +256,60 @@ func TestCategoricalResetClone(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCategoricalRecycled checks that a sketch reused through Reset, life
+// after life, is indistinguishable from a fresh one fed the same values:
+// encoding, counts, clone, merge and the statistics, under the cap and past
+// it. Its values of earlier lives are reused, not copied again.
+func TestCategoricalRecycled(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	recycled := NewCategorical(8)
+	for life := range 30 {
+		recycled.Reset()
+		fresh := NewCategorical(8)
+		var seen []string
+		for range r.IntN(60) {
+			v := "v" + strconv.Itoa(r.IntN(4+life%12)) // values come and go between lives
+			seen = append(seen, v, "absent")
+			if r.IntN(2) == 0 {
+				recycled.Add([]byte(v))
+				fresh.Add([]byte(v))
+			} else {
+				recycled.AddString(v)
+				fresh.AddString(v)
+			}
+		}
+		if !bytes.Equal(mustMarshal(t, recycled), mustMarshal(t, fresh)) {
+			t.Fatalf("life %d: recycled encodes differently from fresh:\n%x\n%x", life, mustMarshal(t, recycled), mustMarshal(t, fresh))
+		}
+		for _, v := range seen {
+			if recycled.Count(v) != fresh.Count(v) {
+				t.Fatalf("life %d: Count(%q) %d, want %d", life, v, recycled.Count(v), fresh.Count(v))
+			}
+		}
+		if recycled.Len() != fresh.Len() || recycled.Distinct() != fresh.Distinct() || recycled.Total() != fresh.Total() {
+			t.Fatalf("life %d: Len/Distinct/Total differ", life)
+		}
+		if !bytes.Equal(mustMarshal(t, recycled.Clone()), mustMarshal(t, fresh)) {
+			t.Fatalf("life %d: clone of recycled differs", life)
+		}
+		other := categoricalOf(8, "v1", "v2", "v9", "w")
+		m1, m2 := recycled.Clone(), fresh.Clone()
+		if err := m1.Merge(other); err != nil {
+			t.Fatal(err)
+		}
+		if err := m2.Merge(other); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(mustMarshal(t, m1), mustMarshal(t, m2)) {
+			t.Fatalf("life %d: merge into recycled differs", life)
+		}
+		if fresh.NonMissing() > 0 {
+			c1, _, err1 := ChiSquare(other, recycled)
+			c2, _, err2 := ChiSquare(other, fresh)
+			if c1 != c2 || (err1 == nil) != (err2 == nil) {
+				t.Fatalf("life %d: chi-square %v %v, want %v %v", life, c1, err1, c2, err2)
+			}
+		}
+	}
+}

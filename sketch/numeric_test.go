@@ -438,6 +438,34 @@ func TestRadixSort(t *testing.T) {
 	}
 }
 
+// TestRadixSortRuns checks radixSort on keys that share their high halves,
+// in short and long runs, against a comparison sort.
+func TestRadixSortRuns(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	gens := map[string]func() float64{
+		"epoch ms":  func() float64 { return float64(1_767_225_600_000 + r.IntN(1_000_000)) },
+		"near 1e9":  func() float64 { return 1e9 + float64(r.IntN(100))/1e6 },
+		"runs":      func() float64 { return float64(r.IntN(20)) + r.Float64()*1e-9 },
+		"cents":     func() float64 { return float64(r.IntN(10_000)) / 100 },
+		"mixed":     func() float64 { return []float64{r.NormFloat64(), 1e9 + r.Float64()*1e-3, 3}[r.IntN(3)] },
+		"one value": func() float64 { return 42 },
+	}
+	for name, gen := range gens {
+		for _, k := range []int{2, 17, 33, 100, 512} {
+			keys := make([]uint64, k)
+			for i := range keys {
+				keys[i] = floatKey(gen())
+			}
+			want := slices.Clone(keys)
+			slices.Sort(want)
+			radixSort(keys, make([]uint64, k))
+			if !slices.Equal(keys, want) {
+				t.Errorf("%s, %d keys: not sorted", name, k)
+			}
+		}
+	}
+}
+
 func exactMoments(vs []float64) (mean, variance float64) {
 	for _, v := range vs {
 		mean += v
@@ -492,6 +520,59 @@ func TestDigestSize(t *testing.T) {
 			t.Errorf("%s: %d centroids", name, c)
 		} else {
 			t.Logf("%s: %d centroids", name, c)
+		}
+	}
+}
+
+// TestPassValsMatchesStream checks that the flush's two-way pass gives the
+// same digest, bit for bit, as the general stream, in both directions, on
+// continuous data, heavy atoms, ties between centroids and values, and
+// digests built by merging (whose centroids are not all pure).
+func TestPassValsMatchesStream(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	gens := map[string]func() float64{
+		"normal":         r.NormFloat64,
+		"zero-inflated":  func() float64 { return []float64{0, r.ExpFloat64()}[r.IntN(2)] },
+		"few values":     func() float64 { return float64(r.IntN(300)) },
+		"cents":          func() float64 { return float64(r.IntN(2000)) / 100 },
+		"heavy tail":     func() float64 { return 1 / (r.Float64() + 1e-9) },
+		"one value":      func() float64 { return 7 },
+		"two clusters":   func() float64 { return float64(r.IntN(2))*100 + r.NormFloat64() },
+		"integers 0..20": func() float64 { return float64(r.IntN(21)) },
+	}
+	for name, gen := range gens {
+		for trial := range 20 {
+			n := NewNumeric(nil)
+			for range r.IntN(20_000) + 200 {
+				n.Add(gen())
+			}
+			if trial%3 == 0 { // merged centroids
+				o := NewNumeric(nil)
+				for range r.IntN(5_000) + 200 {
+					o.Add(gen())
+				}
+				if err := n.Merge(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !n.inexact {
+				continue
+			}
+			keys := make([]uint64, r.IntN(bufferSize)+1)
+			for i := range keys {
+				if len(n.d.cent) > 0 && r.IntN(8) == 0 { // a tie with a centroid
+					keys[i] = floatKey(n.d.cent[r.IntN(len(n.d.cent))].mean)
+				} else {
+					keys[i] = floatKey(gen())
+				}
+			}
+			slices.Sort(keys)
+			a, b := n.d.clone(), n.d.clone()
+			a.passVals(keys)
+			b.passStream(nil, keys)
+			if !slices.Equal(a.cent, b.cent) || a.total != b.total {
+				t.Fatalf("%s, trial %d: passVals and passStream differ:\n%v\n%v", name, trial, a.cent, b.cent)
+			}
 		}
 	}
 }

@@ -227,7 +227,7 @@ func categoryCounts(ref, cur *Categorical) (r, c []float64, err error) {
 	}
 	keys := slices.Clone(ref.values)
 	for _, v := range cur.values {
-		if _, ok := ref.index[v]; !ok {
+		if i, ok := ref.index[v]; !ok || i < 0 {
 			keys = append(keys, v)
 		}
 	}
