@@ -9,13 +9,23 @@ import (
 	"time"
 )
 
-// TestFastFloatMatchesStrconv checks fastFloat against strconv.ParseFloat bit
-// for bit, on edge cases and on random literals of every shape the JSON
-// grammar allows.
-func TestFastFloatMatchesStrconv(t *testing.T) {
+// scanNumber scans s as a number and returns what exactFloat made of it.
+func scanNumber(s string) (float64, bool) {
+	sc := scanner{b: []byte(s)}
+	var v value
+	if !sc.number(&v) || sc.i != len(s) {
+		panic("not a number literal: " + s)
+	}
+	return v.f, v.exact
+}
+
+// TestExactFloatMatchesStrconv checks the scanner's conversion of number
+// literals against strconv.ParseFloat bit for bit, on edge cases and on
+// random literals of every shape the JSON grammar allows.
+func TestExactFloatMatchesStrconv(t *testing.T) {
 	check := func(s string) {
 		t.Helper()
-		got, ok := fastFloat([]byte(s))
+		got, ok := scanNumber(s)
 		if !ok {
 			return // strconv decides
 		}
@@ -29,11 +39,11 @@ func TestFastFloatMatchesStrconv(t *testing.T) {
 		"12.7", "1e3", "1E+3", "1e-3", "9007199254740992", "9007199254740993", "-9007199254740992",
 		"1e22", "1e23", "1e-22", "1e-23", "123456789012345678", "1234567890123456789",
 		"12345678901234567890", "0.1", "0.2", "0.3", "4.35", "2.675", "1.7976931348623157e308",
-		"5e-324", "0.000000000000000000001", "1e0000000000000000000005", "1e99999999999999"} {
+		"5e-324", "0.000000000000000000001", "1e0000000000000000000005", "1e99999999999999", "0e99999999999", "1e-99999999999"} {
 		check(s)
 	}
 	for _, s := range []string{"37", "123.45", "-0.873", "1e3", "9007199254740992", "1e22", "1e-22"} {
-		if _, ok := fastFloat([]byte(s)); !ok {
+		if _, ok := scanNumber(s); !ok {
 			t.Errorf("%q: fast path not taken", s)
 		}
 	}
@@ -61,7 +71,7 @@ func TestFastFloatMatchesStrconv(t *testing.T) {
 		if r.IntN(4) == 0 {
 			s += []string{"e", "E", "e+", "e-", "E-"}[r.IntN(5)] + strconv.Itoa(r.IntN(40))
 		}
-		if _, ok := fastFloat([]byte(s)); ok {
+		if _, ok := scanNumber(s); ok {
 			accepted++
 		}
 		check(s)

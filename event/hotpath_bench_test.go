@@ -37,17 +37,23 @@ func BenchmarkTimestamp(b *testing.B) {
 	}
 }
 
-// BenchmarkNumber parses the number literals of benchRecord: eight per
-// prediction (six features, score, latency).
+// BenchmarkNumber scans and parses the number literals of benchRecord: eight
+// per prediction (six features, score, latency).
 func BenchmarkNumber(b *testing.B) {
-	var vs []value
+	var lits [][]byte
 	for _, s := range []string{"123.45", "37", "5230.1", "812", "3", "88.2", "0.873", "12.7"} {
-		vs = append(vs, value{t: typeNumber, s: []byte(s)})
+		lits = append(lits, []byte(s))
 	}
+	var sc scanner
+	var v value
 	b.ReportAllocs()
 	for b.Loop() {
-		for i := range vs {
-			if _, err := vs[i].float64(); err != nil {
+		for _, l := range lits {
+			sc.b, sc.i = l, 0
+			if !sc.number(&v) {
+				b.Fatal(sc.err)
+			}
+			if _, err := v.float64(); err != nil {
 				b.Fatal(err)
 			}
 		}

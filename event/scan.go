@@ -37,17 +37,19 @@ var jtypeNames = [...]string{"null", "true", "false", "number", "string", "objec
 func (t jtype) String() string { return jtypeNames[t] }
 
 // value is a scanned JSON value: its type, and for strings the unescaped
-// contents, for numbers the literal text.
+// contents, for numbers the literal text and, when exact is set, its value.
 type value struct {
-	t jtype
-	s []byte
+	t     jtype
+	exact bool // a number whose value is f (see exactFloat)
+	s     []byte
+	f     float64
 }
 
 // float64 parses a number value. A literal beyond float64's range gives
 // ±Inf (the caller decides what that means), not an error.
 func (v *value) float64() (float64, error) {
-	if f, ok := fastFloat(v.s); ok {
-		return f, nil
+	if v.exact {
+		return v.f, nil
 	}
 	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(v.s), len(v.s)), 64)
 	if err != nil {
@@ -64,59 +66,20 @@ func (v *value) float64() (float64, error) {
 var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// fastFloat parses the number literals that carry few digits (37, 123.45,
-// 0.873, 1e3: what producers send) without strconv.ParseFloat, which costs
-// about 25 ns a literal in its general machinery. b must match the JSON
-// number grammar (the scanner checked it).
+// exactFloat converts a number literal of few digits (37, 123.45, 0.873,
+// 1e3: what producers send) that the scanner has taken apart: its sign, its
+// decimal digits as the integer m (nd of them, leading zeros included) and
+// the power of ten exp to scale m by. strconv.ParseFloat costs about 25 ns a
+// literal in its general machinery; this costs a multiply or a divide.
 //
 // It is Clinger's fast path, the one strconv itself takes for such input:
-// when the decimal mantissa m is at most 2^53 and the exponent e is within
-// ±22, both m and 10^|e| are exact float64 values, and one IEEE multiply or
-// divide rounds m·10^e correctly, so the result equals ParseFloat's bit for
-// bit (TestFastFloatMatchesStrconv). Anything else returns ok false and
-// goes to strconv.
-func fastFloat(b []byte) (f float64, ok bool) {
-	i, neg := 0, false
-	if i < len(b) && b[i] == '-' {
-		neg = true
-		i++
-	}
-	var m uint64
-	digits, exp := 0, 0
-	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-		m = m*10 + uint64(b[i]-'0')
-		digits++
-	}
-	if i < len(b) && b[i] == '.' {
-		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
-			m = m*10 + uint64(b[i]-'0')
-			digits++
-			exp--
-		}
-	}
-	if digits > 19 { // m may have overflowed
-		return 0, false
-	}
-	if i < len(b) { // an exponent: [eE][+-]?digits
-		i++
-		eneg := false
-		if b[i] == '+' || b[i] == '-' {
-			eneg = b[i] == '-'
-			i++
-		}
-		x := 0
-		for ; i < len(b); i++ {
-			if x > 1000 {
-				return 0, false
-			}
-			x = x*10 + int(b[i]-'0')
-		}
-		if eneg {
-			x = -x
-		}
-		exp += x
-	}
-	if m > 1<<53 {
+// when m is at most 2^53 and exp is within ±22, both m and 10^|exp| are
+// exact float64 values, and one IEEE multiply or divide rounds m·10^exp
+// correctly, so the result equals ParseFloat's bit for bit
+// (TestExactFloatMatchesStrconv). Otherwise ok is false: m may have
+// overflowed (more than 19 digits) or the result needs strconv.
+func exactFloat(neg bool, m uint64, nd, exp int) (f float64, ok bool) {
+	if nd > 19 || m > 1<<53 {
 		return 0, false
 	}
 	switch f = float64(m); {
@@ -325,46 +288,72 @@ func (s *scanner) skipContainer(depth int) bool {
 	}
 }
 
-// number scans a number by the JSON grammar:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// number scans a number by the JSON grammar,
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and converts the usual
+// short ones on the way (exactFloat), so that they are not read twice.
 func (s *scanner) number(v *value) bool {
 	start := s.i
-	if s.b[s.i] == '-' {
+	neg := s.b[s.i] == '-'
+	if neg {
 		s.i++
 	}
+	var m uint64
+	nd, exp := 0, 0
 	switch {
 	case s.i < len(s.b) && s.b[s.i] == '0':
 		s.i++
+		nd = 1
 	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
-		s.digits()
+		nd = s.mantissa(&m)
 	default:
 		return s.fail("invalid number at offset " + strconv.Itoa(start))
 	}
 	if s.i < len(s.b) && s.b[s.i] == '.' {
 		s.i++
-		if s.digits() == 0 {
+		k := s.mantissa(&m)
+		if k == 0 {
 			return s.fail("invalid number at offset " + strconv.Itoa(start))
 		}
+		nd += k
+		exp = -k
 	}
 	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
 		s.i++
+		eneg := false
 		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			eneg = s.b[s.i] == '-'
 			s.i++
 		}
-		if s.digits() == 0 {
+		x, k := 0, 0
+		for ; s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9'; s.i++ {
+			if x < 1<<20 { // beyond any exact exponent; saturate
+				x = x*10 + int(s.b[s.i]-'0')
+			}
+			k++
+		}
+		if k == 0 {
 			return s.fail("invalid number at offset " + strconv.Itoa(start))
 		}
+		if eneg {
+			x = -x
+		}
+		exp += x
 	}
 	v.s = s.b[start:s.i]
+	v.f, v.exact = exactFloat(neg, m, nd, exp)
 	return true
 }
 
-func (s *scanner) digits() int {
-	n := 0
+// mantissa scans digits, appending them to *m (which may overflow: the
+// caller counts digits), and returns how many there were.
+func (s *scanner) mantissa(m *uint64) int {
+	x, n := *m, 0
 	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		x = x*10 + uint64(s.b[s.i]-'0')
 		s.i++
 		n++
 	}
+	*m = x
 	return n
 }
 

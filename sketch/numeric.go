@@ -128,7 +128,7 @@ func (e *edgesInvalid) Unwrap() error { return ErrInvalidEdges }
 //
 // Add does not allocate in steady state. In digest mode it appends to a
 // buffer and every 512th call sorts the buffer and folds it into the digest,
-// the histogram and the moments: about 40 ns a value amortised; in exact
+// the histogram and the moments: about 38 ns a value amortised; in exact
 // mode a binary search among the distinct values, about 25 ns
 // (BenchmarkNumericAdd).
 func (n *Numeric) Add(v float64) {
@@ -511,29 +511,39 @@ func keyFloat(k uint64) float64 {
 
 // radixSort sorts keys ascending, using tmp (same length) as workspace.
 //
-// It is an LSD radix sort on the bytes of the high halves (sign, exponent
-// and the top 20 bits of the mantissa), then a sort of each run of keys
-// whose high halves are equal: by insertion for short runs, by a radix sort
-// on the low halves for long ones. Continuous data rarely share a high half
-// (it resolves about 6 significant digits), so this does half the passes
-// of a radix sort on all 8 bytes, which took 38% of Numeric.Add; data that
-// do, such as epoch milliseconds or repeated values, cost at most the same
-// as before. Unlike a comparison sort it has no data-dependent branches in
-// the passes, which makes it 2–3× faster on random values.
+// It is an LSD radix sort on the top three bytes of the keys (sign,
+// exponent and the top 12 bits of the mantissa), then a sort of each run of
+// keys whose top bytes are equal: by insertion for short runs, by a radix
+// sort on the five low bytes for long ones. Continuous data rarely share
+// their top bytes within a buffer of 512, so this does three byte passes
+// instead of eight: 6.6 µs instead of 10.5 per buffer of normal values
+// (BenchmarkRadixSort), where sorting was 38% of Numeric.Add. Data that do
+// share them, such as epoch milliseconds, take the eight passes of a plain
+// radix sort and about 10% longer than one. Unlike a comparison sort, the
+// passes have no data-dependent branches, which makes them 2–3× faster on
+// random values.
 func radixSort(keys, tmp []uint64) {
 	if len(keys) < 2 {
 		return
 	}
-	radixPasses(keys, tmp, 4)
+	var count [8][256]uint32
+	countTop(&count, keys)
+	if radixPasses(keys, tmp, &count, split, 8) == 0 {
+		// All keys share their top bytes: one run, no need to look for it.
+		countLow(&count, keys)
+		radixPasses(keys, tmp, &count, 0, split)
+		return
+	}
 	for i := 0; i < len(keys); {
-		hi := keys[i] >> 32
+		top := keys[i] >> (8 * split)
 		j := i + 1
-		for j < len(keys) && keys[j]>>32 == hi {
+		for j < len(keys) && keys[j]>>(8*split) == top {
 			j++
 		}
 		switch run := keys[i:j]; {
 		case len(run) > 32:
-			radixPasses(run, tmp[i:j], 0)
+			countLow(&count, run)
+			radixPasses(run, tmp[i:j], &count, 0, split)
 		case len(run) > 1:
 			insertionSort(run)
 		}
@@ -541,19 +551,40 @@ func radixSort(keys, tmp []uint64) {
 	}
 }
 
-// radixPasses sorts keys stably by bytes from to from+3 (0: the low half,
-// 4: the high half), one LSD pass per byte, leaving the result in keys.
-func radixPasses(keys, tmp []uint64, from int) {
-	var count [4][256]uint32
+// split is the number of low bytes radixSort leaves for the runs.
+const split = 5
+
+// countTop sets count[d][b], for the top bytes d ≥ split, to the number of
+// keys whose byte d is b. countLow does the same for the low bytes. The
+// loops have constant bounds so that the compiler unrolls them: counting is
+// half the cost of a sort.
+func countTop(count *[8][256]uint32, keys []uint64) {
+	clear(count[split:])
 	for _, k := range keys {
-		for d := range 4 {
-			count[d][byte(k>>(8*(from+d)))]++
+		for d := split; d < 8; d++ {
+			count[d][byte(k>>(8*d))]++
 		}
 	}
+}
+
+func countLow(count *[8][256]uint32, keys []uint64) {
+	clear(count[:split])
+	for _, k := range keys {
+		for d := range split {
+			count[d][byte(k>>(8*d))]++
+		}
+	}
+}
+
+// radixPasses sorts keys stably by their bytes lo to hi−1 (0 is the least
+// significant), one LSD pass per byte, leaving the result in keys; count
+// holds the keys' byte counts (countTop, countLow) and is used up. It returns the
+// number of passes made: bytes that all keys share need none.
+func radixPasses(keys, tmp []uint64, count *[8][256]uint32, lo, hi int) (passes int) {
 	src, dst := keys, tmp
-	for d := range 4 {
+	for d := lo; d < hi; d++ {
 		c := &count[d]
-		shift := uint(8 * (from + d))
+		shift := uint(8 * d)
 		if int(c[byte(src[0]>>shift)]) == len(src) {
 			continue // every key has the same byte here
 		}
@@ -567,10 +598,12 @@ func radixPasses(keys, tmp []uint64, from int) {
 			c[b]++
 		}
 		src, dst = dst, src
+		passes++
 	}
 	if &src[0] != &keys[0] {
 		copy(keys, src)
 	}
+	return passes
 }
 
 // insertionSort sorts a few keys ascending.

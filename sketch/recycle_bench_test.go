@@ -52,18 +52,29 @@ func BenchmarkCategoricalPaneCycle(b *testing.B) {
 	}
 }
 
-// BenchmarkRadixSort is the sort of one full buffer (ns/op over 512 keys)
-// of normal values, the largest part of a digest-mode Numeric.Add.
+// BenchmarkRadixSort is the sort of one full buffer (ns/op over 512 keys),
+// the largest part of a digest-mode Numeric.Add: of normal values, and of
+// epoch milliseconds, whose keys share their high bytes.
 func BenchmarkRadixSort(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
-	src := make([]uint64, bufferSize)
-	for i := range src {
-		src[i] = floatKey(r.NormFloat64())
-	}
-	keys, tmp := make([]uint64, len(src)), make([]uint64, len(src))
-	b.ReportAllocs()
-	for b.Loop() {
-		copy(keys, src)
-		radixSort(keys, tmp)
+	for _, bc := range []struct {
+		name string
+		gen  func() float64
+	}{
+		{"normal", r.NormFloat64},
+		{"epoch-ms", func() float64 { return float64(1_767_225_600_000 + r.IntN(300_000)) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			src := make([]uint64, bufferSize)
+			for i := range src {
+				src[i] = floatKey(bc.gen())
+			}
+			keys, tmp := make([]uint64, len(src)), make([]uint64, len(src))
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(keys, src)
+				radixSort(keys, tmp)
+			}
+		})
 	}
 }
