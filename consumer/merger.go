@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
+	"github.com/reckonhq/reckon/internal/wire"
 	"github.com/reckonhq/reckon/windows"
 	"github.com/reckonhq/reckon/windows/conceptdrift"
 	"github.com/reckonhq/reckon/windows/perf"
@@ -39,9 +41,9 @@ type merger struct {
 	// pending holds each model's joined errors by pane start until the
 	// pane closes; then they are sorted and fed to the detectors.
 	pending []map[int64][]windows.JoinedError
-	// calibrators are the stream references' calibrators broadcast by the
-	// mergers that completed them (nil: not known here).
-	calibrators []*perf.Calibrator
+	// cals are the stream references' calibrators as broadcast by the
+	// mergers that completed them (known false: not yet).
+	cals []calibration
 
 	// Per transaction, applied to the metrics after commit.
 	late      []uint64
@@ -59,36 +61,29 @@ type progress struct {
 	known, idle bool
 }
 
-// progressOf encodes a worker's progress record: its partition, watermark
+// appendProgress encodes a worker's progress record: its partition, watermark
 // and idleness.
 func appendProgress(b []byte, partition int32, wm int64, idle bool) []byte {
 	b = append(b, partialsVersion)
 	b = binary.AppendUvarint(b, uint64(partition))
 	b = binary.AppendVarint(b, wm)
-	return append(b, b2byte(idle))
-}
-
-func b2byte(b bool) byte {
-	if b {
-		return 1
-	}
-	return 0
+	return wire.AppendBool(b, idle)
 }
 
 func newMerger(p *Processor, partition int32) *merger {
 	m := &merger{
-		partition:   partition,
-		progress:    make([]progress, p.partitions),
-		wm:          windows.Unset,
-		agg:         windows.NewAggregator(p.lengths, p.layout),
-		refs:        make([]*windows.Reference, len(p.cfg.Models)),
-		pending:     make([]map[int64][]windows.JoinedError, len(p.cfg.Models)),
-		calibrators: make([]*perf.Calibrator, len(p.cfg.Models)),
-		late:        make([]uint64, len(p.cfg.Models)),
-		drifts:      make([][]uint64, len(p.cfg.Models)),
+		partition: partition,
+		progress:  make([]progress, p.partitions),
+		wm:        windows.Unset,
+		agg:       windows.NewAggregator(p.lengths, p.layout),
+		refs:      make([]*windows.Reference, len(p.cfg.Models)),
+		pending:   make([]map[int64][]windows.JoinedError, len(p.cfg.Models)),
+		cals:      make([]calibration, len(p.cfg.Models)),
+		late:      make([]uint64, len(p.cfg.Models)),
+		drifts:    make([][]uint64, len(p.cfg.Models)),
 	}
 	for i := range p.cfg.Models {
-		if r := p.cfg.Models[i].Reference; r != nil && r.IsRange() {
+		if r := p.cfg.Models[i].Reference; r != nil && r.IsRange() && p.modelPartition[i] == partition {
 			m.refs[i] = windows.NewStreamReference(p.layout, i, r.From.UnixMilli(), r.To.UnixMilli())
 		}
 		m.detectors = append(m.detectors, newDetectors())
@@ -143,12 +138,13 @@ func (m *merger) setProgress(partition int, wm int64, idle bool) error {
 }
 
 // advance recomputes the group's watermark and closes what it passed:
-// windows (into m.closed) and the detectors' panes.
-func (m *merger) advance(paneLength int64) ([]int, error) {
+// stream references (into m.completed), windows (into m.closed) and the
+// detectors' panes.
+func (m *merger) advance(paneLength int64) error {
 	low, active := int64(0), false
 	for _, pr := range m.progress {
 		if !pr.known {
-			return nil, nil
+			return nil
 		}
 		if pr.idle {
 			continue
@@ -159,13 +155,27 @@ func (m *merger) advance(paneLength int64) ([]int, error) {
 		active = true
 	}
 	if !active || low <= m.wm {
-		return nil, nil
+		return nil
 	}
 	m.wm = low
 	m.dirty = true
+	for mi, ref := range m.refs {
+		if ref != nil && ref.MaybeComplete(low) {
+			m.completed = append(m.completed, mi)
+		}
+	}
+	n := len(m.closed)
 	var err error
 	if m.closed, err = m.agg.Close(low, m.closed); err != nil {
-		return nil, err
+		return err
+	}
+	for _, r := range m.closed[n:] {
+		// Deferred predictions are at or after the end of their
+		// model's stream reference, so the window closing them ends
+		// after it: the reference, on this merger, is complete.
+		if ref := m.refs[r.Model]; len(r.Deferred) > 0 && ref != nil {
+			r.ResolveDeferred(ref.Calibrator)
+		}
 	}
 	for mi, byPane := range m.pending {
 		var starts []int64
@@ -192,13 +202,7 @@ func (m *merger) advance(paneLength int64) ([]int, error) {
 			}
 		}
 	}
-	var completed []int
-	for mi, ref := range m.refs {
-		if ref != nil && ref.MaybeComplete(low) {
-			completed = append(completed, mi)
-		}
-	}
-	return completed, nil
+	return nil
 }
 
 // resetTxn forgets what the last transaction would have applied.
@@ -220,53 +224,39 @@ func (m *merger) appendState(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(m.progress)))
 	for _, pr := range m.progress {
 		b = binary.AppendVarint(b, pr.wm)
-		b = append(b, b2byte(pr.known)|b2byte(pr.idle)<<1)
+		b = wire.AppendBool(b, pr.known)
+		b = wire.AppendBool(b, pr.idle)
 	}
 	var err error
-	if b, err = appendBlob(b, m.agg); err != nil {
+	if b, err = wire.AppendBlob(b, m.agg); err != nil {
 		return b, err
 	}
 	b = binary.AppendUvarint(b, uint64(len(m.refs)))
-	for mi := range m.refs {
-		if ref := m.refs[mi]; ref != nil {
-			b = append(b, 1)
-			if b, err = appendBlob(b, ref); err != nil {
+	for mi, ref := range m.refs {
+		b = wire.AppendBool(b, ref != nil)
+		if ref != nil {
+			if b, err = wire.AppendBlob(b, ref); err != nil {
 				return b, err
 			}
-		} else {
-			b = append(b, 0)
 		}
-		if c := m.calibrators[mi]; c != nil {
-			b = append(b, 1)
-			if b, err = appendBlob(b, c); err != nil {
+		c := m.cals[mi]
+		b = wire.AppendBool(b, c.known)
+		b = wire.AppendBool(b, c.c != nil)
+		if c.c != nil {
+			if b, err = wire.AppendBlob(b, c.c); err != nil {
 				return b, err
 			}
-		} else {
-			b = append(b, 0)
 		}
 		for _, d := range m.detectors[mi] {
-			enc, err := d.MarshalBinary()
-			if err != nil {
+			if b, err = wire.AppendBlob(b, d); err != nil {
 				return b, err
 			}
-			b = binary.AppendUvarint(b, uint64(len(enc)))
-			b = append(b, enc...)
 		}
-		starts := make([]int64, 0, len(m.pending[mi]))
-		for s := range m.pending[mi] {
-			starts = append(starts, s)
-		}
-		slices.Sort(starts)
+		starts := slices.Sorted(maps.Keys(m.pending[mi]))
 		b = binary.AppendUvarint(b, uint64(len(starts)))
 		for _, s := range starts {
-			errs := m.pending[mi][s]
 			b = binary.AppendVarint(b, s)
-			b = binary.AppendUvarint(b, uint64(len(errs)))
-			for _, e := range errs {
-				b = binary.AppendVarint(b, e.OutcomeMs)
-				b = binary.AppendVarint(b, e.PredMs)
-				b = append(b, b2byte(e.Wrong))
-			}
+			b = windows.AppendJoinedErrors(b, m.pending[mi][s])
 		}
 	}
 	return b, nil
@@ -276,90 +266,67 @@ var errState = errors.New("consumer: corrupt state checkpoint")
 
 // restoreState replaces m's state with a checkpoint of appendState.
 func (m *merger) restoreState(p *Processor, data []byte) error {
-	r := &stateReader{b: data}
-	if v := r.byte(); r.err == nil && v != mergerStateVersion {
+	r := wire.NewReader(data, errState)
+	if v := r.Byte(); r.Err() == nil && v != mergerStateVersion {
 		return fmt.Errorf("%w: merger version %d", errState, v)
 	}
-	wm := r.varint()
-	n := r.uvarint()
-	if r.err == nil && n != uint64(len(m.progress)) {
+	wm := r.Varint()
+	if n := r.Uvarint(); r.Err() == nil && n != uint64(len(m.progress)) {
 		return fmt.Errorf("%w: checkpoint of %d input partitions, the inputs have %d (changing the partition count needs a new group)", errState, n, len(m.progress))
 	}
 	prog := make([]progress, len(m.progress))
 	for i := range prog {
-		prog[i].wm = r.varint()
-		f := r.byte()
-		prog[i].known, prog[i].idle = f&1 != 0, f&2 != 0
+		prog[i] = progress{wm: r.Varint(), known: r.Bool(), idle: r.Bool()}
 	}
 	agg := windows.NewAggregator(p.lengths, p.layout)
-	if blob := r.blob(); r.err == nil {
+	if blob := r.Blob(); r.Err() == nil {
 		if err := agg.UnmarshalBinary(blob); err != nil {
 			return err
 		}
 	}
-	if n := r.uvarint(); r.err == nil && n != uint64(len(m.refs)) {
+	if n := r.Uvarint(); r.Err() == nil && n != uint64(len(m.refs)) {
 		return fmt.Errorf("%w: checkpoint of %d models, %d configured (changing the models needs a new group)", errState, n, len(m.refs))
 	}
 	refs := make([]*windows.Reference, len(m.refs))
-	cals := make([]*perf.Calibrator, len(m.refs))
+	cals := make([]calibration, len(m.refs))
 	dets := make([][]conceptdrift.Detector, len(m.refs))
 	pending := make([]map[int64][]windows.JoinedError, len(m.refs))
+	unmarshal := func(u interface{ UnmarshalBinary([]byte) error }) error {
+		if blob := r.Blob(); r.Err() == nil {
+			return u.UnmarshalBinary(blob)
+		}
+		return r.Err()
+	}
 	for mi := range m.refs {
-		if r.byte() == 1 {
-			blob := r.blob()
-			if r.err != nil {
-				break
-			}
-			ref, err := p.layout.DecodeReference(mi, blob)
+		if r.Bool() {
+			ref, err := p.layout.DecodeReference(mi, r.Blob())
 			if err != nil {
 				return err
 			}
 			refs[mi] = ref
 		}
-		if r.byte() == 1 {
-			blob := r.blob()
-			if r.err != nil {
-				break
-			}
-			c := new(perf.Calibrator)
-			if err := c.UnmarshalBinary(blob); err != nil {
+		cals[mi].known = r.Bool()
+		if r.Bool() {
+			cals[mi].c = new(perf.Calibrator)
+			if err := unmarshal(cals[mi].c); err != nil {
 				return err
 			}
-			cals[mi] = c
 		}
 		dets[mi] = newDetectors()
 		for _, d := range dets[mi] {
-			blob := r.blob()
-			if r.err != nil {
-				break
-			}
-			if err := d.UnmarshalBinary(blob); err != nil {
+			if err := unmarshal(d); err != nil {
 				return err
 			}
 		}
 		pending[mi] = make(map[int64][]windows.JoinedError)
-		np := r.uvarint()
-		for range np {
-			s := r.varint()
-			ne := r.uvarint()
-			if r.err != nil || ne > uint64(len(r.b)) {
-				r.fail()
-				break
-			}
-			errs := make([]windows.JoinedError, 0, ne)
-			for range ne {
-				e := windows.JoinedError{OutcomeMs: r.varint(), PredMs: r.varint(), Wrong: r.byte() == 1}
-				errs = append(errs, e)
-			}
-			pending[mi][s] = errs
+		for range r.Count(2) {
+			s := r.Varint()
+			pending[mi][s] = windows.ReadJoinedErrors(r, nil)
 		}
 	}
-	if r.err == nil && len(r.b) != 0 {
-		r.fail()
+	if err := r.End(); err != nil {
+		return err
 	}
-	if r.err != nil {
-		return r.err
-	}
-	m.wm, m.progress, m.agg, m.refs, m.calibrators, m.detectors, m.pending = wm, prog, agg, refs, cals, dets, pending
+	m.wm, m.progress, m.agg, m.refs, m.cals, m.detectors, m.pending = wm, prog, agg, refs, cals, dets, pending
 	return nil
 }

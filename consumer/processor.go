@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"slices"
@@ -86,8 +87,10 @@ type Processor struct {
 
 	// fileRefs are the models' reference profile files (nil: none or a
 	// stream range, which the mergers build).
-	fileRefs    []*windows.Reference
-	calibrators []*perf.Calibrator // per model, shared with the workers
+	fileRefs []*windows.Reference
+	// cal is each model's calibration for estimation, shared with the
+	// workers (which only read it, during batches).
+	cal         []calibration
 	driftParams [][]sketch.DriftParams
 	scoreParams []sketch.DriftParams
 
@@ -129,9 +132,13 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 		p.layout = append(p.layout, cats)
 	}
 	p.fileRefs = make([]*windows.Reference, len(cfg.Models))
-	p.calibrators = make([]*perf.Calibrator, len(cfg.Models))
+	p.cal = make([]calibration, len(cfg.Models))
 	for i := range cfg.Models {
 		mc := &cfg.Models[i]
+		p.cal[i] = calibration{from: math.MaxInt64, known: true} // no reference: identity
+		if r := mc.Reference; r != nil && r.IsRange() {
+			p.cal[i] = calibration{from: r.To.UnixMilli()}
+		}
 		var ps []sketch.DriftParams
 		for fi := range mc.Features {
 			ps = append(ps, driftParams(mc.FeatureDrift(fi)))
@@ -215,11 +222,11 @@ func isNetError(err error) bool {
 // transactionalID names this member's transactions: stable across
 // restarts, so that a restarted member fences its predecessor's open
 // transaction at once, and distinct between members.
-func (p *Processor) transactionalID(listen string) string {
+func (p *Processor) transactionalID() string {
 	id := p.cfg.Kafka.InstanceID
 	if id == "" {
 		host, _ := os.Hostname()
-		id = host + "-" + listen
+		id = host + "-" + p.cfg.Listen
 	}
 	clean := []byte(id)
 	for i, c := range clean {
@@ -237,7 +244,7 @@ func (p *Processor) transactionTimeout() time.Duration {
 }
 
 func (p *Processor) session(ctx context.Context) error {
-	txnID := p.transactionalID(p.cfg.Listen)
+	txnID := p.transactionalID()
 	if err := fence(ctx, p.base, txnID, p.transactionTimeout()); err != nil {
 		return &sessionError{fmt.Errorf("fencing the previous transactions of %s: %w", txnID, err)}
 	}
@@ -499,11 +506,35 @@ func (p *Processor) assigned(ctx context.Context, _ *kgo.Client, assigned map[st
 	p.m.Ready.Set(1)
 }
 
+// calibration says how a model's predictions are calibrated for
+// estimation: those before from with the identity, the others with c once
+// known. A stream reference's calibrator is known only when the reference
+// completes, at its end (from), on the member that aggregates the model;
+// until a worker learns it, it defers those predictions' estimates
+// (windows.Partial.Deferred), so that every prediction is estimated the
+// same way whoever processes it and whenever.
+type calibration struct {
+	from  int64
+	known bool
+	c     *perf.Calibrator
+}
+
+// at returns the calibrator for a prediction at ms, or defer.
+func (c *calibration) at(ms int64) (cal *perf.Calibrator, deferEstimate bool) {
+	switch {
+	case ms < c.from:
+		return nil, false
+	case !c.known:
+		return nil, true
+	}
+	return c.c, false
+}
+
 // adoptCalibrators hands the calibrators merger m knows to every worker.
 func (p *Processor) adoptCalibrators(m *merger) {
-	for mi, c := range m.calibrators {
-		if c != nil && p.fileRefs[mi] == nil {
-			p.calibrators[mi] = c
+	for mi, c := range m.cals {
+		if c.known && !p.cal[mi].known {
+			p.cal[mi].known, p.cal[mi].c = true, c.c
 		}
 	}
 }
@@ -611,7 +642,8 @@ func (p *Processor) batch(ctx context.Context, sess *kgo.GroupTransactSession, f
 		}
 	}
 	// The mergers' input is small (a record per pane and partition):
-	// decode it here meanwhile.
+	// decode it here meanwhile. It touches only mergers: the workers read
+	// p.cal, so calibrators are adopted after they finish.
 	for _, r := range partials {
 		if err := p.mergePartial(r); err != nil {
 			wg.Wait()
@@ -619,6 +651,9 @@ func (p *Processor) batch(ctx context.Context, sess *kgo.GroupTransactSession, f
 		}
 	}
 	wg.Wait()
+	for _, m := range p.mergers {
+		p.adoptCalibrators(m)
+	}
 
 	p.produce = p.produce[:0]
 	for _, w := range p.workers {
@@ -635,8 +670,8 @@ func (p *Processor) batch(ctx context.Context, sess *kgo.GroupTransactSession, f
 		}
 	}
 	for _, m := range p.mergers {
-		completed, err := m.advance(p.paneLength.Milliseconds())
-		if err != nil {
+		nc := len(m.completed)
+		if err := m.advance(p.paneLength.Milliseconds()); err != nil {
 			return err
 		}
 		for _, r := range m.closed[len(m.reports):] {
@@ -648,8 +683,7 @@ func (p *Processor) batch(ctx context.Context, sess *kgo.GroupTransactSession, f
 			}
 			p.produce = append(p.produce, rec)
 		}
-		for _, mi := range completed {
-			m.completed = append(m.completed, mi)
+		for _, mi := range m.completed[nc:] {
 			// Every member's workers calibrate with it from now on.
 			var v []byte
 			v = append(v, partialsVersion)
@@ -711,8 +745,8 @@ func (p *Processor) mergePartial(r *kgo.Record) error {
 		return m.setProgress(int(src), wm, v[n] == 1)
 	case kindCalibrator:
 		mi := int(src)
-		if mi >= len(m.calibrators) {
-			return fmt.Errorf("%s/%d@%d: calibrator of model %d, %d configured", r.Topic, r.Partition, r.Offset, mi, len(m.calibrators))
+		if mi >= len(m.cals) {
+			return fmt.Errorf("%s/%d@%d: calibrator of model %d, %d configured", r.Topic, r.Partition, r.Offset, mi, len(m.cals))
 		}
 		c := new(perf.Calibrator)
 		if len(v) > 0 {
@@ -722,10 +756,9 @@ func (p *Processor) mergePartial(r *kgo.Record) error {
 		} else {
 			c = nil
 		}
-		m.calibrators[mi] = c
+		m.cals[mi] = calibration{known: true, c: c}
 		m.dirty = true
-		p.adoptCalibrators(m)
-		return nil
+		return nil // the loop adopts it once the workers are done
 	}
 	return fmt.Errorf("%s/%d@%d: unknown record kind %q", r.Topic, r.Partition, r.Offset, kind)
 }
@@ -777,14 +810,12 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 	p.produce = p.produce[:0]
 
 	committed, err := sess.End(ctx, kgo.TryCommit)
+	if perr := p.produceErr.Swap(nil); perr != nil {
+		// A failed produce fails the transaction (End reports it).
+		p.log.Warn("producing in the transaction failed", "err", *perr, "committed", committed)
+	}
 	if err == nil && !committed {
 		p.log.Info("transaction aborted (rebalance); rolling back to the last checkpoint")
-	}
-	if perr := p.produceErr.Swap(nil); perr != nil && err == nil && committed {
-		// Cannot happen: a failed produce fails the transaction.
-		return fmt.Errorf("transaction committed despite a failed produce: %w", *perr)
-	} else if perr != nil {
-		p.log.Warn("producing in the transaction failed", "err", *perr)
 	}
 	if err != nil || !committed {
 		if rerr := p.rollback(now); rerr != nil {

@@ -52,7 +52,7 @@ func (p *Processor) loadReferences() error {
 			return fmt.Errorf("models[%d] (%s) reference file: %w", i, mc.Name, err)
 		}
 		p.fileRefs[i] = ref
-		p.calibrators[i] = ref.Calibrator
+		p.cal[i] = calibration{from: math.MinInt64, known: true, c: ref.Calibrator}
 		p.m.ReferenceComplete.WithLabelValues(mc.Name).Set(1)
 		p.log.Info("reference loaded", "model", mc.Name, "file", mc.Reference.File, "predictions", ref.Predictions)
 	}

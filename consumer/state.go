@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/reckonhq/reckon/internal/wire"
 	"github.com/reckonhq/reckon/windows"
 )
 
@@ -85,7 +87,7 @@ func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []i
 	if len(partitions) == 0 {
 		return out, nil
 	}
-	cl, err := kgo.NewClient(append(base, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(), kgo.FetchMaxWait(200*time.Millisecond))...)
+	cl, err := kgo.NewClient(append(slices.Clone(base), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(), kgo.FetchMaxWait(200*time.Millisecond))...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
@@ -230,88 +232,16 @@ func assemble(latest map[string][]byte, kind byte, p int32, first []byte) (check
 }
 
 func parseChunk(v []byte) (seq uint64, n int, data []byte, err error) {
-	r := &stateReader{b: v}
-	if ver := r.byte(); r.err == nil && ver != stateVersion {
+	r := wire.NewReader(v, errState)
+	if ver := r.Byte(); r.Err() == nil && ver != stateVersion {
 		return 0, 0, nil, fmt.Errorf("%w: chunk version %d", errState, ver)
 	}
-	seq = r.uvarint()
-	n64 := r.uvarint()
-	if r.err != nil || n64 == 0 || n64 > 1<<20 {
+	seq = r.Uvarint()
+	n64 := r.Uvarint()
+	if r.Err() != nil || n64 == 0 || n64 > 1<<20 {
 		return 0, 0, nil, fmt.Errorf("%w: chunk header", errState)
 	}
-	return seq, int(n64), r.b, nil
-}
-
-// stateReader decodes checkpoints; the first error sticks.
-type stateReader struct {
-	b   []byte
-	err error
-}
-
-func (r *stateReader) fail() {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: truncated", errState)
-	}
-}
-
-func (r *stateReader) byte() byte {
-	if r.err != nil || len(r.b) == 0 {
-		r.fail()
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *stateReader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *stateReader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *stateReader) blob() []byte {
-	n := r.uvarint()
-	if r.err != nil || n > uint64(len(r.b)) {
-		r.fail()
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-type binaryAppender interface {
-	AppendBinary([]byte) ([]byte, error)
-}
-
-func appendBlob(b []byte, a binaryAppender) ([]byte, error) {
-	enc, err := a.AppendBinary(nil)
-	if err != nil {
-		return b, err
-	}
-	b = binary.AppendUvarint(b, uint64(len(enc)))
-	return append(b, enc...), nil
+	return seq, int(n64), r.Rest(), nil
 }
 
 const workerStateVersion = 1
@@ -324,37 +254,33 @@ func (w *worker) appendState(b []byte) ([]byte, error) {
 	for _, s := range w.sources {
 		st := s.State()
 		b = binary.AppendVarint(b, st.MaxMs)
-		b = append(b, b2byte(st.Seen))
+		b = wire.AppendBool(b, st.Seen)
 	}
 	b = binary.AppendVarint(b, w.wm.Current())
 	var err error
-	if b, err = appendBlob(b, w.panes); err != nil {
+	if b, err = wire.AppendBlob(b, w.panes); err != nil {
 		return b, err
 	}
-	return appendBlob(b, w.join)
+	return wire.AppendBlob(b, w.join)
 }
 
 // restoreState replaces w's state with a checkpoint of appendState.
 func (w *worker) restoreState(data []byte, now time.Time) error {
-	r := &stateReader{b: data}
-	if v := r.byte(); r.err == nil && v != workerStateVersion {
+	r := wire.NewReader(data, errState)
+	if v := r.Byte(); r.Err() == nil && v != workerStateVersion {
 		return fmt.Errorf("%w: worker version %d", errState, v)
 	}
-	if n := r.uvarint(); r.err == nil && n != uint64(len(w.sources)) {
+	if n := r.Uvarint(); r.Err() == nil && n != uint64(len(w.sources)) {
 		return fmt.Errorf("%w: %d sources", errState, n)
 	}
 	var states [numInputTopics]windows.SourceState
 	for i := range states {
-		states[i] = windows.SourceState{MaxMs: r.varint(), Seen: r.byte() == 1}
+		states[i] = windows.SourceState{MaxMs: r.Varint(), Seen: r.Bool()}
 	}
-	wm := r.varint()
-	panes := r.blob()
-	join := r.blob()
-	if r.err == nil && len(r.b) != 0 {
-		r.fail()
-	}
-	if r.err != nil {
-		return r.err
+	wm := r.Varint()
+	panes, join := r.Blob(), r.Blob()
+	if err := r.End(); err != nil {
+		return err
 	}
 	if err := w.panes.UnmarshalBinary(panes); err != nil {
 		return err

@@ -13,7 +13,6 @@ import (
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/windows"
 	"github.com/reckonhq/reckon/windows/join"
-	"github.com/reckonhq/reckon/windows/perf"
 )
 
 // Input topics, as indexes into per-topic arrays. The re-key topic
@@ -61,10 +60,10 @@ type worker struct {
 	// assigned marks which input topics' partition this member owns.
 	assigned [numInputTopics]bool
 	join     *join.Store
-	// calibrators map scores to probabilities for estimation, per model;
-	// nil is the identity. Shared by the processor's workers; written by
-	// the loop between batches only.
-	calibrators []*perf.Calibrator
+	// cal says how each model's scores are calibrated for estimation.
+	// Shared by the processor's workers; written by the loop between
+	// batches only.
+	cal []calibration
 
 	// checkpoint is the newest committed checkpoint; next the one this
 	// transaction writes. sent is the progress last committed to the
@@ -133,7 +132,7 @@ func newWorker(p *Processor, partition int32, now time.Time) *worker {
 		panes:       windows.NewPanes(p.paneLength, p.layout),
 		wm:          windows.NewWatermark(p.cfg.AllowedLateness, p.cfg.IdleTimeout),
 		join:        join.New(p.cfg.LabelTTL),
-		calibrators: p.calibrators,
+		cal:         p.cal,
 		partitioner: kgo.StickyKeyPartitioner(nil).ForTopic(""),
 		partitions:  p.partitions,
 		sent:        progress{wm: windows.Unset},
@@ -309,7 +308,8 @@ func (w *worker) prediction(ti int, r *kgo.Record) {
 		ms.late++
 		return
 	}
-	w.panes.Get(p.Model, p.TimeMs).AddPrediction(p, w.calibrators[p.Model])
+	cal, deferEstimate := w.cal[p.Model].at(p.TimeMs)
+	w.panes.Get(p.Model, p.TimeMs).AddPrediction(p, cal, deferEstimate)
 }
 
 func (w *worker) outcomeRecord(ti int, r *kgo.Record) {

@@ -140,7 +140,7 @@ func benchLoopStep(p *Processor, w *worker) {
 	if err := m.setProgress(0, w.wm.Current(), false); err != nil {
 		panic(err)
 	}
-	if _, err := m.advance(p.paneLength.Milliseconds()); err != nil {
+	if err := m.advance(p.paneLength.Milliseconds()); err != nil {
 		panic(err)
 	}
 	for _, r := range m.closed {

@@ -345,7 +345,7 @@ func (b *Builder) add(p *event.Prediction, scored bool, label int8) {
 	}
 	// The worker calibrates with the model's calibrator, which is the
 	// identity (nil) until a reference completes.
-	pt.AddPrediction(p, nil)
+	pt.AddPrediction(p, nil, false)
 	if p.Error {
 		return // an error prediction has no sketches and joins no label
 	}

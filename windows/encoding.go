@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
+
+	"github.com/reckonhq/reckon/internal/wire"
 )
 
 // Binary encodings of the event-time state, for checkpoints and for the
@@ -20,80 +23,33 @@ const encodingVersion = 1
 // ErrCorrupt is wrapped by every decoding error of this package.
 var ErrCorrupt = errors.New("windows: corrupt encoding")
 
-type reader struct {
-	b   []byte
-	err error
+func newReader(data []byte) *wire.Reader {
+	r := wire.NewReader(data, ErrCorrupt)
+	if r.Byte() != encodingVersion && r.Err() == nil {
+		r.Fail("unknown version")
+	}
+	return r
 }
 
-func (r *reader) fail(what string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s", ErrCorrupt, what)
+// AppendJoinedErrors appends an error stream to b.
+func AppendJoinedErrors(b []byte, errs []JoinedError) []byte {
+	b = binary.AppendUvarint(b, uint64(len(errs)))
+	for _, e := range errs {
+		b = binary.AppendVarint(b, e.OutcomeMs)
+		b = binary.AppendVarint(b, e.PredMs)
+		b = wire.AppendBool(b, e.Wrong)
 	}
+	return b
 }
 
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
+// ReadJoinedErrors reads a stream written by AppendJoinedErrors, appending
+// it to dst.
+func ReadJoinedErrors(r *wire.Reader, dst []JoinedError) []JoinedError {
+	n := r.Count(3)
+	for range n {
+		dst = append(dst, JoinedError{OutcomeMs: r.Varint(), PredMs: r.Varint(), Wrong: r.Bool()})
 	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail("truncated uvarint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail("truncated varint")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) bytes() []byte {
-	n := r.uvarint()
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.b)) {
-		r.fail("truncated blob")
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) version() {
-	if r.err != nil {
-		return
-	}
-	if len(r.b) == 0 || r.b[0] != encodingVersion {
-		r.fail("unknown version")
-		return
-	}
-	r.b = r.b[1:]
-}
-
-type appender interface {
-	AppendBinary([]byte) ([]byte, error)
-}
-
-// appendBlob appends a's encoding prefixed by its length.
-func appendBlob(b []byte, a appender) ([]byte, error) {
-	enc, err := a.AppendBinary(nil)
-	if err != nil {
-		return b, err
-	}
-	b = binary.AppendUvarint(b, uint64(len(enc)))
-	return append(b, enc...), nil
+	return dst
 }
 
 // AppendBinary appends the encoding of p (version 1) to b.
@@ -107,28 +63,25 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, p.Errors)
 	b = binary.AppendUvarint(b, p.Outcomes)
 	var err error
-	for _, a := range []appender{&p.Perf, &p.Estimate, p.Score} {
-		if b, err = appendBlob(b, a); err != nil {
+	for _, a := range []interface{ AppendBinary([]byte) ([]byte, error) }{&p.Perf, &p.Estimate, p.Score} {
+		if b, err = wire.AppendBlob(b, a); err != nil {
 			return b, err
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(p.Joined)))
-	for _, e := range p.Joined {
-		b = binary.AppendVarint(b, e.OutcomeMs)
-		b = binary.AppendVarint(b, e.PredMs)
-		if e.Wrong {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
-		}
+	b = AppendJoinedErrors(b, p.Joined)
+	b = binary.AppendUvarint(b, uint64(len(p.Deferred)))
+	for _, d := range p.Deferred {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(d.Score))
+		b = wire.AppendBool(b, d.Predicted)
 	}
 	b = binary.AppendUvarint(b, uint64(len(p.Features)))
 	for _, f := range p.Features {
-		var a appender = f.Cat
 		if f.Num != nil {
-			a = f.Num
+			b, err = wire.AppendBlob(b, f.Num)
+		} else {
+			b, err = wire.AppendBlob(b, f.Cat)
 		}
-		if b, err = appendBlob(b, a); err != nil {
+		if err != nil {
 			return b, err
 		}
 	}
@@ -138,53 +91,43 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 // DecodePartial decodes a partial encoded by Partial.AppendBinary, checking
 // it against the layout. It returns the unread rest of data.
 func (l Layout) DecodePartial(data []byte) (*Partial, []byte, error) {
-	r := &reader{b: data}
+	r := wire.NewReader(data, ErrCorrupt)
 	p, err := l.readPartial(r)
-	return p, r.b, err
+	return p, r.Rest(), err
 }
 
-func (l Layout) readPartial(r *reader) (*Partial, error) {
-	r.version()
-	model := r.uvarint()
-	if r.err == nil && model >= uint64(len(l)) {
-		r.fail(fmt.Sprintf("model %d not configured", model))
+func (l Layout) readPartial(r *wire.Reader) (*Partial, error) {
+	if r.Byte() != encodingVersion && r.Err() == nil {
+		r.Fail("unknown partial version")
 	}
-	if r.err != nil {
-		return nil, r.err
+	model := r.Uvarint()
+	if r.Err() == nil && model >= uint64(len(l)) {
+		r.Fail(fmt.Sprintf("model %d not configured", model))
+	}
+	if r.Err() != nil {
+		return nil, r.Err()
 	}
 	p := l.NewPartial(int(model))
-	p.Start, p.End = r.varint(), r.varint()
-	p.Source = int32(r.uvarint())
-	p.Predictions, p.Errors, p.Outcomes = r.uvarint(), r.uvarint(), r.uvarint()
+	p.Start, p.End = r.Varint(), r.Varint()
+	p.Source = int32(r.Uvarint())
+	p.Predictions, p.Errors, p.Outcomes = r.Uvarint(), r.Uvarint(), r.Uvarint()
 	for _, u := range []interface{ UnmarshalBinary([]byte) error }{&p.Perf, &p.Estimate, p.Score} {
-		if blob := r.bytes(); r.err == nil {
+		if blob := r.Blob(); r.Err() == nil {
 			if err := u.UnmarshalBinary(blob); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 			}
 		}
 	}
-	if n := r.uvarint(); r.err == nil && n > 0 {
-		if n > uint64(len(r.b)) {
-			r.fail("truncated error stream")
-		}
-		for i := uint64(0); i < n && r.err == nil; i++ {
-			e := JoinedError{OutcomeMs: r.varint(), PredMs: r.varint()}
-			if r.err == nil && len(r.b) == 0 {
-				r.fail("truncated error stream")
-			}
-			if r.err == nil {
-				e.Wrong = r.b[0] == 1
-				r.b = r.b[1:]
-				p.Joined = append(p.Joined, e)
-			}
-		}
+	p.Joined = ReadJoinedErrors(r, p.Joined)
+	for range r.Count(9) {
+		p.Deferred = append(p.Deferred, ScoredPrediction{Score: math.Float64frombits(r.Uint64()), Predicted: r.Bool()})
 	}
-	if n := r.uvarint(); r.err == nil && n != uint64(len(p.Features)) {
-		r.fail(fmt.Sprintf("model %d has %d features, the encoding %d", model, len(p.Features), n))
+	if n := r.Uvarint(); r.Err() == nil && n != uint64(len(p.Features)) {
+		r.Fail(fmt.Sprintf("model %d has %d features, the encoding %d", model, len(p.Features), n))
 	}
 	for _, f := range p.Features {
-		blob := r.bytes()
-		if r.err != nil {
+		blob := r.Blob()
+		if r.Err() != nil {
 			break
 		}
 		var err error
@@ -197,45 +140,62 @@ func (l Layout) readPartial(r *reader) (*Partial, error) {
 			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
 	}
-	if r.err != nil {
-		return nil, r.err
+	if r.Err() != nil {
+		return nil, r.Err()
 	}
 	return p, nil
 }
 
-// AppendBinary appends the open panes to b.
-func (ps *Panes) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, encodingVersion)
-	b = binary.AppendUvarint(b, uint64(ps.Len()))
+func appendParts(b []byte, parts []*Partial) ([]byte, error) {
+	b = binary.AppendUvarint(b, uint64(len(parts)))
 	var err error
-	for _, open := range ps.open {
-		for _, p := range open {
-			if b, err = p.AppendBinary(b); err != nil {
-				return b, err
-			}
+	for _, p := range parts {
+		if b, err = p.AppendBinary(b); err != nil {
+			return b, err
 		}
 	}
 	return b, nil
 }
 
+func (l Layout) readParts(r *wire.Reader) ([]*Partial, error) {
+	n := r.Count(8)
+	parts := make([]*Partial, 0, n)
+	for range n {
+		p, err := l.readPartial(r)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return parts, r.Err()
+}
+
+// AppendBinary appends the open panes to b.
+func (ps *Panes) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, encodingVersion)
+	var parts []*Partial
+	for _, open := range ps.open {
+		parts = append(parts, open...)
+	}
+	return appendParts(b, parts)
+}
+
 // UnmarshalBinary replaces the open panes with the encoded ones.
 func (ps *Panes) UnmarshalBinary(data []byte) error {
-	r := &reader{b: data}
-	r.version()
-	n := r.uvarint()
+	r := newReader(data)
+	parts, err := ps.layout.readParts(r)
+	if err == nil {
+		err = r.End()
+	}
+	if err != nil {
+		return err
+	}
 	open := make([][]*Partial, len(ps.layout))
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		p, err := ps.layout.readPartial(r)
-		if err != nil {
-			return err
-		}
+	for _, p := range parts {
 		if p.End-p.Start != ps.length {
 			return fmt.Errorf("%w: pane [%d,%d) is not %dms long", ErrCorrupt, p.Start, p.End, ps.length)
 		}
 		open[p.Model] = append(open[p.Model], p)
-	}
-	if r.err != nil {
-		return r.err
 	}
 	for _, o := range open {
 		slices.SortFunc(o, func(a, b *Partial) int { return cmp.Compare(a.Start, b.Start) })
@@ -268,49 +228,18 @@ func (a *Aggregator) AppendBinary(b []byte) ([]byte, error) {
 	return b, nil
 }
 
-func appendParts(b []byte, parts []*Partial) ([]byte, error) {
-	b = binary.AppendUvarint(b, uint64(len(parts)))
-	var err error
-	for _, p := range parts {
-		if b, err = p.AppendBinary(b); err != nil {
-			return b, err
-		}
-	}
-	return b, nil
-}
-
-func (l Layout) readParts(r *reader) ([]*Partial, error) {
-	n := r.uvarint()
-	if r.err == nil && n > uint64(len(r.b)) {
-		r.fail("truncated pane list")
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	parts := make([]*Partial, 0, n)
-	for range n {
-		p, err := l.readPartial(r)
-		if err != nil {
-			return nil, err
-		}
-		parts = append(parts, p)
-	}
-	return parts, nil
-}
-
 // UnmarshalBinary replaces the aggregator's state with the encoded one.
 func (a *Aggregator) UnmarshalBinary(data []byte) error {
-	r := &reader{b: data}
-	r.version()
-	closed := r.varint()
-	n := r.uvarint()
-	open := make(map[windowKey][]*Partial, min(n, 1<<16))
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		w, model, start := r.uvarint(), r.uvarint(), r.varint()
-		if r.err == nil && (w >= uint64(len(a.lengths)) || model >= uint64(len(a.layout))) {
-			r.fail(fmt.Sprintf("window %d of model %d not configured", w, model))
+	r := newReader(data)
+	closed := r.Varint()
+	n := r.Count(3)
+	open := make(map[windowKey][]*Partial, n)
+	for range n {
+		w, model, start := r.Uvarint(), r.Uvarint(), r.Varint()
+		if r.Err() == nil && (w >= uint64(len(a.lengths)) || model >= uint64(len(a.layout))) {
+			r.Fail(fmt.Sprintf("window %d of model %d not configured", w, model))
 		}
-		if r.err != nil {
+		if r.Err() != nil {
 			break
 		}
 		parts, err := a.layout.readParts(r)
@@ -319,15 +248,16 @@ func (a *Aggregator) UnmarshalBinary(data []byte) error {
 		}
 		open[windowKey{int(model), int(w), start}] = parts
 	}
-	if r.err != nil {
-		return r.err
+	if err := r.End(); err != nil {
+		return err
 	}
 	a.closedThrough, a.open = closed, open
 	return nil
 }
 
-// State is what a checkpoint keeps of a source: its event-time progress.
-// Wall-clock idleness is not kept: a restored source starts active.
+// SourceState is what a checkpoint keeps of a source: its event-time
+// progress. Wall-clock idleness is not kept: a restored source starts
+// active.
 type SourceState struct {
 	MaxMs int64
 	Seen  bool
@@ -349,60 +279,51 @@ func (w *Watermark) Restore(current int64) {
 	w.current = max(w.current, current)
 }
 
-// AppendBinary appends the stream reference's state: its range, partial and
-// completeness. Derived data (edges, calibrator) is recomputed on decoding.
+// AppendBinary appends the stream reference's state: its range,
+// completeness, and the merged partial (complete) or the panes offered so
+// far. Derived data (edges, calibrator) is recomputed on decoding.
 func (r *Reference) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, encodingVersion)
 	b = binary.AppendVarint(b, r.From)
 	b = binary.AppendVarint(b, r.To)
+	b = wire.AppendBool(b, r.Complete)
 	if r.Complete {
-		b = append(b, 1)
 		return r.Partial.AppendBinary(b)
 	}
-	b = append(b, 0)
 	return appendParts(b, r.parts)
 }
 
-// DecodeReference decodes a stream reference encoded by
+// DecodeReference decodes the stream reference of model encoded by
 // Reference.AppendBinary.
 func (l Layout) DecodeReference(model int, data []byte) (*Reference, error) {
-	r := &reader{b: data}
-	r.version()
-	from, to := r.varint(), r.varint()
-	complete := false
-	if r.err == nil {
-		if len(r.b) == 0 {
-			r.fail("truncated reference")
-		} else {
-			complete = r.b[0] == 1
-			r.b = r.b[1:]
-		}
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
 	if model < 0 || model >= len(l) {
 		return nil, fmt.Errorf("%w: reference of model %d not configured", ErrCorrupt, model)
 	}
-	if complete {
-		p, err := l.readPartial(r)
-		if err != nil {
-			return nil, err
-		}
-		ref := &Reference{From: from, To: to, Partial: p}
-		ref.Finish()
-		return ref, nil
+	r := newReader(data)
+	ref := NewStreamReference(l, model, r.Varint(), r.Varint())
+	complete := r.Bool()
+	if r.Err() != nil {
+		return nil, r.Err()
 	}
-	parts, err := l.readParts(r)
+	var err error
+	if complete {
+		ref.Partial, err = l.readPartial(r)
+	} else {
+		ref.parts, err = l.readParts(r)
+	}
+	if err == nil {
+		err = r.End()
+	}
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range parts {
+	for _, p := range append(ref.parts, ref.Partial) {
 		if p.Model != model {
 			return nil, fmt.Errorf("%w: a pane of model %d in the reference of model %d", ErrCorrupt, p.Model, model)
 		}
 	}
-	ref := NewStreamReference(l, model, from, to)
-	ref.parts = parts
+	if complete {
+		ref.Finish()
+	}
 	return ref, nil
 }

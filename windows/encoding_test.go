@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reckonhq/reckon/event"
+	"github.com/reckonhq/reckon/windows/perf"
 )
 
 // fillPanes adds n random predictions, joins and errors over a few panes.
@@ -24,7 +25,7 @@ func fillPanes(ps *Panes, n int, seed uint64) {
 		e.Num[0] = rng.NormFloat64()
 		e.Cat[1] = []byte{byte('a' + rng.IntN(5))}
 		p := ps.Get(e.Model, e.TimeMs)
-		p.AddPrediction(e, nil)
+		p.AddPrediction(e, nil, rng.IntN(4) == 0)
 		if rng.IntN(3) == 0 {
 			p.Outcomes++
 			p.Perf.Add(e.Score, e.Predicted, rng.IntN(2) == 0)
@@ -178,5 +179,51 @@ func TestAggregatorMergeOrder(t *testing.T) {
 		if !bytes.Equal(encode(shuffled), want) {
 			t.Fatal("the window's sketches depend on the order its panes arrived in")
 		}
+	}
+}
+
+// TestDeferredEstimateEqualsDirect checks that predictions whose estimate
+// waited for the calibrator (shipped between members, merged, then
+// resolved) estimate exactly what calibrating them on arrival would have.
+func TestDeferredEstimateEqualsDirect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var labelled perf.Window
+	for range 2000 {
+		s := rng.Float64()
+		labelled.Add(s, s > 0.5, rng.Float64() < s*s)
+	}
+	cal, err := perf.FitCalibrator(&labelled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := Layout{{}}
+	direct, a, b := layout.NewPartial(0), layout.NewPartial(0), layout.NewPartial(0)
+	e := &event.Prediction{}
+	for i := range 3000 {
+		e.Score = rng.Float64()
+		e.Predicted = e.Score > 0.4
+		direct.AddPrediction(e, cal, false)
+		half := a
+		if i%2 == 1 {
+			half = b
+		}
+		half.AddPrediction(e, cal, i%3 == 0) // a third deferred
+	}
+	enc, _ := b.AppendBinary(nil)
+	b2, _, err := layout.DecodePartial(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Merge(b2); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Deferred) != 1000 {
+		t.Fatalf("%d deferred after the merge, want 1000", len(a.Deferred))
+	}
+	a.ResolveDeferred(cal)
+	got, _ := a.Estimate.AppendBinary(nil)
+	want, _ := direct.Estimate.AppendBinary(nil)
+	if !bytes.Equal(got, want) || len(a.Deferred) != 0 {
+		t.Fatal("the resolved estimate differs from calibrating on arrival")
 	}
 }

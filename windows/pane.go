@@ -44,6 +44,28 @@ type Partial struct {
 	// that aggregates the model, which sorts and feeds it when the pane
 	// closes. Merge does not combine it: a window's result does not keep it.
 	Joined []JoinedError
+
+	// Deferred are ok predictions whose estimate waits for a calibrator
+	// not known yet where they were processed (a stream reference's,
+	// completed elsewhere). Whoever learns it adds them to Estimate with
+	// ResolveDeferred; since Estimate's sums are exact, the result is the
+	// same as if they had been calibrated on arrival. Merge carries them.
+	Deferred []ScoredPrediction
+}
+
+// ScoredPrediction is a prediction's score and predicted class.
+type ScoredPrediction struct {
+	Score     float64
+	Predicted bool
+}
+
+// ResolveDeferred adds the deferred predictions to the estimate, calibrated
+// by cal (nil: identity).
+func (p *Partial) ResolveDeferred(cal *perf.Calibrator) {
+	for _, d := range p.Deferred {
+		p.Estimate.Add(cal.Calibrate(d.Score), d.Predicted)
+	}
+	p.Deferred = p.Deferred[:0]
 }
 
 // JoinedError is one joined prediction as the concept-drift detectors see
@@ -74,17 +96,22 @@ func CompareJoinedErrors(a, b JoinedError) int {
 
 // AddPrediction counts one prediction of p's model and, for an ok one, adds
 // its calibrated score to the estimate and its score and feature values to
-// the sketches. cal maps scores to probabilities (nil: identity). It is the
-// per-event update, shared by the partition worker and the reference
-// builder, and does not allocate in steady state.
-func (p *Partial) AddPrediction(e *event.Prediction, cal *perf.Calibrator) {
+// the sketches. cal maps scores to probabilities (nil: identity); with defer
+// the score waits in Deferred for a calibrator instead. It is the per-event
+// update, shared by the partition worker and the reference builder, and
+// does not allocate in steady state.
+func (p *Partial) AddPrediction(e *event.Prediction, cal *perf.Calibrator, deferEstimate bool) {
 	p.Predictions++
 	if e.Error {
 		p.Errors++
 		return
 	}
 	if e.Score == e.Score { // not NaN
-		p.Estimate.Add(cal.Calibrate(e.Score), e.Predicted)
+		if deferEstimate {
+			p.Deferred = append(p.Deferred, ScoredPrediction{e.Score, e.Predicted})
+		} else {
+			p.Estimate.Add(cal.Calibrate(e.Score), e.Predicted)
+		}
 		p.Score.Add(e.Score)
 	}
 	for i, f := range p.Features {
@@ -134,6 +161,7 @@ func (p *Partial) Merge(o *Partial) error {
 	p.Outcomes += o.Outcomes
 	p.Perf.Merge(&o.Perf)
 	p.Estimate.Merge(&o.Estimate)
+	p.Deferred = append(p.Deferred, o.Deferred...)
 	if err := p.Score.Merge(o.Score); err != nil {
 		return fmt.Errorf("score: %w", err)
 	}
@@ -158,6 +186,7 @@ func (p *Partial) reset(model int, start, end int64) {
 	p.Estimate.Reset()
 	p.Score.Reset()
 	p.Joined = p.Joined[:0]
+	p.Deferred = p.Deferred[:0]
 	for _, f := range p.Features {
 		if f.Num != nil {
 			f.Num.Reset()

@@ -26,6 +26,7 @@ type Detector interface {
 	// MarshalBinary encodes parameters and state, versioned;
 	// UnmarshalBinary restores them into a detector of the same kind.
 	encoding.BinaryMarshaler
+	encoding.BinaryAppender
 	encoding.BinaryUnmarshaler
 }
 

@@ -1,0 +1,51 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+)
+
+var errTest = errors.New("test: corrupt")
+
+func TestReaderRoundTrip(t *testing.T) {
+	b := binary.AppendUvarint(nil, 300)
+	b = binary.AppendVarint(b, -7)
+	b = AppendBool(b, true)
+	b = binary.AppendUvarint(b, 3)
+	b = append(b, "abc"...)
+	r := NewReader(b, errTest)
+	if u, v, ok, blob := r.Uvarint(), r.Varint(), r.Bool(), r.Blob(); u != 300 || v != -7 || !ok || string(blob) != "abc" {
+		t.Fatalf("read %d %d %v %q", u, v, ok, blob)
+	}
+	if err := r.End(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReaderErrorsStick(t *testing.T) {
+	tests := map[string]func(r *Reader){
+		"truncated uvarint": func(r *Reader) { r.Uvarint() },
+		"truncated blob":    func(r *Reader) { r.Blob() },
+		"count too large":   func(r *Reader) { r.Count(8) },
+		"trailing bytes":    func(r *Reader) { r.Byte(); r.End() },
+	}
+	inputs := map[string][]byte{
+		"truncated uvarint": {0x80},
+		"truncated blob":    {5, 'a'},
+		"count too large":   {100, 1, 2},
+		"trailing bytes":    {1, 2},
+	}
+	for name, read := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := NewReader(inputs[name], errTest)
+			read(r)
+			if !errors.Is(r.Err(), errTest) {
+				t.Fatalf("error = %v, want one wrapping errTest", r.Err())
+			}
+			if r.Varint() != 0 || r.Byte() != 0 {
+				t.Error("reads after an error return non-zero values")
+			}
+		})
+	}
+}
