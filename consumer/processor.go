@@ -321,16 +321,16 @@ func (p *Processor) session(ctx context.Context) error {
 			}
 			inTxn, txnStart = true, time.Now()
 		}
-		// The batch is finished even if ctx ended meanwhile: in-flight
-		// work is committed before leaving.
-		bctx, bcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err := p.batch(bctx, sess, fetches)
+		err := p.batch(sess, fetches)
 		if err == nil && (time.Since(txnStart) >= p.cfg.CommitInterval || ctx.Err() != nil) {
-			err = p.commit(bctx, sess)
+			// The transaction is finished even if ctx ended meanwhile:
+			// in-flight work is committed before leaving.
+			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			err = p.commit(cctx, sess)
+			ccancel()
 			inTxn = false
 			sess.AllowRebalance()
 		}
-		bcancel()
 		if err != nil {
 			if inTxn {
 				sess.End(context.WithoutCancel(ctx), kgo.TryAbort)
@@ -603,7 +603,7 @@ const (
 
 // batch processes one poll's records and everything that follows from
 // them inside the open transaction. See the package documentation.
-func (p *Processor) batch(ctx context.Context, sess *kgo.GroupTransactSession, fetches kgo.Fetches) error {
+func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
