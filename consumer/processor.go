@@ -773,15 +773,12 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 	defer p.mu.Unlock()
 	now := time.Now()
 	p.produce = p.produce[:0]
+	var err error
 	for part, w := range p.workers {
 		if w.dirty {
-			data, err := w.appendState(make([]byte, 0, len(w.checkpoint.data)+1024))
-			if err != nil {
+			if w.next, err = p.queueCheckpoint(kindWorker, part, w, w.checkpoint); err != nil {
 				return err
 			}
-			var recs []*kgo.Record
-			recs, w.next = checkpointRecords(p.stateTopic, kindWorker, part, w.checkpoint, data)
-			p.produce = append(p.produce, recs...)
 		}
 		pr := progress{wm: w.wm.Current(), known: true, idle: w.idle(now, p.cfg.IdleTimeout)}
 		w.pendingSent = pr
@@ -797,13 +794,9 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 	}
 	for part, m := range p.mergers {
 		if m.dirty {
-			data, err := m.appendState(make([]byte, 0, len(m.checkpoint.data)+1024))
-			if err != nil {
+			if m.next, err = p.queueCheckpoint(kindMerger, part, m, m.checkpoint); err != nil {
 				return err
 			}
-			var recs []*kgo.Record
-			recs, m.next = checkpointRecords(p.stateTopic, kindMerger, part, m.checkpoint, data)
-			p.produce = append(p.produce, recs...)
 		}
 	}
 	p.send(sess, p.produce)
@@ -828,6 +821,18 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 	}
 	p.committed()
 	return nil
+}
+
+// queueCheckpoint queues the records of a new checkpoint of s, a worker or
+// merger whose committed checkpoint is prev, and returns it.
+func (p *Processor) queueCheckpoint(kind byte, part int32, s interface{ appendState([]byte) ([]byte, error) }, prev checkpoint) (checkpoint, error) {
+	data, err := s.appendState(make([]byte, 0, len(prev.data)+1024))
+	if err != nil {
+		return prev, fmt.Errorf("checkpointing partition %d: %w", part, err)
+	}
+	recs, next := checkpointRecords(p.stateTopic, kind, part, prev, data)
+	p.produce = append(p.produce, recs...)
+	return next, nil
 }
 
 // rollback returns every worker and merger to its committed checkpoint.
