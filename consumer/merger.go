@@ -266,7 +266,7 @@ var errState = errors.New("consumer: corrupt state checkpoint")
 
 // restoreState replaces m's state with a checkpoint of appendState.
 func (m *merger) restoreState(p *Processor, data []byte) error {
-	r := wire.NewReader(data, errState)
+	r := wire.NewReader(data, wire.Corrupt(errState))
 	if v := r.Byte(); r.Err() == nil && v != mergerStateVersion {
 		return fmt.Errorf("%w: merger version %d", errState, v)
 	}

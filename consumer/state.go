@@ -232,7 +232,7 @@ func assemble(latest map[string][]byte, kind byte, p int32, first []byte) (check
 }
 
 func parseChunk(v []byte) (seq uint64, n int, data []byte, err error) {
-	r := wire.NewReader(v, errState)
+	r := wire.NewReader(v, wire.Corrupt(errState))
 	if ver := r.Byte(); r.Err() == nil && ver != stateVersion {
 		return 0, 0, nil, fmt.Errorf("%w: chunk version %d", errState, ver)
 	}
@@ -266,7 +266,7 @@ func (w *worker) appendState(b []byte) ([]byte, error) {
 
 // restoreState replaces w's state with a checkpoint of appendState.
 func (w *worker) restoreState(data []byte, now time.Time) error {
-	r := wire.NewReader(data, errState)
+	r := wire.NewReader(data, wire.Corrupt(errState))
 	if v := r.Byte(); r.Err() == nil && v != workerStateVersion {
 		return fmt.Errorf("%w: worker version %d", errState, v)
 	}

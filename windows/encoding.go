@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -24,7 +23,7 @@ const encodingVersion = 1
 var ErrCorrupt = errors.New("windows: corrupt encoding")
 
 func newReader(data []byte) *wire.Reader {
-	r := wire.NewReader(data, ErrCorrupt)
+	r := wire.NewReader(data, wire.Corrupt(ErrCorrupt))
 	if r.Byte() != encodingVersion && r.Err() == nil {
 		r.Fail("unknown version")
 	}
@@ -71,7 +70,7 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 	b = AppendJoinedErrors(b, p.Joined)
 	b = binary.AppendUvarint(b, uint64(len(p.Deferred)))
 	for _, d := range p.Deferred {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(d.Score))
+		b = wire.AppendFloat64(b, d.Score)
 		b = wire.AppendBool(b, d.Predicted)
 	}
 	b = binary.AppendUvarint(b, uint64(len(p.Features)))
@@ -91,7 +90,7 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 // DecodePartial decodes a partial encoded by Partial.AppendBinary, checking
 // it against the layout. It returns the unread rest of data.
 func (l Layout) DecodePartial(data []byte) (*Partial, []byte, error) {
-	r := wire.NewReader(data, ErrCorrupt)
+	r := wire.NewReader(data, wire.Corrupt(ErrCorrupt))
 	p, err := l.readPartial(r)
 	return p, r.Rest(), err
 }
@@ -120,7 +119,7 @@ func (l Layout) readPartial(r *wire.Reader) (*Partial, error) {
 	}
 	p.Joined = ReadJoinedErrors(r, p.Joined)
 	for range r.Count(9) {
-		p.Deferred = append(p.Deferred, ScoredPrediction{Score: math.Float64frombits(r.Uint64()), Predicted: r.Bool()})
+		p.Deferred = append(p.Deferred, ScoredPrediction{Score: r.Float64(), Predicted: r.Bool()})
 	}
 	if n := r.Uvarint(); r.Err() == nil && n != uint64(len(p.Features)) {
 		r.Fail(fmt.Sprintf("model %d has %d features, the encoding %d", model, len(p.Features), n))

@@ -227,3 +227,25 @@ func TestDeferredEstimateEqualsDirect(t *testing.T) {
 		t.Fatal("the resolved estimate differs from calibrating on arrival")
 	}
 }
+
+// FuzzStateUnmarshal checks that no input makes the decoders of panes, an
+// aggregator or a reference panic: checkpoints and partials come from Kafka.
+func FuzzStateUnmarshal(f *testing.F) {
+	layout := Layout{{false}, {false, true}}
+	ps := NewPanes(time.Minute, layout)
+	fillPanes(ps, 200, 9)
+	enc, _ := ps.AppendBinary(nil)
+	f.Add(enc)
+	a := NewAggregator([]time.Duration{time.Minute}, layout)
+	for _, p := range ps.Harvest(1<<62, nil) {
+		a.Add(p)
+	}
+	aenc, _ := a.AppendBinary(nil)
+	f.Add(aenc)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		NewPanes(time.Minute, layout).UnmarshalBinary(data)
+		NewAggregator([]time.Duration{time.Minute}, layout).UnmarshalBinary(data)
+		layout.DecodeReference(1, data)
+		layout.DecodePartial(data)
+	})
+}

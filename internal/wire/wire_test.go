@@ -14,7 +14,7 @@ func TestReaderRoundTrip(t *testing.T) {
 	b = AppendBool(b, true)
 	b = binary.AppendUvarint(b, 3)
 	b = append(b, "abc"...)
-	r := NewReader(b, errTest)
+	r := NewReader(b, Corrupt(errTest))
 	if u, v, ok, blob := r.Uvarint(), r.Varint(), r.Bool(), r.Blob(); u != 300 || v != -7 || !ok || string(blob) != "abc" {
 		t.Fatalf("read %d %d %v %q", u, v, ok, blob)
 	}
@@ -29,16 +29,20 @@ func TestReaderErrorsStick(t *testing.T) {
 		"truncated blob":    func(r *Reader) { r.Blob() },
 		"count too large":   func(r *Reader) { r.Count(8) },
 		"trailing bytes":    func(r *Reader) { r.Byte(); r.End() },
+		"non-minimal":       func(r *Reader) { r.Uvarint() },
+		"bad boolean":       func(r *Reader) { r.Bool() },
 	}
 	inputs := map[string][]byte{
 		"truncated uvarint": {0x80},
 		"truncated blob":    {5, 'a'},
 		"count too large":   {100, 1, 2},
 		"trailing bytes":    {1, 2},
+		"non-minimal":       {0x81, 0x00},
+		"bad boolean":       {2},
 	}
 	for name, read := range tests {
 		t.Run(name, func(t *testing.T) {
-			r := NewReader(inputs[name], errTest)
+			r := NewReader(inputs[name], Corrupt(errTest))
 			read(r)
 			if !errors.Is(r.Err(), errTest) {
 				t.Fatalf("error = %v, want one wrapping errTest", r.Err())

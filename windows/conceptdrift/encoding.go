@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
+
+	"github.com/reckonhq/reckon/internal/wire"
 )
 
 // Sentinel errors wrapped by [*DecodeError]; test with errors.Is.
@@ -89,61 +90,48 @@ func (e *encoder) header(kind, version uint8) {
 }
 func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) int(v int)        { e.uvarint(uint64(v)) }
-func (e *encoder) f64(v float64)    { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v)) }
-func (e *encoder) bool(v bool) {
-	if v {
-		e.b = append(e.b, 1)
-	} else {
-		e.b = append(e.b, 0)
-	}
-}
+func (e *encoder) f64(v float64)    { e.b = wire.AppendFloat64(e.b, v) }
+func (e *encoder) bool(v bool)      { e.b = wire.AppendBool(e.b, v) }
 
-// decoder reads what encoder wrote; the first failure sticks in err.
+// decoder reads what encoder wrote, with a wire.Reader whose failures are
+// *DecodeErrors of the detector being decoded.
 type decoder struct {
 	name    string
 	version uint8
-	b       []byte
-	err     error
+	*wire.Reader
+}
+
+func newDecoder(name string, data []byte) *decoder {
+	d := &decoder{name: name}
+	d.Reader = wire.NewReader(data, func(reason string) error {
+		return &DecodeError{Detector: d.name, Version: d.version, Reason: reason, Err: ErrCorrupt}
+	})
+	return d
 }
 
 func (d *decoder) fail(sentinel error, format string, args ...any) {
-	if d.err == nil {
-		d.err = &DecodeError{Detector: d.name, Version: d.version, Reason: fmt.Sprintf(format, args...), Err: sentinel}
-	}
+	d.FailWith(&DecodeError{Detector: d.name, Version: d.version, Reason: fmt.Sprintf(format, args...), Err: sentinel})
 }
 
 // header checks magic, kind and version.
 func (d *decoder) header(kind, version uint8) {
-	if len(d.b) < len(magic)+2 || string(d.b[:len(magic)]) != magic {
+	if d.Len() < len(magic)+2 || string(d.Rest()[:len(magic)]) != magic {
 		d.fail(ErrCorrupt, "missing header")
 		return
 	}
-	d.version = d.b[len(magic)+1]
+	h := d.Bytes(len(magic) + 2)
+	d.version = h[len(magic)+1]
 	switch {
-	case d.b[len(magic)] != kind:
-		d.fail(ErrKind, "detector kind %d, want %d", d.b[len(magic)], kind)
+	case h[len(magic)] != kind:
+		d.fail(ErrKind, "detector kind %d, want %d", h[len(magic)], kind)
 	case d.version != version:
 		d.fail(ErrVersion, "this build reads version %d", version)
 	}
-	d.b = d.b[len(magic)+2:]
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 || n != max(1, (bits.Len64(v)+6)/7) {
-		d.fail(ErrCorrupt, "truncated, overlong or non-minimal varint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
 }
 
 // int reads a uvarint that must fit an int (parameters and counts).
 func (d *decoder) int() int {
-	v := d.uvarint()
+	v := d.Uvarint()
 	if v > math.MaxInt32 {
 		d.fail(ErrCorrupt, "value %d out of range", v)
 		return 0
@@ -151,55 +139,21 @@ func (d *decoder) int() int {
 	return int(v)
 }
 
-func (d *decoder) f64() float64 {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) < 8 {
-		d.fail(ErrCorrupt, "truncated float")
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-	d.b = d.b[8:]
-	return v
-}
-
-func (d *decoder) bool() bool {
-	if d.err != nil {
-		return false
-	}
-	if len(d.b) < 1 || d.b[0] > 1 {
-		d.fail(ErrCorrupt, "bad boolean")
-		return false
-	}
-	v := d.b[0] == 1
-	d.b = d.b[1:]
-	return v
-}
-
 // span checks a decoded InDrift span against its length.
 func (d *decoder) span(h hold) {
-	if d.err == nil && h.active > uint64(h.n) {
+	if d.Err() == nil && h.active > uint64(h.n) {
 		d.fail(ErrCorrupt, "InDrift span %d longer than hold %d", h.active, h.n)
 	}
 }
 
 // params records an invalid decoded parameter.
 func (d *decoder) params(err error) {
-	if err == nil || d.err != nil {
+	if err == nil || d.Err() != nil {
 		return
 	}
 	var ce *ConfigError
 	errors.As(err, &ce)
-	d.fail(ErrCorrupt, "invalid parameter")
-	d.err.(*DecodeError).Param = ce
-}
-
-func (d *decoder) finish() error {
-	if d.err == nil && len(d.b) != 0 {
-		d.fail(ErrCorrupt, "%d trailing bytes", len(d.b))
-	}
-	return d.err
+	d.FailWith(&DecodeError{Detector: d.name, Version: d.version, Reason: "invalid parameter", Err: ErrCorrupt, Param: ce})
 }
 
 // MarshalBinary encodes the parameters and state (version 1). It never
@@ -237,46 +191,46 @@ func (a *ADWIN) AppendBinary(b []byte) ([]byte, error) {
 // UnmarshalBinary replaces a's parameters and state with the decoded ones.
 // On error, a [*DecodeError], a is unchanged.
 func (a *ADWIN) UnmarshalBinary(data []byte) error {
-	d := decoder{name: NameADWIN, b: data}
+	d := newDecoder(NameADWIN, data)
 	d.header(kindADWIN, adwinVersion)
-	t := ADWIN{delta: d.f64(), clock: d.int(), maxBuckets: d.int(), minWindow: d.int(), grace: d.int()}
+	t := ADWIN{delta: d.Float64(), clock: d.int(), maxBuckets: d.int(), minWindow: d.int(), grace: d.int()}
 	t.hold.n = d.int()
 	d.params(t.validate())
-	t.hold.active = d.uvarint()
+	t.hold.active = d.Uvarint()
 	d.span(t.hold)
-	t.tick = d.uvarint()
-	t.width = d.uvarint()
-	t.total = d.f64()
-	t.variance = d.f64()
-	t.restart = d.bool()
+	t.tick = d.Uvarint()
+	t.width = d.Uvarint()
+	t.total = d.Float64()
+	t.variance = d.Float64()
+	t.restart = d.Bool()
 	t.rows = d.int()
-	if d.err == nil && (t.rows > adwinMaxRows || (t.rows == 0) != (t.width == 0)) {
+	if d.Err() == nil && (t.rows > adwinMaxRows || (t.rows == 0) != (t.width == 0)) {
 		d.fail(ErrCorrupt, "%d bucket rows for a window of %d", t.rows, t.width)
 	}
-	if d.err != nil {
-		return d.err
+	if d.Err() != nil {
+		return d.Err()
 	}
 	t.reserve(max(t.rows, adwinReservedRows))
 	var width uint64
 	for r := range t.rows {
 		cnt := d.int()
-		if d.err == nil && (cnt > t.maxBuckets || (cnt == 0 && r == t.rows-1) || uint64(cnt)*16 > uint64(len(d.b))) {
+		if d.Err() == nil && (cnt > t.maxBuckets || (cnt == 0 && r == t.rows-1) || uint64(cnt)*16 > uint64(d.Len())) {
 			d.fail(ErrCorrupt, "row %d holds %d buckets", r, cnt)
 		}
-		if d.err != nil {
-			return d.err
+		if d.Err() != nil {
+			return d.Err()
 		}
 		t.counts[r] = cnt
 		base := r * (t.maxBuckets + 1)
 		for k := range cnt {
-			t.totals[base+k], t.variances[base+k] = d.f64(), d.f64()
+			t.totals[base+k], t.variances[base+k] = d.Float64(), d.Float64()
 		}
 		width += uint64(cnt) << r
 	}
-	if d.err == nil && width != t.width {
+	if d.Err() == nil && width != t.width {
 		d.fail(ErrCorrupt, "buckets hold %d observations, window says %d", width, t.width)
 	}
-	if err := d.finish(); err != nil {
+	if err := d.End(); err != nil {
 		return err
 	}
 	*a = t
@@ -309,19 +263,19 @@ func (d *DDM) AppendBinary(b []byte) ([]byte, error) {
 // UnmarshalBinary replaces d's parameters and state with the decoded ones.
 // On error, a [*DecodeError], d is unchanged.
 func (d *DDM) UnmarshalBinary(data []byte) error {
-	dec := decoder{name: NameDDM, b: data}
+	dec := newDecoder(NameDDM, data)
 	dec.header(kindDDM, ddmVersion)
-	t := DDM{warmStart: dec.int(), warnLevel: dec.f64(), drift: dec.f64()}
+	t := DDM{warmStart: dec.int(), warnLevel: dec.Float64(), drift: dec.Float64()}
 	t.hold.n = dec.int()
 	dec.params(t.validate())
-	t.hold.active = dec.uvarint()
+	t.hold.active = dec.Uvarint()
 	dec.span(t.hold)
-	t.n = dec.uvarint()
-	t.p = dec.f64()
-	t.pMin, t.sMin, t.psMin = dec.f64(), dec.f64(), dec.f64()
-	t.warning = dec.bool()
-	t.restart = dec.bool()
-	if err := dec.finish(); err != nil {
+	t.n = dec.Uvarint()
+	t.p = dec.Float64()
+	t.pMin, t.sMin, t.psMin = dec.Float64(), dec.Float64(), dec.Float64()
+	t.warning = dec.Bool()
+	t.restart = dec.Bool()
+	if err := dec.End(); err != nil {
 		return err
 	}
 	*d = t
@@ -356,24 +310,24 @@ func (p *PageHinkley) AppendBinary(b []byte) ([]byte, error) {
 // UnmarshalBinary replaces p's parameters and state with the decoded ones.
 // On error, a [*DecodeError], p is unchanged.
 func (p *PageHinkley) UnmarshalBinary(data []byte) error {
-	d := decoder{name: NamePageHinkley, b: data}
+	d := newDecoder(NamePageHinkley, data)
 	d.header(kindPageHinkley, pageHinkleyVersion)
-	t := PageHinkley{minInstances: d.int(), delta: d.f64(), threshold: d.f64(), alpha: d.f64()}
-	mode := d.uvarint()
+	t := PageHinkley{minInstances: d.int(), delta: d.Float64(), threshold: d.Float64(), alpha: d.Float64()}
+	mode := d.Uvarint()
 	if mode > math.MaxUint8 {
 		mode = 0 // rejected by validate
 	}
 	t.mode = Mode(mode)
 	t.hold.n = d.int()
 	d.params(t.validate())
-	t.hold.active = d.uvarint()
+	t.hold.active = d.Uvarint()
 	d.span(t.hold)
-	t.n = d.uvarint()
-	t.mean = d.f64()
-	t.sumInc, t.sumDec = d.f64(), d.f64()
-	t.minInc, t.maxDec = d.f64(), d.f64()
-	t.restart = d.bool()
-	if err := d.finish(); err != nil {
+	t.n = d.Uvarint()
+	t.mean = d.Float64()
+	t.sumInc, t.sumDec = d.Float64(), d.Float64()
+	t.minInc, t.maxDec = d.Float64(), d.Float64()
+	t.restart = d.Bool()
+	if err := d.End(); err != nil {
 		return err
 	}
 	*p = t

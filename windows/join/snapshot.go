@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/reckonhq/reckon/internal/wire"
 )
 
 // Snapshot format, version 1. Integers are little-endian; varints are
@@ -36,7 +38,7 @@ const (
 )
 
 var (
-	errTruncated = errors.New("join: snapshot truncated")
+	errTruncated = errors.New("join: snapshot truncated or malformed")
 	errNotNew    = errors.New("join: UnmarshalBinary on a Store not made by New")
 )
 
@@ -90,26 +92,34 @@ func (s *Store) UnmarshalBinary(data []byte) error {
 	if v := data[len(snapshotMagic)]; v != snapshotVersion {
 		return fmt.Errorf("join: snapshot version %d, want %d", v, snapshotVersion)
 	}
-	d := decoder{b: data[len(snapshotMagic)+1:]}
-	wm, next, ref, n := d.varint(), d.varint(), d.varint(), d.uvarint()
-	if d.err != nil {
-		return d.err
+	d := wire.NewReader(data[len(snapshotMagic)+1:], func(reason string) error {
+		return fmt.Errorf("%w: %s", errTruncated, reason)
+	})
+	wm, next, ref, n := d.Varint(), d.Varint(), d.Varint(), d.Uvarint()
+	if d.Err() != nil {
+		return d.Err()
 	}
-	if n > uint64(len(d.b)/minEntryLen) {
-		return fmt.Errorf("join: snapshot claims %d entries in %d bytes", n, len(d.b))
+	if n > uint64(d.Len()/minEntryLen) {
+		return fmt.Errorf("join: snapshot claims %d entries in %d bytes", n, d.Len())
 	}
 
 	// Build the new state aside, then swap it in.
 	ns := Store{ttl: s.ttl, interval: s.interval, wm: wm, nextSweep: next, stats: s.stats}
 	ns.tab.slots = make([]slot, capacityFor(int(n))) // set picks the base
 	for range n {
-		e := entry{key: d.u64(), model: d.model(), flags: d.byte()}
-		e.t = ref + d.varint()
-		if e.state() == statePending {
-			e.score = d.u32()
+		e := entry{key: d.Uint64()}
+		if m := d.Uvarint(); m > math.MaxUint16 {
+			return fmt.Errorf("join: snapshot model index %d out of range", m)
+		} else {
+			e.model = uint16(m)
 		}
-		if d.err != nil {
-			return d.err
+		e.flags = d.Byte()
+		e.t = ref + d.Varint()
+		if e.state() == statePending {
+			e.score = d.Uint32()
+		}
+		if d.Err() != nil {
+			return d.Err()
 		}
 		switch e.state() {
 		case statePending:
@@ -129,80 +139,9 @@ func (s *Store) UnmarshalBinary(data []byte) error {
 		}
 		ns.set(&r, e)
 	}
-	if len(d.b) != 0 {
-		return fmt.Errorf("join: %d bytes after the snapshot", len(d.b))
+	if d.Len() != 0 {
+		return fmt.Errorf("join: %d bytes after the snapshot", d.Len())
 	}
 	*s = ns
 	return nil
-}
-
-// decoder reads snapshot fields, remembering the first error.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail(err error) {
-	if d.err == nil {
-		d.err = err
-	}
-	d.b = nil
-}
-
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail(errTruncated)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(errTruncated)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) model() uint16 {
-	v := d.uvarint()
-	if v > math.MaxUint16 {
-		d.fail(fmt.Errorf("join: snapshot model index %d out of range", v))
-	}
-	return uint16(v)
-}
-
-func (d *decoder) byte() uint8 {
-	if len(d.b) < 1 {
-		d.fail(errTruncated)
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-func (d *decoder) u32() uint32 {
-	if len(d.b) < 4 {
-		d.fail(errTruncated)
-		return 0
-	}
-	v := binary.LittleEndian.Uint32(d.b)
-	d.b = d.b[4:]
-	return v
-}
-
-func (d *decoder) u64() uint64 {
-	if len(d.b) < 8 {
-		d.fail(errTruncated)
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(d.b)
-	d.b = d.b[8:]
-	return v
 }

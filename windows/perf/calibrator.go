@@ -175,30 +175,30 @@ func (c *Calibrator) AppendBinary(b []byte) ([]byte, error) {
 // increasing, y decreasing, more than [NumScoreBins] knots). On error, which
 // is a [*DecodeError], c is unchanged.
 func (c *Calibrator) UnmarshalBinary(data []byte) error {
-	d := decoder{typ: "Calibrator", b: data}
-	if v := d.header(magicCalibrator); d.err == nil && v != calibratorVersion {
+	d := newDecoder("Calibrator", data)
+	if v := d.header(magicCalibrator); d.Err() == nil && v != calibratorVersion {
 		d.fail(ErrVersion, "this build reads version %d", calibratorVersion)
 	}
-	k := d.uvarint()
-	if d.err == nil && (k > NumScoreBins || k*16 > uint64(len(d.b))) {
+	k := d.Uvarint()
+	if d.Err() == nil && (k > NumScoreBins || k*16 > uint64(d.Len())) {
 		d.fail(ErrCorrupt, "%d knots do not fit", k)
 	}
-	if d.err != nil {
-		return d.err
+	if d.Err() != nil {
+		return d.Err()
 	}
 	var t Calibrator
 	if k > 0 {
 		t.x, t.y = make([]float64, k), make([]float64, k)
 	}
 	for i := range t.x {
-		t.x[i], t.y[i] = d.f64(), d.f64()
+		t.x[i], t.y[i] = d.Float64(), d.Float64()
 		if !(t.x[i] >= 0 && t.x[i] <= 1 && t.y[i] >= 0 && t.y[i] <= 1) ||
 			(i > 0 && (t.x[i] <= t.x[i-1] || t.y[i] < t.y[i-1])) {
 			d.fail(ErrCorrupt, "knot %d (%g, %g) breaks monotonicity or range", i, t.x[i], t.y[i])
 			break
 		}
 	}
-	if err := d.finish(); err != nil {
+	if err := d.End(); err != nil {
 		return err
 	}
 	*c = t

@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
-	"math/bits"
+
+	"github.com/reckonhq/reckon/internal/wire"
 )
 
 // Sentinel errors wrapped by [*DecodeError]; test with errors.Is.
@@ -55,76 +55,40 @@ func (e *encoder) sum(s sum128) {
 	e.uvarint(s.lo)
 }
 
-func (e *encoder) f64(v float64) { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v)) }
+func (e *encoder) f64(v float64) { e.b = wire.AppendFloat64(e.b, v) }
 
-// decoder reads what encoder wrote. The first failure sticks in err and every
-// later read returns zero, so callers check err once at the end (or before
-// acting on a value, such as a length).
+// decoder reads what encoder wrote, with a wire.Reader whose failures are
+// *DecodeErrors of the type being decoded.
 type decoder struct {
 	typ     string
 	version uint8
-	b       []byte
-	err     error
+	*wire.Reader
+}
+
+func newDecoder(typ string, data []byte) *decoder {
+	d := &decoder{typ: typ}
+	d.Reader = wire.NewReader(data, func(reason string) error {
+		return &DecodeError{Type: d.typ, Version: d.version, Reason: reason, Err: ErrCorrupt}
+	})
+	return d
 }
 
 func (d *decoder) fail(sentinel error, format string, args ...any) {
-	if d.err == nil {
-		d.err = &DecodeError{Type: d.typ, Version: d.version, Reason: fmt.Sprintf(format, args...), Err: sentinel}
-	}
+	d.FailWith(&DecodeError{Type: d.typ, Version: d.version, Reason: fmt.Sprintf(format, args...), Err: sentinel})
 }
 
 // header checks the magic and returns the version byte.
 func (d *decoder) header(magic string) uint8 {
-	if len(d.b) < len(magic)+1 || string(d.b[:len(magic)]) != magic {
+	if d.Len() < len(magic)+1 || string(d.Rest()[:len(magic)]) != magic {
 		d.fail(ErrCorrupt, "missing %q header", magic)
 		return 0
 	}
-	d.version = d.b[len(magic)]
-	d.b = d.b[len(magic)+1:]
+	d.version = d.Bytes(len(magic) + 1)[len(magic)]
 	return d.version
 }
 
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 || n != uvarintLen(v) {
-		// Non-minimal encodings are rejected too, so that every accepted
-		// input is the canonical encoding of its value.
-		d.fail(ErrCorrupt, "truncated, overlong or non-minimal varint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// uvarintLen is the length of the minimal uvarint encoding of v.
-func uvarintLen(v uint64) int { return max(1, (bits.Len64(v)+6)/7) }
-
 func (d *decoder) sum() sum128 {
-	hi := d.uvarint()
-	lo := d.uvarint()
+	hi := d.Uvarint()
+	lo := d.Uvarint()
 	return sum128{hi, lo}
-}
-
-func (d *decoder) f64() float64 {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) < 8 {
-		d.fail(ErrCorrupt, "truncated float")
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
-	d.b = d.b[8:]
-	return v
-}
-
-// finish reports trailing bytes as corruption and returns the sticky error.
-func (d *decoder) finish() error {
-	if d.err == nil && len(d.b) != 0 {
-		d.fail(ErrCorrupt, "%d trailing bytes", len(d.b))
-	}
-	return d.err
 }

@@ -116,22 +116,22 @@ func (e *Estimate) AppendBinary(b []byte) ([]byte, error) {
 // UnmarshalBinary replaces e with the decoded estimate. On error, which is a
 // [*DecodeError], e is unchanged.
 func (e *Estimate) UnmarshalBinary(data []byte) error {
-	d := decoder{typ: "Estimate", b: data}
-	if v := d.header(magicEstimate); d.err == nil && v != estimateVersion {
+	d := newDecoder("Estimate", data)
+	if v := d.header(magicEstimate); d.Err() == nil && v != estimateVersion {
 		d.fail(ErrVersion, "this build reads version %d", estimateVersion)
 	}
 	var t Estimate
-	t.predPos = d.uvarint()
-	t.predNeg = d.uvarint()
+	t.predPos = d.Uvarint()
+	t.predNeg = d.Uvarint()
 	t.probPos = d.sum()
 	t.probNeg = d.sum()
-	t.skipped = d.uvarint()
-	if err := d.finish(); err != nil {
+	t.skipped = d.Uvarint()
+	if err := d.End(); err != nil {
 		return err
 	}
 	if !t.probPos.lessEqCount(t.predPos) || !t.probNeg.lessEqCount(t.predNeg) {
 		d.fail(ErrCorrupt, "probability sums exceed their counts")
-		return d.err
+		return d.Err()
 	}
 	*e = t
 	return nil

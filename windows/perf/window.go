@@ -283,16 +283,16 @@ func appendHist(e *encoder, h *[NumScoreBins]uint64) {
 }
 
 func readHist(d *decoder, h *[NumScoreBins]uint64) {
-	k := d.uvarint()
+	k := d.Uvarint()
 	if k > NumScoreBins {
 		d.fail(ErrCorrupt, "%d non-empty bins > %d", k, NumScoreBins)
 		return
 	}
 	next := uint64(0)
 	for range k {
-		gap := d.uvarint()
-		c := d.uvarint()
-		if d.err != nil {
+		gap := d.Uvarint()
+		c := d.Uvarint()
+		if d.Err() != nil {
 			return
 		}
 		if gap >= NumScoreBins-next || c == 0 { // also guards next+gap overflow
@@ -308,30 +308,30 @@ func readHist(d *decoder, h *[NumScoreBins]uint64) {
 // UnmarshalBinary replaces w with the decoded window. On error, which is a
 // [*DecodeError], w is unchanged.
 func (w *Window) UnmarshalBinary(data []byte) error {
-	d := decoder{typ: "Window", b: data}
-	if v := d.header(magicWindow); d.err == nil && v != windowVersion {
+	d := newDecoder("Window", data)
+	if v := d.header(magicWindow); d.Err() == nil && v != windowVersion {
 		d.fail(ErrVersion, "this build reads version %d", windowVersion)
 	}
 	var t Window
-	t.conf.TP = d.uvarint()
-	t.conf.FP = d.uvarint()
-	t.conf.TN = d.uvarint()
-	t.conf.FN = d.uvarint()
-	t.scored = d.uvarint()
+	t.conf.TP = d.Uvarint()
+	t.conf.FP = d.Uvarint()
+	t.conf.TN = d.Uvarint()
+	t.conf.FN = d.Uvarint()
+	t.scored = d.Uvarint()
 	t.brier = d.sum()
 	for i := range t.cal {
-		t.cal[i].n = d.uvarint()
-		t.cal[i].positives = d.uvarint()
+		t.cal[i].n = d.Uvarint()
+		t.cal[i].positives = d.Uvarint()
 		t.cal[i].scores = d.sum()
 	}
-	readHist(&d, &t.neg)
-	readHist(&d, &t.pos)
-	if err := d.finish(); err != nil {
+	readHist(d, &t.neg)
+	readHist(d, &t.pos)
+	if err := d.End(); err != nil {
 		return err
 	}
 	if reason := t.check(); reason != "" {
 		d.fail(ErrCorrupt, "%s", reason)
-		return d.err
+		return d.Err()
 	}
 	*w = t
 	return nil
