@@ -54,6 +54,7 @@ type merger struct {
 	dirty     bool
 
 	checkpoint, next checkpoint // committed, and this transaction's
+	encoded          []byte     // this transaction's checkpoint, before chunking
 }
 
 type progress struct {

@@ -95,7 +95,8 @@ type Processor struct {
 	scoreParams []sketch.DriftParams
 
 	// Loop-owned scratch, reused across batches.
-	produce []*kgo.Record
+	produce   []*kgo.Record
+	mergedOut []*kgo.Record // the mergers' output of a batch
 
 	latency, score, labelDelay []prometheus.Observer // per model
 	produceErr                 atomic.Pointer[error]
@@ -288,7 +289,7 @@ func (p *Processor) session(ctx context.Context) error {
 			return nil
 		}
 		pctx, cancel := context.WithTimeout(ctx, p.pollInterval)
-		fetches := sess.PollRecords(pctx, 10_000)
+		fetches := sess.PollFetches(pctx)
 		cancel()
 		if fetches.IsClientClosed() {
 			return nil
@@ -635,37 +636,68 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 	if p.maxSkew > 0 {
 		maxTime = now.Add(p.maxSkew).UnixMilli()
 	}
+	// Each worker processes its records and then advances its partition's
+	// event time (harvesting closed panes for the partials topic) in a
+	// goroutine of its own; a worker without records only advances.
 	var wg sync.WaitGroup
 	for _, w := range p.workers {
-		if w.hasInput() {
-			wg.Go(func() { w.process(maxTime) })
-		}
+		wg.Go(func() {
+			if w.hasInput() {
+				w.process(maxTime)
+			}
+			w.panesOut, w.err = w.advance(p, now, w.panesOut[:0])
+		})
 	}
-	// The mergers' input is small (a record per pane and partition):
-	// decode it here meanwhile. It touches only mergers: the workers read
-	// p.cal, so calibrators are adopted after they finish.
-	for _, r := range partials {
-		if err := p.mergePartial(r); err != nil {
-			wg.Wait()
-			return err
-		}
-	}
+	// Meanwhile the loop does the mergers' work, which touches only
+	// mergers: their input is small (a record per pane and partition),
+	// closing windows is not. The workers read p.cal, so calibrators are
+	// adopted after they finish.
+	p.mergedOut = p.mergedOut[:0]
+	err := p.merge(partials)
 	wg.Wait()
+	if err != nil {
+		return err
+	}
 	for _, m := range p.mergers {
 		p.adoptCalibrators(m)
 	}
 
 	p.produce = p.produce[:0]
 	for _, w := range p.workers {
+		if w.err != nil {
+			return w.err
+		}
 		p.produce = append(p.produce, w.dead...)
 		p.produce = append(p.produce, w.forward...)
+		p.produce = append(p.produce, w.panesOut...)
 		w.dead, w.forward = w.dead[:0], w.forward[:0]
+		clear(w.panesOut) // the producer owns the records now
 	}
-	// Event time moves per partition; each worker's harvest goes to the
-	// partials topic, its expiries to the join's counts.
-	var err error
-	for _, w := range p.workers {
-		if p.produce, err = w.advance(p, now, p.produce); err != nil {
+	p.produce = append(p.produce, p.mergedOut...)
+	clear(p.mergedOut)
+	p.send(sess, p.produce)
+	for _, l := range lags {
+		p.m.ConsumerLag.WithLabelValues(l.topic, strconv.Itoa(int(l.partition))).Set(float64(l.lag))
+	}
+	return nil
+}
+
+// send queues records in the transaction; a failure surfaces at commit.
+// Their context is not the batch's: they are flushed when the transaction
+// ends, after the batch.
+func (p *Processor) send(sess *kgo.GroupTransactSession, recs []*kgo.Record) {
+	for _, r := range recs {
+		sess.Produce(context.Background(), r, p.onProduced)
+	}
+}
+
+// merge hands the batch's partials-topic records to their mergers, then
+// advances every merger: windows the group's watermark passed close, their
+// results and completed stream references' calibrators go to
+// p.mergedOut. It touches only the mergers and p.mergedOut.
+func (p *Processor) merge(partials []*kgo.Record) error {
+	for _, r := range partials {
+		if err := p.mergePartial(r); err != nil {
 			return err
 		}
 	}
@@ -681,7 +713,7 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 			if err != nil {
 				return err
 			}
-			p.produce = append(p.produce, rec)
+			p.mergedOut = append(p.mergedOut, rec)
 		}
 		for _, mi := range m.completed[nc:] {
 			// Every member's workers calibrate with it from now on.
@@ -689,32 +721,20 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 			v = append(v, partialsVersion)
 			v = binary.AppendUvarint(v, uint64(mi))
 			if c := m.refs[mi].Calibrator; c != nil {
+				var err error
 				if v, err = c.AppendBinary(v); err != nil {
 					return err
 				}
 			}
 			for part := range p.partitions {
-				p.produce = append(p.produce, &kgo.Record{
+				p.mergedOut = append(p.mergedOut, &kgo.Record{
 					Topic: p.partialsTopic, Partition: int32(part), Key: []byte(p.schema.Model(mi).Name), Value: v,
 					Headers: []kgo.RecordHeader{{Key: HeaderPartialKind, Value: []byte(kindCalibrator)}},
 				})
 			}
 		}
 	}
-	p.send(sess, p.produce)
-	for _, l := range lags {
-		p.m.ConsumerLag.WithLabelValues(l.topic, strconv.Itoa(int(l.partition))).Set(float64(l.lag))
-	}
 	return nil
-}
-
-// send queues records in the transaction; a failure surfaces at commit.
-// Their context is not the batch's: they are flushed when the transaction
-// ends, after the batch.
-func (p *Processor) send(sess *kgo.GroupTransactSession, recs []*kgo.Record) {
-	for _, r := range recs {
-		sess.Produce(context.Background(), r, p.onProduced)
-	}
 }
 
 // mergePartial hands one partials-topic record to its merger.
@@ -772,13 +792,15 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
+	if err := p.encodeCheckpoints(); err != nil {
+		return err
+	}
 	p.produce = p.produce[:0]
-	var err error
 	for part, w := range p.workers {
 		if w.dirty {
-			if w.next, err = p.queueCheckpoint(kindWorker, part, w, w.checkpoint); err != nil {
-				return err
-			}
+			var recs []*kgo.Record
+			recs, w.next = checkpointRecords(p.stateTopic, kindWorker, part, w.checkpoint, w.encoded)
+			p.produce = append(p.produce, recs...)
 		}
 		pr := progress{wm: w.wm.Current(), known: true, idle: w.idle(now, p.cfg.IdleTimeout)}
 		w.pendingSent = pr
@@ -794,9 +816,9 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 	}
 	for part, m := range p.mergers {
 		if m.dirty {
-			if m.next, err = p.queueCheckpoint(kindMerger, part, m, m.checkpoint); err != nil {
-				return err
-			}
+			var recs []*kgo.Record
+			recs, m.next = checkpointRecords(p.stateTopic, kindMerger, part, m.checkpoint, m.encoded)
+			p.produce = append(p.produce, recs...)
 		}
 	}
 	p.send(sess, p.produce)
@@ -823,16 +845,43 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 	return nil
 }
 
-// queueCheckpoint queues the records of a new checkpoint of s, a worker or
-// merger whose committed checkpoint is prev, and returns it.
-func (p *Processor) queueCheckpoint(kind byte, part int32, s interface{ appendState([]byte) ([]byte, error) }, prev checkpoint) (checkpoint, error) {
-	data, err := s.appendState(make([]byte, 0, len(prev.data)+1024))
-	if err != nil {
-		return prev, fmt.Errorf("checkpointing partition %d: %w", part, err)
+// encodeCheckpoints encodes the state of every changed worker and merger
+// into its encoded field, in parallel: each touches only its own state,
+// and encoding is most of a commit's work.
+func (p *Processor) encodeCheckpoints() error {
+	type job struct {
+		what string
+		prev []byte
+		s    interface{ appendState([]byte) ([]byte, error) }
+		out  *[]byte
+		err  error
 	}
-	recs, next := checkpointRecords(p.stateTopic, kind, part, prev, data)
-	p.produce = append(p.produce, recs...)
-	return next, nil
+	var jobs []job
+	for part, w := range p.workers {
+		if w.dirty {
+			jobs = append(jobs, job{fmt.Sprintf("partition %d", part), w.checkpoint.data, w, &w.encoded, nil})
+		}
+	}
+	for part, m := range p.mergers {
+		if m.dirty {
+			jobs = append(jobs, job{fmt.Sprintf("the aggregation of partition %d", part), m.checkpoint.data, m, &m.encoded, nil})
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range jobs {
+		j := &jobs[i]
+		wg.Go(func() {
+			if *j.out, j.err = j.s.appendState(make([]byte, 0, len(j.prev)+1024)); j.err != nil {
+				j.err = fmt.Errorf("checkpointing %s: %w", j.what, j.err)
+			}
+		})
+	}
+	wg.Wait()
+	var errs []error
+	for _, j := range jobs {
+		errs = append(errs, j.err)
+	}
+	return errors.Join(errs...)
 }
 
 // rollback returns every worker and merger to its committed checkpoint.
@@ -870,9 +919,7 @@ func (p *Processor) committed() {
 		w.sent, w.dirty = w.pendingSent, false
 		pending += w.join.Pending()
 	}
-	// Histogram observations are lock-free and the bulk of it, so each
-	// worker's run in parallel.
-	p.eachWorker(p.observe)
+	p.observe()
 	for _, w := range p.workers {
 		p.apply(w)
 	}
@@ -924,37 +971,32 @@ func (p *Processor) onProduced(r *kgo.Record, err error) {
 	}
 }
 
-// observe adds a committed batch's histogram observations of w to the
-// metrics. It touches only w and the (concurrency-safe) histograms, so the
-// loop runs it for all workers in parallel.
-func (p *Processor) observe(w *worker) {
-	for mi := range w.stats.models {
-		ms := &w.stats.models[mi]
-		for _, v := range ms.latencies {
-			p.latency[mi].Observe(v)
-		}
-		for _, v := range ms.scores {
-			p.score[mi].Observe(v)
-		}
-		for _, v := range ms.labelDelays {
-			p.labelDelay[mi].Observe(v)
-		}
-		ms.latencies, ms.scores, ms.labelDelays = ms.latencies[:0], ms.scores[:0], ms.labelDelays[:0]
-	}
-}
-
-// eachWorker runs fn for every worker, in parallel when there are several.
-// Each call may touch only its own worker.
-func (p *Processor) eachWorker(fn func(w *worker)) {
-	if len(p.workers) == 1 {
-		for _, w := range p.workers {
-			fn(w)
-		}
-		return
-	}
+// observe adds a committed transaction's histogram observations to the
+// metrics. Observations are the bulk of applying a commit; each goroutine
+// here owns one histogram and takes its values from every worker, because
+// concurrent observations of one histogram contend on its counters (5x
+// slower on two cores than one goroutine).
+func (p *Processor) observe() {
 	var wg sync.WaitGroup
-	for _, w := range p.workers {
-		wg.Go(func() { fn(w) })
+	for mi := range p.latency {
+		for _, h := range [...]struct {
+			o    prometheus.Observer
+			vals func(*modelStats) *[]float64
+		}{
+			{p.latency[mi], func(ms *modelStats) *[]float64 { return &ms.latencies }},
+			{p.score[mi], func(ms *modelStats) *[]float64 { return &ms.scores }},
+			{p.labelDelay[mi], func(ms *modelStats) *[]float64 { return &ms.labelDelays }},
+		} {
+			wg.Go(func() {
+				for _, w := range p.workers {
+					vs := h.vals(&w.stats.models[mi])
+					for _, v := range *vs {
+						h.o.Observe(v)
+					}
+					*vs = (*vs)[:0]
+				}
+			})
+		}
 	}
 	wg.Wait()
 }

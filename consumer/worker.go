@@ -69,6 +69,7 @@ type worker struct {
 	// transaction writes. sent is the progress last committed to the
 	// partials topic, pendingSent this transaction's.
 	checkpoint, next  checkpoint
+	encoded           []byte // this transaction's checkpoint, before chunking
 	sent, pendingSent progress
 	dirty             bool
 
@@ -85,6 +86,8 @@ type worker struct {
 	forward   []*kgo.Record // records re-keyed to the re-key topic
 	stats     batchStats
 	harvest   []*windows.Partial
+	panesOut  []*kgo.Record // harvested panes, for the partials topic
+	err       error         // of the batch's advance
 }
 
 // batchStats are one batch's counts, applied to the metrics after commit.
