@@ -4,14 +4,15 @@
 // kfake cluster used by `reckon demo`. It is the only package that imports a
 // Kafka client.
 //
-// Concurrency model. The Processor's loop polls a batch of records, hands
+// Concurrency model. The Processor's loop polls every buffered fetch, hands
 // each partition number's records (of both input topics, which are
 // co-partitioned) to that partition's worker, and waits for all workers to
 // finish. Workers run in parallel, each touching only its own state, with no
-// locks and no allocation per event in steady state. Between batches the loop
-// alone owns everything: it advances each partition's watermark, sends the
-// panes that closed to <group>-partials, merges the partials of the
-// partitions it owns (mergers), closes windows and produces dead letters and
+// locks and no allocation per event in steady state; after its records a
+// worker advances its partition's watermark and encodes the panes that
+// closed for <group>-partials. Meanwhile the loop merges the partials of the
+// partitions it owns (mergers) and closes windows; mergers touch nothing a
+// worker does. After the workers the loop produces dead letters, panes and
 // results.
 //
 // Delivery. All of that happens inside a Kafka transaction (franz-go's

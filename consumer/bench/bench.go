@@ -207,8 +207,11 @@ type Phase struct {
 	Name string `json:"name"`
 	// Events is the number of records counted; Measured those after the
 	// first batch, over Seconds, which the rates and per-event figures use.
+	// Trimmed: the full pipeline's measurement ends at the commit before
+	// the final one, whose transaction idles after the last record.
 	Events       uint64  `json:"events"`
 	Measured     uint64  `json:"measured"`
+	Trimmed      bool    `json:"trimmed,omitempty"`
 	Seconds      float64 `json:"seconds"`
 	EventsPerSec float64 `json:"events_per_sec"`
 	// CPUMicrosPerEvent is process CPU time (user + system) per record:
@@ -318,7 +321,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 func notes(r *Report) []string {
 	n := []string{
-		"events are Kafka records of both input topics (predictions and outcomes); rates and per-event figures are over the records after each phase's first batch",
+		"events are Kafka records of both input topics (predictions and outcomes); rates and per-event figures are over the records after each phase's first batch; the full pipeline's end at its last commit but one (counters move at commits, and the final transaction idles until commit_interval has passed)",
 		"process CPU and allocations are process-wide: with the embedded Kafka they include the broker (kfake) and the producer-side bookkeeping of the bench; the profile breakdown separates reckon's own code",
 		"reckon CPU µs/event = profile samples under the partition workers (decode, validate, panes, join) plus reckon's loop (harvest, aggregate, apply to metrics), over all records of the phase",
 		"latency: probe predictions (model \"probe\", each its own model_version series) produced one by one (no linger) while background traffic runs; visible = the first GET /metrics that contains the series; the figure includes the scrape and is at most one scrape interval late",

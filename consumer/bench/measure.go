@@ -18,24 +18,18 @@ import (
 // meter measures one throughput phase: wall time, process CPU and heap
 // allocations from the end of the first batch (observe) to the last record
 // (finish), peak memory over the whole phase, and optionally a CPU profile.
+//
+// With trimFinal, the measured interval ends at the last count before the
+// final one instead: the full pipeline's counters move at commits, and its
+// final transaction idles after the last record until commit_interval has
+// passed, which would count as processing time (up to a whole interval).
 type meter struct {
 	name      string
 	log       io.Writer
-	started   time.Time
 	heapStart uint64
+	trimFinal bool
 
-	first        bool
-	firstT       time.Time
-	firstN       uint64
-	firstCPU     time.Duration
-	firstMallocs uint64
-	firstBytes   uint64
-	firstGC      uint32
-
-	startCPU     time.Duration
-	startMallocs uint64
-	startBytes   uint64
-	startGC      uint32
+	start, first, prev, last mark // first, prev, last: of the observed counts
 
 	peak      peakSampler
 	prof      bytes.Buffer
@@ -46,8 +40,7 @@ func startMeter(name string, profile bool, log io.Writer) *meter {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	m := &meter{name: name, log: log, heapStart: ms.HeapInuse,
-		startMallocs: ms.Mallocs, startBytes: ms.TotalAlloc, startGC: ms.NumGC}
+	m := &meter{name: name, log: log, heapStart: ms.HeapInuse}
 	m.peak.start(20 * time.Millisecond)
 	if profile {
 		if err := pprof.StartCPUProfile(&m.prof); err != nil {
@@ -56,52 +49,67 @@ func startMeter(name string, profile bool, log io.Writer) *meter {
 			m.profiling = true
 		}
 	}
-	m.started = time.Now()
-	m.startCPU = cpuTime()
+	m.start = takeMark(0)
 	return m
 }
 
-// observe records the cumulative count of records processed; the first
-// non-zero count starts the measured interval.
-func (m *meter) observe(n uint64) {
-	if m.first || n == 0 {
-		return
-	}
-	m.first = true
-	m.firstT = time.Now()
-	m.firstN = n
-	m.firstCPU = cpuTime()
+// mark is the process's counters when n records had been counted.
+type mark struct {
+	ok      bool
+	t       time.Time
+	n       uint64
+	cpu     time.Duration
+	mallocs uint64
+	bytes   uint64
+	gc      uint32
+}
+
+func takeMark(n uint64) mark {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	m.firstMallocs, m.firstBytes, m.firstGC = ms.Mallocs, ms.TotalAlloc, ms.NumGC
+	return mark{ok: true, t: time.Now(), n: n, cpu: cpuTime(), mallocs: ms.Mallocs, bytes: ms.TotalAlloc, gc: ms.NumGC}
+}
+
+// observe records the cumulative count of records processed: the first
+// non-zero count starts the measured interval, and each change is marked.
+func (m *meter) observe(n uint64) {
+	if n == 0 || n == m.last.n {
+		return
+	}
+	mk := takeMark(n)
+	if !m.first.ok {
+		m.first = mk
+	}
+	m.prev, m.last = m.last, mk
 }
 
 // finish ends the phase with n records processed in all. events is what the
 // profile's per-event figures divide by (the records of the whole phase).
 func (m *meter) finish(n uint64, profileFile string) Phase {
-	t := time.Now()
-	cpu := cpuTime()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
+	end := takeMark(n)
 	if m.profiling {
 		pprof.StopCPUProfile()
 	}
 	heap, sys := m.peak.stop()
 	p := Phase{Name: m.name, Events: n, HeapInuseStart: m.heapStart, PeakHeapInuse: heap, PeakSys: sys}
-	// Without a batch after the first (a tiny run), measure the whole phase.
-	t0, n0, cpu0, mallocs0, bytes0, gc0 := m.firstT, m.firstN, m.firstCPU, m.firstMallocs, m.firstBytes, m.firstGC
-	if !m.first || n <= n0 {
-		t0, n0, cpu0, mallocs0, bytes0, gc0 = m.started, 0, m.startCPU, m.startMallocs, m.startBytes, m.startGC
+	from := m.first
+	if m.trimFinal && m.last.n == n && m.prev.ok && m.prev.n > m.first.n {
+		end = m.prev
+		p.Trimmed = true
 	}
-	p.Measured = n - n0
-	p.Seconds = t.Sub(t0).Seconds()
-	p.GCCycles = ms.NumGC - gc0
+	// Without a batch after the first (a tiny run), measure the whole phase.
+	if !from.ok || end.n <= from.n {
+		from = m.start
+	}
+	p.Measured = end.n - from.n
+	p.Seconds = end.t.Sub(from.t).Seconds()
+	p.GCCycles = end.gc - from.gc
 	if p.Measured > 0 && p.Seconds > 0 {
 		e := float64(p.Measured)
 		p.EventsPerSec = e / p.Seconds
-		p.CPUMicrosPerEvent = float64((cpu - cpu0).Microseconds()) / e
-		p.AllocsPerEvent = float64(ms.Mallocs-mallocs0) / e
-		p.AllocBytesPerEvent = float64(ms.TotalAlloc-bytes0) / e
+		p.CPUMicrosPerEvent = float64((end.cpu - from.cpu).Microseconds()) / e
+		p.AllocsPerEvent = float64(end.mallocs-from.mallocs) / e
+		p.AllocBytesPerEvent = float64(end.bytes-from.bytes) / e
 	}
 	if m.profiling {
 		if profileFile != "" {

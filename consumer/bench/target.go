@@ -162,7 +162,7 @@ func (c *ceilPart) process() {
 }
 
 // runCeiling consumes and decodes every record, batch by batch like the
-// processor (poll up to 10,000 records, one goroutine per partition number,
+// processor (poll everything buffered, one goroutine per partition number,
 // wait for all), without a group, commits, windows, join or metrics.
 func runCeiling(ctx context.Context, o *Options, cfg *config.Config, total uint64, profileFile string) (Phase, error) {
 	base, err := consumer.ClientOpts(&cfg.Kafka)
@@ -189,7 +189,7 @@ func runCeiling(ctx context.Context, o *Options, cfg *config.Config, total uint6
 			return Phase{}, fmt.Errorf("%d of %d records after %s: %w", counted, total, o.PhaseTimeout, err)
 		}
 		fctx, fcancel := context.WithTimeout(pctx, 500*time.Millisecond)
-		fetches := cl.PollRecords(fctx, 10_000)
+		fetches := cl.PollFetches(fctx)
 		fcancel()
 		fetches.EachError(func(topic string, part int32, err error) {
 			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
@@ -240,6 +240,7 @@ func runFull(ctx context.Context, o *Options, cfg *config.Config, g *gen.Generat
 	defer stop()
 	done := make(chan error, 1)
 	m := startMeter("full pipeline", o.Profile, o.Log)
+	m.trimFinal = true
 	go func() { done <- proc.Run(runCtx) }()
 	stopped := false
 	defer func() {
