@@ -25,6 +25,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&o.Gen.EventRate, "event-rate", o.Gen.EventRate, "predictions per second of event time (how many a window holds)")
 	fs.Uint64Var(&o.Gen.Seed, "seed", o.Gen.Seed, "random seed of the generated records")
 	brokers := fs.String("brokers", "", "comma-separated seed brokers of a real Kafka to measure too, first (topics reckon-bench-* are created and deleted)")
+	fs.DurationVar(&o.CommitInterval, "commit-interval", 0, "the full pipeline's commit_interval (default: the configuration's, 1s)")
 	fs.BoolVar(&o.SkipEmbedded, "skip-embedded", false, "measure only the Kafka of --brokers, not the in-process kfake")
 	fs.DurationVar(&o.LatencyDuration, "latency-duration", o.LatencyDuration, "length of the latency phase (0 skips it)")
 	fs.Float64Var(&o.LatencyRate, "latency-rate", o.LatencyRate, "background records per second during the latency phase")

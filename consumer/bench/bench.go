@@ -60,6 +60,10 @@ type Options struct {
 	Brokers []string
 	// SkipEmbedded runs against Brokers only.
 	SkipEmbedded bool
+	// CommitInterval, when positive, replaces the configuration's
+	// commit_interval in the full pipeline: commits cost throughput, and
+	// their interval bounds how soon counters reach /metrics.
+	CommitInterval time.Duration
 
 	// The latency phase: LatencyDuration of background traffic at
 	// LatencyRate records per second, with ProbeRate probes per second,
@@ -118,6 +122,9 @@ func (o *Options) Validate() error {
 	}
 	if o.SkipEmbedded && len(o.Brokers) == 0 {
 		errs = append(errs, errors.New("nothing to measure: the embedded Kafka is skipped and no brokers are given"))
+	}
+	if o.CommitInterval < 0 {
+		errs = append(errs, fmt.Errorf("commit interval must not be negative, got %s", o.CommitInterval))
 	}
 	if o.LatencyDuration < 0 || o.LatencyRate < 0 || o.ProbeRate < 0 {
 		errs = append(errs, errors.New("latency duration and rates must not be negative"))
@@ -180,6 +187,8 @@ type Params struct {
 	LatencySeconds  float64 `json:"latency_seconds"`
 	LatencyRate     float64 `json:"latency_rate"`
 	ProbeRate       float64 `json:"probe_rate"`
+	// CommitInterval is the full pipeline's commit_interval, seconds.
+	CommitInterval float64 `json:"commit_interval_seconds"`
 }
 
 // Target is what was measured on one Kafka.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"reflect"
@@ -21,7 +22,7 @@ func TestRunTiny(t *testing.T) {
 		t.Skip("starts an embedded Kafka")
 	}
 	o := Defaults()
-	o.Events = 60_000 // a few batches of 10,000 after the first: the ratio is not all noise
+	o.Events = 60_000 // a few batches after the first: the ratio is not all noise
 	o.Partitions = 2
 	o.LatencyDuration = time.Second
 	o.LatencyRate = 2000
@@ -152,5 +153,44 @@ func TestPercentileAndProbes(t *testing.T) {
 		"reckon_predictions_total{model=\"model-0\",model_version=\"v12\",status=\"ok\"} 9\n"
 	if got := probeSeqs(body); !reflect.DeepEqual(got, []int{12}) {
 		t.Errorf("probeSeqs = %v", got)
+	}
+}
+
+// TestMeterTrimsTheFinalCommit checks the measured interval: from the first
+// count to the last, or with trimFinal to the count before the last (the
+// full pipeline's final transaction idles until commit_interval).
+func TestMeterTrimsTheFinalCommit(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		trim         bool
+		counts       []uint64
+		wantMeasured uint64
+		wantTrimmed  bool
+	}{
+		{"ceiling", false, []uint64{100, 200, 300}, 200, false},
+		{"full", true, []uint64{100, 200, 300}, 100, true},
+		{"full, repeated counts", true, []uint64{100, 100, 250, 250, 300}, 150, true},
+		{"full, two counts only", true, []uint64{100, 300}, 200, false},
+		{"full, one count", true, []uint64{300}, 300, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := startMeter(tc.name, false, io.Discard)
+			m.trimFinal = tc.trim
+			for _, n := range tc.counts {
+				m.observe(n)
+			}
+			ph := m.finish(tc.counts[len(tc.counts)-1], "")
+			if ph.Measured != tc.wantMeasured || ph.Trimmed != tc.wantTrimmed {
+				t.Errorf("measured %d trimmed %v, want %d %v", ph.Measured, ph.Trimmed, tc.wantMeasured, tc.wantTrimmed)
+			}
+		})
+	}
+}
+
+func TestValidateRejectsNegativeCommitInterval(t *testing.T) {
+	o := Defaults()
+	o.CommitInterval = -time.Second
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "commit interval") {
+		t.Errorf("Validate = %v, want a commit interval error", err)
 	}
 }

@@ -21,6 +21,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	p, m := r.Params, r.Machine
 	fmt.Fprintf(w, "reckon bench: %s records (%s predictions of %d models x %d features, %s outcomes), %d partitions, mean record %.0f B, seed %d\n",
 		thousands(float64(p.Events)), thousands(float64(p.Predictions)), p.Models, p.Features, thousands(float64(p.Outcomes)), p.Partitions, p.MeanRecordBytes, p.Seed)
+	fmt.Fprintf(w, "full pipeline: commit_interval %gs\n", p.CommitInterval)
 	fmt.Fprintf(w, "machine: %s, %d CPUs (GOMAXPROCS %d), %s %s/%s, load average %.2f at start, %.2f at end\n",
 		m.CPUModel, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.OS, m.Arch, m.LoadAvgStart, m.LoadAvgEnd)
 	for _, t := range r.Targets {

@@ -34,6 +34,10 @@ func runTarget(ctx context.Context, o *Options, t *Target, brokers []string, r *
 	if err != nil {
 		return err
 	}
+	if o.CommitInterval > 0 {
+		cfg.CommitInterval = o.CommitInterval
+	}
+	r.Params.CommitInterval = cfg.CommitInterval.Seconds()
 	prefix := "reckon-bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	k := &cfg.Kafka
 	k.Brokers = brokers
