@@ -53,6 +53,7 @@ type merger struct {
 	completed []int // models whose stream reference completed here
 	dirty     bool
 
+	wms              []int64    // scratch: the sources' watermarks
 	checkpoint, next checkpoint // committed, and this transaction's
 	encoded          []byte     // this transaction's checkpoint, before chunking
 }
@@ -140,8 +141,38 @@ func (m *merger) setProgress(partition int, wm int64, idle bool) error {
 
 // advance recomputes the group's watermark and closes what it passed:
 // stream references (into m.completed), windows (into m.closed) and the
-// detectors' panes.
+// detectors' panes; then it merges the panes that no pane still to come
+// can precede into their windows and references.
 func (m *merger) advance(paneLength int64) error {
+	if err := m.close(paneLength); err != nil {
+		return err
+	}
+	m.wms = m.wms[:0]
+	for _, pr := range m.progress {
+		wm := pr.wm
+		if !pr.known {
+			wm = windows.Unset
+		}
+		m.wms = append(m.wms, wm)
+	}
+	f, ok := windows.FoldFrontier(paneLength, m.wms)
+	if !ok {
+		return nil
+	}
+	if err := m.agg.Fold(f); err != nil {
+		return err
+	}
+	for mi, ref := range m.refs {
+		if ref != nil {
+			if err := ref.Fold(f); err != nil {
+				return fmt.Errorf("reference of model %d: %w", mi, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *merger) close(paneLength int64) error {
 	low, active := int64(0), false
 	for _, pr := range m.progress {
 		if !pr.known {

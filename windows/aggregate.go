@@ -21,20 +21,32 @@ type windowKey struct {
 // Aggregator merges harvested partials into the configured windows and
 // closes them as the watermark passes their end. It is owned by one
 // goroutine.
+//
+// Panes are merged in ComparePanes order whatever order they arrive in
+// (t-digest merging is not associative), and as early as that order allows
+// (Fold): a window holds the merge of its panes before the fold frontier
+// and the panes after it, not every pane of every partition until it
+// closes.
 type Aggregator struct {
 	layout  Layout
 	lengths []int64 // window lengths, ascending
-	// open holds each open window's panes, merged only when it closes, in
-	// ComparePanes order: the result does not depend on arrival order.
-	open map[windowKey][]*Partial
+	open    map[windowKey]*openWindow
 	// closedThrough is the watermark of the last Close: every window ending
 	// at or before it has been emitted, so a partial for it is late.
 	closedThrough int64
 }
 
+// openWindow is a window's panes: those before folded merged into acc (nil
+// before the first), the others kept as they came.
+type openWindow struct {
+	acc    *Partial
+	folded PaneKey
+	parts  []*Partial
+}
+
 // NewAggregator returns an aggregator for the given window lengths.
 func NewAggregator(lengths []time.Duration, layout Layout) *Aggregator {
-	a := &Aggregator{layout: layout, open: make(map[windowKey][]*Partial), closedThrough: Unset}
+	a := &Aggregator{layout: layout, open: make(map[windowKey]*openWindow), closedThrough: Unset}
 	for _, l := range lengths {
 		a.lengths = append(a.lengths, l.Milliseconds())
 	}
@@ -43,19 +55,63 @@ func NewAggregator(lengths []time.Duration, layout Layout) *Aggregator {
 
 // Add adds p, which the aggregator keeps (the caller must not reuse it),
 // to every window that contains its pane. It returns false, adding
-// nothing, when one of those windows has already closed: the partial is
-// late and the caller counts its events as such.
+// nothing, when one of those windows has already closed, or has merged
+// panes after p's place in the merge order (which a correct fold frontier
+// rules out): the partial is late and the caller counts its events as
+// such.
 func (a *Aggregator) Add(p *Partial) (bool, error) {
-	for _, l := range a.lengths {
-		if floorTo(p.Start, l)+l <= a.closedThrough {
+	for w, l := range a.lengths {
+		start := floorTo(p.Start, l)
+		if start+l <= a.closedThrough {
+			return false, nil
+		}
+		if ow := a.open[windowKey{p.Model, w, start}]; ow != nil && p.Key().Compare(ow.folded) < 0 {
 			return false, nil
 		}
 	}
 	for w, l := range a.lengths {
 		k := windowKey{p.Model, w, floorTo(p.Start, l)}
-		a.open[k] = append(a.open[k], p)
+		ow := a.open[k]
+		if ow == nil {
+			ow = &openWindow{folded: noPane}
+			a.open[k] = ow
+		}
+		ow.parts = append(ow.parts, p)
 	}
 	return true, nil
+}
+
+// Fold merges every open window's panes that sort before frontier (see
+// FoldFrontier): no pane still to come may precede them, so merging them
+// now gives what merging everything at Close would.
+func (a *Aggregator) Fold(frontier PaneKey) error {
+	for k, ow := range a.open {
+		if frontier.Compare(ow.folded) <= 0 {
+			continue
+		}
+		ow.folded = frontier
+		if len(ow.parts) == 0 {
+			continue
+		}
+		if ow.acc == nil {
+			slices.SortFunc(ow.parts, ComparePanes)
+			if ow.parts[0].Key().Compare(frontier) >= 0 {
+				continue
+			}
+			ow.acc = a.newResultPartial(k)
+		}
+		var err error
+		if ow.parts, err = foldBefore(ow.acc, ow.parts, frontier); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Aggregator) newResultPartial(k windowKey) *Partial {
+	p := a.layout.NewPartial(k.model)
+	p.reset(k.model, k.start, k.start+a.lengths[k.window])
+	return p
 }
 
 // Close removes and returns every window that ends at or before watermark,
@@ -68,14 +124,16 @@ func (a *Aggregator) Close(watermark int64, dst []*Result) ([]*Result, error) {
 	}
 	a.closedThrough = watermark
 	n := len(dst)
-	for k, parts := range a.open {
+	for k, ow := range a.open {
 		l := a.lengths[k.window]
 		if k.start+l > watermark {
 			continue
 		}
-		r := &Result{Window: k.window, Partial: a.layout.NewPartial(k.model)}
-		r.Partial.reset(k.model, k.start, k.start+l)
-		if err := mergeSorted(r.Partial, slices.Clone(parts)); err != nil {
+		r := &Result{Window: k.window, Partial: ow.acc}
+		if r.Partial == nil {
+			r.Partial = a.newResultPartial(k)
+		}
+		if err := mergeSorted(r.Partial, ow.parts); err != nil {
 			return dst, err
 		}
 		dst = append(dst, r)

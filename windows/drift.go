@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/reckonhq/reckon/sketch"
@@ -26,14 +27,28 @@ type Reference struct {
 	// fitted on the reference's joined outcomes; nil (identity) without.
 	Calibrator *perf.Calibrator
 
-	// parts are the panes offered so far, merged on completion in
-	// ComparePanes order.
-	parts []*Partial
+	// parts are the panes offered and not yet merged: those before folded
+	// are merged into Partial as soon as no pane can precede them
+	// (Fold), the others on completion, in ComparePanes order.
+	parts  []*Partial
+	folded PaneKey
 }
 
 // NewStreamReference returns an empty reference over [from, to).
 func NewStreamReference(l Layout, model int, from, to int64) *Reference {
-	return &Reference{From: from, To: to, Partial: l.NewPartial(model)}
+	return &Reference{From: from, To: to, Partial: l.NewPartial(model), folded: noPane}
+}
+
+// Fold merges the offered panes that sort before frontier (see
+// FoldFrontier) into the reference.
+func (r *Reference) Fold(frontier PaneKey) error {
+	if r.Complete || frontier.Compare(r.folded) <= 0 {
+		return nil
+	}
+	r.folded = frontier
+	var err error
+	r.parts, err = foldBefore(r.Partial, r.parts, frontier)
+	return err
 }
 
 // Offer keeps p (the caller must not reuse it) for the reference when its
@@ -41,6 +56,9 @@ func NewStreamReference(l Layout, model int, from, to int64) *Reference {
 func (r *Reference) Offer(p *Partial) error {
 	if r.Complete || p.Start < r.From || p.End > r.To {
 		return nil
+	}
+	if p.Key().Compare(r.folded) < 0 {
+		return fmt.Errorf("a pane of partition %d at %d after the reference merged past it", p.Source, p.Start)
 	}
 	r.parts = append(r.parts, p)
 	return nil

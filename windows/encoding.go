@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -18,6 +19,11 @@ import (
 // encodings, so a Partial round-trips bit for bit.
 
 const encodingVersion = 1
+
+// foldingVersion is the encoding of aggregators and stream references that
+// merge panes before the end (Aggregator.Fold): version 1 plus what was
+// folded. Version 1 is still read.
+const foldingVersion = 2
 
 // ErrCorrupt is wrapped by every decoding error of this package.
 var ErrCorrupt = errors.New("windows: corrupt encoding")
@@ -205,7 +211,7 @@ func (ps *Panes) UnmarshalBinary(data []byte) error {
 
 // AppendBinary appends the aggregator's open windows and progress to b.
 func (a *Aggregator) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, encodingVersion)
+	b = append(b, foldingVersion)
 	b = binary.AppendVarint(b, a.closedThrough)
 	keys := make([]windowKey, 0, len(a.open))
 	for k := range a.open {
@@ -217,22 +223,61 @@ func (a *Aggregator) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(keys)))
 	var err error
 	for _, k := range keys {
+		ow := a.open[k]
 		b = binary.AppendUvarint(b, uint64(k.window))
 		b = binary.AppendUvarint(b, uint64(k.model))
 		b = binary.AppendVarint(b, k.start)
-		if b, err = appendParts(b, a.open[k]); err != nil {
+		if b, err = appendFolded(b, ow.acc, ow.folded); err != nil {
+			return b, err
+		}
+		if b, err = appendParts(b, ow.parts); err != nil {
 			return b, err
 		}
 	}
 	return b, nil
 }
 
-// UnmarshalBinary replaces the aggregator's state with the encoded one.
+// appendFolded appends what a window or reference has folded: whether acc
+// exists, acc, and the fold frontier.
+func appendFolded(b []byte, acc *Partial, folded PaneKey) ([]byte, error) {
+	b = wire.AppendBool(b, acc != nil)
+	if acc != nil {
+		var err error
+		if b, err = acc.AppendBinary(b); err != nil {
+			return b, err
+		}
+	}
+	b = binary.AppendVarint(b, folded.Start)
+	return binary.AppendVarint(b, int64(folded.Source)), nil
+}
+
+// readFolded reads what appendFolded wrote.
+func (l Layout) readFolded(r *wire.Reader) (acc *Partial, folded PaneKey, err error) {
+	if r.Bool() {
+		if acc, err = l.readPartial(r); err != nil {
+			return nil, folded, err
+		}
+	}
+	folded.Start = r.Varint()
+	src := r.Varint()
+	if r.Err() == nil && (src < math.MinInt32 || src > math.MaxInt32) {
+		r.Fail("fold frontier source out of range")
+	}
+	folded.Source = int32(src)
+	return acc, folded, r.Err()
+}
+
+// UnmarshalBinary replaces the aggregator's state with the encoded one, of
+// this version or the one before folding (whose windows hold panes only).
 func (a *Aggregator) UnmarshalBinary(data []byte) error {
-	r := newReader(data)
+	r := wire.NewReader(data, wire.Corrupt(ErrCorrupt))
+	version := r.Byte()
+	if r.Err() == nil && version != encodingVersion && version != foldingVersion {
+		r.Fail("unknown version")
+	}
 	closed := r.Varint()
 	n := r.Count(3)
-	open := make(map[windowKey][]*Partial, n)
+	open := make(map[windowKey]*openWindow, n)
 	for range n {
 		w, model, start := r.Uvarint(), r.Uvarint(), r.Varint()
 		if r.Err() == nil && (w >= uint64(len(a.lengths)) || model >= uint64(len(a.layout))) {
@@ -241,11 +286,24 @@ func (a *Aggregator) UnmarshalBinary(data []byte) error {
 		if r.Err() != nil {
 			break
 		}
+		ow := &openWindow{folded: noPane}
+		if version == foldingVersion {
+			var err error
+			if ow.acc, ow.folded, err = a.layout.readFolded(r); err != nil {
+				return err
+			}
+		}
 		parts, err := a.layout.readParts(r)
 		if err != nil {
 			return err
 		}
-		open[windowKey{int(model), int(w), start}] = parts
+		ow.parts = parts
+		k := windowKey{int(model), int(w), start}
+		if ow.acc != nil && (ow.acc.Model != k.model || ow.acc.Start != k.start || ow.acc.End != k.start+a.lengths[k.window]) {
+			r.Fail(fmt.Sprintf("window %d of model %d at %d holds a merge of another", w, model, start))
+			break
+		}
+		open[k] = ow
 	}
 	if err := r.End(); err != nil {
 		return err
@@ -282,32 +340,51 @@ func (w *Watermark) Restore(current int64) {
 // completeness, and the merged partial (complete) or the panes offered so
 // far. Derived data (edges, calibrator) is recomputed on decoding.
 func (r *Reference) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, encodingVersion)
+	b = append(b, foldingVersion)
 	b = binary.AppendVarint(b, r.From)
 	b = binary.AppendVarint(b, r.To)
 	b = wire.AppendBool(b, r.Complete)
 	if r.Complete {
 		return r.Partial.AppendBinary(b)
 	}
+	b, err := appendFolded(b, r.Partial, r.folded)
+	if err != nil {
+		return b, err
+	}
 	return appendParts(b, r.parts)
 }
 
 // DecodeReference decodes the stream reference of model encoded by
-// Reference.AppendBinary.
+// Reference.AppendBinary (or by the version before folding).
 func (l Layout) DecodeReference(model int, data []byte) (*Reference, error) {
 	if model < 0 || model >= len(l) {
 		return nil, fmt.Errorf("%w: reference of model %d not configured", ErrCorrupt, model)
 	}
-	r := newReader(data)
+	r := wire.NewReader(data, wire.Corrupt(ErrCorrupt))
+	version := r.Byte()
+	if r.Err() == nil && version != encodingVersion && version != foldingVersion {
+		r.Fail("unknown version")
+	}
 	ref := NewStreamReference(l, model, r.Varint(), r.Varint())
 	complete := r.Bool()
 	if r.Err() != nil {
 		return nil, r.Err()
 	}
 	var err error
-	if complete {
+	switch {
+	case complete:
 		ref.Partial, err = l.readPartial(r)
-	} else {
+	case version == foldingVersion:
+		var acc *Partial
+		if acc, ref.folded, err = l.readFolded(r); err == nil {
+			if acc == nil {
+				err = fmt.Errorf("%w: an incomplete reference without its merge", ErrCorrupt)
+			} else {
+				ref.Partial = acc
+			}
+		}
+	}
+	if err == nil && !complete {
 		ref.parts, err = l.readParts(r)
 	}
 	if err == nil {

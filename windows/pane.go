@@ -3,6 +3,7 @@ package windows
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -201,6 +202,59 @@ func (p *Partial) reset(model int, start, end int64) {
 // the panes arrived in.
 func ComparePanes(a, b *Partial) int {
 	return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Source, b.Source))
+}
+
+// PaneKey is a pane's place in the merge order of ComparePanes.
+type PaneKey struct {
+	Start  int64
+	Source int32
+}
+
+// noPane sorts before every pane.
+var noPane = PaneKey{Start: math.MinInt64}
+
+// Key is p's place in the merge order.
+func (p *Partial) Key() PaneKey { return PaneKey{p.Start, p.Source} }
+
+// Compare orders keys as ComparePanes orders partials.
+func (k PaneKey) Compare(o PaneKey) int {
+	return cmp.Or(cmp.Compare(k.Start, o.Start), cmp.Compare(k.Source, o.Source))
+}
+
+// FoldFrontier is the place in the merge order that no pane still to come
+// can precede, given each source partition's reported watermark (Unset:
+// none yet). A source harvests a pane once its watermark reaches the pane's
+// end and never goes back, so its next pane starts at or after its
+// watermark floored to the pane length. Panes before the frontier can be
+// merged now, in order, with the same result as merging all of them at the
+// end; ok is false while a source has reported no watermark.
+func FoldFrontier(paneLength int64, watermarks []int64) (f PaneKey, ok bool) {
+	for src, wm := range watermarks {
+		if wm == Unset {
+			return noPane, false
+		}
+		k := PaneKey{floorTo(wm, paneLength), int32(src)}
+		if !ok || k.Compare(f) < 0 {
+			f, ok = k, true
+		}
+	}
+	return f, ok
+}
+
+// foldBefore merges into dst, in merge order, the parts before frontier,
+// and returns the others (parts' backing array, sorted).
+func foldBefore(dst *Partial, parts []*Partial, frontier PaneKey) ([]*Partial, error) {
+	slices.SortFunc(parts, ComparePanes)
+	n := 0
+	for n < len(parts) && parts[n].Key().Compare(frontier) < 0 {
+		n++
+	}
+	if err := mergeSorted(dst, parts[:n]); err != nil {
+		return parts, err
+	}
+	rest := append(parts[:0], parts[n:]...)
+	clear(parts[len(rest):])
+	return rest, nil
 }
 
 // mergeSorted merges parts, sorted in place by ComparePanes, into dst.
