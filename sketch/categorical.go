@@ -332,13 +332,22 @@ func (c *Categorical) Clone() *Categorical {
 // order of the values. Statistics iterate in this order so that their
 // floating-point sums do not depend on insertion history.
 func (c *Categorical) sortedOrder() []int {
-	order := make([]int, len(c.values))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(c.values[a], c.values[b]) })
-	return order
+	return c.appendSortedOrder(make([]int, 0, len(c.values)))
 }
+
+// appendSortedOrder is sortedOrder appending to dst, which may live on the
+// caller's stack.
+func (c *Categorical) appendSortedOrder(dst []int) []int {
+	n := len(dst)
+	for i := range c.values {
+		dst = append(dst, i)
+	}
+	slices.SortFunc(dst[n:], func(a, b int) int { return cmp.Compare(c.values[a], c.values[b]) })
+	return dst
+}
+
+// stackOrder is how many values AppendBinary sorts without allocating.
+const stackOrder = 128
 
 // MarshalBinary implements encoding.BinaryMarshaler. Values are written in
 // byte order and the HyperLogLog compacted, so the encoding does not depend
@@ -354,7 +363,10 @@ func (c *Categorical) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, c.missing)
 	b = binary.AppendUvarint(b, c.other)
 	b = binary.AppendUvarint(b, uint64(len(c.values)))
-	for _, i := range c.sortedOrder() {
+	// Every pane and checkpoint encodes its sketches: sort the positions of
+	// a usual number of values in an array on the stack.
+	var stack [stackOrder]int
+	for _, i := range c.appendSortedOrder(stack[:0]) {
 		b = binary.AppendUvarint(b, uint64(len(c.values[i])))
 		b = append(b, c.values[i]...)
 		b = binary.AppendUvarint(b, c.counts[i])
@@ -366,15 +378,50 @@ func (c *Categorical) AppendBinary(b []byte) ([]byte, error) {
 	}
 	// The HyperLogLog's encoding lists its sparse temporary set in map
 	// order; compacting a copy first (Estimate merges that set into the
-	// sorted list) makes the bytes a function of the distinct values.
+	// sorted list) makes the bytes a function of the distinct values. A
+	// sketch that Estimate would not change (decoded, say) is encoded as it
+	// is, without the copy and its allocations.
+	start := len(b)
+	if hb, err := c.hll.AppendBinary(b); err == nil && hllCompact(hb[start:]) {
+		return prefixLength(hb, start), nil
+	}
 	h := c.hll.Clone()
 	h.Estimate()
-	hb, err := h.MarshalBinary()
+	b, err := h.AppendBinary(b[:start])
 	if err != nil {
 		return nil, err
 	}
-	b = binary.AppendUvarint(b, uint64(len(hb)))
-	return append(b, hb...), nil
+	return prefixLength(b, start), nil
+}
+
+// hllCompact reports whether enc, a HyperLogLog encoding (axiomhq/hyperloglog
+// version 2), is one Estimate would leave as it is: dense, or sparse with an
+// empty temporary set and a sparse list of at most m bytes (beyond, Estimate
+// turns the sketch dense).
+func hllCompact(enc []byte) bool {
+	if len(enc) < 8 || enc[0] != 2 || enc[3] > 1 {
+		return false
+	}
+	if enc[3] == 0 {
+		return true // dense
+	}
+	// Sparse: tmp set size, then the list's count, last and byte length.
+	if len(enc) < 20 || binary.BigEndian.Uint32(enc[4:8]) != 0 {
+		return false
+	}
+	m := uint32(1) << enc[1]
+	return binary.BigEndian.Uint32(enc[16:20]) <= m
+}
+
+// prefixLength inserts before b[start:] its length as a uvarint.
+func prefixLength(b []byte, start int) []byte {
+	n := len(b) - start
+	var prefix [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(prefix[:], uint64(n))
+	b = append(b, prefix[:k]...)
+	copy(b[start+k:], b[start:start+n])
+	copy(b[start:], prefix[:k])
+	return b
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. On error c is
