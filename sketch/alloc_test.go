@@ -91,3 +91,71 @@ func TestCategoricalAppendBinaryAllocs(t *testing.T) {
 		t.Errorf("%v allocs per AppendBinary of a decoded sketch, want 0", a)
 	}
 }
+
+// TestUnmarshalReuses decodes into sketches that held other states, as the
+// merger's recycled partials do: the result must equal a fresh decode, and
+// a Numeric must not allocate, a Categorical no more than its HyperLogLog.
+func TestUnmarshalReuses(t *testing.T) {
+	nums := numericCases()
+	for an, a := range nums {
+		for bn, b := range nums {
+			ea, eb := mustMarshal(t, a), mustMarshal(t, b)
+			var n Numeric
+			if err := n.UnmarshalBinary(ea); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.UnmarshalBinary(eb); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(mustMarshal(t, &n), eb) {
+				t.Errorf("numeric %s decoded over %s re-encodes differently", bn, an)
+			}
+			// A failed decode leaves it unchanged.
+			if err := n.UnmarshalBinary(ea[:len(ea)-1]); err == nil || !bytes.Equal(mustMarshal(t, &n), eb) {
+				t.Errorf("numeric %s: a failed decode changed it (err %v)", bn, err)
+			}
+			if a := testing.AllocsPerRun(5, func() { n.UnmarshalBinary(eb) }); a != 0 {
+				t.Errorf("numeric %s: %v allocs decoding into a recycled sketch, want 0", bn, a)
+			}
+		}
+	}
+	cats := categoricalCases()
+	for an, a := range cats {
+		for bn, b := range cats {
+			ea, eb := mustMarshal(t, a), mustMarshal(t, b)
+			var c Categorical
+			if err := c.UnmarshalBinary(ea); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.UnmarshalBinary(eb); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(mustMarshal(t, &c), eb) || !equalCounts(&c, b) {
+				t.Errorf("categorical %s decoded over %s differs", bn, an)
+			}
+			if err := c.UnmarshalBinary(ea[:len(ea)-1]); err == nil || !bytes.Equal(mustMarshal(t, &c), eb) {
+				t.Errorf("categorical %s: a failed decode changed it (err %v)", bn, err)
+			}
+			hll := 0.0
+			if b.hll != nil && (len(b.values) > 0 || b.other > 0) {
+				h := b.hll.Clone()
+				h.Estimate()
+				hb, _ := h.MarshalBinary()
+				hll = 1 + testing.AllocsPerRun(5, func() { h.UnmarshalBinary(hb) })
+			}
+			if a := testing.AllocsPerRun(5, func() { c.UnmarshalBinary(eb) }); a > hll {
+				t.Errorf("categorical %s: %v allocs decoding into a recycled sketch, want at most the HyperLogLog's %v", bn, a, hll)
+			}
+			// The recycled sketch keeps counting like a fresh one.
+			var fresh Categorical
+			fresh.UnmarshalBinary(eb)
+			for _, s := range []*Categorical{&c, &fresh} {
+				s.AddString("x")
+				s.AddString("a")
+			}
+			if !bytes.Equal(mustMarshal(t, &c), mustMarshal(t, &fresh)) {
+				t.Errorf("categorical %s decoded over %s diverges after Add", bn, an)
+			}
+		}
+	}
+}

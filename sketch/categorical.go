@@ -426,31 +426,55 @@ func prefixLength(b []byte, start int) []byte {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. On error c is
 // unchanged.
+//
+// It reuses c's memory as Reset does: the merger decodes every partition's
+// panes into recycled partials, whose sketches mostly see the same values
+// again, so a first pass only validates and a second one fills c, copying
+// only values c did not track in its current or previous life. The
+// HyperLogLog is decoded afresh (its package has no decoding in place).
 func (c *Categorical) UnmarshalBinary(data []byte) error {
+	h, err := c.decode(data, false)
+	if err != nil {
+		return err
+	}
+	_, err = c.decode(data, true)
+	c.hll = h
+	return err
+}
+
+// decode validates data and, with store, replaces c's state but its
+// HyperLogLog with it; it returns the decoded HyperLogLog when not
+// storing. Without store it does not touch c.
+func (c *Categorical) decode(data []byte, store bool) (*hyperloglog.Sketch, error) {
 	r := reader{typ: "categorical", b: data}
 	if err := r.header(kindCategorical); err != nil {
-		return err
+		return nil, err
 	}
 	limit := r.uvarint()
 	missing := r.uvarint()
 	other := r.uvarint()
 	if r.err != nil {
-		return r.err
+		return nil, r.err
 	}
 	if limit == 0 || limit > maxCategoricalLimit {
-		return r.fail("limit out of range")
+		return nil, r.fail("limit out of range")
 	}
 	nv := r.count(2)
 	if uint64(nv) > limit {
-		return r.fail("more values than the limit")
+		return nil, r.fail("more values than the limit")
 	}
-	out := Categorical{
-		limit:   int(limit),
-		missing: missing,
-		other:   other,
-		index:   make(map[string]int, nv),
-		values:  make([]string, 0, nv),
-		counts:  make([]uint64, 0, nv),
+	if store {
+		c.Reset()
+		c.limit, c.missing, c.other = int(limit), missing, other
+		if c.index == nil {
+			c.index = make(map[string]int, nv)
+		}
+		if cap(c.values) < nv {
+			c.values = slices.Grow(c.values, nv)
+		}
+		if cap(c.counts) < nv {
+			c.counts = slices.Grow(c.counts, nv)
+		}
 	}
 	var prev []byte
 	for i := 0; i < nv && r.err == nil; i++ {
@@ -461,33 +485,44 @@ func (c *Categorical) UnmarshalBinary(data []byte) error {
 			break
 		}
 		if cnt == 0 || (i > 0 && bytes.Compare(prev, v) >= 0) {
-			return r.fail("values not strictly increasing or count zero")
+			return nil, r.fail("values not strictly increasing or count zero")
 		}
 		prev = v
-		s := string(v)
-		out.index[s] = i
-		out.values = append(out.values, s)
-		out.counts = append(out.counts, cnt)
+		if store {
+			s, ok := "", false
+			if j, known := c.index[string(v)]; known && j < 0 {
+				s, ok = c.prev[^j], true // tracked before: no copy
+			}
+			if !ok {
+				s = string(v)
+			}
+			c.index[s] = i
+			c.values = append(c.values, s)
+			c.counts = append(c.counts, cnt)
+		}
 	}
 	hl := r.count(1)
 	h := r.bytes(hl)
 	if err := r.end(); err != nil {
-		return err
+		return nil, err
+	}
+	if store {
+		return nil, nil
 	}
 	if hl > 0 {
-		r.off -= hl
 		// Byte 1 of the HyperLogLog encoding is its precision; Merge needs
 		// equal precisions, so accept 14 only.
+		r.off -= hl
 		if hl < 2 || h[1] != 14 {
-			return r.fail("hyperloglog precision is not 14")
+			return nil, r.fail("hyperloglog precision is not 14")
 		}
-		out.hll = &hyperloglog.Sketch{}
-		if err := out.hll.UnmarshalBinary(h); err != nil {
-			return r.fail("hyperloglog: " + err.Error())
+		s := &hyperloglog.Sketch{}
+		if err := s.UnmarshalBinary(h); err != nil {
+			return nil, r.fail("hyperloglog: " + err.Error())
 		}
+		return s, nil
 	} else if nv > 0 || other > 0 {
-		return r.fail("values without hyperloglog")
+		return nil, r.fail("values without hyperloglog")
 	}
-	*c = out
-	return nil
+	return nil, nil
 }
