@@ -30,11 +30,15 @@ type Aggregator struct {
 	// closedThrough is the watermark of the last Close: every window ending
 	// at or before it has been emitted, so a partial for it is late.
 	closedThrough int64
+	// free holds, per model, partials that no window or reference holds
+	// any more, for DecodePartial to reuse.
+	free [][]*Partial
 }
 
 // NewAggregator returns an aggregator for the given window lengths.
 func NewAggregator(lengths []time.Duration, layout Layout) *Aggregator {
-	a := &Aggregator{layout: layout, open: make(map[windowKey][]*Partial), closedThrough: Unset}
+	a := &Aggregator{layout: layout, open: make(map[windowKey][]*Partial), closedThrough: Unset,
+		free: make([][]*Partial, len(layout))}
 	for _, l := range lengths {
 		a.lengths = append(a.lengths, l.Milliseconds())
 	}
@@ -55,6 +59,7 @@ func (a *Aggregator) Add(p *Partial) (bool, error) {
 		k := windowKey{p.Model, w, floorTo(p.Start, l)}
 		a.open[k] = append(a.open[k], p)
 	}
+	p.holders += len(a.lengths)
 	return true, nil
 }
 
@@ -75,11 +80,19 @@ func (a *Aggregator) Close(watermark int64, dst []*Result) ([]*Result, error) {
 		}
 		r := &Result{Window: k.window, Partial: a.layout.NewPartial(k.model)}
 		r.Partial.reset(k.model, k.start, k.start+l)
-		if err := mergeSorted(r.Partial, slices.Clone(parts)); err != nil {
+		if err := mergeSorted(r.Partial, parts); err != nil {
 			return dst, err
 		}
 		dst = append(dst, r)
 		delete(a.open, k)
+		for i, p := range parts {
+			// A pane's last window has closed and no reference keeps it:
+			// recycle it for the next DecodePartial.
+			if p.holders--; p.holders == 0 {
+				a.free[p.Model] = append(a.free[p.Model], p)
+			}
+			parts[i] = nil
+		}
 	}
 	slices.SortFunc(dst[n:], func(x, y *Result) int {
 		return cmp.Or(cmp.Compare(x.End, y.End), cmp.Compare(x.Model, y.Model), cmp.Compare(x.Window, y.Window))

@@ -138,3 +138,34 @@ func BenchmarkPartialAppendBinary(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodePartial decodes a pane as the merger does for every pane
+// of every partition: into a new partial, and into one the aggregator
+// recycled after its windows closed. The recycled decode allocates only
+// its HyperLogLogs (the package decodes into new memory).
+func BenchmarkDecodePartial(b *testing.B) {
+	l := benchLayout()
+	enc, err := benchPane(l, 1).AppendBinary(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("new", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := l.DecodePartial(enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("recycled", func(b *testing.B) {
+		a := NewAggregator([]time.Duration{5 * time.Minute}, l)
+		b.ReportAllocs()
+		for b.Loop() {
+			p, _, err := a.DecodePartial(enc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			a.free[p.Model] = append(a.free[p.Model], p)
+		}
+	})
+}

@@ -43,6 +43,7 @@ func (r *Reference) Offer(p *Partial) error {
 		return nil
 	}
 	r.parts = append(r.parts, p)
+	p.holders++ // the aggregator must not recycle it
 	return nil
 }
 

@@ -51,6 +51,11 @@ type Partial struct {
 	// ResolveDeferred; since Estimate's sums are exact, the result is the
 	// same as if they had been calibrated on arrival. Merge carries them.
 	Deferred []ScoredPrediction
+
+	// holders counts the aggregator's windows and the references that keep
+	// a decoded partial; the aggregator recycles it when the count drops
+	// to 0.
+	holders int
 }
 
 // ScoredPrediction is a prediction's score and predicted class.
