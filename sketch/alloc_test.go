@@ -159,3 +159,40 @@ func TestUnmarshalReuses(t *testing.T) {
 		}
 	}
 }
+
+// TestPaneAllocs pins the allocations of a pane's sketches: none for a
+// recycled one (Reset, refill), and a handful for a new numeric one.
+func TestPaneAllocs(t *testing.T) {
+	vals := continuous(1, 1000, 0)
+	n := NewNumeric(nil)
+	if a := testing.AllocsPerRun(5, func() {
+		n.Reset()
+		for _, v := range vals {
+			n.Add(v)
+		}
+	}); a != 0 {
+		t.Errorf("%v allocs per recycled numeric pane, want 0", a)
+	}
+	// The struct, atoms (twice 2), centroids, spare, buffer and scratch.
+	if a := testing.AllocsPerRun(5, func() {
+		n := NewNumeric(nil)
+		for _, v := range vals {
+			n.Add(v)
+		}
+	}); a > 9 {
+		t.Errorf("%v allocs per new numeric pane, want at most 9", a)
+	}
+	c := NewCategorical(0)
+	cats := make([][]byte, 1000)
+	for i := range cats {
+		cats[i] = []byte("value-" + strconv.Itoa(i%20))
+	}
+	if a := testing.AllocsPerRun(100, func() {
+		c.Reset()
+		for _, v := range cats {
+			c.Add(v)
+		}
+	}); a != 0 {
+		t.Errorf("%v allocs per recycled categorical pane, want 0", a)
+	}
+}
