@@ -196,3 +196,30 @@ func TestPaneAllocs(t *testing.T) {
 		t.Errorf("%v allocs per recycled categorical pane, want 0", a)
 	}
 }
+
+// TestCategoricalDecodeCopiesOnce: a new sketch decoding 20 values copies
+// them in one allocation, not one each.
+func TestCategoricalDecodeCopiesOnce(t *testing.T) {
+	c := NewCategorical(0)
+	for i := range 1000 {
+		c.AddString("value-" + strconv.Itoa(i%20))
+	}
+	enc := mustMarshal(t, c)
+	h := c.hll.Clone()
+	h.Estimate()
+	hb, _ := h.MarshalBinary()
+	hll := 1 + testing.AllocsPerRun(5, func() { h.UnmarshalBinary(hb) })
+	a := testing.AllocsPerRun(5, func() {
+		var d Categorical
+		if err := d.UnmarshalBinary(enc); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("%v allocs, %v of them the HyperLogLog's", a, hll)
+	// The sketch, the index (a map of 20: up to 3), values, counts and
+	// the values' copies, beside the HyperLogLog; copying each value
+	// would be 20 more.
+	if a > hll+8 {
+		t.Errorf("%v allocs decoding 20 values into a new sketch, want at most %v", a, hll+8)
+	}
+}

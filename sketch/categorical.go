@@ -451,36 +451,40 @@ func prefixLength(b []byte, start int) []byte {
 // again, so a first pass only validates and a second one fills c, copying
 // only values c did not track in its current or previous life. The
 // HyperLogLog is decoded afresh (its package has no decoding in place).
+//
+// The values it copies share one allocation: a decoded sketch copied each
+// of them apart, 20 allocations for a usual pane's feature.
 func (c *Categorical) UnmarshalBinary(data []byte) error {
-	h, err := c.decode(data, false)
+	h, size, err := c.decode(data, false, 0)
 	if err != nil {
 		return err
 	}
-	_, err = c.decode(data, true)
+	_, _, err = c.decode(data, true, size)
 	c.hll = h
 	return err
 }
 
 // decode validates data and, with store, replaces c's state but its
-// HyperLogLog with it; it returns the decoded HyperLogLog when not
-// storing. Without store it does not touch c.
-func (c *Categorical) decode(data []byte, store bool) (*hyperloglog.Sketch, error) {
+// HyperLogLog with it, copying values into one string of size bytes at
+// most. Without store it does not touch c, and it returns the decoded
+// HyperLogLog and the size of the values.
+func (c *Categorical) decode(data []byte, store bool, size int) (*hyperloglog.Sketch, int, error) {
 	r := reader{typ: "categorical", b: data}
 	if err := r.header(kindCategorical); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	limit := r.uvarint()
 	missing := r.uvarint()
 	other := r.uvarint()
 	if r.err != nil {
-		return nil, r.err
+		return nil, 0, r.err
 	}
 	if limit == 0 || limit > maxCategoricalLimit {
-		return nil, r.fail("limit out of range")
+		return nil, 0, r.fail("limit out of range")
 	}
 	nv := r.count(2)
 	if uint64(nv) > limit {
-		return nil, r.fail("more values than the limit")
+		return nil, 0, r.fail("more values than the limit")
 	}
 	if store {
 		c.Reset()
@@ -496,6 +500,7 @@ func (c *Categorical) decode(data []byte, store bool) (*hyperloglog.Sketch, erro
 		}
 	}
 	var prev []byte
+	var copies strings.Builder // of the values c did not know
 	for i := 0; i < nv && r.err == nil; i++ {
 		l := r.count(1)
 		v := r.bytes(l)
@@ -504,16 +509,25 @@ func (c *Categorical) decode(data []byte, store bool) (*hyperloglog.Sketch, erro
 			break
 		}
 		if cnt == 0 || (i > 0 && bytes.Compare(prev, v) >= 0) {
-			return nil, r.fail("values not strictly increasing or count zero")
+			return nil, 0, r.fail("values not strictly increasing or count zero")
 		}
 		prev = v
-		if store {
+		if !store {
+			size += len(v)
+		} else {
 			s, ok := "", false
 			if j, known := c.index[string(v)]; known && j < 0 {
 				s, ok = c.prev[^j], true // tracked before: no copy
 			}
 			if !ok {
-				s = string(v)
+				// Grown once to the size of every value, the builder
+				// never moves: earlier values stay valid substrings.
+				if copies.Cap() == 0 {
+					copies.Grow(size)
+				}
+				start := copies.Len()
+				copies.Write(v)
+				s = copies.String()[start:]
 			}
 			c.index[s] = i
 			c.values = append(c.values, s)
@@ -523,25 +537,25 @@ func (c *Categorical) decode(data []byte, store bool) (*hyperloglog.Sketch, erro
 	hl := r.count(1)
 	h := r.bytes(hl)
 	if err := r.end(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if store {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if hl > 0 {
 		// Byte 1 of the HyperLogLog encoding is its precision; Merge needs
 		// equal precisions, so accept 14 only.
 		r.off -= hl
 		if hl < 2 || h[1] != 14 {
-			return nil, r.fail("hyperloglog precision is not 14")
+			return nil, 0, r.fail("hyperloglog precision is not 14")
 		}
 		s := &hyperloglog.Sketch{}
 		if err := s.UnmarshalBinary(h); err != nil {
-			return nil, r.fail("hyperloglog: " + err.Error())
+			return nil, 0, r.fail("hyperloglog: " + err.Error())
 		}
-		return s, nil
+		return s, size, nil
 	} else if nv > 0 || other > 0 {
-		return nil, r.fail("values without hyperloglog")
+		return nil, 0, r.fail("values without hyperloglog")
 	}
-	return nil, nil
+	return nil, size, nil
 }
