@@ -223,3 +223,16 @@ func TestCategoricalDecodeCopiesOnce(t *testing.T) {
 		t.Errorf("%v allocs decoding 20 values into a new sketch, want at most %v", a, hll+8)
 	}
 }
+
+// TestModelAllocs: a sketch's CDF model, built for each drift statistic of
+// each closed window, is one allocation (its three knot slices share it).
+func TestModelAllocs(t *testing.T) {
+	digest := numericOf(nil, continuous(1, 4*bufferSize, 0)...)
+	digest.flush() // with buffered values, it adds their steps: 3 more
+	exact := numericOf(nil, 1, 2, 2, 3)
+	for name, n := range map[string]*Numeric{"digest": digest, "exact": exact} {
+		if a := testing.AllocsPerRun(5, func() { n.model() }); a != 1 {
+			t.Errorf("%s: %v allocs per model, want 1", name, a)
+		}
+	}
+}

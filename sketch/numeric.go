@@ -639,11 +639,9 @@ func insertionSort(keys []uint64) {
 
 // atomModel is the exact empirical CDF of atoms.
 func atomModel(vs []float64, cs []uint64) model {
-	m := model{
-		x:  make([]float64, len(vs)),
-		lo: make([]float64, len(vs)),
-		hi: make([]float64, len(vs)),
-	}
+	var m model
+	m.x, m.lo, m.hi = knots(len(vs))
+	m.x, m.lo, m.hi = m.x[:len(vs)], m.lo[:len(vs)], m.hi[:len(vs)]
 	cum := 0.0
 	for i, v := range vs {
 		m.x[i] = v
