@@ -752,7 +752,7 @@ func (p *Processor) mergePartial(r *kgo.Record) error {
 	v = v[n:]
 	switch kind {
 	case kindPartial:
-		part, _, err := p.layout.DecodePartial(v)
+		part, _, err := m.agg.DecodePartial(v)
 		if err != nil {
 			return fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 		}

@@ -130,11 +130,25 @@ func (c *Categorical) insertHLL(v []byte) {
 // the caller may modify.
 func (c *Categorical) track(v string) {
 	if c.index == nil {
-		c.index = make(map[string]int)
+		c.makeIndex()
 	}
 	c.index[v] = len(c.values)
 	c.values = append(c.values, v)
 	c.counts = append(c.counts, 1)
+}
+
+// smallValues is the number of values a Categorical first makes room for.
+const smallValues = 32
+
+// makeIndex makes the index of a new sketch, with room for a usual number
+// of values at once: growing from nothing cost a new pane's sketch about 15
+// allocations (BenchmarkCategoricalNewPane), and a window's result as many.
+func (c *Categorical) makeIndex() {
+	c.index = make(map[string]int, smallValues)
+	if c.values == nil {
+		c.values = make([]string, 0, smallValues)
+		c.counts = make([]uint64, 0, smallValues)
+	}
 }
 
 // AddMissing records a missing value (null, absent or of the wrong type).
@@ -250,7 +264,7 @@ func (c *Categorical) Merge(other *Categorical) error {
 			continue
 		}
 		if c.index == nil {
-			c.index = make(map[string]int)
+			c.makeIndex()
 		}
 		c.index[v] = len(c.values)
 		c.values = append(c.values, v)
@@ -297,6 +311,11 @@ func (c *Categorical) Reset() {
 		}
 	}
 	clear(c.prev)
+	if cap(c.prev) < len(c.values) {
+		// The next life's values: one allocation instead of append's
+		// doubling, on the first Reset of a new sketch.
+		c.prev = make([]string, 0, cap(c.values))
+	}
 	c.prev, c.values = c.values, c.prev[:0]
 	c.counts = c.counts[:0]
 	c.other, c.missing = 0, 0
@@ -332,13 +351,22 @@ func (c *Categorical) Clone() *Categorical {
 // order of the values. Statistics iterate in this order so that their
 // floating-point sums do not depend on insertion history.
 func (c *Categorical) sortedOrder() []int {
-	order := make([]int, len(c.values))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(c.values[a], c.values[b]) })
-	return order
+	return c.appendSortedOrder(make([]int, 0, len(c.values)))
 }
+
+// appendSortedOrder is sortedOrder appending to dst, which may live on the
+// caller's stack.
+func (c *Categorical) appendSortedOrder(dst []int) []int {
+	n := len(dst)
+	for i := range c.values {
+		dst = append(dst, i)
+	}
+	slices.SortFunc(dst[n:], func(a, b int) int { return cmp.Compare(c.values[a], c.values[b]) })
+	return dst
+}
+
+// stackOrder is how many values AppendBinary sorts without allocating.
+const stackOrder = 128
 
 // MarshalBinary implements encoding.BinaryMarshaler. Values are written in
 // byte order and the HyperLogLog compacted, so the encoding does not depend
@@ -354,7 +382,10 @@ func (c *Categorical) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, c.missing)
 	b = binary.AppendUvarint(b, c.other)
 	b = binary.AppendUvarint(b, uint64(len(c.values)))
-	for _, i := range c.sortedOrder() {
+	// Every pane and checkpoint encodes its sketches: sort the positions of
+	// a usual number of values in an array on the stack.
+	var stack [stackOrder]int
+	for _, i := range c.appendSortedOrder(stack[:0]) {
 		b = binary.AppendUvarint(b, uint64(len(c.values[i])))
 		b = append(b, c.values[i]...)
 		b = binary.AppendUvarint(b, c.counts[i])
@@ -366,46 +397,110 @@ func (c *Categorical) AppendBinary(b []byte) ([]byte, error) {
 	}
 	// The HyperLogLog's encoding lists its sparse temporary set in map
 	// order; compacting a copy first (Estimate merges that set into the
-	// sorted list) makes the bytes a function of the distinct values.
+	// sorted list) makes the bytes a function of the distinct values. A
+	// sketch that Estimate would not change (decoded, say) is encoded as it
+	// is, without the copy and its allocations.
+	start := len(b)
+	if hb, err := c.hll.AppendBinary(b); err == nil && hllCompact(hb[start:]) {
+		return prefixLength(hb, start), nil
+	}
 	h := c.hll.Clone()
 	h.Estimate()
-	hb, err := h.MarshalBinary()
+	b, err := h.AppendBinary(b[:start])
 	if err != nil {
 		return nil, err
 	}
-	b = binary.AppendUvarint(b, uint64(len(hb)))
-	return append(b, hb...), nil
+	return prefixLength(b, start), nil
+}
+
+// hllCompact reports whether enc, a HyperLogLog encoding (axiomhq/hyperloglog
+// version 2), is one Estimate would leave as it is: dense, or sparse with an
+// empty temporary set and a sparse list of at most m bytes (beyond, Estimate
+// turns the sketch dense).
+func hllCompact(enc []byte) bool {
+	if len(enc) < 8 || enc[0] != 2 || enc[3] > 1 {
+		return false
+	}
+	if enc[3] == 0 {
+		return true // dense
+	}
+	// Sparse: tmp set size, then the list's count, last and byte length.
+	if len(enc) < 20 || binary.BigEndian.Uint32(enc[4:8]) != 0 {
+		return false
+	}
+	m := uint32(1) << enc[1]
+	return binary.BigEndian.Uint32(enc[16:20]) <= m
+}
+
+// prefixLength inserts before b[start:] its length as a uvarint.
+func prefixLength(b []byte, start int) []byte {
+	n := len(b) - start
+	var prefix [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(prefix[:], uint64(n))
+	b = append(b, prefix[:k]...)
+	copy(b[start+k:], b[start:start+n])
+	copy(b[start:], prefix[:k])
+	return b
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. On error c is
 // unchanged.
+//
+// It reuses c's memory as Reset does: the merger decodes every partition's
+// panes into recycled partials, whose sketches mostly see the same values
+// again, so a first pass only validates and a second one fills c, copying
+// only values c did not track in its current or previous life. The
+// HyperLogLog is decoded afresh (its package has no decoding in place).
+//
+// The values it copies share one allocation: a decoded sketch copied each
+// of them apart, 20 allocations for a usual pane's feature.
 func (c *Categorical) UnmarshalBinary(data []byte) error {
+	h, size, err := c.decode(data, false, 0)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.decode(data, true, size)
+	c.hll = h
+	return err
+}
+
+// decode validates data and, with store, replaces c's state but its
+// HyperLogLog with it, copying values into one string of size bytes at
+// most. Without store it does not touch c, and it returns the decoded
+// HyperLogLog and the size of the values.
+func (c *Categorical) decode(data []byte, store bool, size int) (*hyperloglog.Sketch, int, error) {
 	r := reader{typ: "categorical", b: data}
 	if err := r.header(kindCategorical); err != nil {
-		return err
+		return nil, 0, err
 	}
 	limit := r.uvarint()
 	missing := r.uvarint()
 	other := r.uvarint()
 	if r.err != nil {
-		return r.err
+		return nil, 0, r.err
 	}
 	if limit == 0 || limit > maxCategoricalLimit {
-		return r.fail("limit out of range")
+		return nil, 0, r.fail("limit out of range")
 	}
 	nv := r.count(2)
 	if uint64(nv) > limit {
-		return r.fail("more values than the limit")
+		return nil, 0, r.fail("more values than the limit")
 	}
-	out := Categorical{
-		limit:   int(limit),
-		missing: missing,
-		other:   other,
-		index:   make(map[string]int, nv),
-		values:  make([]string, 0, nv),
-		counts:  make([]uint64, 0, nv),
+	if store {
+		c.Reset()
+		c.limit, c.missing, c.other = int(limit), missing, other
+		if c.index == nil {
+			c.index = make(map[string]int, nv)
+		}
+		if cap(c.values) < nv {
+			c.values = slices.Grow(c.values, nv)
+		}
+		if cap(c.counts) < nv {
+			c.counts = slices.Grow(c.counts, nv)
+		}
 	}
 	var prev []byte
+	var copies strings.Builder // of the values c did not know
 	for i := 0; i < nv && r.err == nil; i++ {
 		l := r.count(1)
 		v := r.bytes(l)
@@ -414,33 +509,53 @@ func (c *Categorical) UnmarshalBinary(data []byte) error {
 			break
 		}
 		if cnt == 0 || (i > 0 && bytes.Compare(prev, v) >= 0) {
-			return r.fail("values not strictly increasing or count zero")
+			return nil, 0, r.fail("values not strictly increasing or count zero")
 		}
 		prev = v
-		s := string(v)
-		out.index[s] = i
-		out.values = append(out.values, s)
-		out.counts = append(out.counts, cnt)
+		if !store {
+			size += len(v)
+		} else {
+			s, ok := "", false
+			if j, known := c.index[string(v)]; known && j < 0 {
+				s, ok = c.prev[^j], true // tracked before: no copy
+			}
+			if !ok {
+				// Grown once to the size of every value, the builder
+				// never moves: earlier values stay valid substrings.
+				if copies.Cap() == 0 {
+					copies.Grow(size)
+				}
+				start := copies.Len()
+				copies.Write(v)
+				s = copies.String()[start:]
+			}
+			c.index[s] = i
+			c.values = append(c.values, s)
+			c.counts = append(c.counts, cnt)
+		}
 	}
 	hl := r.count(1)
 	h := r.bytes(hl)
 	if err := r.end(); err != nil {
-		return err
+		return nil, 0, err
+	}
+	if store {
+		return nil, 0, nil
 	}
 	if hl > 0 {
-		r.off -= hl
 		// Byte 1 of the HyperLogLog encoding is its precision; Merge needs
 		// equal precisions, so accept 14 only.
+		r.off -= hl
 		if hl < 2 || h[1] != 14 {
-			return r.fail("hyperloglog precision is not 14")
+			return nil, 0, r.fail("hyperloglog precision is not 14")
 		}
-		out.hll = &hyperloglog.Sketch{}
-		if err := out.hll.UnmarshalBinary(h); err != nil {
-			return r.fail("hyperloglog: " + err.Error())
+		s := &hyperloglog.Sketch{}
+		if err := s.UnmarshalBinary(h); err != nil {
+			return nil, 0, r.fail("hyperloglog: " + err.Error())
 		}
+		return s, size, nil
 	} else if nv > 0 || other > 0 {
-		return r.fail("values without hyperloglog")
+		return nil, 0, r.fail("values without hyperloglog")
 	}
-	*c = out
-	return nil
+	return nil, size, nil
 }

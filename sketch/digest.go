@@ -199,6 +199,11 @@ func (d *digest) compress(items []centroid, vals []uint64) {
 // one source of a pass yields the same sequence as another.
 func (d *digest) compressAtoms(vs []float64, cs []uint64) {
 	d.cent, d.total = d.cent[:0], 0
+	if cap(d.cent) < len(vs) {
+		// One allocation, of the size a pass keeps (see begin), rather
+		// than append's doubling.
+		d.cent = make([]centroid, 0, max(len(vs), DefaultCompression))
+	}
 	for i, v := range vs {
 		d.cent = append(d.cent, centroid{mean: v, weight: float64(cs[i]), pure: true})
 		d.total += float64(cs[i])

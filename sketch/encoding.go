@@ -115,7 +115,20 @@ func (n *Numeric) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. It replaces n's
 // state (edges included) with the decoded one; on error n is unchanged.
+//
+// It reuses n's memory, so that a recycled sketch (the merger decodes every
+// partition's panes into recycled partials) decodes without allocating:
+// a first pass only validates, a second one fills n.
 func (n *Numeric) UnmarshalBinary(data []byte) error {
+	if err := n.decode(data, false); err != nil {
+		return err
+	}
+	return n.decode(data, true)
+}
+
+// decode validates data and, with store, replaces n's state with it. Without
+// store it does not touch n.
+func (n *Numeric) decode(data []byte, store bool) error {
 	r := reader{typ: "numeric", b: data}
 	if err := r.header(kindNumeric); err != nil {
 		return err
@@ -125,47 +138,86 @@ func (n *Numeric) UnmarshalBinary(data []byte) error {
 		return r.fail("unknown flags")
 	}
 	var out Numeric
+	if store {
+		// n's slices, emptied, for reuse; the digest's compression is
+		// read below.
+		out = Numeric{
+			atomV:   n.atomV[:0],
+			atomC:   n.atomC[:0],
+			d:       digest{cent: n.d.cent[:0], spare: n.d.spare[:0]},
+			buf:     n.buf[:0],
+			scratch: n.scratch[:0],
+		}
+	}
 	out.missing = r.uvarint()
 	out.nan = r.uvarint()
 	out.posInf = r.uvarint()
 	out.negInf = r.uvarint()
-	if flags&flagHistogram != 0 {
-		ne := r.count(8)
-		out.edges = make([]float64, ne)
-		for i := range out.edges {
-			out.edges[i] = r.float()
+	hist := flags&flagHistogram != 0
+	ne := 0
+	if hist {
+		ne = r.count(8)
+		prev := 0.0
+		for i := range ne {
+			e := r.float()
+			if r.err == nil && (!isFinite(e) || i > 0 && !(e > prev)) {
+				return r.fail("invalid histogram edges")
+			}
+			prev = e
 		}
-		if r.err == nil && ValidateEdges(out.edges) != nil {
-			return r.fail("invalid histogram edges")
+		if store {
+			// Edges are never modified once set: keep n's when they are
+			// the same, as a recycled sketch's are.
+			raw := data[r.off-8*ne : r.off]
+			out.edges = n.edges
+			if !sameEdges(n.edges, raw) {
+				out.edges = make([]float64, ne)
+				for i := range out.edges {
+					out.edges[i] = math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:]))
+				}
+			}
+			if len(n.bins) == ne+1 {
+				out.bins = n.bins
+				clear(out.bins)
+			} else {
+				out.bins = make([]uint64, ne+1)
+			}
 		}
-		out.bins = make([]uint64, ne+1)
 	}
 	if flags&flagDigest == 0 {
 		na := r.count(9)
 		if na > exactLimit {
 			return r.fail("too many exact values")
 		}
-		out.atomV = make([]float64, na)
-		out.atomC = make([]uint64, na)
+		if store && cap(out.atomV) < na {
+			out.atomV, out.atomC = make([]float64, 0, na), make([]uint64, 0, na)
+		}
 		var total uint64
+		prev := 0.0
 		for i := 0; i < na && r.err == nil; i++ {
 			v, c := r.float(), r.uvarint()
 			if r.err != nil {
 				break
 			}
-			if !isFinite(v) || c == 0 || (i > 0 && !(v > out.atomV[i-1])) {
+			if !isFinite(v) || c == 0 || (i > 0 && !(v > prev)) {
 				return r.fail("exact values not finite, positive and strictly increasing")
 			}
 			if total+c < total {
 				return r.fail("count overflow")
 			}
 			total += c
-			out.atomV[i], out.atomC[i] = v, c
+			prev = v
+			if store {
+				out.atomV = append(out.atomV, v)
+				out.atomC = append(out.atomC, c)
+			}
 		}
 		if err := r.end(); err != nil {
 			return err
 		}
-		*n = out
+		if store {
+			*n = out
+		}
 		return nil
 	}
 
@@ -187,34 +239,44 @@ func (n *Numeric) UnmarshalBinary(data []byte) error {
 		return r.fail("moments not finite or inconsistent")
 	}
 	var binSum uint64
-	for i := range out.bins {
-		c := r.uvarint()
-		if binSum+c < binSum {
-			return r.fail("count overflow")
+	if hist {
+		for i := range ne + 1 {
+			c := r.uvarint()
+			if binSum+c < binSum {
+				return r.fail("count overflow")
+			}
+			binSum += c
+			if store {
+				out.bins[i] = c
+			}
 		}
-		binSum += c
-		out.bins[i] = c
-	}
-	if out.bins != nil && r.err == nil && binSum != out.n {
-		return r.fail("histogram counts do not add up to the value count")
+		if r.err == nil && binSum != out.n {
+			return r.fail("histogram counts do not add up to the value count")
+		}
 	}
 	nc := r.count(9)
-	out.d.cent = make([]centroid, nc)
+	if store && cap(out.d.cent) < nc {
+		out.d.cent = make([]centroid, 0, nc)
+	}
 	var total uint64
+	prev := 0.0
 	for i := 0; i < nc && r.err == nil; i++ {
 		m, w := r.float(), r.uvarint()
 		if r.err != nil {
 			break
 		}
 		weight := w >> 1
-		if !isFinite(m) || weight == 0 || weight > maxWeight || (i > 0 && m < out.d.cent[i-1].mean) {
+		if !isFinite(m) || weight == 0 || weight > maxWeight || (i > 0 && m < prev) {
 			return r.fail("centroids not finite, positive and sorted")
 		}
 		total += weight
 		if total > maxWeight {
 			return r.fail("count too large")
 		}
-		out.d.cent[i] = centroid{mean: m, weight: float64(weight), pure: w&1 == 1}
+		prev = m
+		if store {
+			out.d.cent = append(out.d.cent, centroid{mean: m, weight: float64(weight), pure: w&1 == 1})
+		}
 	}
 	if r.err == nil && total != out.n {
 		return r.fail("centroid weights do not add up to the value count")
@@ -224,19 +286,38 @@ func (n *Numeric) UnmarshalBinary(data []byte) error {
 	if nb >= bufferSize {
 		return r.fail("buffer too long")
 	}
-	out.buf = make([]uint64, nb, bufferSize)
-	for i := range out.buf {
+	if store && cap(out.buf) < bufferSize {
+		out.buf = make([]uint64, 0, bufferSize)
+	}
+	for range nb {
 		v := r.float()
 		if r.err == nil && !isFinite(v) {
 			return r.fail("buffered value not finite")
 		}
-		out.buf[i] = floatKey(v)
+		if store {
+			out.buf = append(out.buf, floatKey(v))
+		}
 	}
 	if err := r.end(); err != nil {
 		return err
 	}
-	*n = out
+	if store {
+		*n = out
+	}
 	return nil
+}
+
+// sameEdges reports whether raw encodes edges, bit for bit.
+func sameEdges(edges []float64, raw []byte) bool {
+	if edges == nil || 8*len(edges) != len(raw) {
+		return false
+	}
+	for i, e := range edges {
+		if math.Float64bits(e) != binary.LittleEndian.Uint64(raw[8*i:]) {
+			return false
+		}
+	}
+	return true
 }
 
 func appendFloat(b []byte, f float64) []byte {

@@ -26,6 +26,14 @@ type model struct {
 	w         float64
 }
 
+// knots returns empty knot slices with room for n knots each, in one
+// allocation: models are built for every statistic of every feature of
+// every closed window, and three allocations each added up.
+func knots(n int) (x, lo, hi []float64) {
+	b := make([]float64, 3*n)
+	return b[0:0:n], b[n : n : 2*n], b[2*n : 2*n : 3*n]
+}
+
 func (m *model) addKnot(x, lo, hi float64) {
 	if n := len(m.x); n > 0 && m.x[n-1] == x {
 		// Coinciding positions form one knot: jump from the first left
@@ -45,9 +53,7 @@ func newModel(items []centroid, w, min, max float64) model {
 	if len(items) == 0 {
 		return m
 	}
-	m.x = make([]float64, 0, len(items)+2)
-	m.lo = make([]float64, 0, len(items)+2)
-	m.hi = make([]float64, 0, len(items)+2)
+	m.x, m.lo, m.hi = knots(len(items) + 2)
 	if !items[0].pure && min < items[0].mean {
 		m.addKnot(min, 0, 0)
 	}
@@ -82,9 +88,7 @@ func newModel(items []centroid, w, min, max float64) model {
 func (m *model) plusSteps(vals []float64) model {
 	out := model{w: m.w + float64(len(vals))}
 	n := len(m.x) + len(vals)
-	out.x = make([]float64, 0, n)
-	out.lo = make([]float64, 0, n)
-	out.hi = make([]float64, 0, n)
+	out.x, out.lo, out.hi = knots(n)
 	c := cursor{m: m}
 	i, j := 0, 0
 	for i < len(m.x) || j < len(vals) {

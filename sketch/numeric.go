@@ -185,8 +185,27 @@ func (n *Numeric) addExact(v float64) {
 		n.buf = append(n.buf, floatKey(v))
 		return
 	}
+	if len(n.atomV) == cap(n.atomV) {
+		n.growAtoms()
+	}
 	n.atomV = slices.Insert(n.atomV, i, v)
 	n.atomC = slices.Insert(n.atomC, i, 1)
+}
+
+// smallAtoms is the first capacity of the atoms: enough for booleans,
+// ratings and the like without holding exactLimit's 2 KiB.
+const smallAtoms = 16
+
+// growAtoms makes room for more atoms in two steps, smallAtoms then
+// exactLimit, instead of the doubling of append: a new pane's sketches
+// grew them seven times each (BenchmarkNumericNewPane).
+func (n *Numeric) growAtoms() {
+	c := smallAtoms
+	if cap(n.atomV) >= smallAtoms {
+		c = exactLimit
+	}
+	n.atomV = append(make([]float64, 0, c), n.atomV...)
+	n.atomC = append(make([]uint64, 0, c), n.atomC...)
 }
 
 // toDigest leaves exact mode: the atoms become pure centroids and seed the
@@ -620,11 +639,9 @@ func insertionSort(keys []uint64) {
 
 // atomModel is the exact empirical CDF of atoms.
 func atomModel(vs []float64, cs []uint64) model {
-	m := model{
-		x:  make([]float64, len(vs)),
-		lo: make([]float64, len(vs)),
-		hi: make([]float64, len(vs)),
-	}
+	var m model
+	m.x, m.lo, m.hi = knots(len(vs))
+	m.x, m.lo, m.hi = m.x[:len(vs)], m.lo[:len(vs)], m.hi[:len(vs)]
 	cum := 0.0
 	for i, v := range vs {
 		m.x[i] = v

@@ -78,3 +78,41 @@ func BenchmarkRadixSort(b *testing.B) {
 		})
 	}
 }
+
+// Benchmarks of a new pane's sketch, filled with a pane's worth of values
+// (those of BenchmarkNumericPaneCycle and BenchmarkCategoricalPaneCycle):
+// what a worker pays when no pane is free to recycle, and what a merger's
+// fresh window result pays. allocs/op are allocations per new sketch.
+func BenchmarkNumericNewPane(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	vals := make([]float64, 1000)
+	for i := range vals {
+		vals[i] = float64(int(r.NormFloat64()*3000+5000)) / 100
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := NewNumeric(nil)
+		for _, v := range vals {
+			n.Add(v)
+		}
+	}
+}
+
+func BenchmarkCategoricalNewPane(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	dict := make([][]byte, 20)
+	for i := range dict {
+		dict[i] = []byte("value-" + strconv.Itoa(i))
+	}
+	vals := make([][]byte, 1000)
+	for i := range vals {
+		vals[i] = dict[r.IntN(len(dict))]
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c := NewCategorical(0)
+		for _, v := range vals {
+			c.Add(v)
+		}
+	}
+}

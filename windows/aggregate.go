@@ -34,6 +34,9 @@ type Aggregator struct {
 	// closedThrough is the watermark of the last Close: every window ending
 	// at or before it has been emitted, so a partial for it is late.
 	closedThrough int64
+	// free holds, per model, partials that no window or reference holds
+	// any more, for DecodePartial to reuse.
+	free [][]*Partial
 }
 
 // openWindow is a window's panes: those before folded merged into acc (nil
@@ -46,7 +49,8 @@ type openWindow struct {
 
 // NewAggregator returns an aggregator for the given window lengths.
 func NewAggregator(lengths []time.Duration, layout Layout) *Aggregator {
-	a := &Aggregator{layout: layout, open: make(map[windowKey]*openWindow), closedThrough: Unset}
+	a := &Aggregator{layout: layout, open: make(map[windowKey]*openWindow), closedThrough: Unset,
+		free: make([][]*Partial, len(layout))}
 	for _, l := range lengths {
 		a.lengths = append(a.lengths, l.Milliseconds())
 	}
@@ -78,6 +82,7 @@ func (a *Aggregator) Add(p *Partial) (bool, error) {
 		}
 		ow.parts = append(ow.parts, p)
 	}
+	p.holders += len(a.lengths)
 	return true, nil
 }
 
@@ -101,11 +106,23 @@ func (a *Aggregator) Fold(frontier PaneKey) error {
 			ow.acc = a.newResultPartial(k)
 		}
 		var err error
-		if ow.parts, err = foldBefore(ow.acc, ow.parts, frontier); err != nil {
+		if ow.parts, err = foldBefore(ow.acc, ow.parts, frontier, a.release); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// release drops one window's hold on parts (which it has merged) and
+// recycles those no window or reference holds any more, for the next
+// DecodePartial.
+func (a *Aggregator) release(parts []*Partial) {
+	for i, p := range parts {
+		if p.holders--; p.holders == 0 {
+			a.free[p.Model] = append(a.free[p.Model], p)
+		}
+		parts[i] = nil
+	}
 }
 
 func (a *Aggregator) newResultPartial(k windowKey) *Partial {
@@ -138,6 +155,7 @@ func (a *Aggregator) Close(watermark int64, dst []*Result) ([]*Result, error) {
 		}
 		dst = append(dst, r)
 		delete(a.open, k)
+		a.release(ow.parts)
 	}
 	slices.SortFunc(dst[n:], func(x, y *Result) int {
 		return cmp.Or(cmp.Compare(x.End, y.End), cmp.Compare(x.Model, y.Model), cmp.Compare(x.Window, y.Window))

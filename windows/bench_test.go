@@ -1,9 +1,12 @@
 package windows
 
 import (
+	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/reckonhq/reckon/event"
 )
 
 // benchLayout is 3 models of 10 features, 6 numeric and 4 categorical, as
@@ -74,4 +77,95 @@ func BenchmarkSourceObserve(b *testing.B) {
 		s.Observe(ms)
 		ms += 5
 	}
+}
+
+// benchPane is one pane of model 0 as `reckon bench` fills it: 1,000
+// predictions, numeric features in digest mode, categorical ones with 20
+// values, some joined outcomes.
+func benchPane(l Layout, seed uint64) *Partial {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	p := l.NewPartial(0)
+	p.Start, p.End = 1_767_225_600_000, 1_767_225_900_000
+	e := &event.Prediction{Num: make([]float64, 10), Cat: make([][]byte, 10), Missing: make([]bool, 10)}
+	for range 1000 {
+		e.TimeMs = p.Start + int64(rng.IntN(300_000))
+		e.Score = rng.Float64()
+		e.Predicted = e.Score > 0.5
+		for i, cat := range l[0] {
+			if cat {
+				e.Cat[i] = []byte("value-" + strconv.Itoa(rng.IntN(20)))
+			} else {
+				e.Num[i] = float64(int(rng.NormFloat64()*3000+5000)) / 100
+			}
+		}
+		p.AddPrediction(e, nil, false)
+		if rng.IntN(2) == 0 {
+			p.Outcomes++
+			p.Perf.Add(e.Score, e.Predicted, rng.IntN(2) == 0)
+			p.Joined = append(p.Joined, JoinedError{OutcomeMs: e.TimeMs, PredMs: e.TimeMs - 10})
+		}
+	}
+	return p
+}
+
+// BenchmarkPartialAppendBinary encodes a pane into a reused buffer, as a
+// worker does for the partials topic and a checkpoint for every open pane:
+// live (as the worker filled it) and decoded (as the merger holds it).
+// allocs/op should be 0 for a decoded pane.
+func BenchmarkPartialAppendBinary(b *testing.B) {
+	l := benchLayout()
+	live := benchPane(l, 1)
+	enc, err := live.AppendBinary(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	decoded, _, err := l.DecodePartial(enc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		p    *Partial
+	}{{"live", live}, {"decoded", decoded}} {
+		b.Run(bc.name, func(b *testing.B) {
+			buf := make([]byte, 0, 2*len(enc))
+			b.ReportAllocs()
+			for b.Loop() {
+				if buf, err = bc.p.AppendBinary(buf[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodePartial decodes a pane as the merger does for every pane
+// of every partition: into a new partial, and into one the aggregator
+// recycled after its windows closed. The recycled decode allocates only
+// its HyperLogLogs (the package decodes into new memory).
+func BenchmarkDecodePartial(b *testing.B) {
+	l := benchLayout()
+	enc, err := benchPane(l, 1).AppendBinary(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("new", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := l.DecodePartial(enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("recycled", func(b *testing.B) {
+		a := NewAggregator([]time.Duration{5 * time.Minute}, l)
+		b.ReportAllocs()
+		for b.Loop() {
+			p, _, err := a.DecodePartial(enc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			a.free[p.Model] = append(a.free[p.Model], p)
+		}
+	})
 }

@@ -47,7 +47,7 @@ func (r *Reference) Fold(frontier PaneKey) error {
 	}
 	r.folded = frontier
 	var err error
-	r.parts, err = foldBefore(r.Partial, r.parts, frontier)
+	r.parts, err = foldBefore(r.Partial, r.parts, frontier, nil)
 	return err
 }
 
@@ -61,6 +61,7 @@ func (r *Reference) Offer(p *Partial) error {
 		return fmt.Errorf("a pane of partition %d at %d after the reference merged past it", p.Source, p.Start)
 	}
 	r.parts = append(r.parts, p)
+	p.holders++ // the aggregator must not recycle it
 	return nil
 }
 

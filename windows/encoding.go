@@ -97,11 +97,23 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 // it against the layout. It returns the unread rest of data.
 func (l Layout) DecodePartial(data []byte) (*Partial, []byte, error) {
 	r := wire.NewReader(data, wire.Corrupt(ErrCorrupt))
-	p, err := l.readPartial(r)
+	p, err := l.readPartial(r, nil)
 	return p, r.Rest(), err
 }
 
-func (l Layout) readPartial(r *wire.Reader) (*Partial, error) {
+// DecodePartial is Layout.DecodePartial into a partial the aggregator has
+// recycled, when it has one of the model: the merger decodes every
+// partition's panes, and a recycled partial's sketches decode without
+// allocating (but their HyperLogLogs).
+func (a *Aggregator) DecodePartial(data []byte) (*Partial, []byte, error) {
+	r := wire.NewReader(data, wire.Corrupt(ErrCorrupt))
+	p, err := a.layout.readPartial(r, a.free)
+	return p, r.Rest(), err
+}
+
+// readPartial decodes a partial, into one of free[model] when there is one
+// (taken off the list, and dropped on error).
+func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error) {
 	if r.Byte() != encodingVersion && r.Err() == nil {
 		r.Fail("unknown partial version")
 	}
@@ -112,7 +124,17 @@ func (l Layout) readPartial(r *wire.Reader) (*Partial, error) {
 	if r.Err() != nil {
 		return nil, r.Err()
 	}
-	p := l.NewPartial(int(model))
+	var p *Partial
+	if f := free; f != nil && len(f[model]) > 0 {
+		n := len(f[model]) - 1
+		p, f[model][n], f[model] = f[model][n], nil, f[model][:n]
+		// Only what decoding appends to; the rest is overwritten, and the
+		// sketches must not be Reset: they would forget the values they
+		// can decode without copying.
+		p.Joined, p.Deferred = p.Joined[:0], p.Deferred[:0]
+	} else {
+		p = l.NewPartial(int(model))
+	}
 	p.Start, p.End = r.Varint(), r.Varint()
 	p.Source = int32(r.Uvarint())
 	p.Predictions, p.Errors, p.Outcomes = r.Uvarint(), r.Uvarint(), r.Uvarint()
@@ -166,10 +188,11 @@ func (l Layout) readParts(r *wire.Reader) ([]*Partial, error) {
 	n := r.Count(8)
 	parts := make([]*Partial, 0, n)
 	for range n {
-		p, err := l.readPartial(r)
+		p, err := l.readPartial(r, nil)
 		if err != nil {
 			return nil, err
 		}
+		p.holders = 1 // of the window or pane list it is decoded for
 		parts = append(parts, p)
 	}
 	return parts, r.Err()
@@ -254,7 +277,7 @@ func appendFolded(b []byte, acc *Partial, folded PaneKey) ([]byte, error) {
 // readFolded reads what appendFolded wrote.
 func (l Layout) readFolded(r *wire.Reader) (acc *Partial, folded PaneKey, err error) {
 	if r.Bool() {
-		if acc, err = l.readPartial(r); err != nil {
+		if acc, err = l.readPartial(r, nil); err != nil {
 			return nil, folded, err
 		}
 	}
@@ -373,7 +396,7 @@ func (l Layout) DecodeReference(model int, data []byte) (*Reference, error) {
 	var err error
 	switch {
 	case complete:
-		ref.Partial, err = l.readPartial(r)
+		ref.Partial, err = l.readPartial(r, nil)
 	case version == foldingVersion:
 		var acc *Partial
 		if acc, ref.folded, err = l.readFolded(r); err == nil {

@@ -52,6 +52,11 @@ type Partial struct {
 	// ResolveDeferred; since Estimate's sums are exact, the result is the
 	// same as if they had been calibrated on arrival. Merge carries them.
 	Deferred []ScoredPrediction
+
+	// holders counts the aggregator's windows and the references that keep
+	// a decoded partial; the aggregator recycles it when the count drops
+	// to 0.
+	holders int
 }
 
 // ScoredPrediction is a prediction's score and predicted class.
@@ -242,8 +247,9 @@ func FoldFrontier(paneLength int64, watermarks []int64) (f PaneKey, ok bool) {
 }
 
 // foldBefore merges into dst, in merge order, the parts before frontier,
-// and returns the others (parts' backing array, sorted).
-func foldBefore(dst *Partial, parts []*Partial, frontier PaneKey) ([]*Partial, error) {
+// hands them to release (when not nil), and returns the others (parts'
+// backing array, sorted).
+func foldBefore(dst *Partial, parts []*Partial, frontier PaneKey, release func([]*Partial)) ([]*Partial, error) {
 	slices.SortFunc(parts, ComparePanes)
 	n := 0
 	for n < len(parts) && parts[n].Key().Compare(frontier) < 0 {
@@ -251,6 +257,9 @@ func foldBefore(dst *Partial, parts []*Partial, frontier PaneKey) ([]*Partial, e
 	}
 	if err := mergeSorted(dst, parts[:n]); err != nil {
 		return parts, err
+	}
+	if release != nil {
+		release(parts[:n])
 	}
 	rest := append(parts[:0], parts[n:]...)
 	clear(parts[len(rest):])

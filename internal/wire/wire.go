@@ -175,12 +175,21 @@ func AppendFloat64(b []byte, v float64) []byte {
 	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 }
 
-// AppendBlob appends a's encoding prefixed by its length.
+// AppendBlob appends a's encoding prefixed by its length. The encoding is
+// appended to b in place and then shifted right by the prefix's size, so a
+// b with room allocates nothing: encoding into a fresh slice cost a chain
+// of growths per sketch of every pane and checkpoint.
 func AppendBlob(b []byte, a interface{ AppendBinary([]byte) ([]byte, error) }) ([]byte, error) {
-	enc, err := a.AppendBinary(nil)
+	start := len(b)
+	enc, err := a.AppendBinary(b)
 	if err != nil {
 		return b, err
 	}
-	b = binary.AppendUvarint(b, uint64(len(enc)))
-	return append(b, enc...), nil
+	n := len(enc) - start
+	var prefix [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(prefix[:], uint64(n))
+	enc = append(enc, prefix[:k]...) // room for the prefix
+	copy(enc[start+k:], enc[start:start+n])
+	copy(enc[start:], prefix[:k])
+	return enc, nil
 }

@@ -53,3 +53,26 @@ func TestReaderErrorsStick(t *testing.T) {
 		})
 	}
 }
+
+type blobOf struct{ b []byte }
+
+func (x *blobOf) AppendBinary(b []byte) ([]byte, error) { return append(b, x.b...), nil }
+
+func TestAppendBlob(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 20000} {
+		x := &blobOf{make([]byte, n)}
+		for i := range x.b {
+			x.b[i] = byte(i * 7)
+		}
+		want := append(binary.AppendUvarint([]byte("head"), uint64(n)), x.b...)
+		got, err := AppendBlob([]byte("head"), x)
+		if err != nil || string(got) != string(want) {
+			t.Fatalf("n=%d: got %d bytes, want %d (err %v)", n, len(got), len(want), err)
+		}
+		// Into a buffer with room, it does not allocate.
+		buf := make([]byte, 0, n+16)
+		if a := testing.AllocsPerRun(10, func() { buf, _ = AppendBlob(buf[:0], x) }); a != 0 {
+			t.Errorf("n=%d: %v allocs per AppendBlob into a buffer with room, want 0", n, a)
+		}
+	}
+}
