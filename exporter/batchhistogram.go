@@ -195,10 +195,8 @@ func (h *BatchHistogram) Desc() *prometheus.Desc { return h.desc }
 
 // Observe observes one value; prefer ObserveBatch.
 func (h *BatchHistogram) Observe(v float64) {
-	h.mu.Lock()
-	h.resetIfDue()
-	h.observe(v)
-	h.mu.Unlock()
+	vs := [1]float64{v}
+	h.ObserveBatch(vs[:])
 }
 
 // ObserveBatch observes vs in order, as len(vs) calls of client_golang's
@@ -210,11 +208,85 @@ func (h *BatchHistogram) ObserveBatch(vs []float64) {
 		return
 	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.resetIfDue()
-	for _, v := range vs {
-		h.observe(v)
+	cfg := h.cfg
+	if !cfg.native || cfg.cells == nil {
+		for _, v := range vs {
+			h.observe(v)
+		}
+		return
 	}
-	h.mu.Unlock()
+	// observe, inlined by hand for the usual case: a classic table and
+	// finite normal values at a positive schema. Calls would cost as much
+	// as the work.
+	cells, classic, zt := cfg.cells, h.classic, h.zeroThreshold
+	for _, v := range vs {
+		bits := math.Float64bits(v)
+		var ci int
+		switch {
+		case v > 0:
+			c := bits>>cells.shift - cells.base
+			switch {
+			case bits>>cells.shift < cells.base:
+			case c >= uint64(len(cells.cells)):
+				ci = len(cells.upper)
+			default:
+				ci = int(cells.cells[c])
+				if ci < len(cells.upper) && cells.upper[ci] < v {
+					ci++
+				}
+			}
+		case v <= 0:
+		default: // NaN counts only in count, sum and +Inf
+			classic[len(cells.upper)]++
+			h.sum += v
+			h.count++
+			continue
+		}
+		classic[ci]++
+		h.sum += v
+		h.count++
+
+		abs := bits &^ (1 << 63)
+		var key int
+		if e, schema := int(abs>>52), h.schema; schema > 0 && e != 0 && e != 0x7ff {
+			// fracIndex on the bits: frac shares v's mantissa, and
+			// math.Frexp's exponent is e-1022.
+			frac := math.Float64frombits(abs&(1<<52-1) | 1022<<52)
+			bounds := nativeHistogramBounds[schema]
+			i := int(fracCells[schema][abs>>(52-(schema+2))&(1<<(schema+2)-1)])
+			if i < len(bounds) && bounds[i] < frac {
+				i++
+			}
+			key = i + (e-1023)<<schema
+		} else {
+			key = nativeKey(v, schema)
+		}
+		var b *nativeBuckets
+		switch {
+		case v > zt:
+			b = &h.pos
+		case v < -zt:
+			b = &h.neg
+		default:
+			h.zero++
+		}
+		if b != nil {
+			if i := uint(key - b.lo); i < uint(len(b.dense)) {
+				if b.dense[i] == 0 {
+					b.n++
+					b.nDense++
+				}
+				b.dense[i]++
+			} else {
+				b.addSlow(key, 1)
+			}
+		}
+		if cfg.maxBuckets > 0 && h.pos.n+h.neg.n > cfg.maxBuckets {
+			h.limitBuckets(v)
+		}
+	}
 }
 
 // resetIfDue performs the reset that client_golang's timer would have

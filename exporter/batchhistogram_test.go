@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -369,6 +370,9 @@ func TestObserveBatchDoesNotAllocate(t *testing.T) {
 	if a := testing.AllocsPerRun(20, func() { h.ObserveBatch(vs) }); a != 0 {
 		t.Errorf("%v allocations per batch in steady state", a)
 	}
+	if a := testing.AllocsPerRun(20, func() { h.Observe(vs[7]) }); a != 0 {
+		t.Errorf("%v allocations per Observe", a)
+	}
 }
 
 // BenchmarkObserve compares observing latencies with client_golang's
@@ -441,5 +445,50 @@ func TestClassicCells(t *testing.T) {
 		if newClassicCells(upper) != nil {
 			t.Errorf("%v: a table, want none", upper)
 		}
+	}
+}
+
+// TestBatchHistogramConcurrent observes from several goroutines while
+// scraping (run with -race); without a reduction, buckets do not depend on
+// the order of observations.
+func TestBatchHistogramConcurrent(t *testing.T) {
+	vs := valueSets()["latencies narrow"]
+	reg := prometheus.NewRegistry()
+	h := NewBatchHistogramVec(reckonOpts(LatencyBuckets), []string{"model"})
+	reg.MustRegister(h)
+	want := prometheus.NewHistogram(reckonOpts(LatencyBuckets))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := 0; i < len(vs); i += 100 {
+				h.WithLabelValues("m").ObserveBatch(vs[i:min(i+100, len(vs))])
+			}
+		})
+		for _, v := range vs {
+			want.Observe(v)
+		}
+	}
+	wg.Go(func() {
+		for range 20 {
+			if _, err := reg.Gather(); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+	var got, exp dto.Metric
+	if err := h.WithLabelValues("m").Write(&got); err != nil {
+		t.Fatal(err)
+	}
+	if err := want.Write(&exp); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got.Histogram.GetSampleSum()-exp.Histogram.GetSampleSum()) > 1e-9*exp.Histogram.GetSampleSum() {
+		t.Errorf("sum %v, want %v", got.Histogram.GetSampleSum(), exp.Histogram.GetSampleSum())
+	}
+	got.Histogram.SampleSum, exp.Histogram.SampleSum = nil, nil
+	got.Label = nil
+	if d := cmpHistogram(got.Histogram, exp.Histogram); d != "" {
+		t.Error(d)
 	}
 }
