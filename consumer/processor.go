@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -98,7 +97,7 @@ type Processor struct {
 	produce   []*kgo.Record
 	mergedOut []*kgo.Record // the mergers' output of a batch
 
-	latency, score, labelDelay []prometheus.Observer // per model
+	latency, score, labelDelay []*exporter.BatchHistogram // per model
 	produceErr                 atomic.Pointer[error]
 }
 
@@ -972,33 +971,21 @@ func (p *Processor) onProduced(r *kgo.Record, err error) {
 }
 
 // observe adds a committed transaction's histogram observations to the
-// metrics. Observations are the bulk of applying a commit; each goroutine
-// here owns one histogram and takes its values from every worker, because
-// concurrent observations of one histogram contend on its counters (5x
-// slower on two cores than one goroutine).
+// metrics: per histogram, one ObserveBatch per worker, serially. A batch
+// costs ~12 ns a value here, where client_golang's Observe cost ~100 with
+// one goroutine per histogram; those goroutines no longer pay for
+// themselves (BenchmarkObserve: 1.80-1.88 ms a commit with them,
+// 1.82-1.98 without, on 2 shared cores).
 func (p *Processor) observe() {
-	var wg sync.WaitGroup
-	for mi := range p.latency {
-		for _, h := range [...]struct {
-			o    prometheus.Observer
-			vals func(*modelStats) *[]float64
-		}{
-			{p.latency[mi], func(ms *modelStats) *[]float64 { return &ms.latencies }},
-			{p.score[mi], func(ms *modelStats) *[]float64 { return &ms.scores }},
-			{p.labelDelay[mi], func(ms *modelStats) *[]float64 { return &ms.labelDelays }},
-		} {
-			wg.Go(func() {
-				for _, w := range p.workers {
-					vs := h.vals(&w.stats.models[mi])
-					for _, v := range *vs {
-						h.o.Observe(v)
-					}
-					*vs = (*vs)[:0]
-				}
-			})
+	for _, w := range p.workers {
+		for mi := range p.latency {
+			ms := &w.stats.models[mi]
+			p.latency[mi].ObserveBatch(ms.latencies)
+			p.score[mi].ObserveBatch(ms.scores)
+			p.labelDelay[mi].ObserveBatch(ms.labelDelays)
+			ms.latencies, ms.scores, ms.labelDelays = ms.latencies[:0], ms.scores[:0], ms.labelDelays[:0]
 		}
 	}
-	wg.Wait()
 }
 
 // apply adds a committed transaction's counts to the metrics and resets
