@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -98,7 +97,7 @@ type Processor struct {
 	produce   []*kgo.Record
 	mergedOut []*kgo.Record // the mergers' output of a batch
 
-	latency, score, labelDelay []prometheus.Observer // per model
+	latency, score, labelDelay []*exporter.BatchHistogram // per model
 	produceErr                 atomic.Pointer[error]
 }
 
@@ -972,15 +971,17 @@ func (p *Processor) onProduced(r *kgo.Record, err error) {
 }
 
 // observe adds a committed transaction's histogram observations to the
-// metrics. Observations are the bulk of applying a commit; each goroutine
-// here owns one histogram and takes its values from every worker, because
-// concurrent observations of one histogram contend on its counters (5x
-// slower on two cores than one goroutine).
+// metrics while every worker waits. Each goroutine owns one histogram and
+// hands it every worker's values with one ObserveBatch each: batches cost
+// ~12 ns a value (client_golang's Observe ~80, more when goroutines share
+// a histogram), and the workers' idle cores still cut the time when free
+// (BenchmarkObserve on 2 shared cores: 1.02-1.85 ms a commit, against
+// 1.82-2.05 serially).
 func (p *Processor) observe() {
 	var wg sync.WaitGroup
 	for mi := range p.latency {
 		for _, h := range [...]struct {
-			o    prometheus.Observer
+			h    *exporter.BatchHistogram
 			vals func(*modelStats) *[]float64
 		}{
 			{p.latency[mi], func(ms *modelStats) *[]float64 { return &ms.latencies }},
@@ -990,9 +991,7 @@ func (p *Processor) observe() {
 			wg.Go(func() {
 				for _, w := range p.workers {
 					vs := h.vals(&w.stats.models[mi])
-					for _, v := range *vs {
-						h.o.Observe(v)
-					}
+					h.h.ObserveBatch(*vs)
 					*vs = (*vs)[:0]
 				}
 			})

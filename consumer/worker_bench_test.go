@@ -150,6 +150,7 @@ func benchLoopStep(p *Processor, w *worker) {
 			panic(err)
 		}
 	}
+	p.observe()
 	p.apply(w)
 	for i, r := range m.closed {
 		p.publishWindow(r, m.reports[i])

@@ -34,16 +34,16 @@ var LabelDelayBuckets = []float64{1, 10, 60, 300, 900, 1800, 3600, 3 * 3600, 6 *
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	Predictions      *prometheus.CounterVec   // model, model_version, status
-	Latency          *prometheus.HistogramVec // model
-	Score            *prometheus.HistogramVec // model
-	RecordsConsumed  *prometheus.CounterVec   // topic
-	DeadLetters      *prometheus.CounterVec   // topic, reason
-	ConsumerLag      *prometheus.GaugeVec     // topic, partition
-	SchemaViolations *prometheus.CounterVec   // model, feature, kind
-	LateEvents       *prometheus.CounterVec   // model
-	MisKeyed         *prometheus.CounterVec   // topic
-	Rekeyed          *prometheus.CounterVec   // topic
+	Predictions      *prometheus.CounterVec // model, model_version, status
+	Latency          *BatchHistogramVec     // model
+	Score            *BatchHistogramVec     // model
+	RecordsConsumed  *prometheus.CounterVec // topic
+	DeadLetters      *prometheus.CounterVec // topic, reason
+	ConsumerLag      *prometheus.GaugeVec   // topic, partition
+	SchemaViolations *prometheus.CounterVec // model, feature, kind
+	LateEvents       *prometheus.CounterVec // model
+	MisKeyed         *prometheus.CounterVec // topic
+	Rekeyed          *prometheus.CounterVec // topic
 	SeriesDropped    prometheus.Counter
 	WindowEnd        *prometheus.GaugeVec // model, window
 	WindowsClosed    *prometheus.CounterVec
@@ -51,12 +51,12 @@ type Metrics struct {
 	Assigned         prometheus.Gauge
 
 	// The delayed-label join, live.
-	Outcomes             *prometheus.CounterVec   // model, result = joined | duplicate | orphaned
-	Expired              *prometheus.CounterVec   // model
-	DuplicatePredictions *prometheus.CounterVec   // model
-	LabelDelay           *prometheus.HistogramVec // model
-	Confusion            *prometheus.CounterVec   // model, outcome = tp | fp | tn | fn
-	BusinessCost         *prometheus.CounterVec   // model
+	Outcomes             *prometheus.CounterVec // model, result = joined | duplicate | orphaned
+	Expired              *prometheus.CounterVec // model
+	DuplicatePredictions *prometheus.CounterVec // model
+	LabelDelay           *BatchHistogramVec     // model
+	Confusion            *prometheus.CounterVec // model, outcome = tp | fp | tn | fn
+	BusinessCost         *prometheus.CounterVec // model
 	Pending              prometheus.Gauge
 	ConceptDriftActive   *prometheus.GaugeVec   // model, detector
 	ConceptDrifts        *prometheus.CounterVec // model, detector
@@ -112,9 +112,11 @@ func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
 		f(g)
 		return g
 	}
-	// Histograms carry classic buckets and native ones (factor 1.1).
-	histogram := func(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
-		h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	// Histograms carry classic buckets and native ones (factor 1.1). They
+	// are observed a committed transaction at a time, so in batches: see
+	// BatchHistogramVec, whose output is client_golang's.
+	histogram := func(name, help string, buckets []float64, labels ...string) *BatchHistogramVec {
+		h := NewBatchHistogramVec(prometheus.HistogramOpts{
 			Name: name, Help: help, Buckets: buckets,
 			NativeHistogramBucketFactor:     1.1,
 			NativeHistogramMaxBucketNumber:  160,
