@@ -116,21 +116,32 @@ func BenchmarkSweep(b *testing.B) {
 // at one per ms; 70% get an outcome after a delay of up to 1.2 × TTL (some
 // arrive too late); 2% of events are duplicates; the watermark trails by a
 // second and advances every 100 events.
-func BenchmarkStream(b *testing.B) {
+func BenchmarkStream(b *testing.B) { benchStream(b, benchTTL, 1) }
+
+// BenchmarkCatchUp is BenchmarkStream at the shape of `reckon bench`, a
+// consumer catching up: the default 24h TTL, one prediction per 2 s of
+// event time, so about 50 thousand ids are held and a sweep (every ttl/16)
+// comes about every 2,700 predictions. Sweeps are then a large share of the
+// cost per event.
+func BenchmarkCatchUp(b *testing.B) { benchStream(b, 24*3600*1000, 2000) }
+
+// benchStream runs the stream of BenchmarkStream with TTL ttl ms and one
+// prediction per step ms.
+func benchStream(b *testing.B, ttl, step int64) {
 	type ev struct {
 		t     int64
 		id    uint64
 		isOut bool
 	}
-	const span = 4 * benchTTL // ms of event time per cycle of the stream
+	span := 4 * ttl // ms of event time per cycle of the stream
 	rng := rand.New(rand.NewPCG(1, 1))
-	evs := make([]ev, 0, span*2)
-	for id := range uint64(span) {
-		tp := int64(id)
+	evs := make([]ev, 0, span/step*2)
+	for id := range uint64(span / step) {
+		tp := int64(id) * step
 		evs = append(evs, ev{t: tp, id: id})
 		// Outcomes past the end of the cycle are dropped: the next cycle's
 		// events would be late behind them.
-		if to := tp + rng.Int64N(benchTTL*6/5); rng.Float64() < 0.7 && to < span {
+		if to := tp + rng.Int64N(ttl*6/5); rng.Float64() < 0.7 && to < span {
 			evs = append(evs, ev{t: to, id: id, isOut: true})
 		}
 		if rng.Float64() < 0.02 {
@@ -139,7 +150,8 @@ func BenchmarkStream(b *testing.B) {
 	}
 	slices.SortStableFunc(evs, func(a, b ev) int { return cmp.Compare(a.t, b.t) })
 
-	s, sink := benchStore(), &countingSink{}
+	s, sink := New(time.Duration(ttl)*time.Millisecond), &countingSink{}
+	ids := uint64(span / step)
 	n, cycle := 0, int64(0)
 	next := func() {
 		if n == len(evs) {
@@ -147,7 +159,7 @@ func BenchmarkStream(b *testing.B) {
 		}
 		e := evs[n]
 		t := e.t + cycle*span
-		k := mix64(e.id + uint64(cycle)*span)
+		k := mix64(e.id + uint64(cycle)*ids)
 		if e.isOut {
 			s.AddOutcome(Outcome{Key: k, TimeMs: t, Label: true}, sink)
 		} else {

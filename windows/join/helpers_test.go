@@ -83,8 +83,8 @@ func diff(a, b multiset) string {
 // forEach calls f for every held entry, wherever it is held.
 func (s *Store) forEach(f func(e entry)) {
 	for i := range s.tab.slots {
-		if sl := &s.tab.slots[i]; !sl.empty() {
-			f(s.entryOf(sl, s.base+int64(sl.off)))
+		if !s.tab.slots[i].empty() {
+			f(s.entryAt(i))
 		}
 	}
 	for _, e := range s.over {
@@ -132,8 +132,8 @@ func checkInvariants(t testing.TB, s *Store) {
 		i := (start + k) % n
 		sl := &tab.slots[i]
 		if sl.empty() {
-			if *sl != (slot{}) {
-				t.Fatalf("empty slot %d not zeroed: %+v", i, *sl)
+			if *sl != (slot{}) || tab.offs[i] != emptyOff {
+				t.Fatalf("empty cell %d not cleared: %+v, offset %d", i, *sl, tab.offs[i])
 			}
 			run = 0
 			continue

@@ -58,8 +58,8 @@ func (s *Store) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendVarint(b, s.base)
 	b = binary.AppendUvarint(b, uint64(s.Len()))
 	for i := range s.tab.slots {
-		if sl := &s.tab.slots[i]; !sl.empty() {
-			b = appendEntry(b, s.entryOf(sl, s.base+int64(sl.off)), s.base)
+		if !s.tab.slots[i].empty() {
+			b = appendEntry(b, s.entryAt(i), s.base)
 		}
 	}
 	for _, e := range s.over {
@@ -105,7 +105,7 @@ func (s *Store) UnmarshalBinary(data []byte) error {
 
 	// Build the new state aside, then swap it in.
 	ns := Store{ttl: s.ttl, interval: s.interval, wm: wm, nextSweep: next, stats: s.stats}
-	ns.tab.slots = make([]slot, capacityFor(int(n))) // set picks the base
+	ns.tab.alloc(capacityFor(int(n))) // set picks the base
 	for range n {
 		e := entry{key: d.Uint64()}
 		if m := d.Uvarint(); m > math.MaxUint16 {
