@@ -218,9 +218,12 @@ type Phase struct {
 	// first batch, over Seconds, which the rates and per-event figures use.
 	// Trimmed: the full pipeline's measurement ends at the commit before
 	// the final one, whose transaction idles after the last record.
-	Events       uint64  `json:"events"`
-	Measured     uint64  `json:"measured"`
-	Trimmed      bool    `json:"trimmed,omitempty"`
+	Events   uint64 `json:"events"`
+	Measured uint64 `json:"measured"`
+	Trimmed  bool   `json:"trimmed,omitempty"`
+	// Counts is how many distinct counts the phase observed: batches for
+	// the ceiling, commits for the full pipeline.
+	Counts       int     `json:"counts"`
 	Seconds      float64 `json:"seconds"`
 	EventsPerSec float64 `json:"events_per_sec"`
 	// CPUMicrosPerEvent is process CPU time (user + system) per record:
@@ -336,8 +339,18 @@ func notes(r *Report) []string {
 		"latency: probe predictions (model \"probe\", each its own model_version series) produced one by one (no linger) while background traffic runs; visible = the first GET /metrics that contains the series; the figure includes the scrape and is at most one scrape interval late",
 		"peak heap and Sys include the embedded Kafka's log (see heap in use at start); Sys never shrinks within a process and ru_maxrss is the whole run's",
 	}
+	for _, t := range r.Targets {
+		if c := t.Full.Counts; c < minCommits {
+			n = append(n, fmt.Sprintf("%s: the full pipeline committed only %d times in its phase, too few for a steady rate: raise --events (the phase should span several commit intervals)", t.Kafka, c))
+		}
+	}
 	return n
 }
+
+// minCommits is the fewest commits (counts of the full pipeline) over which
+// its rate is worth quoting: the first and the last bound the measured
+// interval, so at least two whole transactions lie between.
+const minCommits = 4
 
 // loadAvg is the 1-minute load average (Linux), else 0.
 func loadAvg() float64 {

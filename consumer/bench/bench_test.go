@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,9 @@ func TestMeterTrimsTheFinalCommit(t *testing.T) {
 				m.observe(n)
 			}
 			ph := m.finish(tc.counts[len(tc.counts)-1], "")
+			if ph.Counts != len(slices.Compact(slices.Clone(tc.counts))) {
+				t.Errorf("counts %d, want the distinct counts of %v", ph.Counts, tc.counts)
+			}
 			if ph.Measured != tc.wantMeasured || ph.Trimmed != tc.wantTrimmed {
 				t.Errorf("measured %d trimmed %v, want %d %v", ph.Measured, ph.Trimmed, tc.wantMeasured, tc.wantTrimmed)
 			}

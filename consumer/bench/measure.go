@@ -30,6 +30,7 @@ type meter struct {
 	trimFinal bool
 
 	start, first, prev, last mark // first, prev, last: of the observed counts
+	counts                   int  // distinct counts observed
 
 	peak      peakSampler
 	prof      bytes.Buffer
@@ -77,6 +78,7 @@ func (m *meter) observe(n uint64) {
 		return
 	}
 	mk := takeMark(n)
+	m.counts++
 	if !m.first.ok {
 		m.first = mk
 	}
@@ -91,7 +93,7 @@ func (m *meter) finish(n uint64, profileFile string) Phase {
 		pprof.StopCPUProfile()
 	}
 	heap, sys := m.peak.stop()
-	p := Phase{Name: m.name, Events: n, HeapInuseStart: m.heapStart, PeakHeapInuse: heap, PeakSys: sys}
+	p := Phase{Name: m.name, Events: n, HeapInuseStart: m.heapStart, PeakHeapInuse: heap, PeakSys: sys, Counts: m.counts}
 	from := m.first
 	if m.trimFinal && m.last.n == n && m.prev.ok && m.prev.n > m.first.n {
 		end = m.prev
