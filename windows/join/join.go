@@ -100,7 +100,9 @@
 package join
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -412,7 +414,8 @@ func (s *Store) Sweep(sink Sink) {
 	}
 
 	if len(s.over) > 0 {
-		for id, e := range s.over {
+		for _, e := range s.overSorted() {
+			id := ident{e.key, e.model}
 			if s.overdue(e.t) {
 				s.retire(e, sink)
 				delete(s.over, id)
@@ -581,6 +584,22 @@ type ref struct {
 
 // lookup finds (key, model). It first makes room for one more table entry,
 // so that set can insert at the position it returns.
+// overSorted returns the entries held outside the table in (key, model)
+// order: moving them into the table or a snapshot in map order would make
+// the table's layout, and snapshots, differ between runs of the same
+// history. It allocates; over is empty but for ids far ahead of the
+// watermark.
+func (s *Store) overSorted() []entry {
+	es := make([]entry, 0, len(s.over))
+	for _, e := range s.over {
+		es = append(es, e)
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.model, b.model))
+	})
+	return es
+}
+
 func (s *Store) lookup(key uint64, model uint16) ref {
 	if s.tab.full() {
 		s.tab.grow()

@@ -62,7 +62,7 @@ func (s *Store) AppendBinary(b []byte) ([]byte, error) {
 			b = appendEntry(b, s.entryAt(i), s.base)
 		}
 	}
-	for _, e := range s.over {
+	for _, e := range s.overSorted() {
 		b = appendEntry(b, e, s.base)
 	}
 	return b, nil
