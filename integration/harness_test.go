@@ -101,7 +101,15 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	reckonBin = filepath.Join(dir, "reckon")
-	build := exec.Command("go", "build", "-o", reckonBin, "../cmd/reckon")
+	// RECKON_IT_RACE=1 builds reckon with the race detector, halting on
+	// the first race (GORACE is inherited by every reckon process), so
+	// that the end-to-end tests exercise the processor's concurrency.
+	args := []string{"build", "-o", reckonBin}
+	if os.Getenv("RECKON_IT_RACE") == "1" {
+		args = append(args, "-race")
+		os.Setenv("GORACE", "halt_on_error=1 "+os.Getenv("GORACE"))
+	}
+	build := exec.Command("go", append(args, "../cmd/reckon")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration: building reckon:", err)
@@ -271,6 +279,9 @@ func launchReckon(t *testing.T, cfg string, addrs []string, args ...string) *rec
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
 		p.stop(t)
+		if strings.Contains(p.out.String(), "WARNING: DATA RACE") {
+			t.Errorf("reckon reported a data race (RECKON_IT_RACE=1)")
+		}
 		if t.Failed() {
 			t.Logf("reckon %s output:\n%s", strings.Join(args, " "), p.out.String())
 		}
