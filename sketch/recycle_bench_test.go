@@ -30,15 +30,7 @@ func BenchmarkNumericPaneCycle(b *testing.B) {
 }
 
 func BenchmarkCategoricalPaneCycle(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 2))
-	dict := make([][]byte, 20)
-	for i := range dict {
-		dict[i] = []byte("value-" + strconv.Itoa(i))
-	}
-	vals := make([][]byte, 1000)
-	for i := range vals {
-		vals[i] = dict[r.IntN(len(dict))]
-	}
+	vals := paneCategories()
 	c := NewCategorical(0)
 	for _, v := range vals {
 		c.Add(v)
@@ -99,6 +91,18 @@ func BenchmarkNumericNewPane(b *testing.B) {
 }
 
 func BenchmarkCategoricalNewPane(b *testing.B) {
+	vals := paneCategories()
+	b.ReportAllocs()
+	for b.Loop() {
+		c := NewCategorical(0)
+		for _, v := range vals {
+			c.Add(v)
+		}
+	}
+}
+
+// paneCategories are a pane's categorical values: 1000 of 20 distinct.
+func paneCategories() [][]byte {
 	r := rand.New(rand.NewPCG(1, 2))
 	dict := make([][]byte, 20)
 	for i := range dict {
@@ -108,11 +112,5 @@ func BenchmarkCategoricalNewPane(b *testing.B) {
 	for i := range vals {
 		vals[i] = dict[r.IntN(len(dict))]
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		c := NewCategorical(0)
-		for _, v := range vals {
-			c.Add(v)
-		}
-	}
+	return vals
 }

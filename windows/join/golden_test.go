@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -41,20 +42,7 @@ func TestSnapshotBytesGolden(t *testing.T) {
 		}
 		snaps := sha256.New()
 		for seed := range 4 {
-			rng := rand.New(rand.NewPCG(uint64(seed), 0x676f6c64))
-			s, rc := newForProfile(pr), &recorder{}
-			for i, o := range genStream(pr, rng) {
-				applyStore(s, o, rc)
-				rc.take()
-				if i%5 == 0 {
-					b, err := s.MarshalBinary()
-					if err != nil {
-						t.Fatal(err)
-					}
-					snaps.Write(binary.AppendUvarint(nil, uint64(len(b))))
-					snaps.Write(b)
-				}
-			}
+			writeSnapshots(t, snaps, pr, rand.New(rand.NewPCG(uint64(seed), 0x676f6c64)))
 		}
 		got := fmt.Sprintf("%x", snaps.Sum(nil)[:12])
 		if print {
@@ -73,20 +61,7 @@ func TestSnapshotBytesGolden(t *testing.T) {
 func TestSnapshotsDeterministicWithFarTimes(t *testing.T) {
 	digest := func(pr profile, seed int) string {
 		h := sha256.New()
-		rng := rand.New(rand.NewPCG(uint64(seed), 0x666172))
-		s, rc := newForProfile(pr), &recorder{}
-		for i, o := range genStream(pr, rng) {
-			applyStore(s, o, rc)
-			rc.take()
-			if i%5 == 0 {
-				b, err := s.MarshalBinary()
-				if err != nil {
-					t.Fatal(err)
-				}
-				h.Write(binary.AppendUvarint(nil, uint64(len(b))))
-				h.Write(b)
-			}
-		}
+		writeSnapshots(t, h, pr, rand.New(rand.NewPCG(uint64(seed), 0x666172)))
 		return fmt.Sprintf("%x", h.Sum(nil))
 	}
 	n := 0
@@ -106,5 +81,24 @@ func TestSnapshotsDeterministicWithFarTimes(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no profile with far times")
+	}
+}
+
+// writeSnapshots writes to w the snapshots taken every fifth operation of a
+// history of profile pr drawn from rng, each after its length.
+func writeSnapshots(t *testing.T, w io.Writer, pr profile, rng *rand.Rand) {
+	t.Helper()
+	s, rc := newForProfile(pr), &recorder{}
+	for i, o := range genStream(pr, rng) {
+		applyStore(s, o, rc)
+		rc.take()
+		if i%5 == 0 {
+			b, err := s.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(binary.AppendUvarint(nil, uint64(len(b))))
+			w.Write(b)
+		}
 	}
 }
