@@ -2,12 +2,14 @@ package windows
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/reckonhq/reckon/event"
+	"github.com/reckonhq/reckon/internal/wire"
 )
 
 // foldSources returns each of n source partitions' harvested panes (one
@@ -231,5 +233,74 @@ func TestFoldRejectsPanesBeforeTheFrontier(t *testing.T) {
 	after := srcs[1][0]
 	if ok, err := a.Add(after); !ok || err != nil {
 		t.Errorf("Add of a pane at the frontier = %v, %v", ok, err)
+	}
+}
+
+// TestReadsEncodingBeforeFolding: a checkpoint written before folding
+// (version 1: panes only) restores into an aggregator and a stream
+// reference that close and complete as the writer's would have.
+func TestReadsEncodingBeforeFolding(t *testing.T) {
+	layout := Layout{{false, true}}
+	lengths := []time.Duration{3 * time.Minute}
+	srcs := foldSources(layout, 2, 11)
+	var parts []*Partial
+	for _, ps := range srcs {
+		parts = append(parts, ps[:3]...) // the first window's panes
+	}
+
+	// Version 1, written the way reckon did before folding.
+	agg := []byte{encodingVersion}
+	agg = binary.AppendVarint(agg, Unset)
+	agg = binary.AppendUvarint(agg, 1)
+	agg = binary.AppendUvarint(agg, 0) // window
+	agg = binary.AppendUvarint(agg, 0) // model
+	agg = binary.AppendVarint(agg, 0)  // start
+	agg, err := appendParts(agg, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := []byte{encodingVersion}
+	ref = binary.AppendVarint(ref, 0)
+	ref = binary.AppendVarint(ref, 3*60_000)
+	ref = wire.AppendBool(ref, false)
+	if ref, err = appendParts(ref, parts); err != nil {
+		t.Fatal(err)
+	}
+
+	a := NewAggregator(lengths, layout)
+	if err := a.UnmarshalBinary(agg); err != nil {
+		t.Fatal(err)
+	}
+	r, err := layout.DecodeReference(0, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Finish()
+	closed, err := a.Close(1<<62, nil)
+	if err != nil || len(closed) != 1 {
+		t.Fatalf("closed %d windows, %v", len(closed), err)
+	}
+
+	want := layout.NewPartial(0)
+	want.reset(0, 0, 3*60_000)
+	if err := mergeSorted(want, slices.Clone(parts)); err != nil {
+		t.Fatal(err)
+	}
+	wantRef := NewStreamReference(layout, 0, 0, 3*60_000)
+	for _, p := range parts {
+		if err := wantRef.Offer(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantRef.Finish()
+	for _, c := range []struct {
+		name      string
+		got, want *Partial
+	}{{"window", closed[0].Partial, want}, {"reference", r.Partial, wantRef.Partial}} {
+		g, _ := c.got.AppendBinary(nil)
+		w, _ := c.want.AppendBinary(nil)
+		if !bytes.Equal(g, w) {
+			t.Errorf("%s restored from version 1 differs", c.name)
+		}
 	}
 }
