@@ -87,13 +87,13 @@ type Options struct {
 	Log io.Writer
 }
 
-// Defaults are the defaults of `reckon bench`: 3,000,000 records of 3 models
+// Defaults are the defaults of `reckon bench`: 6,000,000 records of 3 models
 // with 10 features over 4 partitions, 10s of latency probes at 20/s under
 // 10,000 records/s, profiles on.
 func Defaults() Options {
 	return Options{
 		Gen:             gen.Defaults(),
-		Events:          3_000_000,
+		Events:          6_000_000,
 		Partitions:      4,
 		Repeat:          1,
 		LatencyDuration: 10 * time.Second,
