@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -96,6 +97,7 @@ type Processor struct {
 	// Loop-owned scratch, reused across batches.
 	produce   []*kgo.Record
 	mergedOut []*kgo.Record // the mergers' output of a batch
+	order     []*worker     // the batch's workers, biggest input first
 
 	latency, score, labelDelay []*exporter.BatchHistogram // per model
 	produceErr                 atomic.Pointer[error]
@@ -638,8 +640,15 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 	// Each worker processes its records and then advances its partition's
 	// event time (harvesting closed panes for the partials topic) in a
 	// goroutine of its own; a worker without records only advances.
-	var wg sync.WaitGroup
+	// The biggest batches start first: with more workers than cores the
+	// batch ends sooner (longest processing time first).
+	p.order = p.order[:0]
 	for _, w := range p.workers {
+		p.order = append(p.order, w)
+	}
+	slices.SortFunc(p.order, func(a, b *worker) int { return cmp.Compare(b.inputLen(), a.inputLen()) })
+	var wg sync.WaitGroup
+	for _, w := range p.order {
 		wg.Go(func() {
 			if w.hasInput() {
 				w.process(maxTime)

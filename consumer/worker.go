@@ -193,6 +193,15 @@ func (w *worker) idle(now time.Time, timeout time.Duration) bool {
 	return w.sources[predictionsTopic].Idle(now, timeout) && w.sources[outcomesTopic].Idle(now, timeout)
 }
 
+// inputLen is the number of records of the batch.
+func (w *worker) inputLen() int {
+	n := 0
+	for _, recs := range w.recs {
+		n += len(recs)
+	}
+	return n
+}
+
 func (w *worker) hasInput() bool {
 	for _, recs := range w.recs {
 		if len(recs) > 0 {

@@ -187,6 +187,7 @@ func runCeiling(ctx context.Context, o *Options, cfg *config.Config, total uint6
 	m := startMeter("ceiling", o.Profile, o.Log)
 	var counted, dead uint64
 	var wg sync.WaitGroup
+	var order []*ceilPart
 	for counted < total {
 		if err := pctx.Err(); err != nil {
 			m.finish(counted, "")
@@ -213,10 +214,18 @@ func runCeiling(ctx context.Context, o *Options, cfg *config.Config, total uint6
 			}
 			p.recs[ti] = ft.Records
 		})
+		// Biggest batches first, as the processor starts its workers.
+		order = order[:0]
 		for _, p := range parts {
 			if len(p.recs[0])+len(p.recs[1]) > 0 {
-				wg.Go(p.process)
+				order = append(order, p)
 			}
+		}
+		slices.SortFunc(order, func(a, b *ceilPart) int {
+			return cmp.Compare(len(b.recs[0])+len(b.recs[1]), len(a.recs[0])+len(a.recs[1]))
+		})
+		for _, p := range order {
+			wg.Go(p.process)
 		}
 		wg.Wait()
 		counted, dead = 0, 0
