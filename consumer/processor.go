@@ -49,6 +49,15 @@ func WithClientOpts(opts ...kgo.Opt) Option {
 // advances the watermark of idle partitions (default 500ms).
 func WithPollInterval(d time.Duration) Option { return func(p *Processor) { p.pollInterval = d } }
 
+// WithBatchObserver calls fn, on the processor's loop, after each batch with
+// the number of input records (predictions and outcomes topics) the batch
+// processed. The records are not committed yet: it is for measuring the
+// pipeline's throughput (reckon bench), not for counting; it must return
+// quickly.
+func WithBatchObserver(fn func(records int)) Option {
+	return func(p *Processor) { p.onBatch = fn }
+}
+
 // Processor is one member of reckon's consumer group.
 type Processor struct {
 	cfg          *config.Config
@@ -58,6 +67,7 @@ type Processor struct {
 	extraOpts    []kgo.Opt
 	maxSkew      time.Duration
 	pollInterval time.Duration
+	onBatch      func(records int)
 
 	schema     *event.Schema
 	layout     windows.Layout
@@ -95,9 +105,10 @@ type Processor struct {
 	scoreParams []sketch.DriftParams
 
 	// Loop-owned scratch, reused across batches.
-	produce   []*kgo.Record
-	mergedOut []*kgo.Record // the mergers' output of a batch
-	order     []*worker     // the batch's workers, biggest input first
+	produce     []*kgo.Record
+	mergedOut   []*kgo.Record // the mergers' output of a batch
+	batchInputs int           // input-topic records of the batch (WithBatchObserver)
+	order       []*worker     // the batch's workers, biggest input first
 
 	latency, score, labelDelay []*exporter.BatchHistogram // per model
 	produceErr                 atomic.Pointer[error]
@@ -324,6 +335,9 @@ func (p *Processor) session(ctx context.Context) error {
 			inTxn, txnStart = true, time.Now()
 		}
 		err := p.batch(sess, fetches)
+		if err == nil && p.onBatch != nil {
+			p.onBatch(p.batchInputs)
+		}
 		if err == nil && (time.Since(txnStart) >= p.cfg.CommitInterval || ctx.Err() != nil) {
 			// The transaction is finished even if ctx ended meanwhile:
 			// in-flight work is committed before leaving.
@@ -612,6 +626,7 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 
 	var lags []lagUpdate
 	var partials []*kgo.Record
+	p.batchInputs = 0
 	fetches.EachPartition(func(ft kgo.FetchTopicPartition) {
 		if len(ft.Records) == 0 {
 			return
@@ -627,6 +642,9 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 			return
 		}
 		w.recs[ti] = ft.Records
+		if ti != rekeyTopic {
+			p.batchInputs += len(ft.Records)
+		}
 		last := ft.Records[len(ft.Records)-1]
 		lag := max(ft.HighWatermark-(last.Offset+1), 0)
 		w.sources[ti].Fetched(now, lag == 0)

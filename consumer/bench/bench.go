@@ -333,24 +333,19 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 func notes(r *Report) []string {
 	n := []string{
-		"events are Kafka records of both input topics (predictions and outcomes); rates and per-event figures are over the records after each phase's first batch; the full pipeline's end at its last commit but one (counters move at commits, and the final transaction idles until commit_interval has passed)",
+		"events are Kafka records of both input topics (predictions and outcomes); rates and per-event figures are over the records after each phase's first batch, up to the end of the batch that processed the last one (the full pipeline's batches are reported by consumer.WithBatchObserver; its phase ends when every record is committed, and the final commit, which waits for commit_interval, is not measured)",
 		"process CPU and allocations are process-wide: with the embedded Kafka they include the broker (kfake) and the producer-side bookkeeping of the bench; the profile breakdown separates reckon's own code",
 		"reckon CPU µs/event = profile samples under the partition workers (decode, validate, panes, join) plus reckon's loop (harvest, aggregate, apply to metrics), over all records of the phase",
 		"latency: probe predictions (model \"probe\", each its own model_version series) produced one by one (no linger) while background traffic runs; visible = the first GET /metrics that contains the series; the figure includes the scrape and is at most one scrape interval late",
 		"peak heap and Sys include the embedded Kafka's log (see heap in use at start); Sys never shrinks within a process and ru_maxrss is the whole run's",
 	}
 	for _, t := range r.Targets {
-		if c := t.Full.Counts; c < minCommits {
-			n = append(n, fmt.Sprintf("%s: the full pipeline committed only %d times in its phase, too few for a steady rate: raise --events (the phase should span several commit intervals)", t.Kafka, c))
+		if t.Full.Seconds < 4*r.Params.CommitInterval {
+			n = append(n, fmt.Sprintf("%s: the full pipeline's measured interval (%.1fs) spans fewer than four commit intervals, too few for a steady rate: raise --events", t.Kafka, t.Full.Seconds))
 		}
 	}
 	return n
 }
-
-// minCommits is the fewest commits (counts of the full pipeline) over which
-// its rate is worth quoting: the first and the last bound the measured
-// interval, so at least two whole transactions lie between.
-const minCommits = 4
 
 // loadAvg is the 1-minute load average (Linux), else 0.
 func loadAvg() float64 {

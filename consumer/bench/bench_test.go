@@ -157,35 +157,38 @@ func TestPercentileAndProbes(t *testing.T) {
 	}
 }
 
-// TestMeterTrimsTheFinalCommit checks the measured interval: from the first
-// count to the last, or with trimFinal to the count before the last (the
-// full pipeline's final transaction idles until commit_interval).
-func TestMeterTrimsTheFinalCommit(t *testing.T) {
+// TestMeterInterval checks the measured interval: from the first count
+// observed to the observation of the final one (later work, such as the
+// full pipeline's last commit, is not measured), or the whole phase when
+// there was a single count.
+func TestMeterInterval(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
-		trim         bool
 		counts       []uint64
+		final        uint64
 		wantMeasured uint64
-		wantTrimmed  bool
 	}{
-		{"ceiling", false, []uint64{100, 200, 300}, 200, false},
-		{"full", true, []uint64{100, 200, 300}, 100, true},
-		{"full, repeated counts", true, []uint64{100, 100, 250, 250, 300}, 150, true},
-		{"full, two counts only", true, []uint64{100, 300}, 200, false},
-		{"full, one count", true, []uint64{300}, 300, false},
+		{"batches", []uint64{100, 200, 300}, 300, 200},
+		{"repeated counts", []uint64{100, 100, 250, 250, 300}, 300, 200},
+		{"one count", []uint64{300}, 300, 300},
+		{"stopped short", []uint64{100, 200}, 250, 150},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := startMeter(tc.name, false, io.Discard)
-			m.trimFinal = tc.trim
 			for _, n := range tc.counts {
 				m.observe(n)
 			}
-			ph := m.finish(tc.counts[len(tc.counts)-1], "")
+			first, last := m.first, m.last
+			time.Sleep(5 * time.Millisecond) // a final commit, say
+			ph := m.finish(tc.final, "")
+			if ph.Measured != tc.wantMeasured {
+				t.Errorf("measured %d, want %d", ph.Measured, tc.wantMeasured)
+			}
 			if ph.Counts != len(slices.Compact(slices.Clone(tc.counts))) {
 				t.Errorf("counts %d, want the distinct counts of %v", ph.Counts, tc.counts)
 			}
-			if ph.Measured != tc.wantMeasured || ph.Trimmed != tc.wantTrimmed {
-				t.Errorf("measured %d trimmed %v, want %d %v", ph.Measured, ph.Trimmed, tc.wantMeasured, tc.wantTrimmed)
+			if want := last.t.Sub(first.t).Seconds(); tc.final == last.n && len(tc.counts) > 1 && ph.Seconds != want {
+				t.Errorf("the interval is %gs, want %gs: from the first count to the last", ph.Seconds, want)
 			}
 		})
 	}

@@ -16,21 +16,16 @@ import (
 )
 
 // meter measures one throughput phase: wall time, process CPU and heap
-// allocations from the end of the first batch (observe) to the last record
-// (finish), peak memory over the whole phase, and optionally a CPU profile.
-//
-// With trimFinal, the measured interval ends at the last count before the
-// final one instead: the full pipeline's counters move at commits, and its
-// final transaction idles after the last record until commit_interval has
-// passed, which would count as processing time (up to a whole interval).
+// allocations from the end of the first batch to the end of the batch that
+// processed the last record (both observed), peak memory over the whole
+// phase, and optionally a CPU profile.
 type meter struct {
 	name      string
 	log       io.Writer
 	heapStart uint64
-	trimFinal bool
 
-	start, first, prev, last mark // first, prev, last: of the observed counts
-	counts                   int  // distinct counts observed
+	start, first, last mark // first, last: of the observed counts
+	counts             int  // distinct counts observed
 
 	peak      peakSampler
 	prof      bytes.Buffer
@@ -82,7 +77,7 @@ func (m *meter) observe(n uint64) {
 	if !m.first.ok {
 		m.first = mk
 	}
-	m.prev, m.last = m.last, mk
+	m.last = mk
 }
 
 // finish ends the phase with n records processed in all. events is what the
@@ -95,9 +90,8 @@ func (m *meter) finish(n uint64, profileFile string) Phase {
 	heap, sys := m.peak.stop()
 	p := Phase{Name: m.name, Events: n, HeapInuseStart: m.heapStart, PeakHeapInuse: heap, PeakSys: sys, Counts: m.counts}
 	from := m.first
-	if m.trimFinal && m.last.n == n && m.prev.ok && m.prev.n > m.first.n {
-		end = m.prev
-		p.Trimmed = true
+	if m.last.ok && m.last.n == n {
+		end = m.last // the phase may go on after its last record (a commit)
 	}
 	// Without a batch after the first (a tiny run), measure the whole phase.
 	if !from.ok || end.n <= from.n {

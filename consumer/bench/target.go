@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -247,13 +248,16 @@ func runFull(ctx context.Context, o *Options, cfg *config.Config, g *gen.Generat
 	met := exporter.New(reg, "bench", cfg.SeriesLimit)
 	ready := new(exporter.Readiness)
 	logger := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	proc := consumer.New(cfg, met, consumer.WithLogger(logger), consumer.WithReadiness(ready))
+	// The meter follows the records processed, batch by batch, as the
+	// ceiling's does; the phase ends when they are all committed.
+	var processed atomic.Uint64
+	proc := consumer.New(cfg, met, consumer.WithLogger(logger), consumer.WithReadiness(ready),
+		consumer.WithBatchObserver(func(n int) { processed.Add(uint64(n)) }))
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
 	m := startMeter("full pipeline", o.Profile, o.Log)
-	m.trimFinal = true
 	go func() { done <- proc.Run(runCtx) }()
 	stopped := false
 	defer func() {
@@ -273,11 +277,11 @@ func runFull(ctx context.Context, o *Options, cfg *config.Config, g *gen.Generat
 	defer tick.Stop()
 	var n uint64
 	for {
+		m.observe(min(processed.Load(), total))
 		n = 0
 		for _, c := range consumed {
 			n += uint64(metricValue(c))
 		}
-		m.observe(n)
 		if n >= total {
 			break
 		}
@@ -291,6 +295,10 @@ func runFull(ctx context.Context, o *Options, cfg *config.Config, g *gen.Generat
 			return full, 0, nil, fmt.Errorf("%d of %d records after %s: %w", n, total, o.PhaseTimeout, pctx.Err())
 		case <-tick.C:
 		}
+	}
+	if p := processed.Load(); p < n {
+		m.finish(n, "")
+		return full, 0, nil, fmt.Errorf("the batch observer saw %d records, the processor committed %d", p, n)
 	}
 	full = m.finish(n, profileFile)
 	full.DeadLetters = uint64(sumMetrics(met.DeadLetters))
