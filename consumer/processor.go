@@ -108,7 +108,12 @@ type Processor struct {
 	produce     []*kgo.Record
 	mergedOut   []*kgo.Record // the mergers' output of a batch
 	batchInputs int           // input-topic records of the batch (WithBatchObserver)
-	order       []*worker     // the batch's workers, biggest input first
+
+	// paused is the input topic paused per partition, slack how far ahead
+	// one may run (align.go).
+	paused map[int32]int
+	slack  int64
+	order  []*worker // the batch's workers, biggest input first
 
 	latency, score, labelDelay []*exporter.BatchHistogram // per model
 	produceErr                 atomic.Pointer[error]
@@ -123,6 +128,8 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 		ready:         new(exporter.Readiness),
 		maxSkew:       cfg.MaxClockSkew,
 		pollInterval:  500 * time.Millisecond,
+		paused:        map[int32]int{},
+		slack:         alignSlack(cfg.AllowedLateness),
 		schema:        event.SchemaFromConfig(cfg),
 		topics:        [numInputTopics]string{cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic, cfg.Kafka.Group + "-rekey"},
 		partialsTopic: cfg.Kafka.Group + "-partials",
@@ -257,6 +264,7 @@ func (p *Processor) transactionTimeout() time.Duration {
 }
 
 func (p *Processor) session(ctx context.Context) error {
+	clear(p.paused) // a new client has nothing paused
 	txnID := p.transactionalID()
 	if err := fence(ctx, p.base, txnID, p.transactionTimeout()); err != nil {
 		return &sessionError{fmt.Errorf("fencing the previous transactions of %s: %w", txnID, err)}
@@ -452,9 +460,10 @@ func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
 // another is restored from its checkpoint before its records are fetched
 // (franz-go fetches offsets once this callback returns), with /readyz
 // not ready meanwhile.
-func (p *Processor) assigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
+func (p *Processor) assigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.resumeAll(cl)
 	p.rebalanced.Store(true)
 	p.ready.Set(false)
 	p.m.Ready.Set(0)
@@ -565,9 +574,10 @@ func (p *Processor) revoked(_ context.Context, _ *kgo.Client, revoked map[string
 }
 
 // lost drops everything: another member may own the partitions by now.
-func (p *Processor) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+func (p *Processor) lost(_ context.Context, cl *kgo.Client, lost map[string][]int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.resumeAll(cl)
 	p.rebalanced.Store(true)
 	p.dropAll()
 	p.log.Warn("partitions lost", "lost", lost)
@@ -627,6 +637,9 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 	var lags []lagUpdate
 	var partials []*kgo.Record
 	p.batchInputs = 0
+	for _, w := range p.workers {
+		w.fetched = [2]bool{}
+	}
 	fetches.EachPartition(func(ft kgo.FetchTopicPartition) {
 		if len(ft.Records) == 0 {
 			return
@@ -644,6 +657,7 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 		w.recs[ti] = ft.Records
 		if ti != rekeyTopic {
 			p.batchInputs += len(ft.Records)
+			w.fetched[ti] = true
 		}
 		last := ft.Records[len(ft.Records)-1]
 		lag := max(ft.HighWatermark-(last.Offset+1), 0)
@@ -702,6 +716,7 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 	p.produce = append(p.produce, p.mergedOut...)
 	clear(p.mergedOut)
 	p.send(sess, p.produce)
+	p.align(sess.Client())
 	for _, l := range lags {
 		p.m.ConsumerLag.WithLabelValues(l.topic, strconv.Itoa(int(l.partition))).Set(float64(l.lag))
 	}

@@ -87,6 +87,7 @@ type worker struct {
 	stats     batchStats
 	harvest   []*windows.Partial
 	panesOut  []*kgo.Record // harvested panes, for the partials topic
+	fetched   [2]bool       // whether the batch has records of each input topic (loop-owned)
 	err       error         // of the batch's advance
 }
 

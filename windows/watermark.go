@@ -42,6 +42,9 @@ func (s *Source) Fetched(now time.Time, caughtUp bool) {
 // Max is the highest event time seen, or Unset.
 func (s *Source) Max() int64 { return s.maxMs }
 
+// CaughtUp reports whether the last fetch reached the partition's end.
+func (s *Source) CaughtUp() bool { return s.caughtUp }
+
 // Idle reports whether the source has had nothing new for idleTimeout and
 // nothing is left to read.
 func (s *Source) Idle(now time.Time, idleTimeout time.Duration) bool {
