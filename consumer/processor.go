@@ -68,6 +68,9 @@ type Processor struct {
 	maxSkew      time.Duration
 	pollInterval time.Duration
 	onBatch      func(records int)
+	// afterBatch, for tests, runs on the loop after each batch, with mu
+	// held and the workers idle.
+	afterBatch func(*Processor)
 
 	schema     *event.Schema
 	layout     windows.Layout
@@ -345,6 +348,11 @@ func (p *Processor) session(ctx context.Context) error {
 		err := p.batch(sess, fetches)
 		if err == nil && p.onBatch != nil {
 			p.onBatch(p.batchInputs)
+		}
+		if err == nil && p.afterBatch != nil {
+			p.mu.Lock()
+			p.afterBatch(p)
+			p.mu.Unlock()
 		}
 		if err == nil && (time.Since(txnStart) >= p.cfg.CommitInterval || ctx.Err() != nil) {
 			// The transaction is finished even if ctx ended meanwhile:
