@@ -215,14 +215,11 @@ type Target struct {
 type Phase struct {
 	Name string `json:"name"`
 	// Events is the number of records counted; Measured those after the
-	// first batch, over Seconds, which the rates and per-event figures use.
-	// Trimmed: the full pipeline's measurement ends at the commit before
-	// the final one, whose transaction idles after the last record.
+	// first batch, up to the end of the batch that processed the last
+	// record, over Seconds, which the rates and per-event figures use.
 	Events   uint64 `json:"events"`
 	Measured uint64 `json:"measured"`
-	Trimmed  bool   `json:"trimmed,omitempty"`
-	// Counts is how many distinct counts the phase observed: batches for
-	// the ceiling, commits for the full pipeline.
+	// Counts is how many batches the phase observed.
 	Counts       int     `json:"counts"`
 	Seconds      float64 `json:"seconds"`
 	EventsPerSec float64 `json:"events_per_sec"`
