@@ -899,7 +899,8 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 // and encoding is most of a commit's work.
 func (p *Processor) encodeCheckpoints() error {
 	type job struct {
-		what string
+		what string // "" for a worker, "the aggregation of " for a merger
+		part int32
 		prev []byte
 		s    interface{ appendState([]byte) ([]byte, error) }
 		out  *[]byte
@@ -908,12 +909,12 @@ func (p *Processor) encodeCheckpoints() error {
 	var jobs []job
 	for part, w := range p.workers {
 		if w.dirty {
-			jobs = append(jobs, job{fmt.Sprintf("partition %d", part), w.checkpoint.data, w, &w.encoded, nil})
+			jobs = append(jobs, job{"", part, w.checkpoint.data, w, &w.encoded, nil})
 		}
 	}
 	for part, m := range p.mergers {
 		if m.dirty {
-			jobs = append(jobs, job{fmt.Sprintf("the aggregation of partition %d", part), m.checkpoint.data, m, &m.encoded, nil})
+			jobs = append(jobs, job{"the aggregation of ", part, m.checkpoint.data, m, &m.encoded, nil})
 		}
 	}
 	var wg sync.WaitGroup
@@ -921,7 +922,7 @@ func (p *Processor) encodeCheckpoints() error {
 		j := &jobs[i]
 		wg.Go(func() {
 			if *j.out, j.err = j.s.appendState(make([]byte, 0, len(j.prev)+1024)); j.err != nil {
-				j.err = fmt.Errorf("checkpointing %s: %w", j.what, j.err)
+				j.err = fmt.Errorf("checkpointing %spartition %d: %w", j.what, j.part, j.err)
 			}
 		})
 	}

@@ -99,8 +99,7 @@ func (a *Aggregator) Fold(frontier PaneKey) error {
 			continue
 		}
 		if ow.acc == nil {
-			slices.SortFunc(ow.parts, ComparePanes)
-			if ow.parts[0].Key().Compare(frontier) >= 0 {
+			if !slices.ContainsFunc(ow.parts, func(p *Partial) bool { return p.Key().Compare(frontier) < 0 }) {
 				continue
 			}
 			ow.acc = a.newResultPartial(k)
