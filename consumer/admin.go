@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // MissingTopicError says an input topic does not exist.
@@ -17,34 +20,81 @@ func (e *MissingTopicError) Error() string {
 }
 
 // CheckCopartitioned returns the common partition count of topics, or a
-// *MissingTopicError or *NotCopartitionedError.
-func CheckCopartitioned(ctx context.Context, adm *kadm.Client, topics ...string) (int32, error) {
-	details, err := adm.ListTopics(ctx, topics...)
+// *MissingTopicError or *NotCopartitionedError. It asks a broker afresh
+// rather than through the client's metadata cache (kadm's reads go through
+// it): a topic seen missing would stay missing in the cache for
+// MetadataMinAge, however often one asked.
+func CheckCopartitioned(ctx context.Context, cl *kgo.Client, topics ...string) (int32, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	for _, t := range topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(t)
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
-		return 0, fmt.Errorf("listing topics: %w", err)
+		return 0, fmt.Errorf("reading metadata of %v: %w", topics, err)
+	}
+	type detail struct {
+		partitions int32
+		err        error
+	}
+	details := make(map[string]detail, len(resp.Topics))
+	for _, t := range resp.Topics {
+		if t.Topic != nil {
+			details[*t.Topic] = detail{int32(len(t.Partitions)), kerr.ErrorForCode(t.ErrorCode)}
+		}
 	}
 	counts := make(map[string]int32, len(topics))
 	var n int32 = -1
 	mismatch := false
 	for _, t := range topics {
 		d, ok := details[t]
-		if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+		if !ok || errors.Is(d.err, kerr.UnknownTopicOrPartition) {
 			return 0, &MissingTopicError{Topic: t}
 		}
-		if d.Err != nil {
-			return 0, fmt.Errorf("describing topic %q: %w", t, d.Err)
+		if d.err != nil {
+			return 0, fmt.Errorf("describing topic %q: %w", t, d.err)
 		}
-		c := int32(len(d.Partitions))
-		counts[t] = c
-		if n >= 0 && c != n {
+		counts[t] = d.partitions
+		if n >= 0 && d.partitions != n {
 			mismatch = true
 		}
-		n = c
+		n = d.partitions
 	}
 	if mismatch {
 		return 0, &NotCopartitionedError{Partitions: counts}
 	}
 	return n, nil
+}
+
+// DefaultTopicWait is how long start-up waits for a missing topic to appear.
+// A topic just created is known to the controller before every broker's
+// metadata shows it, so a member started right after its topics were created
+// (by a deployment script, a test, or reckon itself for the internal topics)
+// can see it missing for a moment; a topic still missing after this long is
+// a configuration error.
+const DefaultTopicWait = 10 * time.Second
+
+// WaitCopartitioned is CheckCopartitioned, retried with backoff while a topic
+// is missing, for at most wait. Any other outcome is returned at once.
+func WaitCopartitioned(ctx context.Context, cl *kgo.Client, wait time.Duration, topics ...string) (int32, error) {
+	deadline := time.Now().Add(wait)
+	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
+		n, err := CheckCopartitioned(ctx, cl, topics...)
+		var missing *MissingTopicError
+		left := time.Until(deadline)
+		if !errors.As(err, &missing) || left <= 0 {
+			return n, err
+		}
+		t := time.NewTimer(min(backoff, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // EnsureTopics creates the topics that do not exist yet, with the given

@@ -67,7 +67,10 @@ type Processor struct {
 	extraOpts    []kgo.Opt
 	maxSkew      time.Duration
 	pollInterval time.Duration
-	onBatch      func(records int)
+	// topicWait bounds how long start-up waits for a missing topic to
+	// appear in metadata.
+	topicWait time.Duration
+	onBatch   func(records int)
 	// afterBatch, for tests, runs on the loop after each batch, with mu
 	// held and the workers idle.
 	afterBatch func(*Processor)
@@ -131,6 +134,7 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 		ready:         new(exporter.Readiness),
 		maxSkew:       cfg.MaxClockSkew,
 		pollInterval:  500 * time.Millisecond,
+		topicWait:     DefaultTopicWait,
 		paused:        map[int32]int{},
 		slack:         alignSlack(cfg.AllowedLateness),
 		schema:        event.SchemaFromConfig(cfg),
@@ -425,7 +429,7 @@ func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	n, err := CheckCopartitioned(ctx, adm, p.topics[predictionsTopic], p.topics[outcomesTopic])
+	n, err := WaitCopartitioned(ctx, cl, p.topicWait, p.topics[predictionsTopic], p.topics[outcomesTopic])
 	if err != nil {
 		return err
 	}
@@ -437,21 +441,9 @@ func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
 		return err
 	}
 	// The internal topics may predate a change of the inputs' partition
-	// count. Topics just created take a moment to appear in metadata.
-	for wait := 50 * time.Millisecond; ; wait *= 2 {
-		_, err := CheckCopartitioned(ctx, adm, append(p.topics[:], p.partialsTopic, p.stateTopic)...)
-		var missing *MissingTopicError
-		if err == nil || !errors.As(err, &missing) || wait > 5*time.Second {
-			if err != nil {
-				return err
-			}
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
+	// count.
+	if _, err := WaitCopartitioned(ctx, cl, p.topicWait, append(p.topics[:], p.partialsTopic, p.stateTopic)...); err != nil {
+		return err
 	}
 	p.partitions = int(n)
 	p.modelPartition = make([]int32, len(p.cfg.Models))

@@ -57,6 +57,7 @@ func TestProcessorRefusesBadTopics(t *testing.T) {
 			}
 			defer c.Close()
 			p := New(testConfig(t, c.ListenAddrs()), exporter.New(prometheus.NewRegistry(), "test", 0))
+			p.topicWait = 500 * time.Millisecond
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			err = p.Run(ctx)
