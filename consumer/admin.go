@@ -26,6 +26,9 @@ func (e *MissingTopicError) Error() string {
 // MetadataMinAge, however often one asked.
 func CheckCopartitioned(ctx context.Context, cl *kgo.Client, topics ...string) (int32, error) {
 	req := kmsg.NewPtrMetadataRequest()
+	// Asking must not create: a broker with auto.create.topics.enable would
+	// otherwise make a mistyped input topic with its default partitions.
+	req.AllowAutoTopicCreation = false
 	for _, t := range topics {
 		rt := kmsg.NewMetadataRequestTopic()
 		rt.Topic = kmsg.StringPtr(t)

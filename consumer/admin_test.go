@@ -21,19 +21,24 @@ func TestWaitCopartitioned(t *testing.T) {
 		name   string
 		seeds  map[string]int32
 		late   map[string]int32 // created after a delay
+		auto   bool             // the broker creates topics on metadata requests
 		want   int32
 		errMsg string // the error's type, "" for none
 	}{
-		{"present", map[string]int32{"p": 3, "o": 3}, nil, 3, ""},
-		{"appears late", map[string]int32{"p": 3}, map[string]int32{"o": 3}, 3, ""},
-		{"never appears", map[string]int32{"p": 3}, nil, 0, "missing"},
-		{"counts differ", map[string]int32{"p": 3, "o": 2}, nil, 0, "copartitioned"},
+		{"present", map[string]int32{"p": 3, "o": 3}, nil, false, 3, ""},
+		{"appears late", map[string]int32{"p": 3}, map[string]int32{"o": 3}, false, 3, ""},
+		{"never appears", map[string]int32{"p": 3}, nil, false, 0, "missing"},
+		{"counts differ", map[string]int32{"p": 3, "o": 2}, nil, false, 0, "copartitioned"},
+		{"never appears, broker auto-creates", map[string]int32{"p": 3}, nil, true, 0, "missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var opts []kfake.Opt
 			for topic, n := range tt.seeds {
 				opts = append(opts, kfake.SeedTopics(n, topic))
+			}
+			if tt.auto {
+				opts = append(opts, kfake.AllowAutoTopicCreation())
 			}
 			c, err := kfake.NewCluster(opts...)
 			if err != nil {
