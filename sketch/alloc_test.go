@@ -219,8 +219,12 @@ func TestCategoricalDecodeCopiesOnce(t *testing.T) {
 	// The sketch, the index (a map of 20: up to 3), values, counts and
 	// the values' copies, beside the HyperLogLog; copying each value
 	// would be 20 more.
-	if a > hll+8 {
-		t.Errorf("%v allocs decoding 20 values into a new sketch, want at most %v", a, hll+8)
+	limit := hll + 8
+	if raceEnabled {
+		limit++ // the race build's map makes one allocation more
+	}
+	if a > limit {
+		t.Errorf("%v allocs decoding 20 values into a new sketch, want at most %v", a, limit)
 	}
 }
 
