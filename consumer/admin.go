@@ -38,32 +38,33 @@ func CheckCopartitioned(ctx context.Context, cl *kgo.Client, topics ...string) (
 	if err != nil {
 		return 0, fmt.Errorf("reading metadata of %v: %w", topics, err)
 	}
-	type detail struct {
-		partitions int32
-		err        error
-	}
-	details := make(map[string]detail, len(resp.Topics))
-	for _, t := range resp.Topics {
+	byName := make(map[string]*kmsg.MetadataResponseTopic, len(resp.Topics))
+	for i, t := range resp.Topics {
 		if t.Topic != nil {
-			details[*t.Topic] = detail{int32(len(t.Partitions)), kerr.ErrorForCode(t.ErrorCode)}
+			byName[*t.Topic] = &resp.Topics[i]
 		}
 	}
 	counts := make(map[string]int32, len(topics))
 	var n int32 = -1
 	mismatch := false
 	for _, t := range topics {
-		d, ok := details[t]
-		if !ok || errors.Is(d.err, kerr.UnknownTopicOrPartition) {
+		d, ok := byName[t]
+		var err error
+		if ok {
+			err = kerr.ErrorForCode(d.ErrorCode)
+		}
+		if !ok || errors.Is(err, kerr.UnknownTopicOrPartition) {
 			return 0, &MissingTopicError{Topic: t}
 		}
-		if d.err != nil {
-			return 0, fmt.Errorf("describing topic %q: %w", t, d.err)
+		if err != nil {
+			return 0, fmt.Errorf("describing topic %q: %w", t, err)
 		}
-		counts[t] = d.partitions
-		if n >= 0 && d.partitions != n {
+		c := int32(len(d.Partitions))
+		counts[t] = c
+		if n >= 0 && c != n {
 			mismatch = true
 		}
-		n = d.partitions
+		n = c
 	}
 	if mismatch {
 		return 0, &NotCopartitionedError{Partitions: counts}
