@@ -408,9 +408,3 @@ func num(v float64) string {
 
 // quote returns s as a PromQL string literal.
 func quote(s string) string { return strconv.Quote(s) }
-
-// indent indents every line of s but the first by n spaces, to nest a
-// multi-line expression.
-func indent(s string, n int) string {
-	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", n))
-}

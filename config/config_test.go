@@ -592,11 +592,10 @@ models:
 }
 
 func TestWindows(t *testing.T) {
-	c, err := Parse("reckon.yaml", []byte("windows: [1h, \"5m\", 1d, 15m, 300000ms]\nmodels: [{name: m}]\n"))
-	if err == nil {
+	if _, err := Parse("reckon.yaml", []byte("windows: [1h, \"5m\", 1d, 15m, 300000ms]\nmodels: [{name: m}]\n")); err == nil {
 		t.Fatal("duplicate 300000ms accepted")
 	}
-	c, err = Parse("reckon.yaml", []byte("windows: [1h, \"5m\", 1d, 15m]\nmodels: [{name: m}]\n"))
+	c, err := Parse("reckon.yaml", []byte("windows: [1h, \"5m\", 1d, 15m]\nmodels: [{name: m}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -329,13 +329,6 @@ func (s *scraper) finish() map[string]*dto.MetricFamily {
 	return s.last
 }
 
-// latest returns the last successful scrape so far.
-func (s *scraper) latest() map[string]*dto.MetricFamily {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
-}
-
 // lifetimeCounters are the exactly-once counters of DESIGN.md §2 summed
 // over the last scrapes of a member's (or a group's) lifetimes.
 type lifetimeCounters struct {

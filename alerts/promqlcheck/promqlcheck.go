@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -56,7 +57,7 @@ func (e *UnknownLabelError) Error() string {
 }
 
 // targetLabels are the labels Prometheus adds to every scraped series.
-func targetLabels() []string { return []string{"job", "instance", labels.MetricName} }
+func targetLabels() []string { return []string{"job", "instance", model.MetricNameLabel} }
 
 // Check parses expr and checks every selector in it, returning a
 // *ParseError, or the *UnknownMetricError and *UnknownLabelError values
@@ -77,7 +78,7 @@ func Check(expr string) error {
 		name := vs.Name
 		if name == "" {
 			for _, m := range vs.LabelMatchers {
-				if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+				if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 					name = m.Value
 				}
 			}
