@@ -23,9 +23,9 @@ import (
 // it had buffered for it and fetches it again on resume, so no offset moves
 // past an unprocessed record) until the other is within half the slack or
 // has nothing more to read: it reached its end, or the last poll brought
-// none of its records (transaction markers keep a read_committed fetch
-// from ever reaching the high watermark, so the end alone could leave the
-// paused topic paused for good).
+// none of its records (the end is known only from the last fetch, which a
+// quiet topic does not repeat, so the end alone could leave the paused
+// topic paused for good).
 
 // alignSlack is how far ahead in event time one input topic of a partition
 // may run before it is paused: allowed_lateness, at least a minute.
@@ -68,12 +68,12 @@ func (p *Processor) align(cl *kgo.Client) {
 		}
 		(*m)[p.topics[ti]] = append((*m)[p.topics[ti]], part)
 	}
-	for part, w := range p.workers {
+	for part, t := range p.tasks {
 		was, ok := p.paused[part]
 		if !ok {
 			was = -1
 		}
-		now := pausedTopic(w.sources[predictionsTopic], w.sources[outcomesTopic], w.fetched, was, p.slack)
+		now := pausedTopic(t.part.Source(windows.Predictions), t.part.Source(windows.Outcomes), t.fetched, was, p.slack)
 		if now == was {
 			continue
 		}

@@ -64,14 +64,14 @@ func TestCatchUpReadsTopicsInStep(t *testing.T) {
 		met := exporter.New(prometheus.NewRegistry(), "test", 0)
 		// Small fetches, so that the backlog takes many batches, as a
 		// large one does with the default sizes.
-		p := New(cfg, met, WithClientOpts(kgo.FetchMaxPartitionBytes(32<<10), kgo.ProducerBatchMaxBytes(32<<10)))
+		p := New(cfg, met, WithClientOpts(kgo.FetchMaxPartitionBytes(32<<10)))
 		if !aligned {
 			p.slack = math.MaxInt64
 		}
 		p.afterBatch = func(p *Processor) {
 			n := 0
-			for _, w := range p.workers {
-				n += w.join.Len()
+			for _, t := range p.tasks {
+				n += t.part.Held()
 			}
 			held = max(held, n)
 		}

@@ -37,9 +37,9 @@ func (e *Embedded) Brokers() []string { return e.c.ListenAddrs() }
 // Close stops the cluster.
 func (e *Embedded) Close() { e.c.Close() }
 
-// CreateTopics creates topics with the given partition count on brokers,
+// CreateTopicsOn creates topics with the given partition count on brokers,
 // ignoring topics that exist already.
-func CreateTopics(ctx context.Context, brokers []string, partitions int32, topics ...string) error {
+func CreateTopicsOn(ctx context.Context, brokers []string, partitions int32, topics ...string) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return err

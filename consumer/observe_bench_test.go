@@ -11,6 +11,7 @@ import (
 
 	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/exporter"
+	"github.com/reckonhq/reckon/windows"
 )
 
 // BenchmarkObserve measures Processor.observe, the histogram observations
@@ -26,7 +27,9 @@ func BenchmarkObserve(b *testing.B) {
 	}
 	p := New(cfg, exporter.New(prometheus.NewRegistry(), "bench", 0), WithLogger(slog.New(slog.DiscardHandler)))
 	const workers = 4
-	p.partitions, p.modelPartition = workers, make([]int32, len(cfg.Models))
+	if err := p.offline(workers); err != nil {
+		b.Fatal(err)
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	draw := func(n int, f func() float64) []float64 {
 		vs := make([]float64, n)
@@ -39,15 +42,15 @@ func BenchmarkObserve(b *testing.B) {
 	score := draw(5000, func() float64 { return 1 / (1 + math.Exp(2-1.2*rng.NormFloat64())) })
 	delay := draw(2500, func() float64 { return float64(int64(rng.ExpFloat64()*60000)) / 1000 })
 	for part := range int32(workers) {
-		p.workers[part] = newWorker(p, part, time.Now())
+		p.tasks[part] = p.newTask(part, windows.NewPartition(p.set, p.cals, part, time.Now()))
 	}
 	fill := func() (n int) {
-		for _, w := range p.workers {
-			for mi := range w.stats.models {
-				ms := &w.stats.models[mi]
-				ms.latencies = append(ms.latencies[:0], lat...)
-				ms.scores = append(ms.scores[:0], score...)
-				ms.labelDelays = append(ms.labelDelays[:0], delay...)
+		for _, t := range p.tasks {
+			for mi := range t.part.Counts().Models {
+				ms := &t.part.Counts().Models[mi]
+				ms.Latencies = append(ms.Latencies[:0], lat...)
+				ms.Scores = append(ms.Scores[:0], score...)
+				ms.LabelDelays = append(ms.LabelDelays[:0], delay...)
 				n += len(lat) + len(score) + len(delay)
 			}
 		}

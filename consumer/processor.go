@@ -3,15 +3,13 @@ package consumer
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
+	"maps"
 	"net"
 	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -25,10 +23,8 @@ import (
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/exporter"
-	"github.com/reckonhq/reckon/sketch"
+	"github.com/reckonhq/reckon/reference"
 	"github.com/reckonhq/reckon/windows"
-	"github.com/reckonhq/reckon/windows/conceptdrift"
-	"github.com/reckonhq/reckon/windows/perf"
 )
 
 // Option configures a Processor.
@@ -58,7 +54,23 @@ func WithBatchObserver(fn func(records int)) Option {
 	return func(p *Processor) { p.onBatch = fn }
 }
 
-// Processor is one member of reckon's consumer group.
+// WithClock sets the wall clock that idleness is measured by (default
+// time.Now). Tests use a clock of their own to make idle_timeout
+// deterministic; nothing else reads it.
+func WithClock(now func() time.Time) Option { return func(p *Processor) { p.now = now } }
+
+// WithUntilEnd makes Run read every input partition up to the end offsets
+// it finds at start, close every window that holds events, publish, commit
+// and return nil (reckon run --until-end).
+func WithUntilEnd() Option { return func(p *Processor) { p.untilEnd = true } }
+
+// Processor is one member of reckon's consumer group: the Kafka runtime of
+// the event-time core (package windows). It reads the input topics as a
+// consumer-group member, decodes records and hands them to each partition's
+// core, carries the cores' messages between members through the partials
+// topic, checkpoints their state changes to the state topic, and commits
+// all of it with the input offsets in one Kafka transaction per
+// commit_interval. See the package documentation.
 type Processor struct {
 	cfg          *config.Config
 	m            *exporter.Metrics
@@ -67,62 +79,65 @@ type Processor struct {
 	extraOpts    []kgo.Opt
 	maxSkew      time.Duration
 	pollInterval time.Duration
+	now          func() time.Time
+	untilEnd     bool
 	// topicWait bounds how long start-up waits for a missing topic to
 	// appear in metadata.
 	topicWait time.Duration
 	onBatch   func(records int)
 	// afterBatch, for tests, runs on the loop after each batch, with mu
-	// held and the workers idle.
+	// held and the tasks idle.
 	afterBatch func(*Processor)
 
-	schema     *event.Schema
-	layout     windows.Layout
-	lengths    []time.Duration
-	partitions int // of every input topic, known once Run has checked them
-	topics     [numInputTopics]string
-	paneLength time.Duration
-	// The internal topics (DESIGN.md §2): harvested panes and progress
-	// between members, and state checkpoints.
+	schema *event.Schema
+	set    *windows.Settings
+	cals   windows.Calibrations
+	topics [numInputTopics]string
+	// The internal topics (DESIGN.md §2): the cores' messages between
+	// members, and their state changelog.
 	partialsTopic, stateTopic string
-	// modelPartition is the partials partition of each model: where its
-	// panes meet and its windows close.
-	modelPartition []int32
-	base           []kgo.Opt
+	// modelKeys are the models' names as record keys.
+	modelKeys [][]byte
+	base      []kgo.Opt
 
-	// mu guards workers and mergers between the rebalance callbacks and
-	// the loop. The loop holds it for a whole batch; callbacks run only
-	// between transactions (BlockRebalanceOnPoll), so it is never
-	// contended per event.
-	mu      sync.Mutex
-	workers map[int32]*worker
-	mergers map[int32]*merger
+	// mu guards tasks, aggregations and state between the rebalance
+	// callbacks and the loop. The loop holds it for a whole batch;
+	// callbacks run only between transactions (BlockRebalanceOnPoll), so
+	// it is never contended per event.
+	mu    sync.Mutex
+	tasks map[int32]*task
+	aggs  map[int32]*windows.Aggregation
+	state map[int32]*stateLog
 	// rebalanced is set by the callbacks: the loop drops what the poll
 	// returned and starts again from the committed offsets.
 	rebalanced atomic.Bool
 	restoreErr error
-
-	// fileRefs are the models' reference profile files (nil: none or a
-	// stream range, which the mergers build).
-	fileRefs []*windows.Reference
-	// cal is each model's calibration for estimation, shared with the
-	// workers (which only read it, during batches).
-	cal         []calibration
-	driftParams [][]sketch.DriftParams
-	scoreParams []sketch.DriftParams
+	// group is the group watermark as this member knows it: the highest of
+	// its aggregations' (windows.Partition.Advance).
+	group int64
+	// ends are the input partitions' end offsets found at start
+	// (WithUntilEnd), and next each owned partition's next offset to read,
+	// as of the open transaction and as of the last committed one.
+	ends, next, nextCommitted map[topicPartition]int64
 
 	// Loop-owned scratch, reused across batches.
 	produce     []*kgo.Record
-	mergedOut   []*kgo.Record // the mergers' output of a batch
+	mergedOut   []*kgo.Record // the aggregations' output of a batch
 	batchInputs int           // input-topic records of the batch (WithBatchObserver)
 
 	// paused is the input topic paused per partition, slack how far ahead
 	// one may run (align.go).
 	paused map[int32]int
 	slack  int64
-	order  []*worker // the batch's workers, biggest input first
+	order  []*task // the batch's tasks, biggest input first
 
 	latency, score, labelDelay []*exporter.BatchHistogram // per model
 	produceErr                 atomic.Pointer[error]
+}
+
+type topicPartition struct {
+	topic     int
+	partition int32
 }
 
 // New returns a processor for cfg exporting to m.
@@ -134,6 +149,7 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 		ready:         new(exporter.Readiness),
 		maxSkew:       cfg.MaxClockSkew,
 		pollInterval:  500 * time.Millisecond,
+		now:           time.Now,
 		topicWait:     DefaultTopicWait,
 		paused:        map[int32]int{},
 		slack:         alignSlack(cfg.AllowedLateness),
@@ -141,60 +157,18 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 		topics:        [numInputTopics]string{cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic, cfg.Kafka.Group + "-rekey"},
 		partialsTopic: cfg.Kafka.Group + "-partials",
 		stateTopic:    cfg.Kafka.Group + "-state",
-		paneLength:    cfg.Windows[0].Length,
-		workers:       make(map[int32]*worker),
-		mergers:       make(map[int32]*merger),
+		tasks:         make(map[int32]*task),
+		aggs:          make(map[int32]*windows.Aggregation),
+		state:         make(map[int32]*stateLog),
+		group:         windows.Unset,
 	}
 	for _, o := range opts {
 		o(p)
 	}
-	for _, w := range cfg.Windows {
-		p.lengths = append(p.lengths, w.Length)
-	}
 	for _, mc := range cfg.Models {
-		var cats []bool
-		for _, f := range mc.Features {
-			cats = append(cats, f.Type == config.FeatureCategorical)
-		}
-		p.layout = append(p.layout, cats)
+		p.modelKeys = append(p.modelKeys, []byte(mc.Name))
 	}
-	p.fileRefs = make([]*windows.Reference, len(cfg.Models))
-	p.cal = make([]calibration, len(cfg.Models))
-	for i := range cfg.Models {
-		mc := &cfg.Models[i]
-		p.cal[i] = calibration{from: math.MaxInt64, known: true} // no reference: identity
-		if r := mc.Reference; r != nil && r.IsRange() {
-			p.cal[i] = calibration{from: r.To.UnixMilli()}
-		}
-		var ps []sketch.DriftParams
-		for fi := range mc.Features {
-			ps = append(ps, driftParams(mc.FeatureDrift(fi)))
-		}
-		p.driftParams = append(p.driftParams, ps)
-		p.scoreParams = append(p.scoreParams, driftParams(mc.Drift))
-		m.ReferenceComplete.WithLabelValues(mc.Name).Set(0)
-	}
-	for _, mc := range cfg.Models {
-		p.latency = append(p.latency, m.Latency.WithLabelValues(mc.Name))
-		p.score = append(p.score, m.Score.WithLabelValues(mc.Name))
-		p.labelDelay = append(p.labelDelay, m.LabelDelay.WithLabelValues(mc.Name))
-		for _, name := range conceptdrift.Names() {
-			m.ConceptDrifts.WithLabelValues(mc.Name, name)
-		}
-		for _, r := range []string{"joined", "duplicate", "orphaned"} {
-			m.Outcomes.WithLabelValues(mc.Name, r)
-		}
-		m.Expired.WithLabelValues(mc.Name)
-		for _, c := range cellNames {
-			m.Confusion.WithLabelValues(mc.Name, c)
-		}
-	}
-	for _, t := range p.topics {
-		m.RecordsConsumed.WithLabelValues(t)
-		for _, r := range event.Reasons() {
-			m.DeadLetters.WithLabelValues(t, r.String())
-		}
-	}
+	p.initMetrics()
 	return p
 }
 
@@ -206,24 +180,37 @@ type sessionError struct{ err error }
 func (e *sessionError) Error() string { return e.err.Error() }
 func (e *sessionError) Unwrap() error { return e.err }
 
+// errFinished ends a session of a member run WithUntilEnd that has done its
+// work.
+var errFinished = errors.New("consumer: read to the end")
+
 // Run consumes until ctx ends or a fatal error occurs. On ctx's end it
 // finishes the batch in flight, commits its transaction, and leaves the
 // group (a static member keeps its place for the session timeout). A
 // failed Kafka session is replaced by a new one: the member recovers by
-// itself from broker restarts.
+// itself from broker restarts. WithUntilEnd, it returns nil once its work
+// is done.
 func (p *Processor) Run(ctx context.Context) error {
 	base, err := ClientOpts(&p.cfg.Kafka)
 	if err != nil {
 		return err
 	}
 	p.base = base
-	if err := p.loadReferences(); err != nil {
+	files, err := p.loadReferences()
+	if err != nil {
 		return err
 	}
+	if p.set, err = windows.NewSettings(p.cfg, files); err != nil {
+		return err
+	}
+	p.cals = windows.NewCalibrations(p.set)
 	for {
 		err := p.prepareTopics(ctx, base)
 		if err == nil {
 			err = p.session(ctx)
+		}
+		if errors.Is(err, errFinished) {
+			return nil
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -239,6 +226,62 @@ func (p *Processor) Run(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// offline sets p up as Run does before it touches Kafka, for the given
+// partition count: for tests and benchmarks that drive a processor without
+// a broker.
+func (p *Processor) offline(partitions int) error {
+	files, err := p.loadReferences()
+	if err != nil {
+		return err
+	}
+	if p.set, err = windows.NewSettings(p.cfg, files); err != nil {
+		return err
+	}
+	p.cals = windows.NewCalibrations(p.set)
+	p.set.SetTopology(partitions, modelPartitions(p.cfg, partitions))
+	return nil
+}
+
+// modelPartitions places each model's aggregation: on the partition of its
+// name, as Kafka's default partitioner would place a record keyed by it.
+func modelPartitions(cfg *config.Config, partitions int) []int32 {
+	part := kgo.StickyKeyPartitioner(nil).ForTopic("")
+	out := make([]int32, len(cfg.Models))
+	for i, mc := range cfg.Models {
+		out[i] = int32(part.Partition(&kgo.Record{Key: []byte(mc.Name)}, partitions))
+	}
+	return out
+}
+
+// loadReferences loads the models' reference profile files, before
+// anything touches Kafka: a missing or mismatched profile is a
+// configuration error.
+func (p *Processor) loadReferences() ([]*windows.Reference, error) {
+	files := make([]*windows.Reference, len(p.cfg.Models))
+	var layout windows.Layout
+	for _, mc := range p.cfg.Models {
+		var cats []bool
+		for _, f := range mc.Features {
+			cats = append(cats, f.Type == config.FeatureCategorical)
+		}
+		layout = append(layout, cats)
+	}
+	for i := range p.cfg.Models {
+		mc := &p.cfg.Models[i]
+		if mc.Reference == nil || mc.Reference.IsRange() {
+			continue
+		}
+		ref, err := reference.Load(mc.Reference.File, mc, layout, i)
+		if err != nil {
+			return nil, fmt.Errorf("models[%d] (%s) reference file: %w", i, mc.Name, err)
+		}
+		files[i] = ref
+		p.m.ReferenceComplete.WithLabelValues(mc.Name).Set(1)
+		p.log.Info("reference loaded", "model", mc.Name, "file", mc.Reference.File, "predictions", ref.Predictions)
+	}
+	return files, nil
 }
 
 func isNetError(err error) bool {
@@ -276,6 +319,14 @@ func (p *Processor) session(ctx context.Context) error {
 	if err := fence(ctx, p.base, txnID, p.transactionTimeout()); err != nil {
 		return &sessionError{fmt.Errorf("fencing the previous transactions of %s: %w", txnID, err)}
 	}
+	if p.untilEnd && p.ends == nil {
+		ends, err := endOffsets(ctx, p.base, p.topics[predictionsTopic], p.topics[outcomesTopic])
+		if err != nil {
+			return &sessionError{err}
+		}
+		p.ends = ends
+		p.next, p.nextCommitted = map[topicPartition]int64{}, map[topicPartition]int64{}
+	}
 	opts := append(slices.Clone(p.base),
 		kgo.ConsumerGroup(p.cfg.Kafka.Group),
 		kgo.ConsumeTopics(append(p.topics[:], p.partialsTopic)...),
@@ -283,7 +334,12 @@ func (p *Processor) session(ctx context.Context) error {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Control records (transaction markers) take offsets: kept, a
+		// partition's position and lag reach its end, so that idleness
+		// and the end of an --until-end read can be told. Tasks skip them.
+		kgo.KeepControlRecords(),
 		kgo.FetchMaxPartitionBytes(int32(max(p.cfg.MaxRecordBytes, 1<<20)+64<<10)),
+		kgo.ProducerBatchMaxBytes(partialsMaxBytes),
 		kgo.SessionTimeout(p.cfg.Kafka.SessionTimeout),
 		kgo.TransactionalID(txnID),
 		kgo.TransactionTimeout(p.transactionTimeout()),
@@ -362,10 +418,15 @@ func (p *Processor) session(ctx context.Context) error {
 			// The transaction is finished even if ctx ended meanwhile:
 			// in-flight work is committed before leaving.
 			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			err = p.commit(cctx, sess)
+			var committed bool
+			committed, err = p.commit(cctx, sess)
 			ccancel()
 			inTxn = false
 			sess.AllowRebalance()
+			if err == nil && committed && p.untilEnd && p.done() {
+				p.log.Info("read every input partition to the end offsets found at start; every window holding events is closed and published")
+				return errFinished
+			}
 		}
 		if err != nil {
 			if inTxn {
@@ -420,46 +481,12 @@ func (pt partitioner) ForTopic(topic string) kgo.TopicPartitioner {
 	return kgo.StickyKeyPartitioner(nil).ForTopic(topic)
 }
 
-// prepareTopics checks that the input topics exist and are co-partitioned,
-// and creates the internal, dead-letter and results topics when missing.
-func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
-	cl, err := kgo.NewClient(base...)
-	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	n, err := WaitCopartitioned(ctx, cl, p.topicWait, p.topics[predictionsTopic], p.topics[outcomesTopic])
-	if err != nil {
-		return err
-	}
-	if err := EnsureTopics(ctx, adm, n, nil, p.cfg.Kafka.DeadLetterTopic, p.cfg.Kafka.ResultsTopic, p.topics[rekeyTopic], p.partialsTopic); err != nil {
-		return err
-	}
-	compact := "compact"
-	if err := EnsureTopics(ctx, adm, n, map[string]*string{"cleanup.policy": &compact}, p.stateTopic); err != nil {
-		return err
-	}
-	// The internal topics may predate a change of the inputs' partition
-	// count.
-	if _, err := WaitCopartitioned(ctx, cl, p.topicWait, append(p.topics[:], p.partialsTopic, p.stateTopic)...); err != nil {
-		return err
-	}
-	p.partitions = int(n)
-	p.modelPartition = make([]int32, len(p.cfg.Models))
-	part := kgo.StickyKeyPartitioner(nil).ForTopic("")
-	for i, mc := range p.cfg.Models {
-		p.modelPartition[i] = int32(part.Partition(&kgo.Record{Key: []byte(mc.Name)}, p.partitions))
-	}
-	return nil
-}
-
 // assigned takes over the assigned partitions: a partition kept from the
 // previous generation keeps its state (nobody else can have processed it
 // since this member's last commit: every generation passes through here);
-// another is restored from its checkpoint before its records are fetched
-// (franz-go fetches offsets once this callback returns), with /readyz
-// not ready meanwhile.
+// another is restored from the state topic before its records are fetched
+// (franz-go fetches offsets once this callback returns), with /readyz not
+// ready meanwhile.
 func (p *Processor) assigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -467,50 +494,42 @@ func (p *Processor) assigned(ctx context.Context, cl *kgo.Client, assigned map[s
 	p.rebalanced.Store(true)
 	p.ready.Set(false)
 	p.m.Ready.Set(0)
-	now := time.Now()
+	now := p.now()
 	owned := map[int32]bool{}
 	for _, part := range assigned[p.topics[predictionsTopic]] {
 		owned[part] = true
 	}
-	for part := range p.workers {
+	for part := range p.tasks {
 		if !owned[part] {
 			p.dropPartition(part)
 		}
 	}
 	var restore []int32
 	for part := range owned {
-		if p.workers[part] == nil {
+		if p.tasks[part] == nil {
 			restore = append(restore, part)
 		}
 	}
 	slices.Sort(restore)
 	start := time.Now()
-	states, err := readState(ctx, p.base, p.stateTopic, restore)
+	logs, err := readState(ctx, p.base, p.stateTopic, restore)
+	if err == nil && p.untilEnd {
+		err = p.startOffsets(ctx, cl, restore)
+	}
 	if err != nil {
 		p.restoreErr = &sessionError{fmt.Errorf("restoring state: %w", err)}
 		return
 	}
 	for _, part := range restore {
-		st := states[part]
-		w := newWorker(p, part, now)
-		if st.worker.data != nil {
-			if err := w.restoreState(st.worker.data, now); err != nil {
-				p.restoreErr = fmt.Errorf("restoring partition %d: %w", part, err)
-				return
-			}
+		core, agg, err := p.restore(part, logs[part], now)
+		if err != nil {
+			p.restoreErr = fmt.Errorf("restoring partition %d: %w", part, err)
+			return
 		}
-		w.checkpoint = st.worker
-		w.sent = progress{wm: w.wm.Current(), known: st.worker.data != nil}
-		m := newMerger(p, part)
-		if st.merger.data != nil {
-			if err := m.restoreState(p, st.merger.data); err != nil {
-				p.restoreErr = fmt.Errorf("restoring the aggregation of partition %d: %w", part, err)
-				return
-			}
-		}
-		m.checkpoint = st.merger
-		p.workers[part], p.mergers[part] = w, m
-		p.adoptCalibrators(m)
+		t := p.newTask(part, core)
+		p.tasks[part], p.aggs[part], p.state[part] = t, agg, logs[part]
+		p.cals.Adopt(agg)
+		p.group = max(p.group, agg.Watermark())
 	}
 	for topic, parts := range assigned {
 		ti := p.topicIndex(topic)
@@ -518,50 +537,19 @@ func (p *Processor) assigned(ctx context.Context, cl *kgo.Client, assigned map[s
 			continue
 		}
 		for _, part := range parts {
-			if w := p.workers[part]; w != nil {
-				w.assigned[ti] = true
-				w.sources[ti].Fetched(now, true)
+			if t := p.tasks[part]; t != nil {
+				t.assigned[ti] = true
+				if ti < rekeyTopic {
+					t.part.Fetched(coreTopic[ti], now, true)
+				}
 			}
-			p.m.ConsumerLag.WithLabelValues(topic, strconv.Itoa(int(part))).Set(0)
+			p.setLag(topic, part, 0)
 		}
 	}
-	p.m.Assigned.Set(float64(len(p.workers)))
+	p.m.Assigned.Set(float64(len(p.tasks)))
 	p.log.Info("partitions assigned", "assigned", assigned, "restored", restore, "restore_seconds", time.Since(start).Seconds())
 	p.ready.Set(true)
 	p.m.Ready.Set(1)
-}
-
-// calibration says how a model's predictions are calibrated for
-// estimation: those before from with the identity, the others with c once
-// known. A stream reference's calibrator is known only when the reference
-// completes, at its end (from), on the member that aggregates the model;
-// until a worker learns it, it defers those predictions' estimates
-// (windows.Partial.Deferred), so that every prediction is estimated the
-// same way whoever processes it and whenever.
-type calibration struct {
-	from  int64
-	known bool
-	c     *perf.Calibrator
-}
-
-// at returns the calibrator for a prediction at ms, or defer.
-func (c *calibration) at(ms int64) (cal *perf.Calibrator, deferEstimate bool) {
-	switch {
-	case ms < c.from:
-		return nil, false
-	case !c.known:
-		return nil, true
-	}
-	return c.c, false
-}
-
-// adoptCalibrators hands the calibrators merger m knows to every worker.
-func (p *Processor) adoptCalibrators(m *merger) {
-	for mi, c := range m.cals {
-		if c.known && !p.cal[mi].known {
-			p.cal[mi].known, p.cal[mi].c = true, c.c
-		}
-	}
 }
 
 // revoked keeps the partitions' state: with the eager protocol every
@@ -584,26 +572,30 @@ func (p *Processor) lost(_ context.Context, cl *kgo.Client, lost map[string][]in
 }
 
 func (p *Processor) dropAll() {
-	for part := range p.workers {
+	for part := range p.tasks {
 		p.dropPartition(part)
 	}
+	p.group = windows.Unset
 	p.m.Assigned.Set(0)
 }
 
-// dropPartition forgets partition part's worker and merger, and the series
-// only their owner exports.
+// dropPartition forgets partition part's task and aggregation, and the
+// series only their owner exports.
 func (p *Processor) dropPartition(part int32) {
-	for ti, topic := range p.topics {
-		if w := p.workers[part]; w != nil && w.assigned[ti] {
-			p.m.ConsumerLag.DeleteLabelValues(topic, strconv.Itoa(int(part)))
+	if t := p.tasks[part]; t != nil {
+		for ti, topic := range p.topics {
+			if t.assigned[ti] {
+				p.deleteLag(topic, part)
+			}
 		}
 	}
-	delete(p.workers, part)
-	if p.mergers[part] != nil {
-		delete(p.mergers, part)
-		for mi, mp := range p.modelPartition {
-			if mp == part {
-				p.forgetModelWindows(p.schema.Model(mi).Name)
+	delete(p.tasks, part)
+	delete(p.state, part)
+	if a := p.aggs[part]; a != nil {
+		delete(p.aggs, part)
+		for mi := range p.cfg.Models {
+			if a.Owns(mi) {
+				p.forgetModelWindows(mi)
 			}
 		}
 	}
@@ -618,109 +610,122 @@ func (p *Processor) topicIndex(topic string) int {
 	return -1
 }
 
-// Partials-topic record kinds (header reckon.partial.kind).
-const (
-	HeaderPartialKind = "reckon.partial.kind"
-	kindPartial       = "pane"
-	kindProgress      = "progress"
-	kindCalibrator    = "calibrator"
-	partialsVersion   = 1
-)
-
 // batch processes one poll's records and everything that follows from
 // them inside the open transaction. See the package documentation.
 func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
+	now := p.now()
 
-	var lags []lagUpdate
 	var partials []*kgo.Record
 	p.batchInputs = 0
-	for _, w := range p.workers {
-		w.fetched = [2]bool{}
+	for _, t := range p.tasks {
+		t.fetched = [2]bool{}
 	}
 	fetches.EachPartition(func(ft kgo.FetchTopicPartition) {
 		if len(ft.Records) == 0 {
 			return
 		}
+		last := ft.Records[len(ft.Records)-1]
 		if ft.Topic == p.partialsTopic {
-			if p.mergers[ft.Partition] != nil {
-				partials = append(partials, ft.Records...)
+			if p.aggs[ft.Partition] != nil {
+				partials = append(partials, dropControl(ft.Records)...)
 			}
 			return
 		}
-		w, ti := p.workers[ft.Partition], p.topicIndex(ft.Topic)
-		if w == nil || ti < 0 {
+		t, ti := p.tasks[ft.Partition], p.topicIndex(ft.Topic)
+		if t == nil || ti < 0 {
 			return
 		}
-		w.recs[ti] = ft.Records
-		if ti != rekeyTopic {
-			p.batchInputs += len(ft.Records)
-			w.fetched[ti] = true
+		recs := ft.Records
+		if p.untilEnd && ti != rekeyTopic {
+			p.next[topicPartition{ti, ft.Partition}] = last.Offset + 1
 		}
-		last := ft.Records[len(ft.Records)-1]
+		t.recs[ti] = dropControl(recs)
+		if ti != rekeyTopic {
+			p.batchInputs += len(t.recs[ti])
+			t.fetched[ti] = true
+		}
 		lag := max(ft.HighWatermark-(last.Offset+1), 0)
-		w.sources[ti].Fetched(now, lag == 0)
-		lags = append(lags, lagUpdate{ft.Topic, ft.Partition, lag})
+		if ti < rekeyTopic {
+			t.part.Fetched(coreTopic[ti], now, lag == 0)
+		}
+		p.setLag(ft.Topic, ft.Partition, lag)
 	})
 
 	maxTime := int64(0)
 	if p.maxSkew > 0 {
-		maxTime = now.Add(p.maxSkew).UnixMilli()
+		maxTime = time.Now().Add(p.maxSkew).UnixMilli()
 	}
-	// Each worker processes its records and then advances its partition's
+	// Each task processes its records and then advances its partition's
 	// event time (harvesting closed panes for the partials topic) in a
-	// goroutine of its own; a worker without records only advances.
-	// The biggest batches start first: with more workers than cores the
+	// goroutine of its own; a task without records only advances.
+	// The biggest batches start first: with more tasks than cores the
 	// batch ends sooner (longest processing time first).
 	p.order = p.order[:0]
-	for _, w := range p.workers {
-		p.order = append(p.order, w)
+	for _, t := range p.tasks {
+		p.order = append(p.order, t)
 	}
-	slices.SortFunc(p.order, func(a, b *worker) int { return cmp.Compare(b.inputLen(), a.inputLen()) })
+	slices.SortFunc(p.order, func(a, b *task) int { return cmp.Compare(b.inputLen(), a.inputLen()) })
+	group := p.group
 	var wg sync.WaitGroup
-	for _, w := range p.order {
+	for _, t := range p.order {
 		wg.Go(func() {
-			if w.hasInput() {
-				w.process(maxTime)
+			if t.inputLen() > 0 {
+				t.process(maxTime)
 			}
-			w.panesOut, w.err = w.advance(p, now, w.panesOut[:0])
+			if p.untilEnd && !t.part.Finished() && p.readToEnd(t.partition) {
+				t.part.Finish()
+			}
+			t.advance(p, now, group)
 		})
 	}
-	// Meanwhile the loop does the mergers' work, which touches only
-	// mergers: their input is small (a record per pane and partition),
-	// closing windows is not. The workers read p.cal, so calibrators are
-	// adopted after they finish.
+	// Meanwhile the loop does the aggregations' work, which touches only
+	// aggregations: their input is small (a record per pane and
+	// partition), closing windows is not. The tasks read p.cals, so
+	// calibrators are adopted after they finish.
 	p.mergedOut = p.mergedOut[:0]
-	err := p.merge(partials)
+	err := p.aggregate(partials)
 	wg.Wait()
 	if err != nil {
 		return err
 	}
-	for _, m := range p.mergers {
-		p.adoptCalibrators(m)
+	for _, a := range p.aggs {
+		p.cals.Adopt(a)
+		p.group = max(p.group, a.Watermark())
 	}
 
 	p.produce = p.produce[:0]
-	for _, w := range p.workers {
-		if w.err != nil {
-			return w.err
+	for _, t := range p.tasks {
+		if t.err != nil {
+			return errPartition(t.partition, t.err)
 		}
-		p.produce = append(p.produce, w.dead...)
-		p.produce = append(p.produce, w.forward...)
-		p.produce = append(p.produce, w.panesOut...)
-		w.dead, w.forward = w.dead[:0], w.forward[:0]
-		clear(w.panesOut) // the producer owns the records now
+		p.produce = append(p.produce, t.dead...)
+		p.produce = append(p.produce, t.forward...)
+		p.produce = append(p.produce, t.panesOut...)
+		clear(t.dead)
+		clear(t.forward)
+		clear(t.panesOut) // the producer owns the records now
+		t.dead, t.forward, t.panesOut = t.dead[:0], t.forward[:0], t.panesOut[:0]
 	}
 	p.produce = append(p.produce, p.mergedOut...)
 	clear(p.mergedOut)
 	p.send(sess, p.produce)
 	p.align(sess.Client())
-	for _, l := range lags {
-		p.m.ConsumerLag.WithLabelValues(l.topic, strconv.Itoa(int(l.partition))).Set(float64(l.lag))
-	}
 	return nil
+}
+
+// dropControl removes control records (transaction markers) from recs, in
+// place: they only take offsets.
+func dropControl(recs []*kgo.Record) []*kgo.Record {
+	n := 0
+	for _, r := range recs {
+		if !r.Attrs.IsControl() {
+			recs[n] = r
+			n++
+		}
+	}
+	return recs[:n]
 }
 
 // send queues records in the transaction; a failure surfaces at commit.
@@ -732,279 +737,175 @@ func (p *Processor) send(sess *kgo.GroupTransactSession, recs []*kgo.Record) {
 	}
 }
 
-// merge hands the batch's partials-topic records to their mergers, then
-// advances every merger: windows the group's watermark passed close, their
-// results and completed stream references' calibrators go to
-// p.mergedOut. It touches only the mergers and p.mergedOut.
-func (p *Processor) merge(partials []*kgo.Record) error {
+// aggregate hands the batch's partials-topic records to their aggregations,
+// then advances every aggregation: the results of the windows the group's
+// watermark passed, and the calibrators of completed stream references, go
+// to p.mergedOut. It touches only the aggregations and p.mergedOut.
+func (p *Processor) aggregate(partials []*kgo.Record) error {
 	for _, r := range partials {
-		if err := p.mergePartial(r); err != nil {
+		if err := p.receive(p.aggs[r.Partition], r); err != nil {
 			return err
 		}
 	}
-	for _, m := range p.mergers {
-		nc := len(m.completed)
-		if err := m.advance(p.paneLength.Milliseconds()); err != nil {
-			return err
+	for _, a := range p.aggs {
+		out := a.Output()
+		closed, completed := len(out.Closed), len(out.Completed)
+		if err := a.Advance(); err != nil {
+			return fmt.Errorf("aggregation of partition %d: %w", a.ID(), err)
 		}
-		for _, r := range m.closed[len(m.reports):] {
-			rep := p.compare(m, r)
-			m.reports = append(m.reports, rep)
-			rec, err := p.resultRecord(r, rep)
+		for _, rec := range out.Closed[closed:] {
+			r, err := p.resultRecord(rec)
 			if err != nil {
 				return err
 			}
-			p.mergedOut = append(p.mergedOut, rec)
+			p.mergedOut = append(p.mergedOut, r)
 		}
-		for _, mi := range m.completed[nc:] {
-			// Every member's workers calibrate with it from now on.
-			var v []byte
-			v = append(v, partialsVersion)
-			v = binary.AppendUvarint(v, uint64(mi))
-			if c := m.refs[mi].Calibrator; c != nil {
-				var err error
-				if v, err = c.AppendBinary(v); err != nil {
-					return err
-				}
+		for _, mi := range out.Completed[completed:] {
+			// Every member's partitions calibrate with it from now on.
+			v, err := windows.AppendCalibratorMessage(nil, mi, a.Reference(mi).Calibrator)
+			if err != nil {
+				return err
 			}
-			for part := range p.partitions {
-				p.mergedOut = append(p.mergedOut, &kgo.Record{
-					Topic: p.partialsTopic, Partition: int32(part), Key: []byte(p.schema.Model(mi).Name), Value: v,
-					Headers: []kgo.RecordHeader{{Key: HeaderPartialKind, Value: []byte(kindCalibrator)}},
-				})
-			}
+			p.mergedOut = p.broadcast(p.mergedOut, windows.KindCalibrator, p.modelKeys[mi], v)
 		}
 	}
 	return nil
 }
 
-// mergePartial hands one partials-topic record to its merger.
-func (p *Processor) mergePartial(r *kgo.Record) error {
-	m := p.mergers[r.Partition]
-	kind := headerValue(r, HeaderPartialKind)
-	if len(r.Value) == 0 || r.Value[0] != partialsVersion {
-		return fmt.Errorf("%s/%d@%d: unknown partials version (written by a newer reckon?)", r.Topic, r.Partition, r.Offset)
-	}
-	v := r.Value[1:]
-	src, n := binary.Uvarint(v)
-	if n <= 0 {
-		return fmt.Errorf("%s/%d@%d: corrupt %s record", r.Topic, r.Partition, r.Offset, kind)
-	}
-	v = v[n:]
-	switch kind {
-	case kindPartial:
-		part, _, err := m.agg.DecodePartial(v)
-		if err != nil {
-			return fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
-		}
-		return m.addPartial(part)
-	case kindProgress:
-		wm, n := binary.Varint(v)
-		if n <= 0 || len(v) != n+1 {
-			return fmt.Errorf("%s/%d@%d: corrupt progress record", r.Topic, r.Partition, r.Offset)
-		}
-		return m.setProgress(int(src), wm, v[n] == 1)
-	case kindCalibrator:
-		mi := int(src)
-		if mi >= len(m.cals) {
-			return fmt.Errorf("%s/%d@%d: calibrator of model %d, %d configured", r.Topic, r.Partition, r.Offset, mi, len(m.cals))
-		}
-		c := new(perf.Calibrator)
-		if len(v) > 0 {
-			if err := c.UnmarshalBinary(v); err != nil {
-				return fmt.Errorf("%s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
-			}
-		} else {
-			c = nil
-		}
-		m.cals[mi] = calibration{known: true, c: c}
-		m.dirty = true
-		return nil // the loop adopts it once the workers are done
-	}
-	return fmt.Errorf("%s/%d@%d: unknown record kind %q", r.Topic, r.Partition, r.Offset, kind)
-}
-
-// commit checkpoints what changed, reports progress, and ends the
-// transaction. Only a committed transaction counts: its counts reach the
-// metrics and its windows the gauges. An aborted one rolls every worker
-// and merger back to its last committed checkpoint, matching the offsets
-// franz-go rewinds to.
-func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) error {
+// commit reports every partition's progress, writes the state changes, and
+// ends the transaction. Only a committed transaction counts: its counts
+// reach the metrics and its windows the gauges. An aborted one rolls every
+// partition and aggregation back to its committed state, matching the
+// offsets franz-go rewinds to. It reports whether the transaction
+// committed.
+func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
-	if err := p.encodeCheckpoints(); err != nil {
-		return err
-	}
+	now := p.now()
 	p.produce = p.produce[:0]
-	for part, w := range p.workers {
-		if w.dirty {
-			var recs []*kgo.Record
-			recs, w.next = checkpointRecords(p.stateTopic, kindWorker, part, w.checkpoint, w.encoded)
-			p.produce = append(p.produce, recs...)
+	var errs []error
+	for part, t := range p.tasks {
+		// Panes flushed by an idle partition go before its progress.
+		var pr windows.Progress
+		var changed bool
+		t.harvest, pr, changed = t.part.Report(now, p.group, t.harvest[:0])
+		var err error
+		p.produce, err = p.paneRecords(p.produce, t.harvest)
+		t.part.Release(t.harvest)
+		errs = append(errs, err)
+		if changed {
+			p.produce = p.broadcast(p.produce, windows.KindProgress, nil, windows.AppendProgressMessage(nil, pr))
 		}
-		pr := progress{wm: w.wm.Current(), known: true, idle: w.idle(now, p.cfg.IdleTimeout)}
-		w.pendingSent = pr
-		if pr != w.sent {
-			v := appendProgress(nil, part, pr.wm, pr.idle)
-			for k := range p.partitions {
-				p.produce = append(p.produce, &kgo.Record{
-					Topic: p.partialsTopic, Partition: int32(k), Value: v,
-					Headers: []kgo.RecordHeader{{Key: HeaderPartialKind, Value: []byte(kindProgress)}},
-				})
-			}
-		}
+		errs = append(errs, t.part.AppendChanges(p.state[part].emit))
 	}
-	for part, m := range p.mergers {
-		if m.dirty {
-			var recs []*kgo.Record
-			recs, m.next = checkpointRecords(p.stateTopic, kindMerger, part, m.checkpoint, m.encoded)
-			p.produce = append(p.produce, recs...)
-		}
+	for part, a := range p.aggs {
+		errs = append(errs, a.AppendChanges(p.state[part].emit))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return false, fmt.Errorf("checkpointing: %w", err)
+	}
+	for part, l := range p.state {
+		p.produce = l.records(p.produce, p.stateTopic, part)
 	}
 	p.send(sess, p.produce)
+	clear(p.produce)
 	p.produce = p.produce[:0]
 
-	committed, err := sess.End(ctx, kgo.TryCommit)
-	if perr := p.produceErr.Swap(nil); perr != nil {
-		// A failed produce fails the transaction (End reports it).
-		p.log.Warn("producing in the transaction failed", "err", *perr, "committed", committed)
+	// Every record of the transaction must be written before it commits:
+	// End would commit the offsets whatever a record's promise said (a
+	// record the broker refused, MESSAGE_TOO_LARGE say, fails alone). So
+	// flush first and abort on any failure.
+	ferr := sess.Client().Flush(ctx)
+	if perr := p.produceErr.Swap(nil); perr != nil || ferr != nil {
+		if perr != nil {
+			ferr = *perr
+		}
+		if _, aerr := sess.End(ctx, kgo.TryAbort); aerr != nil {
+			ferr = errors.Join(ferr, aerr)
+		}
+		if rerr := p.rollback(now); rerr != nil {
+			return false, rerr
+		}
+		p.log.Error("writing the transaction's records failed; it was aborted and nothing past it committed", "err", ferr)
+		if kerr.IsRetriable(ferr) || isNetError(ferr) || errors.Is(ferr, context.DeadlineExceeded) {
+			return false, &sessionError{fmt.Errorf("writing the transaction's records: %w", ferr)}
+		}
+		return false, &ProduceError{Err: ferr}
 	}
+	committed, err := sess.End(ctx, kgo.TryCommit)
 	if err == nil && !committed {
-		p.log.Info("transaction aborted (rebalance); rolling back to the last checkpoint")
+		p.log.Info("transaction aborted (rebalance); rolling back to the committed state")
 	}
 	if err != nil || !committed {
 		if rerr := p.rollback(now); rerr != nil {
-			return rerr
+			return false, rerr
 		}
 		if err != nil {
-			return &sessionError{fmt.Errorf("ending the transaction: %w", err)}
+			return false, &sessionError{fmt.Errorf("ending the transaction: %w", err)}
 		}
-		return nil
+		return false, nil
 	}
 	p.committed()
-	return nil
+	return true, nil
 }
 
-// encodeCheckpoints encodes the state of every changed worker and merger
-// into its encoded field, in parallel: each touches only its own state,
-// and encoding is most of a commit's work.
-func (p *Processor) encodeCheckpoints() error {
-	type job struct {
-		what string // "" for a worker, "the aggregation of " for a merger
-		part int32
-		prev []byte
-		s    interface{ appendState([]byte) ([]byte, error) }
-		out  *[]byte
-		err  error
-	}
-	var jobs []job
-	for part, w := range p.workers {
-		if w.dirty {
-			jobs = append(jobs, job{"", part, w.checkpoint.data, w, &w.encoded, nil})
-		}
-	}
-	for part, m := range p.mergers {
-		if m.dirty {
-			jobs = append(jobs, job{"the aggregation of ", part, m.checkpoint.data, m, &m.encoded, nil})
-		}
-	}
-	var wg sync.WaitGroup
-	for i := range jobs {
-		j := &jobs[i]
-		wg.Go(func() {
-			if *j.out, j.err = j.s.appendState(make([]byte, 0, len(j.prev)+1024)); j.err != nil {
-				j.err = fmt.Errorf("checkpointing %spartition %d: %w", j.what, j.part, j.err)
-			}
-		})
-	}
-	wg.Wait()
-	var errs []error
-	for _, j := range jobs {
-		errs = append(errs, j.err)
-	}
-	return errors.Join(errs...)
-}
-
-// rollback returns every worker and merger to its committed checkpoint.
+// rollback returns every partition and aggregation to its committed state.
 func (p *Processor) rollback(now time.Time) error {
-	for part, old := range p.workers {
-		w := newWorker(p, part, now)
-		if old.checkpoint.data != nil {
-			if err := w.restoreState(old.checkpoint.data, now); err != nil {
-				return err
-			}
-		}
-		w.checkpoint, w.sent, w.assigned = old.checkpoint, old.sent, old.assigned
-		p.workers[part] = w
+	if p.untilEnd {
+		clear(p.next)
+		maps.Copy(p.next, p.nextCommitted)
 	}
-	for part, old := range p.mergers {
-		m := newMerger(p, part)
-		if old.checkpoint.data != nil {
-			if err := m.restoreState(p, old.checkpoint.data); err != nil {
-				return err
-			}
+	for part, l := range p.state {
+		l.abort()
+		core, agg, err := p.restore(part, l, now)
+		if err != nil {
+			return err
 		}
-		m.checkpoint = old.checkpoint
-		p.mergers[part] = m
+		p.tasks[part].part = core
+		p.aggs[part] = agg
+	}
+	p.group = windows.Unset
+	for _, a := range p.aggs {
+		p.group = max(p.group, a.Watermark())
 	}
 	return nil
 }
 
 // committed applies a committed transaction to the metrics.
 func (p *Processor) committed() {
+	for _, l := range p.state {
+		l.commit()
+	}
+	if p.untilEnd {
+		maps.Copy(p.nextCommitted, p.next)
+	}
 	pending := 0
-	for _, w := range p.workers {
-		if w.dirty {
-			w.checkpoint = w.next
-		}
-		w.sent, w.dirty = w.pendingSent, false
-		pending += w.join.Pending()
+	for _, t := range p.tasks {
+		pending += t.part.Pending()
 	}
 	p.observe()
-	for _, w := range p.workers {
-		p.apply(w)
+	for _, t := range p.tasks {
+		p.applyRecordStats(&t.stats)
+		p.applyCounts(t.part.Counts())
+		t.part.Counts().Reset()
 	}
 	p.m.Pending.Set(float64(pending))
-	for _, m := range p.mergers {
-		if m.dirty {
-			m.checkpoint = m.next
-		}
-		for mi, n := range m.late {
-			if n > 0 {
-				p.m.LateEvents.WithLabelValues(p.schema.Model(mi).Name).Add(float64(n))
-			}
-		}
-		for mi, ds := range m.drifts {
-			if p.modelPartition[mi] != m.partition {
-				continue
-			}
-			name := p.schema.Model(mi).Name
-			for di, n := range ds {
-				d := m.detectors[mi][di]
-				if n > 0 {
-					p.m.ConceptDrifts.WithLabelValues(name, d.Name()).Add(float64(n))
-				}
-				p.m.ConceptDriftActive.WithLabelValues(name, d.Name()).Set(b2f(d.InDrift()))
-			}
-		}
-		for i, r := range m.closed {
-			p.publishWindow(r, m.reports[i])
-		}
-		for _, mi := range m.completed {
-			ref := m.refs[mi]
-			p.log.Info("reference complete", "model", p.schema.Model(mi).Name, "predictions", ref.Predictions, "joined", ref.Perf.Count())
-			p.m.ReferenceComplete.WithLabelValues(p.schema.Model(mi).Name).Set(1)
-		}
-		m.resetTxn()
+	for _, a := range p.aggs {
+		p.applyOutput(a)
+		a.ResetOutput()
 	}
 }
 
-type lagUpdate struct {
-	topic     string
-	partition int32
-	lag       int64
+// ProduceError is a record reckon could not write and will never be able
+// to, as configured: the transaction holding it was aborted, nothing past
+// it was committed, and the processor stops rather than retry forever.
+type ProduceError struct{ Err error }
+
+func (e *ProduceError) Error() string {
+	return fmt.Sprintf("a record could not be written (%v); its transaction was aborted and nothing past it committed: check the topic's max.message.bytes and the principal's permissions", e.Err)
 }
+
+func (e *ProduceError) Unwrap() error { return e.Err }
 
 func (p *Processor) onProduced(r *kgo.Record, err error) {
 	if err != nil {
@@ -1013,115 +914,63 @@ func (p *Processor) onProduced(r *kgo.Record, err error) {
 	}
 }
 
-// observe adds a committed transaction's histogram observations to the
-// metrics while every worker waits. Each goroutine owns one histogram and
-// hands it every worker's values with one ObserveBatch each: batches cost
-// ~12 ns a value (client_golang's Observe ~80, more when goroutines share
-// a histogram), and the workers' idle cores still cut the time when free
-// (BenchmarkObserve on 2 shared cores: 1.02-1.85 ms a commit, against
-// 1.82-2.05 serially).
-func (p *Processor) observe() {
-	var wg sync.WaitGroup
-	for mi := range p.latency {
-		for _, h := range [...]struct {
-			h    *exporter.BatchHistogram
-			vals func(*modelStats) *[]float64
-		}{
-			{p.latency[mi], func(ms *modelStats) *[]float64 { return &ms.latencies }},
-			{p.score[mi], func(ms *modelStats) *[]float64 { return &ms.scores }},
-			{p.labelDelay[mi], func(ms *modelStats) *[]float64 { return &ms.labelDelays }},
-		} {
-			wg.Go(func() {
-				for _, w := range p.workers {
-					vs := h.vals(&w.stats.models[mi])
-					h.h.ObserveBatch(*vs)
-					*vs = (*vs)[:0]
-				}
-			})
+// readToEnd reports whether both input partitions of part have been read to
+// the end offsets found at start (WithUntilEnd).
+func (p *Processor) readToEnd(part int32) bool {
+	for _, ti := range []int{predictionsTopic, outcomesTopic} {
+		k := topicPartition{ti, part}
+		if end := p.ends[k]; end > 0 && p.next[k] < end {
+			return false
 		}
 	}
-	wg.Wait()
+	return true
 }
 
-// apply adds a committed transaction's counts to the metrics and resets
-// them.
-func (p *Processor) apply(w *worker) {
-	s := &w.stats
-	for ti, topic := range p.topics {
-		if n := s.consumed[ti]; n > 0 {
-			p.m.RecordsConsumed.WithLabelValues(topic).Add(float64(n))
-		}
-		for r, n := range s.dead[ti] {
-			if n > 0 {
-				p.m.DeadLetters.WithLabelValues(topic, event.Reason(r).String()).Add(float64(n))
+// startOffsets sets where the given input partitions start being read
+// (WithUntilEnd): the group's committed offsets, or their log start.
+func (p *Processor) startOffsets(ctx context.Context, cl *kgo.Client, parts []int32) error {
+	adm := kadm.NewClient(cl)
+	committed, err := adm.FetchOffsets(ctx, p.cfg.Kafka.Group)
+	if err != nil {
+		return fmt.Errorf("fetching the committed offsets of group %s: %w", p.cfg.Kafka.Group, err)
+	}
+	topics := []string{p.topics[predictionsTopic], p.topics[outcomesTopic]}
+	starts, err := adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return fmt.Errorf("listing the start offsets of %v: %w", topics, err)
+	}
+	for ti, topic := range topics {
+		for _, part := range parts {
+			k := topicPartition{ti, part}
+			at := int64(0)
+			if o, ok := starts.Lookup(topic, part); ok && o.Err == nil {
+				at = o.Offset
 			}
-		}
-		if n := s.misKeyed[ti]; n > 0 {
-			p.m.MisKeyed.WithLabelValues(topic).Add(float64(n))
-		}
-		if n := s.rekeyed[ti]; n > 0 {
-			p.m.Rekeyed.WithLabelValues(topic).Add(float64(n))
+			if o, ok := committed.Lookup(topic, part); ok && o.Err == nil && o.At >= 0 {
+				at = o.At
+			}
+			p.next[k], p.nextCommitted[k] = at, at
 		}
 	}
-	s.consumed, s.dead = [numInputTopics]uint64{}, [numInputTopics][event.NumReasons]uint64{}
-	s.misKeyed, s.rekeyed = [numInputTopics]uint64{}, [numInputTopics]uint64{}
-	for mi := range s.models {
-		ms := &s.models[mi]
-		spec := p.schema.Model(mi)
-		for version, c := range ms.versions {
-			for st, status := range [2]string{"ok", "error"} {
-				if c[st] > 0 && p.m.SeriesAllowed("reckon_predictions_total", spec.Name, version, status) {
-					p.m.Predictions.WithLabelValues(spec.Name, version, status).Add(float64(c[st]))
-				}
-			}
-			*c = [2]uint64{}
-		}
-		for _, o := range [...]struct {
-			result string
-			n      *uint64
-		}{{"joined", &ms.joined}, {"duplicate", &ms.dupOutcomes}, {"orphaned", &ms.orphaned}} {
-			if *o.n > 0 {
-				p.m.Outcomes.WithLabelValues(spec.Name, o.result).Add(float64(*o.n))
-				*o.n = 0
-			}
-		}
-		if ms.expired > 0 {
-			p.m.Expired.WithLabelValues(spec.Name).Add(float64(ms.expired))
-			ms.expired = 0
-		}
-		if ms.dupPredictions > 0 {
-			p.m.DuplicatePredictions.WithLabelValues(spec.Name).Add(float64(ms.dupPredictions))
-			ms.dupPredictions = 0
-		}
-		for c, n := range ms.confusion {
-			if n > 0 {
-				p.m.Confusion.WithLabelValues(spec.Name, cellNames[c]).Add(float64(n))
-			}
-		}
-		if cost := p.cfg.Models[mi].Cost; cost != nil {
-			if v := float64(ms.confusion[cellFP])*cost.FalsePositive + float64(ms.confusion[cellFN])*cost.FalseNegative; v > 0 {
-				p.m.BusinessCost.WithLabelValues(spec.Name).Add(v)
-			}
-		}
-		ms.confusion = [4]uint64{}
-		if ms.late > 0 {
-			p.m.LateEvents.WithLabelValues(spec.Name).Add(float64(ms.late))
-			ms.late = 0
-		}
-		for fi := range ms.violations {
-			feature := config.ReservedFeature
-			if fi > 0 {
-				feature = spec.Features[fi-1].Name
-			}
-			for k, n := range ms.violations[fi] {
-				if n > 0 {
-					kind := event.ViolationKind(k).String()
-					if p.m.SeriesAllowed("reckon_schema_violations_total", spec.Name, feature, kind) {
-						p.m.SchemaViolations.WithLabelValues(spec.Name, feature, kind).Add(float64(n))
-					}
-				}
-			}
-			ms.violations[fi] = [event.NumViolationKinds]uint64{}
+	return nil
+}
+
+// done reports whether a member run WithUntilEnd has done its work: every
+// partition it owns has finished and reported so, and every aggregation it
+// owns has closed everything.
+func (p *Processor) done() bool {
+	if len(p.tasks) == 0 {
+		return false
+	}
+	for _, t := range p.tasks {
+		if pr, ok := t.part.Reported(); !ok || !pr.Finished {
+			return false
 		}
 	}
+	for _, a := range p.aggs {
+		if !a.Done() {
+			return false
+		}
+	}
+	return true
 }

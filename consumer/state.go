@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -17,72 +15,210 @@ import (
 	"github.com/reckonhq/reckon/windows"
 )
 
-// State checkpoints. Partition p of <group>-state (compacted, as many
-// partitions as the inputs) holds the checkpoints of worker p and merger p,
-// written by the member that owns partition p in the same transaction as
-// the input offsets they reflect. A checkpoint is one or more chunks (a
-// Kafka record is limited to about 1 MB; the join state of a million
-// pending predictions is some 17 MB):
+// State in Kafka. Partition p of <group>-state (compacted, as many
+// partitions as the inputs) is the changelog of partition p's core and of
+// aggregation p (windows.Partition, windows.Aggregation): each transaction
+// writes the core's records that changed in it (AppendChanges), in the
+// same transaction as the input offsets they reflect, so compaction keeps
+// exactly the committed state. A core record larger than chunkBytes is
+// written in chunks (a Kafka record is limited to about 1 MB):
 //
-//	key   "w/<p>/<i>" (worker) or "m/<p>/<i>" (merger), i = 0 … n-1
-//	value version 1, uvarint sequence, uvarint n, chunk bytes
+//	key    uvarint chunk index i, the core's key
+//	value  stateRecordVersion, uvarint sequence, uvarint chunk count n, chunk bytes
 //
-// A newer checkpoint with fewer chunks writes tombstones for the rest, so
-// compaction keeps exactly the newest checkpoint. Restoring reads the
-// partition up to its last stable offset and keeps, per key, the newest
-// record; chunk 0's sequence says which chunks belong together.
+// A deleted core key, or a value written in fewer chunks than before,
+// tombstones the chunks it no longer uses. Restoring reads the partition up
+// to its last stable offset and keeps, per key, the newest record; chunk
+// 0's sequence says which chunks belong together.
 
 const (
-	stateVersion = 1
-	chunkBytes   = 512 << 10
-	kindWorker   = 'w'
-	kindMerger   = 'm'
+	stateRecordVersion = 2
+	chunkBytes         = 512 << 10
 )
 
-// checkpoint is the newest committed checkpoint of one worker or merger,
-// kept so that an aborted transaction can roll back without reading Kafka.
-type checkpoint struct {
-	seq    uint64
-	chunks int
-	data   []byte // nil: nothing checkpointed yet
+var errState = errors.New("consumer: corrupt state")
+
+// stateLog is what this member keeps of one partition of <group>-state:
+// the committed core records (the rollback target of an aborted
+// transaction) and the records of the open one.
+type stateLog struct {
+	committed map[string][]byte // core key → value
+	chunks    map[string]int    // core key → chunks of its newest write
+	seq       uint64            // writes so far, to tie chunks together
+	txn       []stateChange     // this transaction's changes, in order
 }
 
-func stateKey(kind byte, partition int32, chunk int) []byte {
-	return fmt.Appendf(nil, "%c/%d/%d", kind, partition, chunk)
+type stateChange struct {
+	key, value []byte // value nil: delete
 }
 
-// checkpointRecords returns the records that replace prev by data.
-func checkpointRecords(topic string, kind byte, partition int32, prev checkpoint, data []byte) ([]*kgo.Record, checkpoint) {
-	next := checkpoint{seq: prev.seq + 1, chunks: max(1, (len(data)+chunkBytes-1)/chunkBytes), data: data}
-	recs := make([]*kgo.Record, 0, max(next.chunks, prev.chunks))
-	for i := range next.chunks {
-		chunk := data[i*chunkBytes : min(len(data), (i+1)*chunkBytes)]
-		v := make([]byte, 0, len(chunk)+16)
-		v = append(v, stateVersion)
-		v = binary.AppendUvarint(v, next.seq)
-		v = binary.AppendUvarint(v, uint64(next.chunks))
-		v = append(v, chunk...)
-		recs = append(recs, &kgo.Record{Topic: topic, Partition: partition, Key: stateKey(kind, partition, i), Value: v})
+func newStateLog() *stateLog {
+	return &stateLog{committed: map[string][]byte{}, chunks: map[string]int{}}
+}
+
+// emit records a change of this transaction (the core's AppendChanges
+// callback). It copies key and value.
+func (l *stateLog) emit(key, value []byte) {
+	c := stateChange{key: slices.Clone(key)}
+	if value != nil {
+		c.value = slices.Clone(value)
 	}
-	for i := next.chunks; i < prev.chunks; i++ {
-		recs = append(recs, &kgo.Record{Topic: topic, Partition: partition, Key: stateKey(kind, partition, i)})
+	l.txn = append(l.txn, c)
+}
+
+// records appends the state-topic records of this transaction's changes to
+// out.
+func (l *stateLog) records(out []*kgo.Record, topic string, partition int32) []*kgo.Record {
+	chunks := map[string]int{}
+	prev := func(k string) int {
+		if n, ok := chunks[k]; ok {
+			return n
+		}
+		return l.chunks[k]
 	}
-	return recs, next
+	for _, c := range l.txn {
+		k := string(c.key)
+		n := 0
+		if c.value != nil {
+			l.seq++
+			n = max(1, (len(c.value)+chunkBytes-1)/chunkBytes)
+			for i := range n {
+				chunk := c.value[i*chunkBytes : min(len(c.value), (i+1)*chunkBytes)]
+				v := make([]byte, 0, len(chunk)+16)
+				v = append(v, stateRecordVersion)
+				v = binary.AppendUvarint(v, l.seq)
+				v = binary.AppendUvarint(v, uint64(n))
+				v = append(v, chunk...)
+				out = append(out, &kgo.Record{Topic: topic, Partition: partition, Key: chunkKey(i, c.key), Value: v})
+			}
+		}
+		for i := n; i < prev(k); i++ {
+			out = append(out, &kgo.Record{Topic: topic, Partition: partition, Key: chunkKey(i, c.key)})
+		}
+		chunks[k] = n
+	}
+	return out
 }
 
-// restored is what a state partition held.
-type restored struct {
-	worker, merger checkpoint
+// commit applies this transaction's changes to the committed state.
+func (l *stateLog) commit() {
+	for _, c := range l.txn {
+		k := string(c.key)
+		if c.value == nil {
+			delete(l.committed, k)
+			delete(l.chunks, k)
+			continue
+		}
+		l.committed[k] = c.value
+		l.chunks[k] = max(1, (len(c.value)+chunkBytes-1)/chunkBytes)
+	}
+	l.txn = l.txn[:0]
 }
 
-// readState reads the newest committed checkpoints of the given partitions
-// of topic. It first waits until no transaction is open on them (a
-// predecessor's, which its fencing or the transaction timeout ends), so
-// that what it reads is what the input offsets were committed with.
-func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []int32) (map[int32]*restored, error) {
-	out := make(map[int32]*restored, len(partitions))
+// abort forgets this transaction's changes.
+func (l *stateLog) abort() { l.txn = l.txn[:0] }
+
+func chunkKey(i int, key []byte) []byte {
+	b := binary.AppendUvarint(make([]byte, 0, len(key)+2), uint64(i))
+	return append(b, key...)
+}
+
+// parseChunkKey splits a state-topic key into chunk index and core key.
+func parseChunkKey(key []byte) (int, []byte, error) {
+	r := wire.NewReader(key, wire.Corrupt(errState))
+	i := r.Uvarint()
+	if r.Err() != nil || i > 1<<20 || r.Len() == 0 {
+		return 0, nil, fmt.Errorf("%w: state key %q", errState, key)
+	}
+	return int(i), r.Rest(), nil
+}
+
+func parseChunk(v []byte) (seq uint64, n int, data []byte, err error) {
+	r := wire.NewReader(v, wire.Corrupt(errState))
+	if ver := r.Byte(); r.Err() == nil && ver != stateRecordVersion {
+		return 0, 0, nil, fmt.Errorf("%w: state record version %d", errState, ver)
+	}
+	seq = r.Uvarint()
+	n64 := r.Uvarint()
+	if r.Err() != nil || n64 == 0 || n64 > 1<<20 {
+		return 0, 0, nil, fmt.Errorf("%w: chunk header", errState)
+	}
+	return seq, int(n64), r.Rest(), nil
+}
+
+// assembleState turns the newest record of every state-topic key of one
+// partition into the committed core records.
+func assembleState(latest map[string][]byte) (*stateLog, error) {
+	l := newStateLog()
+	type first struct {
+		seq uint64
+		n   int
+	}
+	heads := map[string]first{}
+	parts := map[string][][]byte{}
+	for key, v := range latest {
+		i, core, err := parseChunkKey([]byte(key))
+		if err != nil {
+			return nil, fmt.Errorf("%w (a state topic written by an earlier reckon cannot be read: start a new consumer group)", err)
+		}
+		seq, n, data, err := parseChunk(v)
+		if err != nil {
+			return nil, err
+		}
+		if i >= n {
+			return nil, fmt.Errorf("%w: chunk %d of %d", errState, i, n)
+		}
+		k := string(core)
+		if i == 0 {
+			heads[k] = first{seq, n}
+		}
+		ps := parts[k]
+		if ps == nil {
+			ps = make([][]byte, n)
+			parts[k] = ps
+		}
+		if len(ps) != n {
+			return nil, fmt.Errorf("%w: chunks of key %x disagree on their count", errState, core)
+		}
+		_ = seq
+		ps[i] = data
+		l.seq = max(l.seq, seq)
+	}
+	for k, h := range heads {
+		ps := parts[k]
+		var value []byte
+		for i, d := range ps {
+			if d == nil {
+				return nil, fmt.Errorf("%w: key %x lacks chunk %d of %d", errState, k, i, h.n)
+			}
+			value = append(value, d...)
+		}
+		l.committed[k] = value
+		l.chunks[k] = h.n
+	}
+	// Chunk sequences are checked where they can disagree: a value written
+	// in several chunks.
+	for key, v := range latest {
+		i, core, _ := parseChunkKey([]byte(key))
+		if i == 0 {
+			continue
+		}
+		seq, _, _, _ := parseChunk(v)
+		if h, ok := heads[string(core)]; ok && seq != h.seq {
+			return nil, fmt.Errorf("%w: chunk %d of key %x belongs to write %d, chunk 0 to %d", errState, i, core, seq, h.seq)
+		}
+	}
+	return l, nil
+}
+
+// readState reads the committed state of the given partitions of topic.
+// It first waits until no transaction is open on them (a predecessor's,
+// which its fencing or the transaction timeout ends), so that what it reads
+// is what the input offsets were committed with.
+func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []int32) (map[int32]*stateLog, error) {
+	out := make(map[int32]*stateLog, len(partitions))
 	for _, p := range partitions {
-		out[p] = new(restored)
+		out[p] = newStateLog()
 	}
 	if len(partitions) == 0 {
 		return out, nil
@@ -130,11 +266,13 @@ func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []i
 			assign[p] = kgo.NewOffset().AtStart()
 		}
 	}
-	if len(assign) == 0 {
-		return out, nil
+	latest := make(map[int32]map[string][]byte, len(partitions))
+	for _, p := range partitions {
+		latest[p] = map[string][]byte{}
 	}
-	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign})
-	latest := make(map[string][]byte)
+	if len(assign) > 0 {
+		cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign})
+	}
 	for len(assign) > 0 {
 		// A poll that returns nothing for a while means the rest below
 		// the stable end was compacted away.
@@ -157,6 +295,7 @@ func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []i
 			break
 		}
 		fs.EachPartition(func(ft kgo.FetchTopicPartition) {
+			m := latest[ft.Partition]
 			for _, r := range ft.Records {
 				if r.Offset >= ends[ft.Partition] {
 					break // written after we listed the end: not ours to read
@@ -164,9 +303,9 @@ func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []i
 				switch {
 				case r.Attrs.IsControl():
 				case r.Value == nil:
-					delete(latest, string(r.Key))
+					delete(m, string(r.Key))
 				default:
-					latest[string(r.Key)] = r.Value
+					m[string(r.Key)] = r.Value
 				}
 			}
 			// Control records (kept) take the offsets of transaction
@@ -176,121 +315,26 @@ func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []i
 			}
 		})
 	}
-	for key, v := range latest {
-		kind, p, i, ok := parseStateKey(key)
-		if !ok || out[p] == nil || i != 0 {
-			continue
-		}
-		cp, err := assemble(latest, kind, p, v)
+	for _, p := range partitions {
+		l, err := assembleState(latest[p])
 		if err != nil {
 			return nil, fmt.Errorf("state partition %s/%d: %w", topic, p, err)
 		}
-		if kind == kindWorker {
-			out[p].worker = cp
-		} else {
-			out[p].merger = cp
-		}
+		out[p] = l
 	}
 	return out, nil
 }
 
-func parseStateKey(key string) (kind byte, partition int32, chunk int, ok bool) {
-	parts := strings.Split(key, "/")
-	if len(parts) != 3 || len(parts[0]) != 1 || (parts[0][0] != kindWorker && parts[0][0] != kindMerger) {
-		return 0, 0, 0, false
-	}
-	p, err1 := strconv.ParseInt(parts[1], 10, 32)
-	i, err2 := strconv.Atoi(parts[2])
-	if err1 != nil || err2 != nil {
-		return 0, 0, 0, false
-	}
-	return parts[0][0], int32(p), i, true
-}
-
-// assemble joins the chunks of the checkpoint whose chunk 0 is first.
-func assemble(latest map[string][]byte, kind byte, p int32, first []byte) (checkpoint, error) {
-	seq, n, data, err := parseChunk(first)
+// restore rebuilds partition part's core and aggregation from its
+// committed state.
+func (p *Processor) restore(part int32, l *stateLog, now time.Time) (*windows.Partition, *windows.Aggregation, error) {
+	core, err := windows.RestorePartition(p.set, p.cals, part, now, windows.Records(l.committed))
 	if err != nil {
-		return checkpoint{}, err
+		return nil, nil, err
 	}
-	out := append([]byte(nil), data...)
-	for i := 1; i < n; i++ {
-		v, ok := latest[string(stateKey(kind, p, i))]
-		if !ok {
-			return checkpoint{}, fmt.Errorf("%w: %c checkpoint %d lacks chunk %d of %d", errState, kind, seq, i, n)
-		}
-		s, m, d, err := parseChunk(v)
-		if err != nil {
-			return checkpoint{}, err
-		}
-		if s != seq || m != n {
-			return checkpoint{}, fmt.Errorf("%w: chunk %d belongs to checkpoint %d, chunk 0 to %d", errState, i, s, seq)
-		}
-		out = append(out, d...)
+	agg, err := windows.RestoreAggregation(p.set, part, windows.Records(l.committed))
+	if err != nil {
+		return nil, nil, err
 	}
-	return checkpoint{seq: seq, chunks: n, data: out}, nil
-}
-
-func parseChunk(v []byte) (seq uint64, n int, data []byte, err error) {
-	r := wire.NewReader(v, wire.Corrupt(errState))
-	if ver := r.Byte(); r.Err() == nil && ver != stateVersion {
-		return 0, 0, nil, fmt.Errorf("%w: chunk version %d", errState, ver)
-	}
-	seq = r.Uvarint()
-	n64 := r.Uvarint()
-	if r.Err() != nil || n64 == 0 || n64 > 1<<20 {
-		return 0, 0, nil, fmt.Errorf("%w: chunk header", errState)
-	}
-	return seq, int(n64), r.Rest(), nil
-}
-
-const workerStateVersion = 1
-
-// appendState appends w's checkpoint: event-time progress of its sources,
-// its watermark, open panes and join state.
-func (w *worker) appendState(b []byte) ([]byte, error) {
-	b = append(b, workerStateVersion)
-	b = binary.AppendUvarint(b, uint64(len(w.sources)))
-	for _, s := range w.sources {
-		st := s.State()
-		b = binary.AppendVarint(b, st.MaxMs)
-		b = wire.AppendBool(b, st.Seen)
-	}
-	b = binary.AppendVarint(b, w.wm.Current())
-	var err error
-	if b, err = wire.AppendBlob(b, w.panes); err != nil {
-		return b, err
-	}
-	return wire.AppendBlob(b, w.join)
-}
-
-// restoreState replaces w's state with a checkpoint of appendState.
-func (w *worker) restoreState(data []byte, now time.Time) error {
-	r := wire.NewReader(data, wire.Corrupt(errState))
-	if v := r.Byte(); r.Err() == nil && v != workerStateVersion {
-		return fmt.Errorf("%w: worker version %d", errState, v)
-	}
-	if n := r.Uvarint(); r.Err() == nil && n != uint64(len(w.sources)) {
-		return fmt.Errorf("%w: %d sources", errState, n)
-	}
-	var states [numInputTopics]windows.SourceState
-	for i := range states {
-		states[i] = windows.SourceState{MaxMs: r.Varint(), Seen: r.Bool()}
-	}
-	wm := r.Varint()
-	panes, join := r.Blob(), r.Blob()
-	if err := r.End(); err != nil {
-		return err
-	}
-	if err := w.panes.UnmarshalBinary(panes); err != nil {
-		return err
-	}
-	if err := w.join.UnmarshalBinary(join); err != nil {
-		return err
-	}
-	for i, st := range states {
-		w.sources[i] = windows.RestoreSource(st, now)
-	}
-	w.wm.Restore(wm)
-	return nil
+	return core, agg, nil
 }

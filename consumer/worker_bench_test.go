@@ -12,6 +12,7 @@ import (
 
 	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/exporter"
+	"github.com/reckonhq/reckon/windows"
 )
 
 // BenchmarkWorker drives one partition worker with pre-built record batches
@@ -56,9 +57,11 @@ func benchWorker(b *testing.B, o gen.Options) {
 		b.Fatal(err)
 	}
 	p := New(cfg, exporter.New(prometheus.NewRegistry(), "bench", 0), WithLogger(slog.New(slog.DiscardHandler)))
-	p.partitions, p.modelPartition = 1, make([]int32, len(cfg.Models))
-	w := newWorker(p, 0, time.Now())
-	p.workers[0], p.mergers[0] = w, newMerger(p, 0)
+	if err := p.offline(1); err != nil {
+		b.Fatal(err)
+	}
+	w := p.newTask(0, windows.NewPartition(p.set, p.cals, 0, time.Now()))
+	p.tasks[0], p.aggs[0], p.state[0] = w, windows.NewAggregation(p.set, 0), newStateLog()
 
 	g := gen.New(o)
 	recs := make([]gen.Record, benchAhead)
@@ -120,40 +123,36 @@ func benchWorker(b *testing.B, o gen.Options) {
 	b.ReportMetric(float64(processNs)/n, "process-ns/event")
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs-fillMallocs)/n, "allocs/event")
 	b.ReportMetric(float64(processAllocs)/n, "process-allocs/event")
-	b.ReportMetric(float64(w.join.Pending()), "pending")
+	b.ReportMetric(float64(w.part.Pending()), "pending")
 }
 
-// benchLoopStep is the processor loop's work for one worker between two
+// benchLoopStep is the processor loop's work for one task between two
 // batches: Processor.batch and Processor.commit without Kafka (no produce,
-// no transaction, no checkpoint). Keep it in step with them.
-func benchLoopStep(p *Processor, w *worker) {
-	m := p.mergers[0]
+// no transaction, no state records). Keep it in step with them.
+func benchLoopStep(p *Processor, w *task) {
+	a := p.aggs[0]
+	now := time.Now()
+	w.advance(p, now, p.group)
+	if w.err != nil {
+		panic(w.err)
+	}
+	var pr windows.Progress
+	var changed bool
+	w.harvest, pr, changed = w.part.Report(now, p.group, w.harvest[:0])
 	var err error
-	if p.produce, err = w.advance(p, time.Now(), p.produce[:0]); err != nil {
+	if w.panesOut, err = p.paneRecords(w.panesOut, w.harvest); err != nil {
 		panic(err)
 	}
-	for _, r := range p.produce {
-		if err := p.mergePartial(r); err != nil {
-			panic(err)
-		}
+	w.part.Release(w.harvest)
+	if changed {
+		w.panesOut = p.broadcast(w.panesOut, windows.KindProgress, nil, windows.AppendProgressMessage(nil, pr))
 	}
-	if err := m.setProgress(0, w.wm.Current(), false); err != nil {
+	p.mergedOut = p.mergedOut[:0]
+	if err := p.aggregate(w.panesOut); err != nil {
 		panic(err)
 	}
-	if err := m.advance(p.paneLength.Milliseconds()); err != nil {
-		panic(err)
-	}
-	for _, r := range m.closed {
-		rep := p.compare(m, r)
-		m.reports = append(m.reports, rep)
-		if _, err := p.resultRecord(r, rep); err != nil {
-			panic(err)
-		}
-	}
-	p.observe()
-	p.apply(w)
-	for i, r := range m.closed {
-		p.publishWindow(r, m.reports[i])
-	}
-	m.resetTxn()
+	clear(w.panesOut)
+	w.panesOut = w.panesOut[:0]
+	p.group = max(p.group, a.Watermark())
+	p.committed()
 }

@@ -45,16 +45,22 @@ type openWindow struct {
 	acc    *Partial
 	folded PaneKey
 	parts  []*Partial
+	// dirty marks a window changed since its state was last written.
+	dirty bool
 }
 
 // NewAggregator returns an aggregator for the given window lengths.
 func NewAggregator(lengths []time.Duration, layout Layout) *Aggregator {
-	a := &Aggregator{layout: layout, open: make(map[windowKey]*openWindow), closedThrough: Unset,
-		free: make([][]*Partial, len(layout))}
-	for _, l := range lengths {
-		a.lengths = append(a.lengths, l.Milliseconds())
+	ms := make([]int64, len(lengths))
+	for i, l := range lengths {
+		ms[i] = l.Milliseconds()
 	}
-	return a
+	return newAggregator(ms, layout)
+}
+
+func newAggregator(lengths []int64, layout Layout) *Aggregator {
+	return &Aggregator{layout: layout, lengths: lengths, open: make(map[windowKey]*openWindow), closedThrough: Unset,
+		free: make([][]*Partial, len(layout))}
 }
 
 // Add adds p, which the aggregator keeps (the caller must not reuse it),
@@ -81,6 +87,7 @@ func (a *Aggregator) Add(p *Partial) (bool, error) {
 			a.open[k] = ow
 		}
 		ow.parts = append(ow.parts, p)
+		ow.dirty = true
 	}
 	p.holders += len(a.lengths)
 	return true, nil
@@ -94,6 +101,9 @@ func (a *Aggregator) Fold(frontier PaneKey) error {
 		if frontier.Compare(ow.folded) <= 0 {
 			continue
 		}
+		// Only a merge changes what the window's state must say: a
+		// frontier that moved over nothing leaves every part after the
+		// new one, so the state written before stays true.
 		ow.folded = frontier
 		if len(ow.parts) == 0 {
 			continue
@@ -104,10 +114,12 @@ func (a *Aggregator) Fold(frontier PaneKey) error {
 			}
 			ow.acc = a.newResultPartial(k)
 		}
+		n := len(ow.parts)
 		var err error
 		if ow.parts, err = foldBefore(ow.acc, ow.parts, frontier, a.release); err != nil {
 			return err
 		}
+		ow.dirty = ow.dirty || len(ow.parts) != n
 	}
 	return nil
 }

@@ -43,26 +43,22 @@ func BenchmarkPanesGet(b *testing.B) {
 	}
 }
 
-// BenchmarkWatermarkAdvance is the loop's per-batch watermark computation
-// over the owned input sources (2 topics × partitions), with every source
-// having observed events since the last batch.
+// BenchmarkWatermarkAdvance is the group watermark over the partitions'
+// reports (an aggregation's per-batch work), with every partition having
+// moved since the last batch.
 func BenchmarkWatermarkAdvance(b *testing.B) {
 	for _, parts := range []int{4, 32} {
 		b.Run(strconv.Itoa(parts)+"partitions", func(b *testing.B) {
-			now := time.Now()
-			wm := NewWatermark(time.Minute, 30*time.Second)
-			sources := make([]*Source, 2*parts)
-			for i := range sources {
-				sources[i] = NewSource(now)
-			}
+			in := make([]Input, parts)
 			ms := int64(1_767_225_600_000)
+			wm := Unset
 			b.ReportAllocs()
 			for b.Loop() {
-				for i, s := range sources {
-					s.Observe(ms + int64(i))
+				for i := range in {
+					in[i] = Input{Watermark: ms + int64(i), Idle: i%7 == 3}
 				}
 				ms += 1000
-				wm.Advance(now, sources)
+				wm = NextWatermark(wm, in)
 			}
 		})
 	}

@@ -1,33 +1,34 @@
 package windows
 
 import (
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/reckonhq/reckon/internal/wire"
 )
 
-// Binary encodings of the event-time state, for checkpoints and for the
-// partials that members exchange. Every encoding starts with a version
-// byte; a decoder refuses versions it does not know rather than guess.
-// Sketches are embedded length-prefixed in their own (versioned)
+// Binary encodings of the event-time state, for the state changelog and
+// for the messages that members exchange. Every encoding starts with a
+// version byte; a decoder refuses versions it does not know rather than
+// guess. Sketches are embedded length-prefixed in their own (versioned)
 // encodings, so a Partial round-trips bit for bit.
 
-const encodingVersion = 1
-
-// foldingVersion is the encoding of aggregators and stream references that
-// merge panes before the end (Aggregator.Fold): version 1 plus what was
-// folded. Version 1 is still read.
-const foldingVersion = 2
+const (
+	// partialV1 is a pane without its fragment number (Seq 0); still read.
+	partialV1 = 1
+	// partialVersion adds the fragment number.
+	partialVersion = 2
+	// encodingVersion versions the other encodings of this file.
+	encodingVersion = 3
+)
 
 // ErrCorrupt is wrapped by every decoding error of this package.
 var ErrCorrupt = errors.New("windows: corrupt encoding")
 
+// newReader returns a reader of an encoding of this file's version.
 func newReader(data []byte) *wire.Reader {
 	r := wire.NewReader(data, wire.Corrupt(ErrCorrupt))
 	if r.Byte() != encodingVersion && r.Err() == nil {
@@ -57,13 +58,14 @@ func ReadJoinedErrors(r *wire.Reader, dst []JoinedError) []JoinedError {
 	return dst
 }
 
-// AppendBinary appends the encoding of p (version 1) to b.
+// AppendBinary appends the encoding of p to b.
 func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, encodingVersion)
+	b = append(b, partialVersion)
 	b = binary.AppendUvarint(b, uint64(p.Model))
 	b = binary.AppendVarint(b, p.Start)
 	b = binary.AppendVarint(b, p.End)
 	b = binary.AppendUvarint(b, uint64(p.Source))
+	b = binary.AppendUvarint(b, p.Seq)
 	b = binary.AppendUvarint(b, p.Predictions)
 	b = binary.AppendUvarint(b, p.Errors)
 	b = binary.AppendUvarint(b, p.Outcomes)
@@ -114,7 +116,8 @@ func (a *Aggregator) DecodePartial(data []byte) (*Partial, []byte, error) {
 // readPartial decodes a partial, into one of free[model] when there is one
 // (taken off the list, and dropped on error).
 func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error) {
-	if r.Byte() != encodingVersion && r.Err() == nil {
+	version := r.Byte()
+	if version != partialVersion && version != partialV1 && r.Err() == nil {
 		r.Fail("unknown partial version")
 	}
 	model := r.Uvarint()
@@ -137,6 +140,10 @@ func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error)
 	}
 	p.Start, p.End = r.Varint(), r.Varint()
 	p.Source = int32(r.Uvarint())
+	p.Seq = 0
+	if version == partialVersion {
+		p.Seq = r.Uvarint()
+	}
 	p.Predictions, p.Errors, p.Outcomes = r.Uvarint(), r.Uvarint(), r.Uvarint()
 	for _, u := range []interface{ UnmarshalBinary([]byte) error }{&p.Perf, &p.Estimate, p.Score} {
 		if blob := r.Blob(); r.Err() == nil {
@@ -198,68 +205,6 @@ func (l Layout) readParts(r *wire.Reader) ([]*Partial, error) {
 	return parts, r.Err()
 }
 
-// AppendBinary appends the open panes to b.
-func (ps *Panes) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, encodingVersion)
-	var parts []*Partial
-	for _, open := range ps.open {
-		parts = append(parts, open...)
-	}
-	return appendParts(b, parts)
-}
-
-// UnmarshalBinary replaces the open panes with the encoded ones.
-func (ps *Panes) UnmarshalBinary(data []byte) error {
-	r := newReader(data)
-	parts, err := ps.layout.readParts(r)
-	if err == nil {
-		err = r.End()
-	}
-	if err != nil {
-		return err
-	}
-	open := make([][]*Partial, len(ps.layout))
-	for _, p := range parts {
-		if p.End-p.Start != ps.length {
-			return fmt.Errorf("%w: pane [%d,%d) is not %dms long", ErrCorrupt, p.Start, p.End, ps.length)
-		}
-		open[p.Model] = append(open[p.Model], p)
-	}
-	for _, o := range open {
-		slices.SortFunc(o, func(a, b *Partial) int { return cmp.Compare(a.Start, b.Start) })
-	}
-	ps.open = open
-	return nil
-}
-
-// AppendBinary appends the aggregator's open windows and progress to b.
-func (a *Aggregator) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, foldingVersion)
-	b = binary.AppendVarint(b, a.closedThrough)
-	keys := make([]windowKey, 0, len(a.open))
-	for k := range a.open {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y windowKey) int {
-		return cmp.Or(cmp.Compare(x.start, y.start), cmp.Compare(x.model, y.model), cmp.Compare(x.window, y.window))
-	})
-	b = binary.AppendUvarint(b, uint64(len(keys)))
-	var err error
-	for _, k := range keys {
-		ow := a.open[k]
-		b = binary.AppendUvarint(b, uint64(k.window))
-		b = binary.AppendUvarint(b, uint64(k.model))
-		b = binary.AppendVarint(b, k.start)
-		if b, err = appendFolded(b, ow.acc, ow.folded); err != nil {
-			return b, err
-		}
-		if b, err = appendParts(b, ow.parts); err != nil {
-			return b, err
-		}
-	}
-	return b, nil
-}
-
 // appendFolded appends what a window or reference has folded: whether acc
 // exists, acc, and the fold frontier.
 func appendFolded(b []byte, acc *Partial, folded PaneKey) ([]byte, error) {
@@ -271,7 +216,8 @@ func appendFolded(b []byte, acc *Partial, folded PaneKey) ([]byte, error) {
 		}
 	}
 	b = binary.AppendVarint(b, folded.Start)
-	return binary.AppendVarint(b, int64(folded.Source)), nil
+	b = binary.AppendVarint(b, int64(folded.Source))
+	return binary.AppendUvarint(b, folded.Seq), nil
 }
 
 // readFolded reads what appendFolded wrote.
@@ -287,52 +233,44 @@ func (l Layout) readFolded(r *wire.Reader) (acc *Partial, folded PaneKey, err er
 		r.Fail("fold frontier source out of range")
 	}
 	folded.Source = int32(src)
+	folded.Seq = r.Uvarint()
 	return acc, folded, r.Err()
 }
 
-// UnmarshalBinary replaces the aggregator's state with the encoded one, of
-// this version or the one before folding (whose windows hold panes only).
-func (a *Aggregator) UnmarshalBinary(data []byte) error {
-	r := wire.NewReader(data, wire.Corrupt(ErrCorrupt))
-	version := r.Byte()
-	if r.Err() == nil && version != encodingVersion && version != foldingVersion {
-		r.Fail("unknown version")
+// appendOpenWindow appends an open window's state: what it folded and the
+// panes it holds unmerged.
+func appendOpenWindow(b []byte, ow *openWindow) ([]byte, error) {
+	b = append(b, encodingVersion)
+	b, err := appendFolded(b, ow.acc, ow.folded)
+	if err != nil {
+		return b, err
 	}
-	closed := r.Varint()
-	n := r.Count(3)
-	open := make(map[windowKey]*openWindow, n)
-	for range n {
-		w, model, start := r.Uvarint(), r.Uvarint(), r.Varint()
-		if r.Err() == nil && (w >= uint64(len(a.lengths)) || model >= uint64(len(a.layout))) {
-			r.Fail(fmt.Sprintf("window %d of model %d not configured", w, model))
-		}
-		if r.Err() != nil {
-			break
-		}
-		ow := &openWindow{folded: noPane}
-		if version == foldingVersion {
-			var err error
-			if ow.acc, ow.folded, err = a.layout.readFolded(r); err != nil {
-				return err
-			}
-		}
-		parts, err := a.layout.readParts(r)
-		if err != nil {
-			return err
-		}
-		ow.parts = parts
-		k := windowKey{int(model), int(w), start}
-		if ow.acc != nil && (ow.acc.Model != k.model || ow.acc.Start != k.start || ow.acc.End != k.start+a.lengths[k.window]) {
-			r.Fail(fmt.Sprintf("window %d of model %d at %d holds a merge of another", w, model, start))
-			break
-		}
-		open[k] = ow
+	return appendParts(b, ow.parts)
+}
+
+// readOpenWindow reads what appendOpenWindow wrote, for window k.
+func (a *Aggregator) readOpenWindow(k windowKey, data []byte) (*openWindow, error) {
+	r := newReader(data)
+	ow := &openWindow{}
+	var err error
+	if ow.acc, ow.folded, err = a.layout.readFolded(r); err != nil {
+		return nil, err
+	}
+	if ow.parts, err = a.layout.readParts(r); err != nil {
+		return nil, err
 	}
 	if err := r.End(); err != nil {
-		return err
+		return nil, err
 	}
-	a.closedThrough, a.open = closed, open
-	return nil
+	if ow.acc != nil && (ow.acc.Model != k.model || ow.acc.Start != k.start || ow.acc.End != k.start+a.lengths[k.window]) {
+		return nil, fmt.Errorf("%w: window %d of model %d at %d holds a merge of another", ErrCorrupt, k.window, k.model, k.start)
+	}
+	for _, p := range ow.parts {
+		if p.Model != k.model {
+			return nil, fmt.Errorf("%w: a pane of model %d in a window of model %d", ErrCorrupt, p.Model, k.model)
+		}
+	}
+	return ow, nil
 }
 
 // SourceState is what a checkpoint keeps of a source: its event-time
@@ -353,17 +291,11 @@ func RestoreSource(st SourceState, now time.Time) *Source {
 	return s
 }
 
-// Restore sets the watermark's current value (from a checkpoint). It never
-// moves it backwards.
-func (w *Watermark) Restore(current int64) {
-	w.current = max(w.current, current)
-}
-
 // AppendBinary appends the stream reference's state: its range,
 // completeness, and the merged partial (complete) or the panes offered so
 // far. Derived data (edges, calibrator) is recomputed on decoding.
 func (r *Reference) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, foldingVersion)
+	b = append(b, encodingVersion)
 	b = binary.AppendVarint(b, r.From)
 	b = binary.AppendVarint(b, r.To)
 	b = wire.AppendBool(b, r.Complete)
@@ -378,16 +310,12 @@ func (r *Reference) AppendBinary(b []byte) ([]byte, error) {
 }
 
 // DecodeReference decodes the stream reference of model encoded by
-// Reference.AppendBinary (or by the version before folding).
+// Reference.AppendBinary.
 func (l Layout) DecodeReference(model int, data []byte) (*Reference, error) {
 	if model < 0 || model >= len(l) {
 		return nil, fmt.Errorf("%w: reference of model %d not configured", ErrCorrupt, model)
 	}
-	r := wire.NewReader(data, wire.Corrupt(ErrCorrupt))
-	version := r.Byte()
-	if r.Err() == nil && version != encodingVersion && version != foldingVersion {
-		r.Fail("unknown version")
-	}
+	r := newReader(data)
 	ref := NewStreamReference(l, model, r.Varint(), r.Varint())
 	complete := r.Bool()
 	if r.Err() != nil {
@@ -397,7 +325,7 @@ func (l Layout) DecodeReference(model int, data []byte) (*Reference, error) {
 	switch {
 	case complete:
 		ref.Partial, err = l.readPartial(r, nil)
-	case version == foldingVersion:
+	default:
 		var acc *Partial
 		if acc, ref.folded, err = l.readFolded(r); err == nil {
 			if acc == nil {

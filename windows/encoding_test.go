@@ -2,7 +2,6 @@ package windows
 
 import (
 	"bytes"
-	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -37,107 +36,6 @@ func fillPanes(ps *Panes, n int, seed uint64) {
 // TestStateRoundTrip checks that panes, an aggregator and a stream
 // reference decode to state that encodes to the same bytes and merges to
 // the same results: a checkpoint loses nothing.
-func TestStateRoundTrip(t *testing.T) {
-	layout := Layout{{false}, {false, true}}
-	ps := NewPanes(time.Minute, layout)
-	fillPanes(ps, 5000, 7)
-	enc, err := ps.AppendBinary(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := NewPanes(time.Minute, layout)
-	if err := got.UnmarshalBinary(enc); err != nil {
-		t.Fatal(err)
-	}
-	again, _ := got.AppendBinary(nil)
-	if !bytes.Equal(enc, again) {
-		t.Fatal("panes: re-encoding differs")
-	}
-	if got.Len() != ps.Len() || got.Len() != 6 {
-		t.Fatalf("panes: %d open after decoding, want %d (6)", got.Len(), ps.Len())
-	}
-
-	// Both copies, harvested into aggregators, close identical windows;
-	// and an aggregator checkpointed half-way closes them too.
-	lengths := []time.Duration{time.Minute, 2 * time.Minute}
-	a1, a2, a3 := NewAggregator(lengths, layout), NewAggregator(lengths, layout), NewAggregator(lengths, layout)
-	h1, h2 := ps.Harvest(1<<62, nil), got.Harvest(1<<62, nil)
-	for i := range h1 {
-		if _, err := a1.Add(h1[i]); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a2.Add(h2[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	aenc, err := a2.AppendBinary(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a3.UnmarshalBinary(aenc); err != nil {
-		t.Fatal(err)
-	}
-	c1, err1 := a1.Close(1<<62, nil)
-	c3, err3 := a3.Close(1<<62, nil)
-	if err1 != nil || err3 != nil {
-		t.Fatal(err1, err3)
-	}
-	if len(c1) != len(c3) || len(c1) == 0 {
-		t.Fatalf("closed %d and %d windows", len(c1), len(c3))
-	}
-	for i := range c1 {
-		b1, _ := c1[i].Partial.AppendBinary(nil)
-		b3, _ := c3[i].Partial.AppendBinary(nil)
-		if !bytes.Equal(b1, b3) || c1[i].Window != c3[i].Window {
-			t.Fatalf("window %d [%d,%d) differs after a checkpoint", i, c1[i].Start, c1[i].End)
-		}
-	}
-
-	ref := NewStreamReference(layout, 1, 0, 120_000)
-	for _, p := range h1 {
-		if p.Model == 1 {
-			if err := ref.Offer(p); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	ref.Finish()
-	renc, _ := ref.AppendBinary(nil)
-	ref2, err := layout.DecodeReference(1, renc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ref2.Complete || ref2.Predictions != ref.Predictions || len(ref2.Edges) != len(ref.Edges) {
-		t.Fatalf("reference: complete %v predictions %d, want true %d", ref2.Complete, ref2.Predictions, ref.Predictions)
-	}
-}
-
-func TestStateRefusesCorruptInput(t *testing.T) {
-	layout := Layout{{false}}
-	ps := NewPanes(time.Minute, layout)
-	fillPanes(ps, 50, 1)
-	enc, _ := ps.AppendBinary(nil)
-	tests := map[string][]byte{
-		"empty":       nil,
-		"bad version": append([]byte{9}, enc[1:]...),
-		"truncated":   enc[:len(enc)/2],
-	}
-	for name, data := range tests {
-		t.Run(name, func(t *testing.T) {
-			if err := NewPanes(time.Minute, layout).UnmarshalBinary(data); !errors.Is(err, ErrCorrupt) {
-				t.Errorf("error = %v, want ErrCorrupt", err)
-			}
-		})
-	}
-	// A partial of a model the layout does not have.
-	two := NewPanes(time.Minute, Layout{{false}, {false}})
-	fillPanes(two, 50, 2)
-	enc2, _ := two.AppendBinary(nil)
-	if err := NewPanes(time.Minute, layout).UnmarshalBinary(enc2); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("unknown model: error = %v, want ErrCorrupt", err)
-	}
-}
-
 // TestAggregatorMergeOrder checks that a window's sketches do not depend on
 // the order its panes arrive in (t-digest merging is not associative):
 // members exchange panes through Kafka, in no fixed order.
@@ -226,28 +124,6 @@ func TestDeferredEstimateEqualsDirect(t *testing.T) {
 	if !bytes.Equal(got, want) || len(a.Deferred) != 0 {
 		t.Fatal("the resolved estimate differs from calibrating on arrival")
 	}
-}
-
-// FuzzStateUnmarshal checks that no input makes the decoders of panes, an
-// aggregator or a reference panic: checkpoints and partials come from Kafka.
-func FuzzStateUnmarshal(f *testing.F) {
-	layout := Layout{{false}, {false, true}}
-	ps := NewPanes(time.Minute, layout)
-	fillPanes(ps, 200, 9)
-	enc, _ := ps.AppendBinary(nil)
-	f.Add(enc)
-	a := NewAggregator([]time.Duration{time.Minute}, layout)
-	for _, p := range ps.Harvest(1<<62, nil) {
-		a.Add(p)
-	}
-	aenc, _ := a.AppendBinary(nil)
-	f.Add(aenc)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		NewPanes(time.Minute, layout).UnmarshalBinary(data)
-		NewAggregator([]time.Duration{time.Minute}, layout).UnmarshalBinary(data)
-		layout.DecodeReference(1, data)
-		layout.DecodePartial(data)
-	})
 }
 
 // TestAggregatorRecyclesPartials: partials decoded into the aggregator's

@@ -18,10 +18,15 @@ import (
 type Partial struct {
 	Model      int
 	Start, End int64 // the pane [Start, End)
-	// Source is the input partition whose pane this is (0 for a merge):
-	// with Start, the order in which panes are merged, since merging
-	// t-digests is not associative.
+	// Source is the input partition whose pane this is (0 for a merge),
+	// and Seq the fragment's number among the panes that partition
+	// harvested: with Start, the order in which panes are merged
+	// (ComparePanes), since merging t-digests is not associative. A
+	// partition harvests a pane once, unless it flushed it while idle and
+	// then read more events of it: then its fragments follow each other
+	// in Seq order.
 	Source int32
+	Seq    uint64
 
 	Predictions uint64 // prediction events by prediction time, ok and error
 	Errors      uint64 // those with status "error"
@@ -57,6 +62,8 @@ type Partial struct {
 	// a decoded partial; the aggregator recycles it when the count drops
 	// to 0.
 	holders int
+	// dirty marks an open pane changed since its state was last written.
+	dirty bool
 }
 
 // ScoredPrediction is a prediction's score and predicted class.
@@ -186,7 +193,7 @@ func (p *Partial) Merge(o *Partial) error {
 }
 
 func (p *Partial) reset(model int, start, end int64) {
-	p.Model, p.Start, p.End, p.Source = model, start, end, 0
+	p.Model, p.Start, p.End, p.Source, p.Seq = model, start, end, 0, 0
 	p.Predictions, p.Errors, p.Outcomes = 0, 0, 0
 	p.Perf.Reset()
 	p.Estimate.Reset()
@@ -203,42 +210,42 @@ func (p *Partial) reset(model int, start, end int64) {
 }
 
 // ComparePanes orders partials for merging: by pane start, then source
-// partition. Merging in this order gives the same sketches whatever order
-// the panes arrived in.
-func ComparePanes(a, b *Partial) int {
-	return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Source, b.Source))
-}
+// partition, then fragment. Merging in this order gives the same sketches
+// whatever order the panes arrived in.
+func ComparePanes(a, b *Partial) int { return a.Key().Compare(b.Key()) }
 
 // PaneKey is a pane's place in the merge order of ComparePanes.
 type PaneKey struct {
 	Start  int64
 	Source int32
+	Seq    uint64
 }
 
 // noPane sorts before every pane.
 var noPane = PaneKey{Start: math.MinInt64}
 
 // Key is p's place in the merge order.
-func (p *Partial) Key() PaneKey { return PaneKey{p.Start, p.Source} }
+func (p *Partial) Key() PaneKey { return PaneKey{p.Start, p.Source, p.Seq} }
 
 // Compare orders keys as ComparePanes orders partials.
 func (k PaneKey) Compare(o PaneKey) int {
-	return cmp.Or(cmp.Compare(k.Start, o.Start), cmp.Compare(k.Source, o.Source))
+	return cmp.Or(cmp.Compare(k.Start, o.Start), cmp.Compare(k.Source, o.Source), cmp.Compare(k.Seq, o.Seq))
 }
 
 // FoldFrontier is the place in the merge order that no pane still to come
 // can precede, given each source partition's reported watermark (Unset:
-// none yet). A source harvests a pane once its watermark reaches the pane's
-// end and never goes back, so its next pane starts at or after its
-// watermark floored to the pane length. Panes before the frontier can be
-// merged now, in order, with the same result as merging all of them at the
-// end; ok is false while a source has reported no watermark.
+// none yet). A partition reports its watermark after harvesting every pane
+// that ends at or before it, and adds no event older than it to a pane
+// later, so every pane (or fragment) it sends afterwards starts at or after
+// its watermark floored to the pane length. Panes before the frontier can
+// be merged now, in order, with the same result as merging all of them at
+// the end; ok is false while a source has reported no watermark.
 func FoldFrontier(paneLength int64, watermarks []int64) (f PaneKey, ok bool) {
 	for src, wm := range watermarks {
 		if wm == Unset {
 			return noPane, false
 		}
-		k := PaneKey{floorTo(wm, paneLength), int32(src)}
+		k := PaneKey{Start: floorTo(wm, paneLength), Source: int32(src)}
 		if !ok || k.Compare(f) < 0 {
 			f, ok = k, true
 		}
@@ -308,6 +315,7 @@ func (ps *Panes) Get(model int, ms int64) *Partial {
 	for i := len(open) - 1; i >= 0; i-- {
 		switch p := open[i]; {
 		case p.Start == start:
+			p.dirty = true
 			return p
 		case p.Start < start:
 			return ps.insert(model, i+1, start)
@@ -324,6 +332,7 @@ func (ps *Panes) insert(model, at int, start int64) *Partial {
 		p = ps.layout.NewPartial(model)
 	}
 	p.reset(model, start, start+ps.length)
+	p.dirty = true
 	ps.open[model] = slices.Insert(ps.open[model], at, p)
 	return p
 }

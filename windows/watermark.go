@@ -9,7 +9,8 @@ import (
 const Unset int64 = math.MinInt64
 
 // Source is the event-time progress of one input topic-partition. Observe is
-// called per event by the owning worker; Fetched once per batch.
+// called per event by the owning partition; Fetched once per batch by the
+// runtime that reads the topic.
 type Source struct {
 	maxMs      int64
 	seen       bool
@@ -46,47 +47,60 @@ func (s *Source) Max() int64 { return s.maxMs }
 func (s *Source) CaughtUp() bool { return s.caughtUp }
 
 // Idle reports whether the source has had nothing new for idleTimeout and
-// nothing is left to read.
+// nothing is left to read (DESIGN.md §2: wall clock, nothing new fetched and
+// nothing left to read).
 func (s *Source) Idle(now time.Time, idleTimeout time.Duration) bool {
 	return s.caughtUp && now.Sub(s.lastActive) >= idleTimeout
 }
 
-// Watermark is the event-time clock that closes windows (DESIGN.md §2): the
-// minimum over the sources of (highest event time − allowed lateness),
-// skipping sources idle for longer than the idle timeout. It never goes
-// backwards; when every source is idle it stays where it is.
-type Watermark struct {
-	lateness int64
-	idle     time.Duration
-	current  int64
+// watermark is the source's own watermark: its highest event time minus the
+// allowed lateness, or Unset before its first event.
+func (s *Source) watermark(lateness int64) int64 {
+	if !s.seen {
+		return Unset
+	}
+	return s.maxMs - lateness
 }
 
-// NewWatermark returns a watermark with the given allowed lateness and idle
-// timeout.
-func NewWatermark(allowedLateness, idleTimeout time.Duration) *Watermark {
-	return &Watermark{lateness: allowedLateness.Milliseconds(), idle: idleTimeout, current: Unset}
+// Input is one input of a watermark: a source or, for the group, a
+// partition as it last reported itself.
+type Input struct {
+	Watermark int64 // Unset: no event yet
+	Idle      bool
 }
 
-// Current is the watermark as of the last Advance.
-func (w *Watermark) Current() int64 { return w.current }
-
-// Advance recomputes the watermark from the sources at wall-clock time now
-// and returns it.
-func (w *Watermark) Advance(now time.Time, sources []*Source) int64 {
-	low := int64(math.MaxInt64)
+// NextWatermark applies the watermark rule of DESIGN.md §2 to inputs and
+// returns the watermark that follows cur. It is the one rule of event time
+// in reckon, applied at two levels: a partition over its predictions and
+// outcomes topic-partitions, and the group over the partitions. Because
+// the minimum over every non-idle input of the group equals the minimum
+// over non-idle partitions of each partition's minimum over its non-idle
+// sources (and likewise the maximum when all are idle), applying it twice
+// is applying it once over every input topic-partition.
+//
+//   - The watermark is the minimum over the inputs that are not idle.
+//   - An input that is not idle and has no watermark yet holds everything:
+//     cur is returned.
+//   - When every input is idle it is the highest input watermark, so that a
+//     finished burst or backfill closes its windows after idle_timeout.
+//   - It never goes backwards: the result is at least cur.
+func NextWatermark(cur int64, inputs []Input) int64 {
+	low, high := int64(math.MaxInt64), Unset
 	active := false
-	for _, s := range sources {
-		if s.Idle(now, w.idle) {
+	for _, in := range inputs {
+		high = max(high, in.Watermark)
+		if in.Idle {
 			continue
 		}
-		active = true
-		if !s.seen {
-			return w.current // an active source with no events yet holds everything
+		if in.Watermark == Unset {
+			return cur
 		}
-		low = min(low, s.maxMs-w.lateness)
+		active = true
+		low = min(low, in.Watermark)
 	}
-	if active && low > w.current {
-		w.current = low
+	next := high
+	if active {
+		next = low
 	}
-	return w.current
+	return max(cur, next)
 }

@@ -8,69 +8,57 @@ import (
 	"github.com/reckonhq/reckon/sketch"
 )
 
-func TestWatermark(t *testing.T) {
-	t0 := time.Unix(1000, 0)
+func TestNextWatermark(t *testing.T) {
 	tests := []struct {
-		name  string
-		steps func(a, b *Source)
-		now   time.Time
-		want  int64
+		name   string
+		cur    int64
+		inputs []Input
+		want   int64
 	}{
-		{"nothing seen", func(a, b *Source) {}, t0, Unset},
-		{"one active source unseen holds", func(a, b *Source) { a.Observe(10_000) }, t0, Unset},
-		{"min over sources minus lateness", func(a, b *Source) { a.Observe(10_000); b.Observe(7_000) }, t0, 7_000 - 1_000},
-		{"unseen source skipped once idle", func(a, b *Source) {
-			a.Observe(10_000)
-			a.Fetched(t0.Add(30*time.Second), true)
-		}, t0.Add(30 * time.Second), 9_000},
-		{"idle needs nothing left to read", func(a, b *Source) {
-			a.Observe(10_000)
-			b.Observe(5_000)
-			a.Fetched(t0.Add(30*time.Second), true)
-			b.Fetched(t0, false)
-		}, t0.Add(30 * time.Second), 4_000},
-		{"lagging source skipped once idle", func(a, b *Source) {
-			a.Observe(10_000)
-			b.Observe(5_000)
-			a.Fetched(t0.Add(30*time.Second), true)
-		}, t0.Add(30 * time.Second), 9_000},
-		{"all idle: stays", func(a, b *Source) { a.Observe(10_000); b.Observe(8_000) }, t0.Add(time.Hour), Unset},
+		{"no inputs", Unset, nil, Unset},
+		{"nothing seen", Unset, []Input{{Unset, false}, {Unset, false}}, Unset},
+		{"an active input without events holds", Unset, []Input{{9_000, false}, {Unset, false}}, Unset},
+		{"an active input without events holds the current", 5_000, []Input{{9_000, false}, {Unset, false}}, 5_000},
+		{"minimum over active inputs", Unset, []Input{{9_000, false}, {6_000, false}}, 6_000},
+		{"an idle input is skipped", Unset, []Input{{9_000, false}, {6_000, true}}, 9_000},
+		{"an idle input without events is skipped", Unset, []Input{{9_000, false}, {Unset, true}}, 9_000},
+		{"all idle: the highest", Unset, []Input{{9_000, true}, {6_000, true}}, 9_000},
+		{"all idle, some without events", Unset, []Input{{Unset, true}, {6_000, true}}, 6_000},
+		{"all idle without events", 3_000, []Input{{Unset, true}, {Unset, true}}, 3_000},
+		{"never back: active lower than current", 7_000, []Input{{9_000, false}, {6_000, false}}, 7_000},
+		{"never back: all idle lower than current", 10_000, []Input{{9_000, true}, {6_000, true}}, 10_000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, b := NewSource(t0), NewSource(t0)
-			tt.steps(a, b)
-			w := NewWatermark(time.Second, 20*time.Second)
-			if got := w.Advance(tt.now, []*Source{a, b}); got != tt.want {
-				t.Errorf("watermark = %d, want %d", got, tt.want)
+			if got := NextWatermark(tt.cur, tt.inputs); got != tt.want {
+				t.Errorf("NextWatermark(%d, %v) = %d, want %d", tt.cur, tt.inputs, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestWatermarkMonotone(t *testing.T) {
+func TestSourceIdle(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	a, b := NewSource(t0), NewSource(t0)
-	w := NewWatermark(0, time.Minute)
-	a.Observe(100)
-	b.Observe(200)
-	if got := w.Advance(t0, []*Source{a, b}); got != 100 {
-		t.Fatalf("watermark = %d, want 100", got)
+	tests := []struct {
+		name  string
+		steps func(s *Source)
+		at    time.Duration
+		want  bool
+	}{
+		{"new, before the timeout", func(*Source) {}, 10 * time.Second, false},
+		{"new, at the timeout", func(*Source) {}, 20 * time.Second, true},
+		{"fetched lately", func(s *Source) { s.Fetched(t0.Add(15*time.Second), true) }, 30 * time.Second, false},
+		{"fetched long ago", func(s *Source) { s.Fetched(t0.Add(5*time.Second), true) }, 30 * time.Second, true},
+		{"something left to read", func(s *Source) { s.Fetched(t0, false) }, time.Hour, false},
 	}
-	// b idle: a alone decides; then all idle: stays.
-	a.Observe(500)
-	a.Fetched(t0.Add(time.Minute), true)
-	if got := w.Advance(t0.Add(time.Minute), []*Source{a, b}); got != 500 {
-		t.Fatalf("watermark = %d, want 500", got)
-	}
-	// b comes back with old events: the watermark does not go back.
-	b.Observe(300)
-	b.Fetched(t0.Add(time.Minute), false)
-	if got := w.Advance(t0.Add(time.Minute), []*Source{a, b}); got != 500 {
-		t.Fatalf("watermark = %d, want 500 (monotone)", got)
-	}
-	if got := w.Advance(t0.Add(time.Hour), []*Source{a, b}); got != 500 {
-		t.Fatalf("watermark = %d, want 500 when all idle", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewSource(t0)
+			tt.steps(s)
+			if got := s.Idle(t0.Add(tt.at), 20*time.Second); got != tt.want {
+				t.Errorf("Idle = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 

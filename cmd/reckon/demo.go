@@ -53,7 +53,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer kafka.Close()
 	cfg.Kafka.Brokers = kafka.Brokers()
-	if err := consumer.CreateTopics(ctx, cfg.Kafka.Brokers, 4, cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic); err != nil {
+	if err := consumer.CreateTopicsOn(ctx, cfg.Kafka.Brokers, 4, cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic); err != nil {
 		return err
 	}
 	prod, err := consumer.NewProducer(cfg.Kafka.Brokers)

@@ -36,7 +36,7 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		defer cancel()
 	}
 	bs := strings.Split(*brokers, ",")
-	if err := consumer.CreateTopics(ctx, bs, int32(*partitions), *predTopic, *outTopic); err != nil {
+	if err := consumer.CreateTopicsOn(ctx, bs, int32(*partitions), *predTopic, *outTopic); err != nil {
 		return err
 	}
 	prod, err := consumer.NewProducer(bs)

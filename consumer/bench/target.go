@@ -47,7 +47,7 @@ func runTarget(ctx context.Context, o *Options, t *Target, brokers []string, r *
 	k.OutcomesTopic = prefix + "-outcomes"
 	k.DeadLetterTopic = prefix + "-dead-letter"
 	k.ResultsTopic = prefix + "-results"
-	if err := consumer.CreateTopics(ctx, brokers, int32(o.Partitions), k.PredictionsTopic, k.OutcomesTopic); err != nil {
+	if err := consumer.CreateTopicsOn(ctx, brokers, int32(o.Partitions), k.PredictionsTopic, k.OutcomesTopic); err != nil {
 		return err
 	}
 	var groups []string

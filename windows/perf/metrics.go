@@ -1,6 +1,9 @@
 package perf
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Metric names one of the confusion-matrix rates that are both realised
 // (from labels, [Confusion]) and estimated (from scores, [ExpectedConfusion]).
@@ -67,6 +70,60 @@ type Confusion struct {
 
 // Total returns TP+FP+TN+FN.
 func (c Confusion) Total() uint64 { return c.TP + c.FP + c.TN + c.FN }
+
+// Cell is a cell of the confusion matrix.
+type Cell uint8
+
+// The cells, in the order of Confusion's fields.
+const (
+	CellTP Cell = iota
+	CellFP
+	CellTN
+	CellFN
+	NumCells
+)
+
+var cellNames = [NumCells]string{"tp", "fp", "tn", "fn"}
+
+// String is the cell's name, the `outcome` label value of
+// reckon_confusion_total and reckon_window_confusion.
+func (c Cell) String() string {
+	if c < NumCells {
+		return cellNames[c]
+	}
+	return "Cell(" + strconv.Itoa(int(c)) + ")"
+}
+
+// CellOf is the cell of a prediction of class predicted whose label is
+// label: the one place a joined pair is classified.
+func CellOf(predicted, label bool) Cell {
+	switch {
+	case predicted && label:
+		return CellTP
+	case predicted:
+		return CellFP
+	case label:
+		return CellFN
+	}
+	return CellTN
+}
+
+// Cells returns the counts indexed by Cell.
+func (c Confusion) Cells() [NumCells]uint64 { return [NumCells]uint64{c.TP, c.FP, c.TN, c.FN} }
+
+// add counts one pair in cell.
+func (c *Confusion) add(cell Cell) {
+	switch cell {
+	case CellTP:
+		c.TP++
+	case CellFP:
+		c.FP++
+	case CellTN:
+		c.TN++
+	default:
+		c.FN++
+	}
+}
 
 // Rate returns metric m, with ok=false when its denominator is zero.
 func (c Confusion) Rate(m Metric) (v float64, ok bool) {

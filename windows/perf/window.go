@@ -71,16 +71,7 @@ func calibrationBin(s float64) int {
 // the positive class, or NaN when there is none), its predicted class and
 // its label. It does not allocate and costs a few tens of nanoseconds.
 func (w *Window) Add(score float64, predicted, label bool) {
-	switch {
-	case predicted && label:
-		w.conf.TP++
-	case predicted:
-		w.conf.FP++
-	case label:
-		w.conf.FN++
-	default:
-		w.conf.TN++
-	}
+	w.conf.add(CellOf(predicted, label))
 	if isNaN(score) {
 		return
 	}

@@ -1,0 +1,95 @@
+package windows
+
+import (
+	"math"
+	"time"
+
+	"github.com/reckonhq/reckon/results"
+)
+
+// FeatureQuantiles are the quantiles reported per numeric feature, with
+// their label values (DESIGN.md §3).
+var FeatureQuantiles = []struct {
+	Q     float64
+	Label string
+}{{0.05, "0.05"}, {0.5, "0.5"}, {0.95, "0.95"}, {0.99, "0.99"}}
+
+// Record is the results-topic record of a closed window (DESIGN.md §3):
+// the plain value that the runtime publishes and the exporter shows. rep is
+// nil when the model has no complete reference for the window.
+func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {
+	c := r.Perf.Confusion()
+	rec := &results.Record{
+		Model:       s.Models[r.Model],
+		Window:      s.Texts[r.Window],
+		Start:       time.UnixMilli(r.Start).UTC(),
+		End:         time.UnixMilli(r.End).UTC(),
+		Predictions: r.Predictions,
+		Errors:      r.Errors,
+		Outcomes:    r.Outcomes,
+		Confusion:   results.Confusion{TP: c.TP, FP: c.FP, TN: c.TN, FN: c.FN},
+		Rates: results.Rates{
+			FPR:       results.Opt(r.Perf.FPR()),
+			TPR:       results.Opt(r.Perf.TPR()),
+			Precision: results.Opt(r.Perf.Precision()),
+			Accuracy:  results.Opt(r.Perf.Accuracy()),
+			AUC:       results.Opt(r.Perf.AUC()),
+			Brier:     results.Opt(r.Perf.Brier()),
+			ECE:       results.Opt(r.Perf.ECE()),
+		},
+		Estimated: results.Rates{
+			FPR:       results.Opt(r.Estimate.FPR()),
+			TPR:       results.Opt(r.Estimate.TPR()),
+			Precision: results.Opt(r.Estimate.Precision()),
+			Accuracy:  results.Opt(r.Estimate.Accuracy()),
+		},
+		Features: make(map[string]results.Feature, len(r.Features)),
+	}
+	for i, f := range r.Features {
+		var fr results.Feature
+		if f.Num != nil {
+			fr.Count, fr.Missing = f.Num.Count(), f.Num.Missing()
+			if f.Num.Count() > 0 {
+				fr.Quantiles = map[string]float64{}
+				for _, q := range FeatureQuantiles {
+					fr.Quantiles[q.Label] = f.Num.Quantile(q.Q)
+				}
+			}
+		} else {
+			fr.Count, fr.Missing = f.Cat.NonMissing(), f.Cat.Missing()
+			d := f.Cat.Distinct()
+			fr.Distinct = &d
+		}
+		if rep != nil {
+			fd := rep.Features[i]
+			fr.Drift, fr.PValue = statMap(fd.Stats), statMap(fd.PValues)
+			if fd.OK {
+				drifted := fd.Decision.Drifted
+				fr.Drifted = &drifted
+				fr.Test = fd.Decision.Method.String()
+			}
+		}
+		rec.Features[s.featureName(r.Model, i)] = fr
+	}
+	if rep != nil {
+		rec.PredictionDrift = statMap(rep.Score.Stats)
+		if rep.ShareOK {
+			rec.DatasetDriftShare = &rep.Share
+			rec.DatasetDrift = &rep.DatasetDrift
+		}
+	}
+	return rec
+}
+
+func statMap(stats []Statistic) map[string]float64 {
+	m := make(map[string]float64, len(stats))
+	for _, s := range stats {
+		if !math.IsNaN(s.Value) {
+			m[s.Method.String()] = s.Value
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}

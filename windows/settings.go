@@ -1,0 +1,173 @@
+package windows
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/reckonhq/reckon/config"
+	"github.com/reckonhq/reckon/sketch"
+	"github.com/reckonhq/reckon/windows/perf"
+)
+
+// Settings are what the core needs to know of the configuration and of the
+// group's topology. They are immutable once the runtime has called
+// SetTopology, and shared by every Partition and Aggregation of a member.
+type Settings struct {
+	// PaneLength is the shortest window length in milliseconds: every
+	// window is a union of whole panes.
+	PaneLength int64
+	// Lengths are the window lengths in milliseconds, ascending, and Texts
+	// the same as written in the configuration (the `window` label).
+	Lengths []int64
+	Texts   []string
+	// Lateness is allowed_lateness, IdleTimeout idle_timeout, LabelTTL
+	// label_ttl.
+	Lateness    int64
+	IdleTimeout time.Duration
+	LabelTTL    time.Duration
+	// Layout says which features of each model are categorical.
+	Layout Layout
+	// Models are the model names, indexed like the configuration, and
+	// Features their declared features' names.
+	Models   []string
+	Features [][]string
+
+	// Stream references' event-time ranges per model (nil: none or a
+	// file), and the loaded reference files (nil: none or a range).
+	Ranges []*[2]int64
+	Files  []*Reference
+
+	// Drift parameters of each model's features and of its score.
+	FeatureDrift [][]sketch.DriftParams
+	ScoreDrift   []sketch.DriftParams
+
+	// Partitions is the input topics' partition count, and ModelPartition
+	// the partition whose aggregation owns each model: where its panes
+	// meet and its windows close. Set by SetTopology.
+	Partitions     int
+	ModelPartition []int32
+}
+
+// NewSettings returns the settings of cfg. files holds the models' loaded
+// reference profiles (nil entries for models without one).
+func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
+	s := &Settings{
+		PaneLength:  cfg.Windows[0].Length.Milliseconds(),
+		Lateness:    cfg.AllowedLateness.Milliseconds(),
+		IdleTimeout: cfg.IdleTimeout,
+		LabelTTL:    cfg.LabelTTL,
+		Files:       make([]*Reference, len(cfg.Models)),
+		Ranges:      make([]*[2]int64, len(cfg.Models)),
+	}
+	if files != nil && len(files) != len(cfg.Models) {
+		return nil, fmt.Errorf("windows: %d reference files for %d models", len(files), len(cfg.Models))
+	}
+	copy(s.Files, files)
+	for _, w := range cfg.Windows {
+		s.Lengths = append(s.Lengths, w.Length.Milliseconds())
+		s.Texts = append(s.Texts, w.Text)
+	}
+	for i := range cfg.Models {
+		mc := &cfg.Models[i]
+		s.Models = append(s.Models, mc.Name)
+		var cats []bool
+		var names []string
+		var params []sketch.DriftParams
+		for fi, f := range mc.Features {
+			cats = append(cats, f.Type == config.FeatureCategorical)
+			names = append(names, f.Name)
+			params = append(params, DriftParams(mc.FeatureDrift(fi)))
+		}
+		s.Layout = append(s.Layout, cats)
+		s.Features = append(s.Features, names)
+		s.FeatureDrift = append(s.FeatureDrift, params)
+		s.ScoreDrift = append(s.ScoreDrift, DriftParams(mc.Drift))
+		if r := mc.Reference; r != nil && r.IsRange() {
+			s.Ranges[i] = &[2]int64{r.From.UnixMilli(), r.To.UnixMilli()}
+		}
+	}
+	return s, nil
+}
+
+// SetTopology records the partition count of the input topics and where
+// each model is aggregated. It must be called before any Partition or
+// Aggregation is made, and not again while they are in use.
+func (s *Settings) SetTopology(partitions int, modelPartition []int32) {
+	s.Partitions = partitions
+	s.ModelPartition = modelPartition
+}
+
+func (s *Settings) featureName(model, i int) string { return s.Features[model][i] }
+
+// DriftParams maps a configuration drift block to the sketch package's
+// parameters. The configuration has validated the test names.
+func DriftParams(d config.Drift) sketch.DriftParams {
+	num, _ := sketch.ParseMethod(d.NumericTest)
+	cat, _ := sketch.ParseMethod(d.CategoricalTest)
+	return sketch.DriftParams{
+		Numeric:           num,
+		Categorical:       cat,
+		PValue:            d.PValue,
+		PSIThreshold:      d.PSIThreshold,
+		DistanceThreshold: d.DistanceThreshold,
+		DatasetShare:      d.DatasetShare,
+	}
+}
+
+// calibration says how a model's predictions are calibrated for
+// estimation: those before from with the identity, the others with c once
+// known. A stream reference's calibrator is known only when the reference
+// completes, at its end (from), on the member that aggregates the model;
+// until a partition learns it, it defers those predictions' estimates
+// (Partial.Deferred), so that every prediction is estimated the same way
+// whoever processes it and whenever.
+type calibration struct {
+	from  int64
+	known bool
+	c     *perf.Calibrator
+}
+
+// at returns the calibrator for a prediction at ms, or defer.
+func (c *calibration) at(ms int64) (cal *perf.Calibrator, deferEstimate bool) {
+	switch {
+	case ms < c.from:
+		return nil, false
+	case !c.known:
+		return nil, true
+	}
+	return c.c, false
+}
+
+// Calibrations are the calibrators a member's partitions use, one per
+// model. Partitions read them during batches; the runtime adopts what the
+// aggregations learnt (Adopt) only between batches, so no lock is needed.
+type Calibrations []calibration
+
+// NewCalibrations returns the calibrations known at start: the identity for
+// a model without reference, a file's calibrator, and for a stream
+// reference the identity before its end and "not known yet" after.
+func NewCalibrations(s *Settings) Calibrations {
+	cs := make(Calibrations, len(s.Models))
+	for i := range cs {
+		switch {
+		case s.Files[i] != nil:
+			cs[i] = calibration{from: math.MinInt64, known: true, c: s.Files[i].Calibrator}
+		case s.Ranges[i] != nil:
+			cs[i] = calibration{from: s.Ranges[i][1]}
+		default:
+			cs[i] = calibration{from: math.MaxInt64, known: true}
+		}
+	}
+	return cs
+}
+
+// Adopt takes the calibrators aggregation a has learnt. Call it only while
+// no partition is processing.
+func (cs Calibrations) Adopt(a *Aggregation) {
+	for mi, c := range a.cals {
+		if c.known && !cs[mi].known {
+			cs[mi].known, cs[mi].c = true, c.c
+		}
+	}
+}

@@ -1,0 +1,416 @@
+package windows
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/reckonhq/reckon/internal/wire"
+	"github.com/reckonhq/reckon/windows/perf"
+)
+
+// State as a changelog. A Partition and an Aggregation describe their state
+// as records keyed so that keeping the newest value of every key (a
+// compacted Kafka topic, say) keeps exactly their live state, and write
+// only the records that changed (AppendChanges): the event-time metadata,
+// each open pane, each open window, each model's reference and detectors,
+// and the join. A nil value deletes its key. Restoring reads every live
+// record of an owner back (RestorePartition, RestoreAggregation).
+//
+// A key is an owner byte (StatePartition or StateAggregation), the owner's
+// id as a uvarint, and a component byte with the component's identity:
+//
+//	partition    'm'                         watermarks, sources, fragment count, progress reported
+//	             'n' model start             an open pane
+//	             'j'                         the join
+//	aggregation  'm'                         group watermark, partitions' progress
+//	             'w' window model start      an open window
+//	             'r' model                   reference, calibrator, detectors, pending errors
+//
+// Every value starts with stateVersion.
+
+// Owners of state records.
+const (
+	StatePartition   byte = 'p'
+	StateAggregation byte = 'a'
+)
+
+const (
+	stateVersion = 1
+
+	compMeta   = 'm'
+	compPane   = 'n'
+	compJoin   = 'j'
+	compWindow = 'w'
+	compModel  = 'r'
+)
+
+// paneID identifies an open pane of a partition.
+type paneID struct {
+	model int
+	start int64
+}
+
+// StateKey is a parsed state key.
+type StateKey struct {
+	Owner     byte  // StatePartition or StateAggregation
+	ID        int32 // the owner's partition
+	Component byte
+	// The component's identity, where it has one.
+	Window, Model int
+	Start         int64
+}
+
+// ParseStateKey parses a key written by AppendChanges.
+func ParseStateKey(key []byte) (StateKey, error) {
+	r := wire.NewReader(key, wire.Corrupt(ErrCorrupt))
+	k := StateKey{Owner: r.Byte()}
+	if r.Err() == nil && k.Owner != StatePartition && k.Owner != StateAggregation {
+		r.Fail(fmt.Sprintf("unknown state owner %q", k.Owner))
+	}
+	id := r.Uvarint()
+	if r.Err() == nil && id > 1<<31-1 {
+		r.Fail("state owner id out of range")
+	}
+	k.ID = int32(id)
+	k.Component = r.Byte()
+	switch {
+	case r.Err() != nil:
+	case k.Component == compMeta, k.Owner == StatePartition && k.Component == compJoin:
+	case k.Owner == StatePartition && k.Component == compPane:
+		k.Model, k.Start = int(r.Uvarint()), r.Varint()
+	case k.Owner == StateAggregation && k.Component == compWindow:
+		k.Window, k.Model, k.Start = int(r.Uvarint()), int(r.Uvarint()), r.Varint()
+	case k.Owner == StateAggregation && k.Component == compModel:
+		k.Model = int(r.Uvarint())
+	default:
+		r.Fail(fmt.Sprintf("unknown state component %q", k.Component))
+	}
+	if err := r.End(); err != nil {
+		return StateKey{}, fmt.Errorf("state key %x: %w", key, err)
+	}
+	return k, nil
+}
+
+func appendStateKey(b []byte, owner byte, id int32, comp byte) []byte {
+	b = append(b, owner)
+	b = binary.AppendUvarint(b, uint64(id))
+	return append(b, comp)
+}
+
+// AppendChanges calls emit with every state record that changed since the
+// last call (or since the partition was made or restored), and forgets the
+// changes. emit must not keep key or value past its return. Call it while
+// nothing else uses p; an error means a sketch could not be encoded.
+func (p *Partition) AppendChanges(emit func(key, value []byte)) error {
+	var key, val []byte
+	if p.metaDirty {
+		key = appendStateKey(key[:0], StatePartition, p.id, compMeta)
+		val = append(val[:0], stateVersion)
+		for _, s := range p.sources {
+			val = binary.AppendVarint(val, s.maxMs)
+			val = wire.AppendBool(val, s.seen)
+		}
+		val = binary.AppendVarint(val, p.own)
+		val = binary.AppendVarint(val, p.wm)
+		val = wire.AppendBool(val, p.finished)
+		val = binary.AppendUvarint(val, p.seq)
+		val = wire.AppendBool(val, p.sent)
+		val = binary.AppendVarint(val, p.reported.Watermark)
+		val = wire.AppendBool(val, p.reported.Idle)
+		val = wire.AppendBool(val, p.reported.Finished)
+		emit(key, val)
+		p.metaDirty = false
+	}
+	paneKey := func(id paneID) []byte {
+		key = appendStateKey(key[:0], StatePartition, p.id, compPane)
+		key = binary.AppendUvarint(key, uint64(id.model))
+		return binary.AppendVarint(key, id.start)
+	}
+	// A pane harvested and opened again (a fragment) is written after its
+	// deletion.
+	for _, id := range p.removed {
+		emit(paneKey(id), nil)
+	}
+	p.removed = p.removed[:0]
+	for _, open := range p.panes.open {
+		for _, pane := range open {
+			if !pane.dirty {
+				continue
+			}
+			var err error
+			if val, err = pane.AppendBinary(append(val[:0], stateVersion)); err != nil {
+				return fmt.Errorf("pane %d of model %d: %w", pane.Start, pane.Model, err)
+			}
+			emit(paneKey(paneID{pane.Model, pane.Start}), val)
+			pane.dirty = false
+		}
+	}
+	if p.joinDirty {
+		key = appendStateKey(key[:0], StatePartition, p.id, compJoin)
+		var err error
+		if val, err = p.join.AppendBinary(append(val[:0], stateVersion)); err != nil {
+			return fmt.Errorf("join: %w", err)
+		}
+		emit(key, val)
+		p.joinDirty = false
+	}
+	return nil
+}
+
+// stateReader reads a state value written with stateVersion.
+func stateReader(val []byte) *wire.Reader {
+	r := wire.NewReader(val, wire.Corrupt(ErrCorrupt))
+	if v := r.Byte(); r.Err() == nil && v != stateVersion {
+		r.Fail(fmt.Sprintf("state version %d (written by a newer reckon?)", v))
+	}
+	return r
+}
+
+// RestorePartition returns partition id as the given state records
+// describe it (records of other owners are ignored), assigned at now. No
+// record at all is a partition that has seen nothing.
+func RestorePartition(set *Settings, cals Calibrations, id int32, now time.Time, records iter.Seq2[[]byte, []byte]) (*Partition, error) {
+	p := NewPartition(set, cals, id, now)
+	var panes []*Partial
+	for key, val := range records {
+		k, err := ParseStateKey(key)
+		if err != nil {
+			return nil, err
+		}
+		if k.Owner != StatePartition || k.ID != id {
+			continue
+		}
+		r := stateReader(val)
+		switch k.Component {
+		case compMeta:
+			for _, s := range p.sources {
+				s.maxMs, s.seen = r.Varint(), r.Bool()
+			}
+			p.own, p.wm, p.finished, p.seq = r.Varint(), r.Varint(), r.Bool(), r.Uvarint()
+			p.sent = r.Bool()
+			p.reported = Progress{Source: id, Watermark: r.Varint(), Idle: r.Bool(), Finished: r.Bool()}
+			err = r.End()
+		case compPane:
+			var pane *Partial
+			if pane, err = set.Layout.readPartial(r, nil); err == nil {
+				err = r.End()
+			}
+			if err == nil && (pane.Model != k.Model || pane.Start != k.Start || pane.End-pane.Start != set.PaneLength) {
+				err = fmt.Errorf("%w: pane [%d,%d) of model %d under the key of %d, model %d", ErrCorrupt, pane.Start, pane.End, pane.Model, k.Start, k.Model)
+			}
+			panes = append(panes, pane)
+		case compJoin:
+			if err = r.Err(); err == nil {
+				err = p.join.UnmarshalBinary(r.Rest())
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("state of partition %d: %w", id, err)
+		}
+	}
+	for _, pane := range panes {
+		pane.holders = 0
+		p.panes.open[pane.Model] = append(p.panes.open[pane.Model], pane)
+	}
+	for _, open := range p.panes.open {
+		slices.SortFunc(open, func(a, b *Partial) int { return cmp.Compare(a.Start, b.Start) })
+	}
+	p.metaDirty, p.joinDirty = false, false
+	return p, nil
+}
+
+// AppendChanges is Partition.AppendChanges for an aggregation.
+func (a *Aggregation) AppendChanges(emit func(key, value []byte)) error {
+	var key, val []byte
+	if a.metaDirty {
+		key = appendStateKey(key[:0], StateAggregation, a.id, compMeta)
+		val = append(val[:0], stateVersion)
+		val = binary.AppendVarint(val, a.wm)
+		val = binary.AppendUvarint(val, uint64(len(a.progress)))
+		for _, pr := range a.progress {
+			val = wire.AppendBool(val, pr.known)
+			val = binary.AppendVarint(val, pr.Watermark)
+			val = wire.AppendBool(val, pr.Idle)
+			val = wire.AppendBool(val, pr.Finished)
+		}
+		emit(key, val)
+		a.metaDirty = false
+	}
+	windowKey := func(k windowKey) []byte {
+		key = appendStateKey(key[:0], StateAggregation, a.id, compWindow)
+		key = binary.AppendUvarint(key, uint64(k.window))
+		key = binary.AppendUvarint(key, uint64(k.model))
+		return binary.AppendVarint(key, k.start)
+	}
+	for _, k := range a.closedWin {
+		emit(windowKey(k), nil)
+	}
+	a.closedWin = a.closedWin[:0]
+	// In key order, so that the changelog is the same whatever the map's.
+	for _, k := range slices.SortedFunc(maps.Keys(a.agg.open), compareWindowKeys) {
+		ow := a.agg.open[k]
+		if !ow.dirty {
+			continue
+		}
+		var err error
+		if val, err = appendOpenWindow(append(val[:0], stateVersion), ow); err != nil {
+			return fmt.Errorf("window %d of model %d at %d: %w", k.window, k.model, k.start, err)
+		}
+		emit(windowKey(k), val)
+		ow.dirty = false
+	}
+	for mi, dirty := range a.dirtyRefs {
+		if !dirty {
+			continue
+		}
+		var err error
+		if val, err = a.appendModel(append(val[:0], stateVersion), mi); err != nil {
+			return fmt.Errorf("model %d: %w", mi, err)
+		}
+		key = appendStateKey(key[:0], StateAggregation, a.id, compModel)
+		emit(binary.AppendUvarint(key, uint64(mi)), val)
+		a.dirtyRefs[mi] = false
+	}
+	return nil
+}
+
+func compareWindowKeys(x, y windowKey) int {
+	return cmp.Or(cmp.Compare(x.start, y.start), cmp.Compare(x.model, y.model), cmp.Compare(x.window, y.window))
+}
+
+// appendModel appends model mi's record: its stream reference, the
+// calibrator known, its detectors and pending errors.
+func (a *Aggregation) appendModel(b []byte, mi int) ([]byte, error) {
+	var err error
+	ref := a.refs[mi]
+	b = wire.AppendBool(b, ref != nil)
+	if ref != nil {
+		if b, err = wire.AppendBlob(b, ref); err != nil {
+			return b, err
+		}
+	}
+	c := a.cals[mi]
+	b = wire.AppendBool(b, c.known)
+	b = wire.AppendBool(b, c.c != nil)
+	if c.c != nil {
+		if b, err = wire.AppendBlob(b, c.c); err != nil {
+			return b, err
+		}
+	}
+	for _, d := range a.detectors[mi] {
+		if b, err = wire.AppendBlob(b, d); err != nil {
+			return b, err
+		}
+	}
+	starts := slices.Sorted(maps.Keys(a.pending[mi]))
+	b = binary.AppendUvarint(b, uint64(len(starts)))
+	for _, s := range starts {
+		b = binary.AppendVarint(b, s)
+		b = AppendJoinedErrors(b, a.pending[mi][s])
+	}
+	return b, nil
+}
+
+// readModel reads what appendModel wrote into a.
+func (a *Aggregation) readModel(r *wire.Reader, mi int) error {
+	unmarshal := func(u interface{ UnmarshalBinary([]byte) error }) error {
+		if blob := r.Blob(); r.Err() == nil {
+			return u.UnmarshalBinary(blob)
+		}
+		return r.Err()
+	}
+	if r.Bool() {
+		ref, err := a.set.Layout.DecodeReference(mi, r.Blob())
+		if err != nil {
+			return err
+		}
+		a.refs[mi] = ref
+	}
+	a.cals[mi].known = r.Bool()
+	if r.Bool() {
+		a.cals[mi].c = new(perf.Calibrator)
+		if err := unmarshal(a.cals[mi].c); err != nil {
+			return err
+		}
+	}
+	for _, d := range a.detectors[mi] {
+		if err := unmarshal(d); err != nil {
+			return err
+		}
+	}
+	for range r.Count(2) {
+		s := r.Varint()
+		a.pending[mi][s] = ReadJoinedErrors(r, nil)
+	}
+	return r.End()
+}
+
+// RestoreAggregation is RestorePartition for aggregation id.
+func RestoreAggregation(set *Settings, id int32, records iter.Seq2[[]byte, []byte]) (*Aggregation, error) {
+	a := NewAggregation(set, id)
+	for key, val := range records {
+		k, err := ParseStateKey(key)
+		if err != nil {
+			return nil, err
+		}
+		if k.Owner != StateAggregation || k.ID != id {
+			continue
+		}
+		r := stateReader(val)
+		switch k.Component {
+		case compMeta:
+			a.wm = r.Varint()
+			if n := r.Uvarint(); r.Err() == nil && n != uint64(len(a.progress)) {
+				return nil, fmt.Errorf("%w: state of %d input partitions, the inputs have %d (changing the partition count needs a new group)", ErrCorrupt, n, len(a.progress))
+			}
+			for i := range a.progress {
+				pr := &a.progress[i]
+				pr.known, pr.Watermark, pr.Idle, pr.Finished = r.Bool(), r.Varint(), r.Bool(), r.Bool()
+				pr.Source = int32(i)
+			}
+			err = r.End()
+		case compWindow:
+			if k.Window >= len(set.Lengths) || k.Model >= len(set.Models) {
+				err = fmt.Errorf("%w: window %d of model %d not configured", ErrCorrupt, k.Window, k.Model)
+				break
+			}
+			wk := windowKey{k.Model, k.Window, k.Start}
+			var ow *openWindow
+			if ow, err = a.agg.readOpenWindow(wk, r.Rest()); err == nil {
+				a.agg.open[wk] = ow
+			}
+		case compModel:
+			if k.Model >= len(set.Models) {
+				err = fmt.Errorf("%w: model %d not configured (changing the models needs a new group)", ErrCorrupt, k.Model)
+				break
+			}
+			a.refs[k.Model] = nil
+			err = a.readModel(r, k.Model)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("state of the aggregation of partition %d: %w", id, err)
+		}
+	}
+	a.agg.closedThrough = a.wm
+	a.metaDirty = false
+	return a, nil
+}
+
+// Records returns the (key, value) pairs of m, for the Restore functions:
+// what a runtime kept of the committed changelog, keyed by string(key).
+func Records(m map[string][]byte) iter.Seq2[[]byte, []byte] {
+	return func(yield func([]byte, []byte) bool) {
+		// Sorted, so that restoring does the same whatever the map's order.
+		for _, k := range slices.SortedFunc(maps.Keys(m), func(a, b string) int { return bytes.Compare([]byte(a), []byte(b)) }) {
+			if !yield([]byte(k), m[k]) {
+				return
+			}
+		}
+	}
+}
