@@ -133,6 +133,9 @@ type Processor struct {
 
 	latency, score, labelDelay []*exporter.BatchHistogram // per model
 	produceErr                 atomic.Pointer[error]
+	// commits counts the transactions committed, for tests that wait for
+	// one.
+	commits atomic.Uint64
 }
 
 type topicPartition struct {
@@ -894,6 +897,7 @@ func (p *Processor) committed() {
 		p.applyOutput(a)
 		a.ResetOutput()
 	}
+	p.commits.Add(1)
 }
 
 // ProduceError is a record reckon could not write and will never be able

@@ -17,8 +17,10 @@ type Expectation struct {
 	Windows map[WindowKey]Window
 	// Open are windows that hold events but must not have closed.
 	Open map[WindowKey]bool
-	// Watermark is the group watermark after the last long pause.
+	// Watermark is the group watermark after the last long pause, and
+	// Settled the one after each segment's (Unset before any event).
 	Watermark int64
+	Settled   []int64
 	// Counters per model name.
 	Counters map[string]*Counters
 	// DeadLetters counts records that are not JSON.
@@ -160,6 +162,7 @@ func Model(sh *Shape) *Expectation {
 		if maxSeen != minInt64 {
 			wm = max(wm, maxSeen-lateness)
 		}
+		ex.Settled = append(ex.Settled, wm)
 	}
 	ex.Watermark = wm
 	// Retirements: what label_ttl passed by the end.
