@@ -68,7 +68,7 @@ func TestTrafficShapesKfake(t *testing.T) {
 // testClock is a wall clock that moves only when told.
 type testClock struct{ ns atomic.Int64 }
 
-func (c *testClock) now() time.Time       { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *testClock) add(d time.Duration) { c.ns.Add(int64(d)) }
 
 func murmur2Partition(n int) func([]byte) int32 {
