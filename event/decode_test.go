@@ -128,7 +128,6 @@ func TestDecodePredictionViolations(t *testing.T) {
 		{"non-finite is range", `{"amount":-1e999,"age":1e999,"country":"US","is_new":"x"}`, []Violation{{0, ViolationRange}, {1, ViolationRange}}},
 		{"new category", `{"amount":1,"age":30,"country":"XX","is_new":"x"}`, []Violation{{2, ViolationNewCategory}}},
 		{"unknown features", `{"amount":1,"age":30,"country":"US","is_new":"x","foo":1,"bar":"b"}`, []Violation{{Undeclared, ViolationUnknownFeature}, {Undeclared, ViolationUnknownFeature}}},
-		{"features not an object", `[1,2]`, []Violation{{0, ViolationMissing}, {1, ViolationMissing}, {2, ViolationMissing}, {3, ViolationMissing}}},
 		{"duplicate key: first wins", `{"amount":1,"amount":"x","age":30,"country":"US","is_new":"x"}`, nil},
 	}
 	d := NewDecoder(testSchema(), 0)
@@ -182,6 +181,22 @@ func TestDecodePredictionDeadLetters(t *testing.T) {
 		{"negative latency", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"latency_ms":-1}`, ReasonInvalidValue, "latency_ms"},
 		{"unknown status", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"status":"meh"}`, ReasonInvalidValue, "status"},
 		{"numeric version", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"model_version":12}`, ReasonWrongType, "model_version"},
+		// Every top-level field of the wrong type is a dead letter.
+		{"string features", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"features":"oops"}`, ReasonWrongType, "features"},
+		{"array features", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"features":[1,2]}`, ReasonWrongType, "features"},
+		{"numeric features", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"features":0}`, ReasonWrongType, "features"},
+		{"boolean features", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"features":false}`, ReasonWrongType, "features"},
+		{"string features of an error event", `{"prediction_id":"a","model":"fraud","timestamp":1,"status":"error","features":"oops"}`, ReasonWrongType, "features"},
+		{"features: the first one wins", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"features":"oops","features":{}}`, ReasonWrongType, "features"},
+		{"array score", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":[0.1]}`, ReasonWrongType, "score"},
+		{"object version", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"model_version":{}}`, ReasonWrongType, "model_version"},
+		{"object id", `{"prediction_id":{"a":1},"model":"fraud","timestamp":1,"score":0.1}`, ReasonWrongType, "prediction_id"},
+		{"array model", `{"prediction_id":"a","model":["fraud"],"timestamp":1,"score":0.1}`, ReasonWrongType, "model"},
+		{"array timestamp", `{"prediction_id":"a","model":"fraud","timestamp":[1],"score":0.1}`, ReasonWrongType, "timestamp"},
+		{"boolean status", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"status":true}`, ReasonWrongType, "status"},
+		{"numeric error", `{"prediction_id":"a","model":"fraud","timestamp":1,"status":"error","error":500}`, ReasonWrongType, "error"},
+		{"string latency", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"latency_ms":"12"}`, ReasonWrongType, "latency_ms"},
+		{"object predicted", `{"prediction_id":"a","model":"fraud","timestamp":1,"predicted":{}}`, ReasonWrongType, "predicted"},
 	}
 	d := NewDecoder(testSchema(), 100)
 	d.SetMaxTime(4000)

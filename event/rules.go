@@ -175,8 +175,9 @@ func (r *Rules) prediction(mi int, f *Fields, p *Prediction, needScore bool) (sc
 			return scored, nil
 		}
 	default:
-		features(nil, m, p)
-		return scored, nil
+		// A wrong-typed top-level field is a dead letter (DESIGN.md §1),
+		// not a record whose features all went missing.
+		return false, wrongType(FieldFeatures, "an object", fv)
 	}
 	features(members, m, p)
 	return scored, nil

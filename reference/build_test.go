@@ -235,6 +235,7 @@ func TestRowErrors(t *testing.T) {
 		{"json utf8", FormatJSONL, "{\"country\":\"\xff\"}\n", `data:1: invalid_utf8: record value is not valid UTF-8`, 1, event.ReasonInvalidUTF8},
 		{"wire score type", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{},"score":"0.5"}` + "\n", `data:1: wrong_type: score: want a number, got string`, 1, event.ReasonWrongType},
 		{"wire timestamp", FormatJSONL, `{"prediction_id":"a","model":"fraud","features":{},"score":0.5}`, `data:1: missing_field: timestamp: required`, 1, event.ReasonMissingField},
+		{"wire features not an object", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":"oops","score":0.5}`, `data:1: wrong_type: features: want an object, got string`, 1, event.ReasonWrongType},
 		{"wire no score", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{}}`, `data:1: missing_field: score: an ok prediction needs a score or predicted`, 1, event.ReasonMissingField},
 		{"wire label", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{},"score":0.5,"label":"1"}`, `data:1: bad_label: label: "1" is not a configured label of model fraud`, 1, event.ReasonBadLabel},
 		{"flat score", FormatJSONL, `{"amount":1,"score":2}`, `data:1: invalid_value: score: must be a probability in [0,1]`, 1, event.ReasonInvalidValue},
