@@ -96,6 +96,13 @@ type Config struct {
 	// ahead and make everything else late. Default 1h, >= 0; 0 disables
 	// the check.
 	MaxClockSkew time.Duration
+	// MaxEventAge (key max_event_age) is how far behind the wall clock an
+	// event time may be; an older event is a dead letter (reason
+	// stale_timestamp), so that a producer's broken clock or a replay of
+	// ancient data cannot open windows years in the past. The symmetric
+	// bound of MaxClockSkew. Default 0, >= 0; 0 disables the check. Set it
+	// well above label_ttl and any backfill you mean to run.
+	MaxEventAge time.Duration
 	// CommitInterval (key commit_interval) is how often a member commits
 	// its Kafka transaction: the input offsets, the state checkpoint, and
 	// what it produced since the last commit. Counters and results become

@@ -81,6 +81,16 @@ func TestExample(t *testing.T) {
 	}
 }
 
+func TestMaxEventAge(t *testing.T) {
+	c, err := Parse("reckon.yaml", []byte("models: [{name: m}]\nmax_event_age: 30d\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxEventAge != 30*24*time.Hour {
+		t.Errorf("max_event_age = %v, want 720h", c.MaxEventAge)
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	c, err := Parse("reckon.yaml", []byte("models: [{name: m}]\n"))
 	if err != nil {
@@ -104,6 +114,7 @@ func TestDefaults(t *testing.T) {
 		{"windows", c.Windows, []Window{{"5m", 5 * time.Minute}, {"1h", time.Hour}}},
 		{"allowed_lateness", c.AllowedLateness, time.Minute},
 		{"max_clock_skew", c.MaxClockSkew, time.Hour},
+		{"max_event_age", c.MaxEventAge, time.Duration(0)},
 		{"idle_timeout", c.IdleTimeout, 30 * time.Second},
 		{"label_ttl", c.LabelTTL, 24 * time.Hour},
 		{"max_record_bytes", c.MaxRecordBytes, 1048576},
@@ -287,6 +298,8 @@ func TestParseErrors(t *testing.T) {
 		want     []string
 	}{
 		{"empty file", "", []string{`c.yaml:1: models: at least one model required`}},
+		{"negative max_event_age", "models: [{name: m}]\nmax_event_age: -1h\n", []string{`c.yaml:2: max_event_age: must be >= 0 (0 disables the check), got -1h0m0s`}},
+		{"max_event_age not a duration", "models: [{name: m}]\nmax_event_age: old\n", []string{`c.yaml:2: max_event_age: invalid duration "old"`}},
 		{"comments only", "# nothing\n", []string{`c.yaml:1: models: at least one model required`}},
 		{"root is a list", "- a\n", []string{`c.yaml:1: want a mapping, got a list`}},
 		{"root is a scalar", "reckon\n", []string{`c.yaml:1: want a mapping, got string "reckon"`}},

@@ -57,6 +57,9 @@ func (v *validator) config(c *Config) {
 	if c.MaxClockSkew < 0 {
 		v.errorf("max_clock_skew", "must be >= 0 (0 disables the check), got %s", c.MaxClockSkew)
 	}
+	if c.MaxEventAge < 0 {
+		v.errorf("max_event_age", "must be >= 0 (0 disables the check), got %s", c.MaxEventAge)
+	}
 	if c.CommitInterval < 10*time.Millisecond || c.CommitInterval > time.Minute {
 		v.errorf("commit_interval", "must be between 10ms and 1m, got %s", c.CommitInterval)
 	}

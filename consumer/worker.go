@@ -219,6 +219,7 @@ func (w *worker) process(maxTimeMs int64) {
 	w.dirty = true
 	w.watermark = w.wm.Current()
 	w.dec.SetMaxTime(maxTimeMs)
+	w.dec.SetWallClock(time.Now())
 	for _, r := range w.recs[predictionsTopic] {
 		w.prediction(predictionsTopic, r)
 	}

@@ -377,6 +377,10 @@ func (r *Rules) timestamp(v Value) (int64, error) {
 		if !(f > 0) || f >= 1<<53 {
 			return 0, &DecodeError{Reason: ReasonBadTimestamp, Field: FieldTimestamp.String(), Detail: "epoch milliseconds must be a positive number"}
 		}
+		if f < minEpochMillis {
+			return 0, &DecodeError{Reason: ReasonBadTimestamp, Field: FieldTimestamp.String(), Detail: strconv.FormatFloat(f, 'f', -1, 64) +
+				" looks like epoch seconds (" + formatMillis(int64(f*1000)) + "); want epoch milliseconds, at least 1e11 (" + formatMillis(minEpochMillis) + ")"}
+		}
 		ms = int64(f)
 	default:
 		return 0, wrongType(FieldTimestamp, "an RFC 3339 string or epoch milliseconds", v)
@@ -386,6 +390,9 @@ func (r *Rules) timestamp(v Value) (int64, error) {
 	}
 	if r.maxTimeMs > 0 && ms > r.maxTimeMs {
 		return 0, &DecodeError{Reason: ReasonFutureTimestamp, Field: FieldTimestamp.String(), Detail: formatMillis(ms) + " is beyond max_clock_skew ahead of the wall clock"}
+	}
+	if r.minTimeMs > 0 && ms < r.minTimeMs {
+		return 0, &DecodeError{Reason: ReasonStaleTimestamp, Field: FieldTimestamp.String(), Detail: formatMillis(ms) + " is more than max_event_age behind the wall clock"}
 	}
 	return ms, nil
 }

@@ -182,9 +182,9 @@ func TestBuildCounts(t *testing.T) {
 // decoder: type violations count as missing, undeclared features are
 // counted.
 func TestWireViolations(t *testing.T) {
-	data := `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{"amount":"12","age":30,"country":"DE","is_new":true,"ref":1},"score":0.5}
-{"prediction_id":"b","model":"nope","timestamp":1,"features":{}}
-{"prediction_id":"c","model":"churn","timestamp":1,"features":{"tenure":2},"score":0.1}
+	data := `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"features":{"amount":"12","age":30,"country":"DE","is_new":true,"ref":1},"score":0.5}
+{"prediction_id":"b","model":"nope","timestamp":1767225600000,"features":{}}
+{"prediction_id":"c","model":"churn","timestamp":1767225600000,"features":{"tenure":2},"score":0.1}
 {"prediction_id":"d","model":"churn","features":{"tenure":"bad"},"score":7}
 {"amount":"7","age":31,"country":1,"is_new":false,"score":0.5,"extra":true}
 `
@@ -233,11 +233,11 @@ func TestRowErrors(t *testing.T) {
 		{"json syntax", FormatJSONL, "{\"amount\":1}\n\n{\"amount\":1,}\n", `data:3: invalid_json: `, 3, event.ReasonInvalidJSON},
 		{"json not object", FormatJSONL, "[1]\n", `data:1: invalid_json: record is a JSON array, want an object`, 1, event.ReasonInvalidJSON},
 		{"json utf8", FormatJSONL, "{\"country\":\"\xff\"}\n", `data:1: invalid_utf8: record value is not valid UTF-8`, 1, event.ReasonInvalidUTF8},
-		{"wire score type", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{},"score":"0.5"}` + "\n", `data:1: wrong_type: score: want a number, got string`, 1, event.ReasonWrongType},
+		{"wire score type", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"features":{},"score":"0.5"}` + "\n", `data:1: wrong_type: score: want a number, got string`, 1, event.ReasonWrongType},
 		{"wire timestamp", FormatJSONL, `{"prediction_id":"a","model":"fraud","features":{},"score":0.5}`, `data:1: missing_field: timestamp: required`, 1, event.ReasonMissingField},
-		{"wire features not an object", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":"oops","score":0.5}`, `data:1: wrong_type: features: want an object, got string`, 1, event.ReasonWrongType},
-		{"wire no score", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{}}`, `data:1: missing_field: score: an ok prediction needs a score or predicted`, 1, event.ReasonMissingField},
-		{"wire label", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{},"score":0.5,"label":"1"}`, `data:1: bad_label: label: "1" is not a configured label of model fraud`, 1, event.ReasonBadLabel},
+		{"wire features not an object", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"features":"oops","score":0.5}`, `data:1: wrong_type: features: want an object, got string`, 1, event.ReasonWrongType},
+		{"wire no score", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"features":{}}`, `data:1: missing_field: score: an ok prediction needs a score or predicted`, 1, event.ReasonMissingField},
+		{"wire label", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"features":{},"score":0.5,"label":"1"}`, `data:1: bad_label: label: "1" is not a configured label of model fraud`, 1, event.ReasonBadLabel},
 		{"flat score", FormatJSONL, `{"amount":1,"score":2}`, `data:1: invalid_value: score: must be a probability in [0,1]`, 1, event.ReasonInvalidValue},
 		{"flat predicted", FormatJSONL, `{"amount":1,"predicted":"yes"}`, `data:1: wrong_type: predicted: want 0/1 or a boolean, got string`, 1, event.ReasonWrongType},
 		{"flat label", FormatJSONL, `{"amount":1,"label":2}`, `data:1: bad_label: label: must be 1 or 0`, 1, event.ReasonBadLabel},
