@@ -225,7 +225,9 @@ type Model struct {
 // one of File and the event-time range [From, To) is set.
 type Reference struct {
 	// From and To bound the half-open event-time range [From, To) of the
-	// stream itself; From < To. Zero when File is set.
+	// stream itself; From < To, both on the window grid (a whole multiple
+	// of the shortest window since the Unix epoch: the reference holds
+	// whole panes). Zero when File is set.
 	From, To time.Time
 	// File is a reference profile built by `reckon reference`, resolved
 	// against the configuration file's directory. It need not exist yet

@@ -256,6 +256,12 @@ func TestBadFiles(t *testing.T) {
 			`reckon.yaml:15: models[1].drift: want a mapping or "auto", got string "sometimes"`,
 			`reckon.yaml:17: models[1].negative_label: same as positive_label "yes"`,
 		},
+		"reference_grid.yaml": {
+			`reckon.yaml:6: models[0].reference.to: 2018-10-30T18:00:00Z is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would stop at 2018-10-16T00:00:00Z; use 2018-10-16T00:00:00Z or 2018-11-15T00:00:00Z`,
+			`reckon.yaml:8: models[1].reference.from: 2018-09-16T00:00:00.5Z is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would start at 2018-10-16T00:00:00Z; use 2018-09-16T00:00:00Z or 2018-10-16T00:00:00Z`,
+			`reckon.yaml:8: models[1].reference.to: 2018-11-15T00:00:01+01:00 is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would stop at 2018-10-16T00:00:00Z; use 2018-10-16T00:00:00Z or 2018-11-15T00:00:00Z`,
+			`reckon.yaml:12: models[3].reference.from: 1969-12-01T00:00:00Z is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would start at 1969-12-02T00:00:00Z; use 1969-11-02T00:00:00Z or 1969-12-02T00:00:00Z`,
+		},
 		"syntax.yaml": {
 			`reckon.yaml:2: did not find expected ',' or ']'`,
 		},
