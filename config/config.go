@@ -425,6 +425,21 @@ func Parse(filename string, data []byte) (*Config, error) {
 	return c, nil
 }
 
+// Line returns the line of key (a key path such as
+// "models[0].reference.file") in the configuration file data, or of its
+// nearest ancestor the file has; 0 when data does not parse. It is for
+// problems found after Parse, such as a file the configuration names that
+// does not load, so that they too name file, line and key.
+func Line(data []byte, key string) int {
+	d := newDecoder("", len(data))
+	root, ok := d.parse(data)
+	if !ok {
+		return 0
+	}
+	d.config(root)
+	return d.pos(key).line
+}
+
 // Validate checks every invariant documented on c's fields, for a Config
 // built or changed in code (flags overriding the file, tests). Errors have
 // Key set and no line. It does not fill in defaults.

@@ -792,3 +792,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestLine(t *testing.T) {
+	data := []byte("kafka:\n  tls: {ca_file: ca.pem}\nmodels:\n  - name: m\n    reference:\n      file: r.json\n")
+	for key, want := range map[string]int{
+		"kafka.tls.ca_file":          2,
+		"models[0].reference.file":   6,
+		"models[0].reference":        5,
+		"models[0].features[3].name": 4, // absent: its nearest ancestor, the item
+		"web_config_file":            1, // absent: the root
+	} {
+		if got := Line(data, key); got != want {
+			t.Errorf("Line(%s) = %d, want %d", key, got, want)
+		}
+	}
+	if got := Line([]byte("a: ["), "a"); got != 0 {
+		t.Errorf("Line of a broken file = %d, want 0", got)
+	}
+}

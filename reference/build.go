@@ -154,7 +154,7 @@ func NewBuilder(cfg *config.Config, model string) (*Builder, error) {
 		rules:    event.NewRules(schema),
 		json:     event.JSON{KeepMembers: true},
 		pred:     schema.NewPrediction(),
-		part:     layoutOf(cfg).NewPartial(index),
+		part:     LayoutOf(cfg).NewPartial(index),
 		ignored:  make(map[string]struct{}),
 	}
 	if b.maxBytes <= 0 {
@@ -165,7 +165,7 @@ func NewBuilder(cfg *config.Config, model string) (*Builder, error) {
 }
 
 // layoutOf returns the layout of cfg's models, as the processor builds it.
-func layoutOf(cfg *config.Config) windows.Layout {
+func LayoutOf(cfg *config.Config) windows.Layout {
 	l := make(windows.Layout, len(cfg.Models))
 	for i, m := range cfg.Models {
 		l[i] = make([]bool, len(m.Features))
