@@ -65,17 +65,10 @@ const minEpochMillis = 1e11
 // p.Violations.
 func (r *Rules) Prediction(f *Fields, p *Prediction) error {
 	var err error
-	if p.ID, err = requiredString(f.Get(FieldPredictionID), FieldPredictionID); err != nil {
+	if p.ID, p.Model, p.TimeMs, err = r.identity(f); err != nil {
 		return err
 	}
-	mi, err := r.model(f)
-	if err != nil {
-		return err
-	}
-	p.Model = mi
-	if p.TimeMs, err = r.timestamp(f.Get(FieldTimestamp)); err != nil {
-		return err
-	}
+	mi := p.Model
 	if p.ModelVersion, err = optionalString(f.Get(FieldModelVersion), FieldModelVersion); err != nil {
 		return err
 	}
@@ -283,18 +276,10 @@ func feature(p *Prediction, m *model, mem *Member, guess int) int {
 // non-nil error is a *DecodeError.
 func (r *Rules) Outcome(f *Fields, out *Outcome) error {
 	var err error
-	if out.ID, err = requiredString(f.Get(FieldPredictionID), FieldPredictionID); err != nil {
+	if out.ID, out.Model, out.TimeMs, err = r.identity(f); err != nil {
 		return err
 	}
-	mi, err := r.model(f)
-	if err != nil {
-		return err
-	}
-	out.Model = mi
-	if out.TimeMs, err = r.timestamp(f.Get(FieldTimestamp)); err != nil {
-		return err
-	}
-	label, ok, err := r.Label(mi, f.Get(FieldLabel))
+	label, ok, err := r.Label(out.Model, f.Get(FieldLabel))
 	if err != nil {
 		return err
 	}
@@ -338,6 +323,19 @@ func labelsWanted(m *model) string {
 		return "want 1/0 or true/false"
 	}
 	return "want 1/0, true/false, " + strconv.Quote(m.PositiveLabel) + " or " + strconv.Quote(m.NegativeLabel)
+}
+
+// identity reads what both kinds of record start with, in this order:
+// prediction_id, model (looked up) and timestamp, all required.
+func (r *Rules) identity(f *Fields) (id []byte, mi int, ms int64, err error) {
+	if id, err = requiredString(f.Get(FieldPredictionID), FieldPredictionID); err != nil {
+		return id, mi, ms, err
+	}
+	if mi, err = r.model(f); err != nil {
+		return id, mi, ms, err
+	}
+	ms, err = r.timestamp(f.Get(FieldTimestamp))
+	return id, mi, ms, err
 }
 
 // model reads the required model field and looks it up.
