@@ -1,5 +1,13 @@
 // Package event decodes and validates the prediction and outcome records of
-// DESIGN.md §1: the wire schema that model servers and labellers publish.
+// DESIGN.md §1: the wire schema that model servers and labellers publish
+// (docs/events.md describes it as implemented).
+//
+// Decoding is two steps with a small boundary between them: a Format (JSON,
+// the scanner of scan.go) finds the record's fields and reports them as
+// typed values in a Fields (fields.go); Rules (rules.go), the one copy of
+// the contract's rules, judge them and fill a Prediction or an Outcome. A
+// Decoder joins the two for the consumer; package reference feeds CSV and
+// JSON rows to the same Rules.
 //
 // A Decoder is owned by one goroutine (a partition worker) and reuses all of
 // its memory: in steady state decoding a record allocates nothing. Byte slices
