@@ -123,7 +123,7 @@ func (s *scanner) scanRecord(b []byte, f *Fields) bool {
 		if !s.value(&v, 0) {
 			return false
 		}
-		return s.fail("record is a JSON " + jsonType(v) + ", want an object")
+		return s.fail("record is a JSON " + v.describe() + ", want an object")
 	}
 	s.i++
 	if !s.members(1, true) {
@@ -135,9 +135,6 @@ func (s *scanner) scanRecord(b []byte, f *Fields) bool {
 	}
 	return true
 }
-
-// jsonType names v's type as JSON does (true, false, null, ...).
-func jsonType(v Value) string { return v.describe() }
 
 // members scans an object's members after its '{' up to and including
 // '}'. At the top level (top), the values of the contract's fields go to
