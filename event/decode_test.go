@@ -295,8 +295,8 @@ func benchSchema() *Schema {
 	return NewSchema([]ModelSpec{{Name: "bench", Threshold: 0.5, Features: fs}})
 }
 
-// BenchmarkDecodePrediction measures the hot-path decoder (fastjson with a
-// reused parser) on a 10-feature prediction.
+// BenchmarkDecodePrediction measures the hot-path decoder (the JSON scanner
+// and the rules) on a 10-feature prediction.
 func BenchmarkDecodePrediction(b *testing.B) {
 	d := NewDecoder(benchSchema(), 1<<20)
 	p := d.NewPrediction()
