@@ -96,6 +96,13 @@ type Config struct {
 	// ahead and make everything else late. Default 1h, >= 0; 0 disables
 	// the check.
 	MaxClockSkew time.Duration
+	// MaxEventAge (key max_event_age) is how far behind the wall clock an
+	// event time may be; an older event is a dead letter (reason
+	// stale_timestamp), so that a producer's broken clock or a replay of
+	// ancient data cannot open windows years in the past. The symmetric
+	// bound of MaxClockSkew. Default 0, >= 0; 0 disables the check. Set it
+	// well above label_ttl and any backfill you mean to run.
+	MaxEventAge time.Duration
 	// CommitInterval (key commit_interval) is how often a member commits
 	// its Kafka transaction: the input offsets, the state checkpoint, and
 	// what it produced since the last commit. Counters and results become
@@ -218,7 +225,9 @@ type Model struct {
 // one of File and the event-time range [From, To) is set.
 type Reference struct {
 	// From and To bound the half-open event-time range [From, To) of the
-	// stream itself; From < To. Zero when File is set.
+	// stream itself; From < To, both on the window grid (a whole multiple
+	// of the shortest window since the Unix epoch: the reference holds
+	// whole panes). Zero when File is set.
 	From, To time.Time
 	// File is a reference profile built by `reckon reference`, resolved
 	// against the configuration file's directory. It need not exist yet
@@ -414,6 +423,21 @@ func Parse(filename string, data []byte) (*Config, error) {
 	}
 	c.index()
 	return c, nil
+}
+
+// Line returns the line of key (a key path such as
+// "models[0].reference.file") in the configuration file data, or of its
+// nearest ancestor the file has; 0 when data does not parse. It is for
+// problems found after Parse, such as a file the configuration names that
+// does not load, so that they too name file, line and key.
+func Line(data []byte, key string) int {
+	d := newDecoder("", len(data))
+	root, ok := d.parse(data)
+	if !ok {
+		return 0
+	}
+	d.config(root)
+	return d.pos(key).line
 }
 
 // Validate checks every invariant documented on c's fields, for a Config

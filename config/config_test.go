@@ -81,6 +81,16 @@ func TestExample(t *testing.T) {
 	}
 }
 
+func TestMaxEventAge(t *testing.T) {
+	c, err := Parse("reckon.yaml", []byte("models: [{name: m}]\nmax_event_age: 30d\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxEventAge != 30*24*time.Hour {
+		t.Errorf("max_event_age = %v, want 720h", c.MaxEventAge)
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	c, err := Parse("reckon.yaml", []byte("models: [{name: m}]\n"))
 	if err != nil {
@@ -104,6 +114,7 @@ func TestDefaults(t *testing.T) {
 		{"windows", c.Windows, []Window{{"5m", 5 * time.Minute}, {"1h", time.Hour}}},
 		{"allowed_lateness", c.AllowedLateness, time.Minute},
 		{"max_clock_skew", c.MaxClockSkew, time.Hour},
+		{"max_event_age", c.MaxEventAge, time.Duration(0)},
 		{"idle_timeout", c.IdleTimeout, 30 * time.Second},
 		{"label_ttl", c.LabelTTL, 24 * time.Hour},
 		{"max_record_bytes", c.MaxRecordBytes, 1048576},
@@ -245,6 +256,12 @@ func TestBadFiles(t *testing.T) {
 			`reckon.yaml:15: models[1].drift: want a mapping or "auto", got string "sometimes"`,
 			`reckon.yaml:17: models[1].negative_label: same as positive_label "yes"`,
 		},
+		"reference_grid.yaml": {
+			`reckon.yaml:6: models[0].reference.to: 2018-10-30T18:00:00Z is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would stop at 2018-10-16T00:00:00Z; use 2018-10-16T00:00:00Z or 2018-11-15T00:00:00Z`,
+			`reckon.yaml:8: models[1].reference.from: 2018-09-16T00:00:00.5Z is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would start at 2018-10-16T00:00:00Z; use 2018-09-16T00:00:00Z or 2018-10-16T00:00:00Z`,
+			`reckon.yaml:8: models[1].reference.to: 2018-11-15T00:00:01+01:00 is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would stop at 2018-10-16T00:00:00Z; use 2018-10-16T00:00:00Z or 2018-11-15T00:00:00Z`,
+			`reckon.yaml:12: models[3].reference.from: 1969-12-01T00:00:00Z is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would start at 1969-12-02T00:00:00Z; use 1969-11-02T00:00:00Z or 1969-12-02T00:00:00Z`,
+		},
 		"syntax.yaml": {
 			`reckon.yaml:2: did not find expected ',' or ']'`,
 		},
@@ -287,6 +304,8 @@ func TestParseErrors(t *testing.T) {
 		want     []string
 	}{
 		{"empty file", "", []string{`c.yaml:1: models: at least one model required`}},
+		{"negative max_event_age", "models: [{name: m}]\nmax_event_age: -1h\n", []string{`c.yaml:2: max_event_age: must be >= 0 (0 disables the check), got -1h0m0s`}},
+		{"max_event_age not a duration", "models: [{name: m}]\nmax_event_age: old\n", []string{`c.yaml:2: max_event_age: invalid duration "old"`}},
 		{"comments only", "# nothing\n", []string{`c.yaml:1: models: at least one model required`}},
 		{"root is a list", "- a\n", []string{`c.yaml:1: want a mapping, got a list`}},
 		{"root is a scalar", "reckon\n", []string{`c.yaml:1: want a mapping, got string "reckon"`}},
@@ -772,4 +791,22 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLine(t *testing.T) {
+	data := []byte("kafka:\n  tls: {ca_file: ca.pem}\nmodels:\n  - name: m\n    reference:\n      file: r.json\n")
+	for key, want := range map[string]int{
+		"kafka.tls.ca_file":          2,
+		"models[0].reference.file":   6,
+		"models[0].reference":        5,
+		"models[0].features[3].name": 4, // absent: its nearest ancestor, the item
+		"web_config_file":            1, // absent: the root
+	} {
+		if got := Line(data, key); got != want {
+			t.Errorf("Line(%s) = %d, want %d", key, got, want)
+		}
+	}
+	if got := Line([]byte("a: ["), "a"); got != 0 {
+		t.Errorf("Line of a broken file = %d, want 0", got)
+	}
 }

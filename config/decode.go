@@ -573,6 +573,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		"idle_timeout":     d.duration(&c.IdleTimeout),
 		"label_ttl":        d.duration(&c.LabelTTL),
 		"max_clock_skew":   d.duration(&c.MaxClockSkew),
+		"max_event_age":    d.duration(&c.MaxEventAge),
 		"commit_interval":  d.duration(&c.CommitInterval),
 		"max_record_bytes": d.int(&c.MaxRecordBytes),
 		"series_limit":     d.int(&c.SeriesLimit),

@@ -13,7 +13,7 @@
 //	listen: host:port
 //	web_config_file: path
 //	windows: [duration, ...]
-//	allowed_lateness, idle_timeout, label_ttl, max_clock_skew: duration
+//	allowed_lateness, idle_timeout, label_ttl, max_clock_skew, max_event_age: duration
 //	max_record_bytes, series_limit: integer
 //	models:
 //	  - name: string

@@ -57,6 +57,9 @@ func (v *validator) config(c *Config) {
 	if c.MaxClockSkew < 0 {
 		v.errorf("max_clock_skew", "must be >= 0 (0 disables the check), got %s", c.MaxClockSkew)
 	}
+	if c.MaxEventAge < 0 {
+		v.errorf("max_event_age", "must be >= 0 (0 disables the check), got %s", c.MaxEventAge)
+	}
 	if c.CommitInterval < 10*time.Millisecond || c.CommitInterval > time.Minute {
 		v.errorf("commit_interval", "must be between 10ms and 1m, got %s", c.CommitInterval)
 	}
@@ -72,11 +75,13 @@ func (v *validator) config(c *Config) {
 	if len(c.Models) == 0 {
 		v.errorf("models", "at least one model required")
 	}
+	grid := shortestWindow(c.Windows)
+	gridText := textOf(c.Windows, grid)
 	names := make(map[string]int, len(c.Models))
 	for i := range c.Models {
 		m := &c.Models[i]
 		path := itemKey("models", i)
-		v.model(m, path)
+		v.model(m, path, grid, gridText)
 		if m.Name == "" {
 			continue
 		}
@@ -180,12 +185,7 @@ func (v *validator) windows(ws []Window) {
 		v.errorf("windows", "at least one window required")
 		return
 	}
-	var shortest time.Duration
-	for _, w := range ws {
-		if w.Length > 0 && w.Length%time.Second == 0 && (shortest == 0 || w.Length < shortest) {
-			shortest = w.Length
-		}
-	}
+	shortest := shortestWindow(ws)
 	seen := make(map[time.Duration]int, len(ws))
 	for i, w := range ws {
 		p := itemKey("windows", i)
@@ -215,7 +215,48 @@ func textOf(ws []Window, l time.Duration) string {
 	return l.String()
 }
 
-func (v *validator) model(m *Model, path string) {
+// shortestWindow is the length of the shortest valid window, 0 if none:
+// the length of a pane, and the grid that windows are aligned to.
+func shortestWindow(ws []Window) time.Duration {
+	var shortest time.Duration
+	for _, w := range ws {
+		if w.Length > 0 && w.Length%time.Second == 0 && (shortest == 0 || w.Length < shortest) {
+			shortest = w.Length
+		}
+	}
+	return shortest
+}
+
+// checkGrid checks that t, the bound end ("start" or "stop") of a stream
+// reference, lies on the window grid: a whole multiple of grid since the
+// Unix epoch. The reference holds whole panes of the shortest window,
+// aligned to the epoch, so a bound between two pane edges would silently
+// move to the edge inside the range; the message says where, and suggests
+// the edges around t.
+func (v *validator) checkGrid(key, end string, t time.Time, grid time.Duration, text string) {
+	secs := int64(grid / time.Second)
+	if secs <= 0 {
+		return
+	}
+	u := t.Unix()
+	r := u % secs
+	if r < 0 {
+		r += secs
+	}
+	if r == 0 && t.Nanosecond() == 0 {
+		return
+	}
+	below := time.Unix(u-r, 0).UTC()
+	above := below.Add(grid)
+	moved := above
+	if end == "stop" {
+		moved = below
+	}
+	v.errorf(key, "%s is not on the window grid: the reference holds whole panes of the shortest window (%s, aligned to the Unix epoch) and would %s at %s; use %s or %s",
+		t.Format(time.RFC3339Nano), text, end, moved.Format(time.RFC3339), below.Format(time.RFC3339), above.Format(time.RFC3339))
+}
+
+func (v *validator) model(m *Model, path string, grid time.Duration, gridText string) {
 	switch {
 	case m.Name == "":
 		v.errorf(path+".name", "required")
@@ -248,6 +289,9 @@ func (v *validator) model(m *Model, path string) {
 			v.errorf(p+".to", "required with from")
 		case !r.From.Before(r.To):
 			v.errorf(p+".to", "must be after from (%s), got %s", r.From.Format(time.RFC3339Nano), r.To.Format(time.RFC3339Nano))
+		default:
+			v.checkGrid(p+".from", "start", r.From, grid, gridText)
+			v.checkGrid(p+".to", "stop", r.To, grid, gridText)
 		}
 	}
 	v.drift(&m.Drift, nil, path+".drift")

@@ -263,14 +263,7 @@ func modelPartitions(cfg *config.Config, partitions int) []int32 {
 // configuration error.
 func (p *Processor) loadReferences() ([]*windows.Reference, error) {
 	files := make([]*windows.Reference, len(p.cfg.Models))
-	var layout windows.Layout
-	for _, mc := range p.cfg.Models {
-		var cats []bool
-		for _, f := range mc.Features {
-			cats = append(cats, f.Type == config.FeatureCategorical)
-		}
-		layout = append(layout, cats)
-	}
+	layout := windows.LayoutOf(p.cfg)
 	for i := range p.cfg.Models {
 		mc := &p.cfg.Models[i]
 		if mc.Reference == nil || mc.Reference.IsRange() {
@@ -656,9 +649,12 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 		p.setLag(ft.Topic, ft.Partition, lag)
 	})
 
+	// Event-time guards are against the real clock: WithClock only moves
+	// idleness.
+	wall := time.Now()
 	maxTime := int64(0)
 	if p.maxSkew > 0 {
-		maxTime = time.Now().Add(p.maxSkew).UnixMilli()
+		maxTime = wall.Add(p.maxSkew).UnixMilli()
 	}
 	// Each task processes its records and then advances its partition's
 	// event time (harvesting closed panes for the partials topic) in a
@@ -675,7 +671,7 @@ func (p *Processor) batch(sess *kgo.GroupTransactSession, fetches kgo.Fetches) e
 	for _, t := range p.order {
 		wg.Go(func() {
 			if t.inputLen() > 0 {
-				t.process(maxTime)
+				t.process(wall, maxTime)
 			}
 			if p.untilEnd && !t.part.Finished() && p.readToEnd(t.partition) {
 				t.part.Finish()

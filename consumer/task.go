@@ -110,8 +110,9 @@ func (t *task) inputLen() int {
 // process handles the batch's records. Predictions are processed before
 // outcomes of the same batch, so that a label fetched together with its
 // prediction finds it; re-keyed records of either kind come in between.
-func (t *task) process(maxTimeMs int64) {
+func (t *task) process(wall time.Time, maxTimeMs int64) {
 	t.dec.SetMaxTime(maxTimeMs)
+	t.dec.SetWallClock(wall)
 	for _, r := range t.recs[predictionsTopic] {
 		t.prediction(predictionsTopic, r)
 	}

@@ -100,7 +100,7 @@ func benchWorker(b *testing.B, o gen.Options) {
 			metrics.Read(allocs[:])
 			a0 := allocs[0].Value.Uint64()
 			t := time.Now()
-			w.process(0)
+			w.process(t, 0)
 			processNs += time.Since(t).Nanoseconds()
 			metrics.Read(allocs[:])
 			processAllocs += allocs[0].Value.Uint64() - a0

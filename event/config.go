@@ -2,7 +2,8 @@ package event
 
 import "github.com/reckonhq/reckon/config"
 
-// SchemaFromConfig builds the schema of the configured models.
+// SchemaFromConfig builds the schema of the configured models, with the
+// configuration's max_event_age.
 func SchemaFromConfig(c *config.Config) *Schema {
 	specs := make([]ModelSpec, 0, len(c.Models))
 	for _, m := range c.Models {
@@ -22,5 +23,5 @@ func SchemaFromConfig(c *config.Config) *Schema {
 		}
 		specs = append(specs, s)
 	}
-	return NewSchema(specs)
+	return NewSchema(specs).WithMaxEventAge(c.MaxEventAge)
 }

@@ -1,11 +1,8 @@
 package event
 
 import (
-	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
-	"unsafe"
 )
 
 // Prediction is one decoded prediction record. A Decoder fills it in place;
@@ -43,96 +40,59 @@ type Outcome struct {
 	Label  bool
 }
 
-// Decoder decodes records against a Schema. It is not safe for concurrent
-// use: each partition worker owns one.
+// Decoder decodes records of a Format (JSON unless NewDecoderFor says
+// otherwise) against a Schema: the format finds the fields, Rules judge
+// them. It is not safe for concurrent use: each partition worker owns one.
 type Decoder struct {
-	schema   *Schema
+	rules    Rules
 	maxBytes int
-	// maxTimeMs rejects timestamps ahead of the wall clock by more than the
-	// allowed skew (0 disables the check); see SetMaxTime.
-	maxTimeMs int64
-
-	sc scanner
-	pf predictionFields
+	format   Format
+	json     *JSON // format, when it is JSON: called directly on the hot path
+	fields   Fields
 }
 
-// NewDecoder returns a decoder for records of at most maxBytes bytes
-// (0 means unlimited).
+// NewDecoder returns a decoder of JSON records (DESIGN.md §1) of at most
+// maxBytes bytes (0 means unlimited).
 func NewDecoder(s *Schema, maxBytes int) *Decoder {
-	return &Decoder{schema: s, maxBytes: maxBytes}
+	j := new(JSON)
+	d := NewDecoderFor(j, s, maxBytes)
+	d.json = j
+	return d
 }
 
-// SetMaxTime sets the latest acceptable event time; records later than it
-// are dead letters with reason future_timestamp. Callers set it to wall
-// clock plus the allowed skew before each batch. Zero disables the check.
-func (d *Decoder) SetMaxTime(ms int64) { d.maxTimeMs = ms }
+// NewDecoderFor returns a decoder of records of format f of at most
+// maxBytes bytes (0 means unlimited), checked by the same rules as JSON
+// records.
+func NewDecoderFor(f Format, s *Schema, maxBytes int) *Decoder {
+	return &Decoder{rules: Rules{schema: s}, maxBytes: maxBytes, format: f}
+}
+
+// SetMaxTime is Rules.SetMaxTime: records later than ms are dead letters
+// with reason future_timestamp. The consumer sets it to wall clock plus
+// max_clock_skew before each batch; zero disables the check.
+func (d *Decoder) SetMaxTime(ms int64) { d.rules.SetMaxTime(ms) }
+
+// SetMinTime is Rules.SetMinTime: records earlier than ms are dead letters
+// with reason stale_timestamp; zero disables the check.
+func (d *Decoder) SetMinTime(ms int64) { d.rules.SetMinTime(ms) }
+
+// SetWallClock is Rules.SetWallClock: the consumer calls it before each
+// batch, so that records older than now − max_event_age are dead letters
+// with reason stale_timestamp (when max_event_age is set).
+func (d *Decoder) SetWallClock(now time.Time) { d.rules.SetWallClock(now) }
 
 // NewPrediction returns a Prediction with room for every model's features.
-func (d *Decoder) NewPrediction() *Prediction {
-	n := d.schema.MaxFeatures()
-	return &Prediction{
-		Num:        make([]float64, n),
-		Cat:        make([][]byte, n),
-		Missing:    make([]bool, n),
-		Violations: make([]Violation, 0, 8),
-	}
-}
+func (d *Decoder) NewPrediction() *Prediction { return d.rules.schema.NewPrediction() }
 
-var (
-	bytesTrue  = []byte("true")
-	bytesFalse = []byte("false")
-)
-
-// parse checks size and encoding and scans the top-level object into d.sc.
-func (d *Decoder) parse(b []byte) error {
+// scan checks the record's size and has the format find its fields.
+func (d *Decoder) scan(b []byte) error {
 	if d.maxBytes > 0 && len(b) > d.maxBytes {
 		return &DecodeError{Reason: ReasonTooLarge, Detail: strconv.Itoa(len(b)) + " bytes exceeds max_record_bytes " + strconv.Itoa(d.maxBytes)}
 	}
-	if !utf8.Valid(b) {
-		return &DecodeError{Reason: ReasonInvalidUTF8, Detail: "record value is not valid UTF-8"}
+	if d.json != nil {
+		return d.json.Scan(b, &d.fields)
 	}
-	if !d.sc.scanRecord(b) {
-		return &DecodeError{Reason: ReasonInvalidJSON, Detail: d.sc.err}
-	}
-	return nil
-}
-
-// predictionFields holds the top-level values of one prediction record,
-// collected in a single pass over the object (cheaper than one linear Get
-// per field). The first occurrence of a duplicate key wins.
-type predictionFields struct {
-	id, model, version, ts, status, errKind, latency, score, predicted, features *value
-}
-
-func (f *predictionFields) visit(key []byte, v *value) {
-	var dst **value
-	switch string(key) {
-	case "prediction_id":
-		dst = &f.id
-	case "model":
-		dst = &f.model
-	case "model_version":
-		dst = &f.version
-	case "timestamp":
-		dst = &f.ts
-	case "status":
-		dst = &f.status
-	case "error":
-		dst = &f.errKind
-	case "latency_ms":
-		dst = &f.latency
-	case "score":
-		dst = &f.score
-	case "predicted":
-		dst = &f.predicted
-	case "features":
-		dst = &f.features
-	default:
-		return // unknown top-level fields are ignored
-	}
-	if *dst == nil {
-		*dst = v
-	}
+	return d.format.Scan(b, &d.fields)
 }
 
 // DecodePrediction decodes and validates one prediction record into p. A
@@ -140,311 +100,19 @@ func (f *predictionFields) visit(key []byte, v *value) {
 // partially filled. Feature problems are not errors; they are recorded in
 // p.Violations.
 func (d *Decoder) DecodePrediction(b []byte, p *Prediction) error {
-	if err := d.parse(b); err != nil {
+	if err := d.scan(b); err != nil {
 		return err
 	}
-	f := &d.pf
-	*f = predictionFields{}
-	for i := range d.sc.top {
-		f.visit(d.sc.top[i].key, &d.sc.top[i].v)
-	}
-	var err error
-
-	if p.ID, err = requiredString(f.id, "prediction_id"); err != nil {
-		return err
-	}
-	name, err := requiredString(f.model, "model")
-	if err != nil {
-		return err
-	}
-	mi, ok := d.schema.Lookup(name)
-	if !ok {
-		return &DecodeError{Reason: ReasonUnknownModel, Field: "model", Detail: strconv.Quote(string(name)) + " is not a configured model"}
-	}
-	p.Model = mi
-	m := &d.schema.models[mi]
-	if p.TimeMs, err = d.timestamp(f.ts); err != nil {
-		return err
-	}
-	if p.ModelVersion, err = optionalString(f.version, "model_version"); err != nil {
-		return err
-	}
-
-	p.Error = false
-	if st, err := optionalString(f.status, "status"); err != nil {
-		return err
-	} else {
-		switch string(st) {
-		case "", "ok":
-		case "error":
-			p.Error = true
-		default:
-			return &DecodeError{Reason: ReasonInvalidValue, Field: "status", Detail: strconv.Quote(string(st)) + ", want \"ok\" or \"error\""}
-		}
-	}
-	if p.ErrorKind, err = optionalString(f.errKind, "error"); err != nil {
-		return err
-	}
-
-	p.LatencySeconds = math.NaN()
-	if lat, ok, err := optionalNumber(f.latency, "latency_ms"); err != nil {
-		return err
-	} else if ok {
-		if !(lat >= 0) || math.IsInf(lat, 0) {
-			return &DecodeError{Reason: ReasonInvalidValue, Field: "latency_ms", Detail: "must be a finite number >= 0"}
-		}
-		p.LatencySeconds = lat / 1000
-	}
-
-	p.Score = math.NaN()
-	score, hasScore, err := optionalNumber(f.score, "score")
-	if err != nil {
-		return err
-	}
-	if hasScore {
-		if !(score >= 0 && score <= 1) {
-			return &DecodeError{Reason: ReasonInvalidValue, Field: "score", Detail: "must be a probability in [0,1]"}
-		}
-		p.Score = score
-	}
-	p.Predicted = false
-	pv := f.predicted
-	switch {
-	case pv != nil && pv.t != typeNull:
-		switch pv.t {
-		case typeTrue:
-			p.Predicted = true
-		case typeFalse:
-		case typeNumber:
-			x, _ := pv.float64()
-			if x != 0 && x != 1 {
-				return &DecodeError{Reason: ReasonInvalidValue, Field: "predicted", Detail: "must be 0 or 1"}
-			}
-			p.Predicted = x == 1
-		default:
-			return wrongType("predicted", "0/1 or a boolean", pv)
-		}
-	case hasScore:
-		p.Predicted = score >= m.Threshold
-	case !p.Error:
-		// An ok prediction must say what it predicted, one way or the other.
-		return &DecodeError{Reason: ReasonMissingField, Field: "score", Detail: "an ok prediction needs a score or predicted"}
-	}
-
-	p.Violations = p.Violations[:0]
-	if p.Error && (f.features == nil || f.features.t == typeNull) {
-		// A failed prediction has no features to miss.
-		for i := range m.Features {
-			p.Missing[i], p.Cat[i] = true, nil
-		}
-		return nil
-	}
-	d.decodeFeatures(f.features, m, p)
-	return nil
-}
-
-func (d *Decoder) decodeFeatures(fv *value, m *model, p *Prediction) {
-	n := len(m.Features)
-	for i := range n {
-		p.Missing[i] = true
-		p.Cat[i] = nil
-	}
-	if fv != nil && fv.t == typeObject && d.sc.hasFeatures {
-		next := 0 // producers usually send features in declared order
-		for i := range d.sc.features {
-			next = visitFeature(p, m, d.sc.features[i].key, &d.sc.features[i].v, next) + 1
-		}
-	}
-	// Missing values are reported after the visit, in feature order, so that
-	// a type violation (which also leaves the value missing) is not
-	// reported twice.
-	for i := range n {
-		if p.Missing[i] && !p.hasViolation(i, ViolationType) {
-			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationMissing})
-		}
-	}
-}
-
-func (p *Prediction) hasViolation(feature int, kind ViolationKind) bool {
-	for _, v := range p.Violations {
-		if v.Feature == feature && v.Kind == kind {
-			return true
-		}
-	}
-	return false
-}
-
-// visitFeature handles one key of the features object and returns the
-// index of the feature it named (-1 for an undeclared one). guess is the
-// index to try before the map: the one after the previous key's.
-func visitFeature(p *Prediction, m *model, key []byte, v *value, guess int) int {
-	i, ok := guess, guess < len(m.Features) && m.Features[guess].Name == string(key)
-	if !ok {
-		i, ok = m.features[string(key)]
-	}
-	if !ok {
-		p.Violations = append(p.Violations, Violation{Feature: Undeclared, Kind: ViolationUnknownFeature})
-		return -1
-	}
-	if !p.Missing[i] {
-		return i // duplicate key: the first one wins, as for top-level fields
-	}
-	t := v.t
-	if t == typeNull {
-		return i // missing, reported by decodeFeatures
-	}
-	f := &m.Features[i]
-	switch f.Kind {
-	case Numeric:
-		if t != typeNumber {
-			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationType})
-			return i
-		}
-		x, err := v.float64()
-		if err != nil {
-			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationType})
-			return i
-		}
-		p.Num[i] = x
-		p.Missing[i] = false
-		// A literal beyond float64's range decodes as ±Inf; it is kept
-		// (sketches count it) and flagged as out of range.
-		if !(x >= f.Min && x <= f.Max) || math.IsInf(x, 0) {
-			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationRange})
-		}
-	case Categorical:
-		var c []byte
-		switch t {
-		case typeString:
-			c = v.s
-		case typeTrue:
-			c = bytesTrue
-		case typeFalse:
-			c = bytesFalse
-		default:
-			p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationType})
-			return i
-		}
-		p.Cat[i] = c
-		p.Missing[i] = false
-		if set := m.categories[i]; set != nil {
-			if _, ok := set[string(c)]; !ok {
-				p.Violations = append(p.Violations, Violation{Feature: i, Kind: ViolationNewCategory})
-			}
-		}
-	}
-	return i
+	return d.rules.Prediction(&d.fields, p)
 }
 
 // DecodeOutcome decodes and validates one outcome record into out. A non-nil
 // error is a *DecodeError.
 func (d *Decoder) DecodeOutcome(b []byte, out *Outcome) error {
-	if err := d.parse(b); err != nil {
+	if err := d.scan(b); err != nil {
 		return err
 	}
-	var id, model, ts, lv *value
-	for i := range d.sc.top {
-		m := &d.sc.top[i]
-		var dst **value
-		switch string(m.key) {
-		case "prediction_id":
-			dst = &id
-		case "model":
-			dst = &model
-		case "timestamp":
-			dst = &ts
-		case "label":
-			dst = &lv
-		default:
-			continue
-		}
-		if *dst == nil {
-			*dst = &m.v
-		}
-	}
-	var err error
-	if out.ID, err = requiredString(id, "prediction_id"); err != nil {
-		return err
-	}
-	name, err := requiredString(model, "model")
-	if err != nil {
-		return err
-	}
-	mi, ok := d.schema.Lookup(name)
-	if !ok {
-		return &DecodeError{Reason: ReasonUnknownModel, Field: "model", Detail: strconv.Quote(string(name)) + " is not a configured model"}
-	}
-	out.Model = mi
-	if out.TimeMs, err = d.timestamp(ts); err != nil {
-		return err
-	}
-	if lv == nil || lv.t == typeNull {
-		return &DecodeError{Reason: ReasonMissingField, Field: "label", Detail: "required"}
-	}
-	m := &d.schema.models[mi]
-	switch lv.t {
-	case typeTrue:
-		out.Label = true
-	case typeFalse:
-		out.Label = false
-	case typeNumber:
-		f, _ := lv.float64()
-		if f != 0 && f != 1 {
-			return &DecodeError{Reason: ReasonBadLabel, Field: "label", Detail: "must be 1 or 0"}
-		}
-		out.Label = f == 1
-	case typeString:
-		s := lv.s
-		switch {
-		case m.PositiveLabel != "" && string(s) == m.PositiveLabel:
-			out.Label = true
-		case m.NegativeLabel != "" && string(s) == m.NegativeLabel:
-			out.Label = false
-		default:
-			return &DecodeError{Reason: ReasonBadLabel, Field: "label", Detail: strconv.Quote(string(s)) + " is not a configured label of model " + m.Name}
-		}
-	default:
-		return &DecodeError{Reason: ReasonBadLabel, Field: "label", Detail: "want 1/0, true/false or a label string, got " + lv.t.String()}
-	}
-	return nil
-}
-
-// timestamp reads the required event time: an RFC 3339 string or positive
-// epoch milliseconds.
-func (d *Decoder) timestamp(v *value) (int64, error) {
-	if v == nil || v.t == typeNull {
-		return 0, &DecodeError{Reason: ReasonMissingField, Field: "timestamp", Detail: "required"}
-	}
-	var ms int64
-	switch v.t {
-	case typeString:
-		s := v.s
-		var ok bool
-		if ms, ok = rfc3339Millis(s); ok {
-			break
-		}
-		// The string only lives for the call; time.Parse keeps no reference.
-		t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(s), len(s)))
-		if err != nil {
-			return 0, &DecodeError{Reason: ReasonBadTimestamp, Field: "timestamp", Detail: strconv.Quote(string(s)) + " is not RFC 3339"}
-		}
-		ms = t.UnixMilli()
-	case typeNumber:
-		f, err := v.float64()
-		if err != nil || !(f > 0) || f >= 1<<53 {
-			return 0, &DecodeError{Reason: ReasonBadTimestamp, Field: "timestamp", Detail: "epoch milliseconds must be a positive number"}
-		}
-		ms = int64(f)
-	default:
-		return 0, wrongType("timestamp", "an RFC 3339 string or epoch milliseconds", v)
-	}
-	if ms <= 0 {
-		return 0, &DecodeError{Reason: ReasonBadTimestamp, Field: "timestamp", Detail: "before the Unix epoch"}
-	}
-	if d.maxTimeMs > 0 && ms > d.maxTimeMs {
-		return 0, &DecodeError{Reason: ReasonFutureTimestamp, Field: "timestamp", Detail: time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) + " is beyond max_clock_skew ahead of the wall clock"}
-	}
-	return ms, nil
+	return d.rules.Outcome(&d.fields, out)
 }
 
 // rfc3339Millis converts the usual form of an RFC 3339 time,
@@ -539,47 +207,4 @@ func daysSinceEpoch(year, month, day int) int64 {
 	doy := (153*mp+2)/5 + int64(day) - 1   // [0, 365]
 	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
 	return (era-1)*146097 + doe - 719468
-}
-
-func requiredString(v *value, field string) ([]byte, error) {
-	if v == nil || v.t == typeNull {
-		return nil, &DecodeError{Reason: ReasonMissingField, Field: field, Detail: "required"}
-	}
-	if v.t != typeString {
-		return nil, wrongType(field, "a string", v)
-	}
-	s := v.s
-	if len(s) == 0 {
-		return nil, &DecodeError{Reason: ReasonMissingField, Field: field, Detail: "must not be empty"}
-	}
-	return s, nil
-}
-
-func optionalString(v *value, field string) ([]byte, error) {
-	if v == nil || v.t == typeNull {
-		return nil, nil
-	}
-	if v.t != typeString {
-		return nil, wrongType(field, "a string", v)
-	}
-	s := v.s
-	return s, nil
-}
-
-func optionalNumber(v *value, field string) (float64, bool, error) {
-	if v == nil || v.t == typeNull {
-		return 0, false, nil
-	}
-	if v.t != typeNumber {
-		return 0, false, wrongType(field, "a number", v)
-	}
-	f, err := v.float64()
-	if err != nil {
-		return 0, false, &DecodeError{Reason: ReasonWrongType, Field: field, Detail: err.Error()}
-	}
-	return f, true, nil
-}
-
-func wrongType(field, want string, v *value) error {
-	return &DecodeError{Reason: ReasonWrongType, Field: field, Detail: "want " + want + ", got " + v.t.String()}
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func testSchema() *Schema {
@@ -61,8 +63,8 @@ func TestDecodeErrorEventHasNoMissingFeatures(t *testing.T) {
 	d := NewDecoder(testSchema(), 0)
 	p := d.NewPrediction()
 	for _, rec := range []string{
-		`{"prediction_id":"a","model":"fraud","timestamp":1,"status":"error","error":"timeout"}`,
-		`{"prediction_id":"a","model":"fraud","timestamp":1,"status":"error","features":null}`,
+		`{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"status":"error","error":"timeout"}`,
+		`{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"status":"error","features":null}`,
 	} {
 		if err := d.DecodePrediction([]byte(rec), p); err != nil {
 			t.Fatal(err)
@@ -72,7 +74,7 @@ func TestDecodeErrorEventHasNoMissingFeatures(t *testing.T) {
 		}
 	}
 	// An error event that does carry features is checked like any other.
-	rec := `{"prediction_id":"a","model":"fraud","timestamp":1,"status":"error","features":{"amount":1}}`
+	rec := `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"status":"error","features":{"amount":1}}`
 	if err := d.DecodePrediction([]byte(rec), p); err != nil {
 		t.Fatal(err)
 	}
@@ -93,10 +95,10 @@ func TestDecodePredictionDefaultsAndForms(t *testing.T) {
 		{"epoch millis", `{"prediction_id":"a","model":"churn","timestamp":1700000000123,"score":0.31}`, 1700000000123, true, false, false},
 		{"fractional epoch millis truncate", `{"prediction_id":"a","model":"churn","timestamp":1700000000123.9,"score":0.29}`, 1700000000123, false, false, false},
 		{"offset timezone", `{"prediction_id":"a","model":"churn","timestamp":"2023-11-14T23:13:20+01:00","score":0.3}`, 1700000000000, true, false, false},
-		{"explicit predicted wins over threshold", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.9,"predicted":0}`, 1, false, false, false},
-		{"predicted boolean without score", `{"prediction_id":"a","model":"fraud","timestamp":1,"predicted":true}`, 1, true, false, false},
-		{"error event needs no score", `{"prediction_id":"a","model":"fraud","timestamp":1,"status":"error","error":"timeout","latency_ms":3}`, 1, false, true, true},
-		{"null optionals", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.2,"model_version":null,"latency_ms":null,"status":null}`, 1, false, false, false},
+		{"explicit predicted wins over threshold", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.9,"predicted":0}`, 1767225600000, false, false, false},
+		{"predicted boolean without score", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"predicted":true}`, 1767225600000, true, false, false},
+		{"error event needs no score", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"status":"error","error":"timeout","latency_ms":3}`, 1767225600000, false, true, true},
+		{"null optionals", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.2,"model_version":null,"latency_ms":null,"status":null}`, 1767225600000, false, false, false},
 	}
 	d := NewDecoder(testSchema(), 0)
 	p := d.NewPrediction()
@@ -128,14 +130,13 @@ func TestDecodePredictionViolations(t *testing.T) {
 		{"non-finite is range", `{"amount":-1e999,"age":1e999,"country":"US","is_new":"x"}`, []Violation{{0, ViolationRange}, {1, ViolationRange}}},
 		{"new category", `{"amount":1,"age":30,"country":"XX","is_new":"x"}`, []Violation{{2, ViolationNewCategory}}},
 		{"unknown features", `{"amount":1,"age":30,"country":"US","is_new":"x","foo":1,"bar":"b"}`, []Violation{{Undeclared, ViolationUnknownFeature}, {Undeclared, ViolationUnknownFeature}}},
-		{"features not an object", `[1,2]`, []Violation{{0, ViolationMissing}, {1, ViolationMissing}, {2, ViolationMissing}, {3, ViolationMissing}}},
 		{"duplicate key: first wins", `{"amount":1,"amount":"x","age":30,"country":"US","is_new":"x"}`, nil},
 	}
 	d := NewDecoder(testSchema(), 0)
 	p := d.NewPrediction()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"features":` + tt.features + `}`
+			rec := `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"features":` + tt.features + `}`
 			if err := d.DecodePrediction([]byte(rec), p); err != nil {
 				t.Fatal(err)
 			}
@@ -157,34 +158,50 @@ func TestDecodePredictionDeadLetters(t *testing.T) {
 		{"not an object", `[1]`, ReasonInvalidJSON, ""},
 		{"invalid utf8", "{\"prediction_id\":\"\xff\",\"model\":\"fraud\",\"timestamp\":1,\"score\":0.1}", ReasonInvalidUTF8, ""},
 		{"too large", `{"prediction_id":"` + string(make([]byte, 200)) + `"}`, ReasonTooLarge, ""},
-		{"missing id", `{"model":"fraud","timestamp":1,"score":0.1}`, ReasonMissingField, "prediction_id"},
-		{"empty id", `{"prediction_id":"","model":"fraud","timestamp":1,"score":0.1}`, ReasonMissingField, "prediction_id"},
-		{"numeric id", `{"prediction_id":5,"model":"fraud","timestamp":1,"score":0.1}`, ReasonWrongType, "prediction_id"},
-		{"missing model", `{"prediction_id":"a","timestamp":1,"score":0.1}`, ReasonMissingField, "model"},
-		{"unknown model", `{"prediction_id":"a","model":"nope","timestamp":1,"score":0.1}`, ReasonUnknownModel, "model"},
+		{"missing id", `{"model":"fraud","timestamp":1767225600000,"score":0.1}`, ReasonMissingField, "prediction_id"},
+		{"empty id", `{"prediction_id":"","model":"fraud","timestamp":1767225600000,"score":0.1}`, ReasonMissingField, "prediction_id"},
+		{"numeric id", `{"prediction_id":5,"model":"fraud","timestamp":1767225600000,"score":0.1}`, ReasonWrongType, "prediction_id"},
+		{"missing model", `{"prediction_id":"a","timestamp":1767225600000,"score":0.1}`, ReasonMissingField, "model"},
+		{"unknown model", `{"prediction_id":"a","model":"nope","timestamp":1767225600000,"score":0.1}`, ReasonUnknownModel, "model"},
 		{"missing timestamp", `{"prediction_id":"a","model":"fraud","score":0.1}`, ReasonMissingField, "timestamp"},
 		{"bad timestamp", `{"prediction_id":"a","model":"fraud","timestamp":"yesterday","score":0.1}`, ReasonBadTimestamp, "timestamp"},
 		{"zero timestamp", `{"prediction_id":"a","model":"fraud","timestamp":0,"score":0.1}`, ReasonBadTimestamp, "timestamp"},
 		{"bool timestamp", `{"prediction_id":"a","model":"fraud","timestamp":true,"score":0.1}`, ReasonWrongType, "timestamp"},
-		{"future timestamp", `{"prediction_id":"a","model":"fraud","timestamp":5000,"score":0.1}`, ReasonFutureTimestamp, "timestamp"},
-		{"string score", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":"0.9"}`, ReasonWrongType, "score"},
-		{"score above 1", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":1.5}`, ReasonInvalidValue, "score"},
-		{"NaN is not JSON", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":NaN}`, ReasonInvalidJSON, ""},
-		{"overflowing score", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":1e999}`, ReasonInvalidValue, "score"},
-		{"trailing data", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1} {}`, ReasonInvalidJSON, ""},
+		{"future timestamp", `{"prediction_id":"a","model":"fraud","timestamp":1767225602000,"score":0.1}`, ReasonFutureTimestamp, "timestamp"},
+		{"string score", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":"0.9"}`, ReasonWrongType, "score"},
+		{"score above 1", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":1.5}`, ReasonInvalidValue, "score"},
+		{"NaN is not JSON", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":NaN}`, ReasonInvalidJSON, ""},
+		{"overflowing score", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":1e999}`, ReasonInvalidValue, "score"},
+		{"trailing data", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1} {}`, ReasonInvalidJSON, ""},
 		{"leading zero", `{"prediction_id":"a","model":"fraud","timestamp":01,"score":0.1}`, ReasonInvalidJSON, ""},
 		{"control character", "{\"prediction_id\":\"a\x01\",\"model\":\"fraud\",\"timestamp\":1,\"score\":0.1}", ReasonInvalidJSON, ""},
-		{"bad escape", `{"prediction_id":"a\q","model":"fraud","timestamp":1,"score":0.1}`, ReasonInvalidJSON, ""},
+		{"bad escape", `{"prediction_id":"a\q","model":"fraud","timestamp":1767225600000,"score":0.1}`, ReasonInvalidJSON, ""},
 		{"too deep", `{"x":` + strings.Repeat("[", 34) + strings.Repeat("]", 34) + `}`, ReasonInvalidJSON, ""},
-		{"no score nor predicted", `{"prediction_id":"a","model":"fraud","timestamp":1}`, ReasonMissingField, "score"},
-		{"predicted 2", `{"prediction_id":"a","model":"fraud","timestamp":1,"predicted":2}`, ReasonInvalidValue, "predicted"},
-		{"predicted string", `{"prediction_id":"a","model":"fraud","timestamp":1,"predicted":"yes"}`, ReasonWrongType, "predicted"},
-		{"negative latency", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"latency_ms":-1}`, ReasonInvalidValue, "latency_ms"},
-		{"unknown status", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"status":"meh"}`, ReasonInvalidValue, "status"},
-		{"numeric version", `{"prediction_id":"a","model":"fraud","timestamp":1,"score":0.1,"model_version":12}`, ReasonWrongType, "model_version"},
+		{"no score nor predicted", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000}`, ReasonMissingField, "score"},
+		{"predicted 2", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"predicted":2}`, ReasonInvalidValue, "predicted"},
+		{"predicted string", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"predicted":"yes"}`, ReasonWrongType, "predicted"},
+		{"negative latency", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"latency_ms":-1}`, ReasonInvalidValue, "latency_ms"},
+		{"unknown status", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"status":"meh"}`, ReasonInvalidValue, "status"},
+		{"numeric version", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"model_version":12}`, ReasonWrongType, "model_version"},
+		// Every top-level field of the wrong type is a dead letter.
+		{"string features", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"features":"oops"}`, ReasonWrongType, "features"},
+		{"array features", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"features":[1,2]}`, ReasonWrongType, "features"},
+		{"numeric features", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"features":0}`, ReasonWrongType, "features"},
+		{"boolean features", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"features":false}`, ReasonWrongType, "features"},
+		{"string features of an error event", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"status":"error","features":"oops"}`, ReasonWrongType, "features"},
+		{"features: the first one wins", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":1,"features":0,"features":{}}`, ReasonWrongType, "features"},
+		{"array score", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":[0.1]}`, ReasonWrongType, "score"},
+		{"object version", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"model_version":{}}`, ReasonWrongType, "model_version"},
+		{"object id", `{"prediction_id":{"a":1},"model":"fraud","timestamp":1767225600000,"score":0.1}`, ReasonWrongType, "prediction_id"},
+		{"array model", `{"prediction_id":"a","model":["fraud"],"timestamp":1767225600000,"score":0.1}`, ReasonWrongType, "model"},
+		{"array timestamp", `{"prediction_id":"a","model":"fraud","timestamp":[1],"score":0.1}`, ReasonWrongType, "timestamp"},
+		{"boolean status", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"status":true}`, ReasonWrongType, "status"},
+		{"numeric error", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"status":"error","error":500}`, ReasonWrongType, "error"},
+		{"string latency", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"score":0.1,"latency_ms":"12"}`, ReasonWrongType, "latency_ms"},
+		{"object predicted", `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"predicted":{}}`, ReasonWrongType, "predicted"},
 	}
 	d := NewDecoder(testSchema(), 100)
-	d.SetMaxTime(4000)
+	d.SetMaxTime(1767225601000)
 	p := d.NewPrediction()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,7 +262,7 @@ func TestDecodeOutcome(t *testing.T) {
 // rejection is a *DecodeError.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(benchRecord))
-	f.Add([]byte(`{"prediction_id":"a","model":"fraud","timestamp":1,"label":1}`))
+	f.Add([]byte(`{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"label":1}`))
 	f.Add([]byte(`{"features":{"amount":NaN}}`))
 	d := NewDecoder(testSchema(), 1<<16)
 	p := d.NewPrediction()
@@ -278,8 +295,8 @@ func benchSchema() *Schema {
 	return NewSchema([]ModelSpec{{Name: "bench", Threshold: 0.5, Features: fs}})
 }
 
-// BenchmarkDecodePrediction measures the hot-path decoder (fastjson with a
-// reused parser) on a 10-feature prediction.
+// BenchmarkDecodePrediction measures the hot-path decoder (the JSON scanner
+// and the rules) on a 10-feature prediction.
 func BenchmarkDecodePrediction(b *testing.B) {
 	d := NewDecoder(benchSchema(), 1<<20)
 	p := d.NewPrediction()
@@ -315,5 +332,89 @@ func BenchmarkDecodePredictionEncodingJSON(b *testing.B) {
 		if err := json.Unmarshal(rec, &w); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTimestampBounds checks the event-time rules: a number below 1e11 is
+// epoch seconds, not milliseconds, and max_clock_skew and max_event_age
+// bound event time around the wall clock.
+func TestTimestampBounds(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	const day = 24 * time.Hour
+	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+	secondsDate := time.Unix(1796676000, 0).UTC().Format(time.RFC3339)
+	tests := []struct {
+		name    string
+		ts      string
+		maxAge  time.Duration
+		reason  Reason // ReasonNone: accepted
+		message string // in the error
+		want    int64  // event time, when accepted
+	}{
+		{"epoch seconds", `1796676000`, 0, ReasonBadTimestamp, "1796676000 looks like epoch seconds (" + secondsDate + ")", 0},
+		{"fractional epoch seconds", `1796676000.5`, 0, ReasonBadTimestamp, "looks like epoch seconds", 0},
+		{"just below 1e11", `99999999999`, 0, ReasonBadTimestamp, "want epoch milliseconds, at least 1e11 (1973-03-03T09:46:40Z)", 0},
+		{"1e11 is milliseconds", `100000000000`, 0, ReasonNone, "", 1e11},
+		{"1e11 written as an exponent", `1e11`, 0, ReasonNone, "", 1e11},
+		{"a 1970 string is not a number", `"1970-01-02T00:00:00Z"`, 0, ReasonNone, "", 86400000},
+		{"negative", `-1796676000000`, 0, ReasonBadTimestamp, "must be a positive number", 0},
+		{"fresh", ms(now.Add(-time.Hour)), day, ReasonNone, "", now.Add(-time.Hour).UnixMilli()},
+		{"exactly max_event_age old", ms(now.Add(-day)), day, ReasonNone, "", now.Add(-day).UnixMilli()},
+		{"older than max_event_age", ms(now.Add(-day - time.Millisecond)), day, ReasonStaleTimestamp,
+			"2026-11-29T23:59:59.999Z is more than max_event_age behind the wall clock", 0},
+		{"a 1970 string with max_event_age", `"1970-01-02T00:00:00Z"`, day, ReasonStaleTimestamp, "1970-01-02T00:00:00Z", 0},
+		{"old but no max_event_age", ms(now.Add(-400 * day)), 0, ReasonNone, "", now.Add(-400 * day).UnixMilli()},
+		{"ahead within max_clock_skew", ms(now.Add(time.Hour)), day, ReasonNone, "", now.Add(time.Hour).UnixMilli()},
+		{"beyond max_clock_skew", ms(now.Add(time.Hour + time.Millisecond)), day, ReasonFutureTimestamp, "beyond max_clock_skew", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder(testSchema().WithMaxEventAge(tt.maxAge), 0)
+			d.SetMaxTime(now.Add(time.Hour).UnixMilli())
+			d.SetWallClock(now)
+			p := d.NewPrediction()
+			var o Outcome
+			errs := []error{
+				d.DecodePrediction([]byte(`{"prediction_id":"a","model":"churn","score":0.5,"timestamp":`+tt.ts+`}`), p),
+				d.DecodeOutcome([]byte(`{"prediction_id":"a","model":"churn","label":1,"timestamp":`+tt.ts+`}`), &o),
+			}
+			for i, err := range errs {
+				if tt.reason == ReasonNone {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := []int64{p.TimeMs, o.TimeMs}[i]; got != tt.want {
+						t.Errorf("event time %d, want %d", got, tt.want)
+					}
+					continue
+				}
+				var de *DecodeError
+				if !errors.As(err, &de) || de.Reason != tt.reason || de.Field != "timestamp" || !strings.Contains(err.Error(), tt.message) {
+					t.Errorf("error %v, want %s on timestamp saying %q", err, tt.reason, tt.message)
+				}
+			}
+		})
+	}
+}
+
+// TestReasons checks that every reason has its own code and that the list
+// pre-created for reckon_dead_letter_total has them all.
+func TestReasons(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range Reasons() {
+		s := r.String()
+		if s == "" || strings.HasPrefix(s, "reason(") || seen[s] {
+			t.Errorf("reason %d: code %q", r, s)
+		}
+		seen[s] = true
+	}
+	for _, s := range []string{"too_large", "invalid_utf8", "invalid_json", "missing_field", "wrong_type", "bad_timestamp",
+		"future_timestamp", "stale_timestamp", "invalid_value", "unknown_model", "bad_label"} {
+		if !seen[s] {
+			t.Errorf("Reasons() lacks %s", s)
+		}
+	}
+	if len(seen) != NumReasons-1 {
+		t.Errorf("%d reasons, NumReasons %d", len(seen), NumReasons)
 	}
 }

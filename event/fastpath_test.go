@@ -12,11 +12,11 @@ import (
 // scanNumber scans s as a number and returns what exactFloat made of it.
 func scanNumber(s string) (float64, bool) {
 	sc := scanner{b: []byte(s)}
-	var v value
+	var v Value
 	if !sc.number(&v) || sc.i != len(s) {
 		panic("not a number literal: " + s)
 	}
-	return v.f, v.exact
+	return v.Num, sc.exact
 }
 
 // TestExactFloatMatchesStrconv checks the scanner's conversion of number

@@ -14,8 +14,9 @@ const (
 	ReasonInvalidJSON            // not JSON, or not a JSON object
 	ReasonMissingField           // a required top-level field is absent or null
 	ReasonWrongType              // a top-level field has the wrong JSON type
-	ReasonBadTimestamp           // timestamp is neither RFC 3339 nor positive epoch milliseconds
+	ReasonBadTimestamp           // timestamp is neither RFC 3339 nor epoch milliseconds (a number below 1e11 looks like epoch seconds)
 	ReasonFutureTimestamp        // timestamp is further ahead of the wall clock than max_clock_skew
+	ReasonStaleTimestamp         // timestamp is further behind the wall clock than max_event_age
 	ReasonInvalidValue           // right type, impossible value: score outside [0,1], unknown status, …
 	ReasonUnknownModel           // model is not configured
 	ReasonBadLabel               // outcome label is not 1/0, true/false or a configured label string
@@ -31,6 +32,7 @@ var reasonNames = [numReasons]string{
 	ReasonWrongType:       "wrong_type",
 	ReasonBadTimestamp:    "bad_timestamp",
 	ReasonFutureTimestamp: "future_timestamp",
+	ReasonStaleTimestamp:  "stale_timestamp",
 	ReasonInvalidValue:    "invalid_value",
 	ReasonUnknownModel:    "unknown_model",
 	ReasonBadLabel:        "bad_label",

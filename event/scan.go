@@ -1,66 +1,55 @@
 package event
 
 import (
-	"errors"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 )
 
-// This file is a JSON scanner specialised for reckon's records: one pass
-// over a top-level object that validates the whole document (RFC 8259),
-// keeps its members, and keeps the members of the "features" object one
-// level down. Everything deeper is validated and skipped. It replaces
-// fastjson on the hot path because decoding dominated a worker's CPU
-// (BenchmarkDecodePrediction: ~1.3 µs with fastjson; see the README).
+// This file is the JSON format: a scanner specialised for reckon's records,
+// one pass over a top-level object that validates the whole document
+// (RFC 8259), puts the values of the contract's top-level fields into a
+// Fields, and the members of the "features" object one level down.
+// Everything deeper, and every field the contract does not know, is
+// validated and skipped. It judges no value: that is the rules' work
+// (rules.go). It replaces fastjson on the hot path because decoding
+// dominated a worker's CPU (BenchmarkDecodePrediction: ~1.3 µs with
+// fastjson; see the README); fastjson remains the oracle of
+// FuzzDecodeMatchesOracle.
 //
 // Strings without escapes alias the input; escaped ones are unescaped into
 // the scanner's buffer, which is reset per record, so every []byte it
 // returns is valid until the next record.
 
-// jtype is the JSON type of a value.
-type jtype uint8
+// JSON is reckon's JSON format (DESIGN.md §1): it implements Format. It is
+// not safe for concurrent use; the zero JSON is ready to use.
+type JSON struct {
+	// KeepMembers makes Scan keep every top-level member of the record,
+	// known to the contract or not, for Members. Flat rows of reference
+	// data need them; the hot path does not.
+	KeepMembers bool
 
-const (
-	typeNull jtype = iota
-	typeTrue
-	typeFalse
-	typeNumber
-	typeString
-	typeObject
-	typeArray
-)
-
-var jtypeNames = [...]string{"null", "true", "false", "number", "string", "object", "array"}
-
-func (t jtype) String() string { return jtypeNames[t] }
-
-// value is a scanned JSON value: its type, and for strings the unescaped
-// contents, for numbers the literal text and, when exact is set, its value.
-type value struct {
-	t     jtype
-	exact bool // a number whose value is f (see exactFloat)
-	s     []byte
-	f     float64
+	sc scanner
 }
 
-// float64 parses a number value. A literal beyond float64's range gives
-// ±Inf (the caller decides what that means), not an error.
-func (v *value) float64() (float64, error) {
-	if v.exact {
-		return v.f, nil
+// Scan implements Format: b must be one JSON object in valid UTF-8 and
+// nothing else.
+func (j *JSON) Scan(b []byte, f *Fields) error {
+	if !utf8.Valid(b) {
+		return &DecodeError{Reason: ReasonInvalidUTF8, Detail: "record value is not valid UTF-8"}
 	}
-	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(v.s), len(v.s)), 64)
-	if err != nil {
-		var ne *strconv.NumError
-		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
-			return f, nil
-		}
-		return 0, err
+	j.sc.keep = j.KeepMembers
+	if !j.sc.scanRecord(b, f) {
+		return &DecodeError{Reason: ReasonInvalidJSON, Detail: j.sc.err}
 	}
-	return f, nil
+	return nil
 }
+
+// Members returns every top-level member of the last record scanned, in
+// record order, when KeepMembers is set. A features object is a member of
+// TypeObject (its members are in the Fields). Valid until the next Scan.
+func (j *JSON) Members() []Member { return j.sc.top }
 
 // exactPow10 are the powers of ten that a float64 holds exactly.
 var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
@@ -98,12 +87,6 @@ func exactFloat(neg bool, m uint64, nd, exp int) (f float64, ok bool) {
 	return f, true
 }
 
-// member is one key and value of an object.
-type member struct {
-	key []byte
-	v   value
-}
-
 // maxDepth bounds nesting, so that a hostile record cannot exhaust the
 // stack.
 const maxDepth = 32
@@ -112,30 +95,38 @@ type scanner struct {
 	b   []byte
 	i   int
 	buf []byte // unescaped strings of the current record
+	err string
 
-	top, features []member
-	hasFeatures   bool // features holds the members of a "features" object
-	err           string
+	f       *Fields // where the record's fields go
+	keep    bool    // keep every top-level member in top
+	top     []Member
+	skipped Value // the value of a top-level member that f does not keep
+
+	// The number last scanned: exact when number stored its value (see
+	// exactFloat), else lit is its literal, for strconv.
+	exact bool
+	lit   []byte
 }
 
-// scanRecord scans b, which must be a JSON object and nothing else. On
-// failure it returns false and s.err says why.
-func (s *scanner) scanRecord(b []byte) bool {
+// scanRecord scans b, which must be a JSON object and nothing else, into
+// f. On failure it returns false and s.err says why.
+func (s *scanner) scanRecord(b []byte, f *Fields) bool {
 	s.b, s.i, s.buf, s.err = b, 0, s.buf[:0], ""
-	s.top, s.features, s.hasFeatures = s.top[:0], s.features[:0], false
+	s.f, s.top = f, s.top[:0]
+	f.Reset()
 	s.ws()
 	if s.i >= len(s.b) {
 		return s.fail("empty record")
 	}
 	if s.b[s.i] != '{' {
-		var v value
+		var v Value
 		if !s.value(&v, 0) {
 			return false
 		}
-		return s.fail("record is a JSON " + v.t.String() + ", want an object")
+		return s.fail("record is a JSON " + v.describe() + ", want an object")
 	}
 	s.i++
-	if !s.members(&s.top, 1, true) {
+	if !s.members(1, true) {
 		return false
 	}
 	s.ws()
@@ -146,9 +137,10 @@ func (s *scanner) scanRecord(b []byte) bool {
 }
 
 // members scans an object's members after its '{' up to and including
-// '}', appending them to dst. At the top level, the first "features"
-// object's members go to s.features.
-func (s *scanner) members(dst *[]member, depth int, top bool) bool {
+// '}'. At the top level (top), the values of the contract's fields go to
+// s.f, and the members of the first "features" object to s.f.Features one
+// level down; members anywhere else are not scanned here.
+func (s *scanner) members(depth int, top bool) bool {
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
@@ -169,18 +161,52 @@ func (s *scanner) members(dst *[]member, depth int, top bool) bool {
 		}
 		s.i++
 		s.ws()
-		m := member{key: key}
-		if top && !s.hasFeatures && string(key) == "features" && s.i < len(s.b) && s.b[s.i] == '{' {
-			s.i++
-			if !s.members(&s.features, depth+1, false) {
+		if top {
+			// A field of the contract's is scanned into its place in s.f
+			// the first time the record has it; the first occurrence wins.
+			field, known := FieldOf(key)
+			known = known && !s.f.Has(field)
+			v := &s.skipped
+			if known {
+				s.f.has |= 1 << field
+				v = &s.f.top[field]
+			}
+			if known && field == FieldFeatures && s.i < len(s.b) && s.b[s.i] == '{' {
+				s.i++
+				v.Type = TypeObject
+				if !s.members(depth+1, false) {
+					return false
+				}
+			} else {
+				if !s.value(v, depth) {
+					return false
+				}
+				if v.Type == TypeNumber && !s.exact && (known || s.keep) {
+					v.Num = parseFloat(s.lit)
+				}
+			}
+			if s.keep {
+				s.top = append(s.top, Member{Name: key, Value: *v})
+			}
+		} else {
+			// A feature is scanned in place: this is most of a record.
+			fs := s.f.Features
+			n := len(fs)
+			if n < cap(fs) {
+				fs = fs[:n+1]
+			} else {
+				fs = append(fs, Member{})
+			}
+			s.f.Features = fs
+			m := &fs[n]
+			m.Name = key
+			if !s.value(&m.Value, depth) {
 				return false
 			}
-			s.hasFeatures = true
-			m.v.t = typeObject
-		} else if !s.value(&m.v, depth) {
-			return false
+			if m.Value.Type == TypeNumber && !s.exact {
+				m.Value.Num = parseFloat(s.lit)
+			}
 		}
-		*dst = append(*dst, m)
 		s.ws()
 		if s.i >= len(s.b) {
 			return s.fail("unterminated object")
@@ -197,31 +223,35 @@ func (s *scanner) members(dst *[]member, depth int, top bool) bool {
 	}
 }
 
-// value scans one value; objects and arrays are validated and skipped.
-func (s *scanner) value(v *value, depth int) bool {
+// value scans one value into v, setting its Type and the member of that
+// type only (a reused v keeps stale others, which Value's contract makes
+// meaningless); objects and arrays are validated and skipped. A number's
+// value is in v.Num only when s.exact; otherwise its literal is s.lit, for
+// the caller to convert if it keeps the value.
+func (s *scanner) value(v *Value, depth int) bool {
 	if s.i >= len(s.b) {
 		return s.fail("unexpected end of record")
 	}
 	switch c := s.b[s.i]; {
 	case c == '"':
 		str, ok := s.str()
-		v.t, v.s = typeString, str
+		v.Type, v.Str = TypeString, str
 		return ok
 	case c == '-' || (c >= '0' && c <= '9'):
-		v.t = typeNumber
+		v.Type = TypeNumber
 		return s.number(v)
 	case c == '{':
-		v.t = typeObject
+		v.Type = TypeObject
 		return s.skipContainer(depth + 1)
 	case c == '[':
-		v.t = typeArray
+		v.Type = TypeArray
 		return s.skipContainer(depth + 1)
 	case s.literal("true"):
-		v.t = typeTrue
+		v.Type, v.Bool = TypeBool, true
 	case s.literal("false"):
-		v.t = typeFalse
+		v.Type, v.Bool = TypeBool, false
 	case s.literal("null"):
-		v.t = typeNull
+		v.Type = TypeNull
 	default:
 		return s.fail("unexpected " + strconv.QuoteRune(rune(c)) + " at offset " + strconv.Itoa(s.i))
 	}
@@ -252,7 +282,7 @@ func (s *scanner) skipContainer(depth int) bool {
 		s.i++
 		return true
 	}
-	var v value
+	var v Value
 	for {
 		s.ws()
 		if open == '{' {
@@ -290,8 +320,10 @@ func (s *scanner) skipContainer(depth int) bool {
 
 // number scans a number by the JSON grammar,
 // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and converts the usual
-// short ones on the way (exactFloat), so that they are not read twice.
-func (s *scanner) number(v *value) bool {
+// short ones on the way (exactFloat), so that they are not read twice:
+// then s.exact is set and v.Num holds the value; otherwise s.lit is the
+// literal (see parseFloat).
+func (s *scanner) number(v *Value) bool {
 	start := s.i
 	neg := s.b[s.i] == '-'
 	if neg {
@@ -339,9 +371,18 @@ func (s *scanner) number(v *value) bool {
 		}
 		exp += x
 	}
-	v.s = s.b[start:s.i]
-	v.f, v.exact = exactFloat(neg, m, nd, exp)
+	s.lit = s.b[start:s.i]
+	v.Num, s.exact = exactFloat(neg, m, nd, exp)
 	return true
+}
+
+// parseFloat converts a number literal that the scanner has checked
+// against the JSON grammar. A literal beyond float64's range gives ±Inf
+// (strconv's ErrRange, the rules decide what it means); no other error is
+// possible.
+func parseFloat(lit []byte) float64 {
+	f, _ := strconv.ParseFloat(unsafe.String(unsafe.SliceData(lit), len(lit)), 64)
+	return f
 }
 
 // mantissa scans digits, appending them to *m (which may overflow: the

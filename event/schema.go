@@ -1,5 +1,13 @@
 // Package event decodes and validates the prediction and outcome records of
-// DESIGN.md §1: the wire schema that model servers and labellers publish.
+// DESIGN.md §1: the wire schema that model servers and labellers publish
+// (docs/events.md describes it as implemented).
+//
+// Decoding is two steps with a small boundary between them: a Format (JSON,
+// the scanner of scan.go) finds the record's fields and reports them as
+// typed values in a Fields (fields.go); Rules (rules.go), the one copy of
+// the contract's rules, judge them and fill a Prediction or an Outcome. A
+// Decoder joins the two for the consumer; package reference feeds CSV and
+// JSON rows to the same Rules.
 //
 // A Decoder is owned by one goroutine (a partition worker) and reuses all of
 // its memory: in steady state decoding a record allocates nothing. Byte slices
@@ -10,6 +18,7 @@ package event
 import (
 	"math"
 	"slices"
+	"time"
 )
 
 // FeatureKind is how a declared feature is interpreted.
@@ -52,6 +61,9 @@ type ModelSpec struct {
 type Schema struct {
 	models []model
 	index  map[string]int
+	// maxEventAge is max_event_age: how far behind the wall clock an event
+	// time may be (Rules.SetWallClock); 0 means no limit.
+	maxEventAge time.Duration
 }
 
 type model struct {
@@ -90,6 +102,18 @@ func NewSchema(models []ModelSpec) *Schema {
 	return s
 }
 
+// WithMaxEventAge returns a copy of s whose rules make events older than
+// the wall clock minus age dead letters (reason stale_timestamp; see
+// Rules.SetWallClock). Zero means no limit, the default.
+func (s *Schema) WithMaxEventAge(age time.Duration) *Schema {
+	c := *s
+	c.maxEventAge = age
+	return &c
+}
+
+// MaxEventAge is the schema's max_event_age; 0 means no limit.
+func (s *Schema) MaxEventAge() time.Duration { return s.maxEventAge }
+
 // Len is the number of models.
 func (s *Schema) Len() int { return len(s.models) }
 
@@ -100,6 +124,17 @@ func (s *Schema) Model(i int) *ModelSpec { return &s.models[i].ModelSpec }
 func (s *Schema) Lookup(name []byte) (int, bool) {
 	i, ok := s.index[string(name)]
 	return i, ok
+}
+
+// NewPrediction returns a Prediction with room for every model's features.
+func (s *Schema) NewPrediction() *Prediction {
+	n := s.MaxFeatures()
+	return &Prediction{
+		Num:        make([]float64, n),
+		Cat:        make([][]byte, n),
+		Missing:    make([]bool, n),
+		Violations: make([]Violation, 0, 8),
+	}
 }
 
 // MaxFeatures is the largest feature count of any model, the size a reused

@@ -7,13 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/valyala/fastjson"
 
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
@@ -117,13 +113,14 @@ type Builder struct {
 
 	model    *config.Model
 	index    int // the model's index in the schema
-	spec     *event.ModelSpec
-	cats     []map[string]struct{} // declared categories per feature; nil when open
-	maxBytes int                   // longest JSON line accepted
+	maxBytes int // longest JSON line accepted
 
-	dec    *event.Decoder
+	// Rows are an input format of the event contract: CSV cells and JSON
+	// lines become fields, which the stream's rules judge.
+	rules  *event.Rules
+	json   event.JSON
+	fields event.Fields
 	pred   *event.Prediction
-	parser fastjson.Parser
 	part   *windows.Partial
 
 	stats   Stats
@@ -153,39 +150,18 @@ func NewBuilder(cfg *config.Config, model string) (*Builder, error) {
 	b := &Builder{
 		model:    m,
 		index:    index,
-		spec:     schema.Model(index),
-		cats:     make([]map[string]struct{}, len(m.Features)),
 		maxBytes: cfg.MaxRecordBytes,
-		dec:      event.NewDecoder(schema, cfg.MaxRecordBytes),
-		part:     layoutOf(cfg).NewPartial(index),
+		rules:    event.NewRules(schema),
+		json:     event.JSON{KeepMembers: true},
+		pred:     schema.NewPrediction(),
+		part:     windows.LayoutOf(cfg).NewPartial(index),
 		ignored:  make(map[string]struct{}),
 	}
 	if b.maxBytes <= 0 {
 		b.maxBytes = config.DefaultMaxRecordBytes
 	}
-	b.pred = b.dec.NewPrediction()
-	for i, f := range m.Features {
-		if len(f.Categories) > 0 {
-			b.cats[i] = make(map[string]struct{}, len(f.Categories))
-			for _, c := range f.Categories {
-				b.cats[i][c] = struct{}{}
-			}
-		}
-	}
 	b.stats.Violations = make([][event.NumViolationKinds]int64, len(m.Features))
 	return b, nil
-}
-
-// layoutOf returns the layout of cfg's models, as the processor builds it.
-func layoutOf(cfg *config.Config) windows.Layout {
-	l := make(windows.Layout, len(cfg.Models))
-	for i, m := range cfg.Models {
-		l[i] = make([]bool, len(m.Features))
-		for j, f := range m.Features {
-			l[i][j] = f.Type == config.FeatureCategorical
-		}
-	}
-	return l
 }
 
 // Stats returns what the Builder has read so far. The slices are the
@@ -267,61 +243,32 @@ func (b *Builder) ignore(name string) {
 	b.stats.Ignored = append(b.stats.Ignored, name)
 }
 
-// reset readies b.pred for a CSV or flat row: every feature missing, no
-// score, ok.
-func (b *Builder) reset() *event.Prediction {
+// addRow applies the rules to a CSV or flat JSON row of the model, found
+// in f, and adds it.
+func (b *Builder) addRow(f *event.Fields) error {
 	p := b.pred
-	p.Model = b.index
-	for i := range b.model.Features {
-		p.Num[i], p.Cat[i], p.Missing[i] = 0, nil, true
+	scored, err := b.rules.Row(b.index, f, p)
+	if err != nil {
+		return err
 	}
-	p.Violations = p.Violations[:0]
-	p.Score, p.Predicted, p.Error = math.NaN(), false, false
-	return p
+	label, err := b.label(f)
+	if err != nil {
+		return err
+	}
+	b.add(p, scored, label)
+	return nil
 }
 
-// setNum records a numeric value of feature i with the decoder's range
-// check.
-func (b *Builder) setNum(p *event.Prediction, i int, x float64) {
-	p.Num[i], p.Missing[i] = x, false
-	f := &b.spec.Features[i]
-	if !(x >= f.Min && x <= f.Max) || math.IsInf(x, 0) {
-		p.Violations = append(p.Violations, event.Violation{Feature: i, Kind: event.ViolationRange})
+// label reads the row's label: 0, 1 or noLabel.
+func (b *Builder) label(f *event.Fields) (int8, error) {
+	l, ok, err := b.rules.Label(b.index, f.Get(event.FieldLabel))
+	if err != nil || !ok {
+		return noLabel, err
 	}
-}
-
-// setCat records a categorical value of feature i with the decoder's
-// category check. c must stay valid until the row is added.
-func (b *Builder) setCat(p *event.Prediction, i int, c []byte) {
-	p.Cat[i], p.Missing[i] = c, false
-	if set := b.cats[i]; set != nil {
-		if _, ok := set[string(c)]; !ok {
-			p.Violations = append(p.Violations, event.Violation{Feature: i, Kind: event.ViolationNewCategory})
-		}
+	if l {
+		return 1, nil
 	}
-}
-
-// finishRow reports the features still missing, after the type violations
-// that made some of them missing, as the decoder does. Like the decoder, it
-// reports nothing for an error prediction without features.
-func (b *Builder) finishRow(p *event.Prediction) {
-	if p.Error && len(p.Violations) == 0 && !slices.Contains(p.Missing[:len(b.model.Features)], false) {
-		return
-	}
-	for i := range b.model.Features {
-		if p.Missing[i] && !hasViolation(p, i, event.ViolationType) {
-			p.Violations = append(p.Violations, event.Violation{Feature: i, Kind: event.ViolationMissing})
-		}
-	}
-}
-
-func hasViolation(p *event.Prediction, feature int, kind event.ViolationKind) bool {
-	for _, v := range p.Violations {
-		if v.Feature == feature && v.Kind == kind {
-			return true
-		}
-	}
-	return false
+	return 0, nil
 }
 
 // add adds one prediction of the model to the profile with the updates a

@@ -182,9 +182,9 @@ func TestBuildCounts(t *testing.T) {
 // decoder: type violations count as missing, undeclared features are
 // counted.
 func TestWireViolations(t *testing.T) {
-	data := `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{"amount":"12","age":30,"country":"DE","is_new":true,"ref":1},"score":0.5}
-{"prediction_id":"b","model":"nope","timestamp":1,"features":{}}
-{"prediction_id":"c","model":"churn","timestamp":1,"features":{"tenure":2},"score":0.1}
+	data := `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"features":{"amount":"12","age":30,"country":"DE","is_new":true,"ref":1},"score":0.5}
+{"prediction_id":"b","model":"nope","timestamp":1767225600000,"features":{}}
+{"prediction_id":"c","model":"churn","timestamp":1767225600000,"features":{"tenure":2},"score":0.1}
 {"prediction_id":"d","model":"churn","features":{"tenure":"bad"},"score":7}
 {"amount":"7","age":31,"country":1,"is_new":false,"score":0.5,"extra":true}
 `
@@ -215,26 +215,29 @@ func TestRowErrors(t *testing.T) {
 		data   string
 		want   string
 		line   int64
-		reason event.Reason // for JSON lines
+		reason event.Reason // for rows the event rules reject
 	}{
 		{"csv number", FormatCSV, header + "1,2,DE,,,,,\n1,abc,DE,,,,,\n", `data:3: column "age": "abc" is not a number`, 3, 0},
 		{"csv number after multiline cell", FormatCSV, header + "1,2,\"D\nE\",,,,,\nx,2,DE,,,,,\n", `data:4: column "amount": "x" is not a number`, 4, 0},
-		{"csv score range", FormatCSV, header + "1,2,DE,,1.5,,,\n", `data:2: column "score": 1.5 is not a probability in [0,1]`, 2, 0},
+		{"csv score range", FormatCSV, header + "1,2,DE,,1.5,,,\n", `data:2: invalid_value: score: must be a probability in [0,1]`, 2, event.ReasonInvalidValue},
 		{"csv score text", FormatCSV, header + "1,2,DE,,high,,,\n", `data:2: column "score": "high" is not a number`, 2, 0},
-		{"csv predicted", FormatCSV, header + "1,2,DE,,0.5,2,,\n", `data:2: column "predicted": "2" is not 0/1 or true/false`, 2, 0},
-		{"csv label", FormatCSV, header + "1,2,DE,,0.5,,maybe,\n", `data:2: column "label": "maybe" is not a label of model fraud (want 1/0, true/false, "chargeback" or "legit")`, 2, 0},
-		{"csv status", FormatCSV, header + "1,2,DE,,0.5,,,failed\n", `data:2: column "status": "failed": want "ok" or "error"`, 2, 0},
+		{"csv predicted", FormatCSV, header + "1,2,DE,,0.5,2,,\n", `data:2: invalid_value: predicted: must be 0 or 1`, 2, event.ReasonInvalidValue},
+		{"csv predicted text", FormatCSV, header + "1,2,DE,,0.5,yes,,\n", `data:2: wrong_type: predicted: want 0/1 or a boolean, got string`, 2, event.ReasonWrongType},
+		{"csv label", FormatCSV, header + "1,2,DE,,0.5,,maybe,\n", `data:2: bad_label: label: "maybe" is not a configured label of model fraud (want 1/0, true/false, "chargeback" or "legit")`, 2, event.ReasonBadLabel},
+		{"csv status", FormatCSV, header + "1,2,DE,,0.5,,,failed\n", `data:2: invalid_value: status: "failed", want "ok" or "error"`, 2, event.ReasonInvalidValue},
+		{"csv score after multiline cell", FormatCSV, header + "1,2,\"D\nE\",,7,,,\n", `data:3: invalid_value: score: must be a probability in [0,1]`, 3, event.ReasonInvalidValue},
 		{"csv field count", FormatCSV, header + "1,2,DE\n", `data:2: wrong number of fields: 3 fields, the header has 8`, 2, 0},
 		{"csv quote", FormatCSV, header + "1,2,D\"E,,,,,\n", `data:2: bare " in non-quoted-field (at character 6)`, 2, 0},
 		{"csv empty", FormatCSV, "", `data:1: empty input: no header row`, 1, 0},
 		{"csv duplicate column", FormatCSV, "amount,age,country,is_new,age\n", `data:1: column "age": appears twice in the header`, 1, 0},
 		{"json syntax", FormatJSONL, "{\"amount\":1}\n\n{\"amount\":1,}\n", `data:3: invalid_json: `, 3, event.ReasonInvalidJSON},
-		{"json not object", FormatJSONL, "[1]\n", `data:1: invalid_json: line is a JSON array, want an object`, 1, event.ReasonInvalidJSON},
-		{"json utf8", FormatJSONL, "{\"country\":\"\xff\"}\n", `data:1: invalid_utf8: line is not valid UTF-8`, 1, event.ReasonInvalidUTF8},
-		{"wire score type", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{},"score":"0.5"}` + "\n", `data:1: wrong_type: score: want a number, got string`, 1, event.ReasonWrongType},
+		{"json not object", FormatJSONL, "[1]\n", `data:1: invalid_json: record is a JSON array, want an object`, 1, event.ReasonInvalidJSON},
+		{"json utf8", FormatJSONL, "{\"country\":\"\xff\"}\n", `data:1: invalid_utf8: record value is not valid UTF-8`, 1, event.ReasonInvalidUTF8},
+		{"wire score type", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"features":{},"score":"0.5"}` + "\n", `data:1: wrong_type: score: want a number, got string`, 1, event.ReasonWrongType},
 		{"wire timestamp", FormatJSONL, `{"prediction_id":"a","model":"fraud","features":{},"score":0.5}`, `data:1: missing_field: timestamp: required`, 1, event.ReasonMissingField},
-		{"wire no score", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{}}`, `data:1: missing_field: score: an ok prediction needs a score or predicted`, 1, event.ReasonMissingField},
-		{"wire label", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1,"features":{},"score":0.5,"label":"1"}`, `data:1: bad_label: label: "1" is not a configured label of model fraud`, 1, event.ReasonBadLabel},
+		{"wire features not an object", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"features":"oops","score":0.5}`, `data:1: wrong_type: features: want an object, got string`, 1, event.ReasonWrongType},
+		{"wire no score", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"features":{}}`, `data:1: missing_field: score: an ok prediction needs a score or predicted`, 1, event.ReasonMissingField},
+		{"wire label", FormatJSONL, `{"prediction_id":"a","model":"fraud","timestamp":1767225600000,"features":{},"score":0.5,"label":"1"}`, `data:1: bad_label: label: "1" is not a configured label of model fraud`, 1, event.ReasonBadLabel},
 		{"flat score", FormatJSONL, `{"amount":1,"score":2}`, `data:1: invalid_value: score: must be a probability in [0,1]`, 1, event.ReasonInvalidValue},
 		{"flat predicted", FormatJSONL, `{"amount":1,"predicted":"yes"}`, `data:1: wrong_type: predicted: want 0/1 or a boolean, got string`, 1, event.ReasonWrongType},
 		{"flat label", FormatJSONL, `{"amount":1,"label":2}`, `data:1: bad_label: label: must be 1 or 0`, 1, event.ReasonBadLabel},
@@ -258,6 +261,10 @@ func TestRowErrors(t *testing.T) {
 			var de *event.DecodeError
 			if tc.reason != 0 && (!errors.As(err, &de) || de.Reason != tc.reason) {
 				t.Errorf("error %v: want an *event.DecodeError with reason %v", err, tc.reason)
+			}
+			// A CSV cell the event rules reject keeps its column.
+			if tc.format == FormatCSV && de != nil && re.Column != de.Field {
+				t.Errorf("error %v: column %q, want %q", err, re.Column, de.Field)
 			}
 		})
 	}
@@ -313,38 +320,6 @@ func TestLabels(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestLabelsMatchDecoder checks jsonLabel against the decoder's outcome
-// label rules, value for value.
-func TestLabelsMatchDecoder(t *testing.T) {
-	cfg := testCfg(t)
-	b := newBuilder(t, cfg, "fraud")
-	dec := event.NewDecoder(event.SchemaFromConfig(cfg), 0)
-	for _, raw := range []string{"1", "0", "1.0", "0e3", "2", "-1", "0.5", "true", "false", `"chargeback"`, `"legit"`,
-		`"1"`, `"true"`, `"Chargeback"`, `""`, "[]", "{}", "null"} {
-		var out event.Outcome
-		derr := dec.DecodeOutcome([]byte(`{"prediction_id":"a","model":"fraud","timestamp":1,"label":`+raw+`}`), &out)
-		v, err := b.parser.Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, ok, gerr := b.jsonLabel(v)
-		switch {
-		case raw == "null":
-			if ok || gerr != nil {
-				t.Errorf("null: ok %v err %v, want no label", ok, gerr)
-			}
-		case (derr == nil) != (gerr == nil):
-			t.Errorf("%s: decoder error %v, jsonLabel error %v", raw, derr, gerr)
-		case derr != nil:
-			if derr.Error() != gerr.Error() {
-				t.Errorf("%s: decoder error %q, jsonLabel error %q", raw, derr, gerr)
-			}
-		case !ok || got != out.Label:
-			t.Errorf("%s: jsonLabel %v (ok %v), decoder %v", raw, got, ok, out.Label)
-		}
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/reckonhq/reckon/event"
 )
 
 // colKind is what a CSV column holds.
@@ -13,26 +15,14 @@ type colKind uint8
 
 const (
 	colIgnored colKind = iota
-	colFeature
-	colModel
-	colScore
-	colPredicted
-	colLabel
-	colStatus
+	colFeature         // a declared feature
+	colField           // one of the row fields (rowField)
 )
-
-// fieldKinds maps the names of the known non-feature fields to their kinds.
-var fieldKinds = map[string]colKind{
-	"model":     colModel,
-	"score":     colScore,
-	"predicted": colPredicted,
-	"label":     colLabel,
-	"status":    colStatus,
-}
 
 type column struct {
 	kind    colKind
-	feature int // index into the model's features, for colFeature
+	feature int         // index into the model's features, for colFeature
+	field   event.Field // for colField
 }
 
 func (b *Builder) readCSV(name string, r io.Reader) error {
@@ -72,6 +62,10 @@ func (b *Builder) readCSV(name string, r io.Reader) error {
 		}
 		b.row()
 		if j, err := b.csvRow(cols, rec); err != nil {
+			if j < 0 {
+				line, _ := cr.FieldPos(0)
+				return &RowError{File: name, Line: int64(line), Err: err}
+			}
 			line, _ := cr.FieldPos(j)
 			return &RowError{File: name, Line: int64(line), Column: names[j], Err: err}
 		}
@@ -105,8 +99,8 @@ func (b *Builder) plan(names []string) ([]column, error) {
 		if i, ok := b.model.FeatureIndex(h); ok {
 			c = column{kind: colFeature, feature: i}
 			have[i] = true
-		} else if k, ok := fieldKinds[h]; ok {
-			c.kind = k
+		} else if f, ok := rowField(bytesOf(h)); ok {
+			c = column{kind: colField, field: f}
 		}
 		if c.kind == colIgnored {
 			b.ignore(h)
@@ -128,67 +122,49 @@ func (b *Builder) plan(names []string) ([]column, error) {
 	return cols, nil
 }
 
-// csvRow adds one CSV record. An error is about field j's cell.
+// csvRow adds one CSV record. An error is about field j's cell, or about
+// the row as a whole when j < 0.
 func (b *Builder) csvRow(cols []column, rec []string) (j int, err error) {
-	p := b.reset()
 	// The model comes first: another model's row is skipped, not checked.
 	for j, c := range cols {
-		if c.kind == colModel && rec[j] != "" && rec[j] != b.model.Name {
+		if c.kind == colField && c.field == event.FieldModel && rec[j] != "" && rec[j] != b.model.Name {
 			b.stats.Skipped++
 			return 0, nil
 		}
 	}
-	var hasScore, hasPredicted bool
-	var label int8 = noLabel
+	f := &b.fields
+	f.Reset()
+	var at [event.NumFields]int // the column of each field
+	hasFeature := false
 	for j, c := range cols {
-		s := rec[j]
-		blank := strings.TrimSpace(s) == ""
+		var v event.Value
 		switch c.kind {
 		case colFeature:
-			i := c.feature
-			switch {
-			case b.part.Features[i].Num != nil && !blank:
-				var x float64
-				if x, err = parseNumber(s); err == nil {
-					b.setNum(p, i, x)
-				}
-			case b.part.Features[i].Cat != nil && s != "":
-				b.setCat(p, i, bytesOf(normalBool(s)))
+			if v, err = b.featureCell(c.feature, rec[j]); err != nil {
+				return j, err
 			}
-		case colScore:
-			if !blank {
-				p.Score, err = textScore(s)
-				hasScore = true
+			f.AddFeature(bytesOf(b.model.Features[c.feature].Name), v)
+			hasFeature = hasFeature || !v.IsNull()
+		case colField:
+			if v, err = fieldCell(c.field, rec[j]); err != nil {
+				return j, err
 			}
-		case colPredicted:
-			if !blank {
-				p.Predicted, err = textPredicted(s)
-				hasPredicted = true
+			if v.Type != event.TypeAbsent && f.Set(c.field, v) {
+				at[c.field] = j
 			}
-		case colLabel:
-			if !blank {
-				var l bool
-				l, err = b.textLabel(s)
-				label = boolLabel(l)
-			}
-		case colStatus:
-			p.Error, err = textStatus(strings.TrimSpace(s))
-		}
-		if err != nil {
-			return j, err
 		}
 	}
-	if !hasPredicted && hasScore {
-		p.Predicted = p.Score >= b.spec.Threshold
+	if hasFeature {
+		f.Set(event.FieldFeatures, event.Value{Type: event.TypeObject})
 	}
-	b.finishRow(p)
-	b.add(p, hasScore || hasPredicted, label)
+	if err := b.addRow(f); err != nil {
+		var de *event.DecodeError
+		if errors.As(err, &de) {
+			if k, ok := event.FieldOf(bytesOf(de.Field)); ok {
+				return at[k], err
+			}
+		}
+		return -1, err
+	}
 	return 0, nil
-}
-
-func boolLabel(l bool) int8 {
-	if l {
-		return 1
-	}
-	return 0
 }

@@ -57,14 +57,20 @@
 //     prediction and an error and adds nothing to the sketches, as on the
 //     stream.
 //
+// Rows are one more input format of the event contract: a CSV row or a
+// JSON line becomes an event.Fields (the CSV cells typed as described
+// above) and the stream's own rules, event.Rules, judge it; there is no
+// second copy of them here.
+//
 // Wire records of other models, configured or not, are skipped and counted
-// like flat rows of other models, without being validated. A row that cannot be used is an error
-// naming the input and line (a *RowError): a line that is not JSON, a wire
-// record the processor would send to the dead-letter topic (the
-// *event.DecodeError is wrapped), a CSV cell that does not parse. As on the
-// stream, a JSON feature value of the wrong type is not an error: it counts
-// as missing and as a schema violation of kind "type", reported in
-// Stats.Violations.
+// like flat rows of other models, without being validated. A row that
+// cannot be used is an error naming the input and line (a *RowError): a
+// line that is not JSON, a row the processor would send to the dead-letter
+// topic (the *event.DecodeError is wrapped; for a CSV cell, the RowError
+// names its column too), a CSV cell that does not read as its column's
+// type. As on the stream, a JSON feature value of the wrong type is not an
+// error: it counts as missing and as a schema violation of kind "type",
+// reported in Stats.Violations.
 //
 // Labels join their own row: a labelled ok row with a score or a predicted
 // class adds (score, predicted, label) to the profile's performance window;

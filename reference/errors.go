@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/reckonhq/reckon/event"
 )
 
 // Sentinel errors. Load and ReadProfile errors wrap exactly one of them, so
@@ -99,9 +101,12 @@ func (e *CorruptError) Unwrap() []error {
 
 // RowError reports an input row that cannot be used, with its place:
 // "data.csv:1234: column "amount": "abc" is not a number". Err is the
-// problem itself: an *event.DecodeError for a JSON line, a
-// *MissingColumnsError for a CSV header, a *csv.ParseError's Err for CSV
-// syntax, or a plain error describing a cell.
+// problem itself: an *event.DecodeError for a row the event rules reject
+// (any JSON line problem, and a CSV score, predicted, label or status the
+// stream would not accept either: "data.csv:12: invalid_value: score: must
+// be a probability in [0,1]"), a *MissingColumnsError for a CSV header, a
+// *csv.ParseError's Err for CSV syntax, or a plain error describing a cell
+// that does not read as its column's type.
 type RowError struct {
 	File   string // the input's name
 	Line   int64  // 1-based line number; 0 when not known
@@ -117,7 +122,9 @@ func (e *RowError) Error() string {
 		b.WriteString(strconv.FormatInt(e.Line, 10))
 	}
 	b.WriteString(": ")
-	if e.Column != "" {
+	// A value the event rules reject names its field already.
+	var de *event.DecodeError
+	if e.Column != "" && !(errors.As(e.Err, &de) && de.Field == e.Column) {
 		b.WriteString("column ")
 		b.WriteString(strconv.Quote(e.Column))
 		b.WriteString(": ")

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"unicode/utf8"
-
-	"github.com/valyala/fastjson"
 
 	"github.com/reckonhq/reckon/event"
 )
@@ -54,219 +51,83 @@ func (b *Builder) readJSONL(name string, br *bufio.Reader) error {
 	}
 }
 
-// The wire spellings of booleans as categorical values.
-var (
-	bytesTrue  = []byte("true")
-	bytesFalse = []byte("false")
-)
-
-// flatFields holds the known top-level fields of a flat row; the first
-// occurrence of a duplicate key wins, as in the decoder.
-type flatFields struct {
-	model, score, predicted, label, status *fastjson.Value
-}
-
 // jsonRow adds one JSON line: a prediction record or a flat row.
 func (b *Builder) jsonRow(line []byte) error {
-	if !utf8.Valid(line) {
-		return &event.DecodeError{Reason: event.ReasonInvalidUTF8, Detail: "line is not valid UTF-8"}
+	f := &b.fields
+	if err := b.json.Scan(line, f); err != nil {
+		return err
 	}
-	v, err := b.parser.ParseBytes(line)
-	if err != nil {
-		return &event.DecodeError{Reason: event.ReasonInvalidJSON, Detail: err.Error()}
+	if b.isWire(f) {
+		return b.wireRow(f)
 	}
-	o, err := v.Object()
-	if err != nil {
-		return &event.DecodeError{Reason: event.ReasonInvalidJSON, Detail: "line is a JSON " + v.Type().String() + ", want an object"}
-	}
-	if b.isWire(o) {
-		// Another model's record is skipped before it is decoded, so that
-		// its problems do not stop this model's build.
-		if mv := o.Get("model"); mv != nil && mv.Type() == fastjson.TypeString {
-			if m, _ := mv.StringBytes(); len(m) > 0 && string(m) != b.model.Name {
-				b.stats.Skipped++
-				return nil
-			}
-		}
-		return b.wireRow(line, o.Get("label"))
-	}
-	return b.flatRow(o)
+	return b.flatRow(f)
 }
 
-// isWire reports whether o is a prediction record rather than a flat row:
-// it has a "features" key, unless that is a declared feature whose value is
-// not an object.
-func (b *Builder) isWire(o *fastjson.Object) bool {
-	fv := o.Get("features")
-	if fv == nil {
+// otherModel reports whether the row in f names another model; such a row
+// is skipped (and counted) before it is checked, so that its problems do
+// not stop this model's build.
+func (b *Builder) otherModel(f *event.Fields) bool {
+	m := f.Get(event.FieldModel)
+	if m.Type == event.TypeString && len(m.Str) > 0 && string(m.Str) != b.model.Name {
+		b.stats.Skipped++
+		return true
+	}
+	return false
+}
+
+// isWire reports whether the line in f is a prediction record rather than
+// a flat row: it has a "features" key, unless that is a declared feature
+// whose value is not an object.
+func (b *Builder) isWire(f *event.Fields) bool {
+	if !f.Has(event.FieldFeatures) {
 		return false
 	}
 	_, declared := b.model.FeatureIndex("features")
-	return !declared || fv.Type() == fastjson.TypeObject
+	return !declared || f.Get(event.FieldFeatures).Type == event.TypeObject
 }
 
-// wireRow adds a prediction record of the model, decoded by the processor's
-// decoder; label is its extra "label" field, if any.
-func (b *Builder) wireRow(line []byte, label *fastjson.Value) error {
-	p := b.pred
-	if err := b.dec.DecodePrediction(line, p); err != nil {
-		var de *event.DecodeError
-		if errors.As(err, &de) && de.Reason == event.ReasonUnknownModel {
-			b.stats.Skipped++
-			return nil
-		}
-		return err
-	}
-	if p.Model != b.index {
-		b.stats.Skipped++
+// wireRow adds a prediction record of the model, checked by the rules of
+// the stream; its extra "label" field, if any, is an outcome's label.
+func (b *Builder) wireRow(f *event.Fields) error {
+	if b.otherModel(f) {
 		return nil
 	}
-	// DecodePrediction reparsed the line with its own parser; label still
-	// points into b.parser's, untouched.
-	l, ok, err := b.jsonLabel(label)
+	p := b.pred
+	if err := b.rules.Prediction(f, p); err != nil {
+		return err
+	}
+	label, err := b.label(f)
 	if err != nil {
 		return err
 	}
-	lab := int8(noLabel)
-	if ok {
-		lab = boolLabel(l)
-	}
-	// The decoder guarantees an ok prediction a score or a predicted class.
-	b.add(p, true, lab)
+	// The rules guarantee an ok prediction a score or a predicted class.
+	b.add(p, true, label)
 	return nil
 }
 
-// flatRow adds a flat row: declared features at the top level, with the
-// decoder's rules for feature values.
-func (b *Builder) flatRow(o *fastjson.Object) error {
-	p := b.reset()
-	var f flatFields
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		if i, ok := b.model.FeatureIndexBytes(key); ok {
-			b.flatFeature(p, i, v)
-			return
+// flatRow adds a flat row: the declared features at the top level, next to
+// the row fields (rowField). Its fields are gathered anew from every
+// top-level member of the line.
+func (b *Builder) flatRow(f *event.Fields) error {
+	f.Reset()
+	hasFeature := false
+	for _, m := range b.json.Members() {
+		if _, ok := b.model.FeatureIndexBytes(m.Name); ok {
+			f.AddFeature(m.Name, m.Value)
+			hasFeature = hasFeature || !m.Value.IsNull()
+			continue
 		}
-		var dst **fastjson.Value
-		switch fieldKinds[string(key)] {
-		case colModel:
-			dst = &f.model
-		case colScore:
-			dst = &f.score
-		case colPredicted:
-			dst = &f.predicted
-		case colLabel:
-			dst = &f.label
-		case colStatus:
-			dst = &f.status
-		default:
-			b.ignore(string(key))
-			return
+		if k, ok := rowField(m.Name); ok {
+			f.Set(k, m.Value)
+			continue
 		}
-		if *dst == nil {
-			*dst = v
-		}
-	})
-
-	if !isNull(f.model) {
-		if f.model.Type() != fastjson.TypeString {
-			return wrongType("model", "a string", f.model)
-		}
-		if m, _ := f.model.StringBytes(); len(m) > 0 && string(m) != b.model.Name {
-			b.stats.Skipped++
-			return nil
-		}
+		b.ignore(string(m.Name))
 	}
-	if !isNull(f.status) {
-		if f.status.Type() != fastjson.TypeString {
-			return wrongType("status", "a string", f.status)
-		}
-		st, _ := f.status.StringBytes()
-		isErr, err := textStatus(string(st))
-		if err != nil {
-			return &event.DecodeError{Reason: event.ReasonInvalidValue, Field: "status", Detail: strconv.Quote(string(st)) + ", want \"ok\" or \"error\""}
-		}
-		p.Error = isErr
+	if hasFeature {
+		f.Set(event.FieldFeatures, event.Value{Type: event.TypeObject})
 	}
-	hasScore := !isNull(f.score)
-	if hasScore {
-		if f.score.Type() != fastjson.TypeNumber {
-			return wrongType("score", "a number", f.score)
-		}
-		x, err := f.score.Float64()
-		if err != nil {
-			return &event.DecodeError{Reason: event.ReasonWrongType, Field: "score", Detail: err.Error()}
-		}
-		if !(x >= 0 && x <= 1) {
-			return &event.DecodeError{Reason: event.ReasonInvalidValue, Field: "score", Detail: "must be a probability in [0,1]"}
-		}
-		p.Score = x
-		p.Predicted = x >= b.spec.Threshold
+	if b.otherModel(f) {
+		return nil
 	}
-	hasPredicted := !isNull(f.predicted)
-	if hasPredicted {
-		switch f.predicted.Type() {
-		case fastjson.TypeTrue:
-			p.Predicted = true
-		case fastjson.TypeFalse:
-			p.Predicted = false
-		case fastjson.TypeNumber:
-			x, _ := f.predicted.Float64()
-			if x != 0 && x != 1 {
-				return &event.DecodeError{Reason: event.ReasonInvalidValue, Field: "predicted", Detail: "must be 0 or 1"}
-			}
-			p.Predicted = x == 1
-		default:
-			return wrongType("predicted", "0/1 or a boolean", f.predicted)
-		}
-	}
-	l, ok, err := b.jsonLabel(f.label)
-	if err != nil {
-		return err
-	}
-	lab := int8(noLabel)
-	if ok {
-		lab = boolLabel(l)
-	}
-	b.finishRow(p)
-	b.add(p, hasScore || hasPredicted, lab)
-	return nil
-}
-
-// flatFeature records feature i of a flat row as the decoder records a
-// value of the features object.
-func (b *Builder) flatFeature(p *event.Prediction, i int, v *fastjson.Value) {
-	if !p.Missing[i] {
-		return // duplicate key: the first value wins
-	}
-	t := v.Type()
-	if t == fastjson.TypeNull {
-		return // missing, reported by finishRow
-	}
-	typeViolation := func() {
-		p.Violations = append(p.Violations, event.Violation{Feature: i, Kind: event.ViolationType})
-	}
-	if b.part.Features[i].Num != nil {
-		if t != fastjson.TypeNumber {
-			typeViolation()
-			return
-		}
-		x, err := v.Float64()
-		if err != nil {
-			typeViolation()
-			return
-		}
-		b.setNum(p, i, x)
-		return
-	}
-	switch t {
-	case fastjson.TypeString:
-		c, _ := v.StringBytes()
-		b.setCat(p, i, c)
-	case fastjson.TypeTrue:
-		b.setCat(p, i, bytesTrue)
-	case fastjson.TypeFalse:
-		b.setCat(p, i, bytesFalse)
-	default:
-		typeViolation()
-	}
+	return b.addRow(f)
 }

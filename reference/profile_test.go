@@ -40,7 +40,7 @@ func saved(t testing.TB, p *Profile) []byte {
 func fraud(t testing.TB) (*config.Model, windows.Layout, int) {
 	cfg := testCfg(t)
 	m, _ := cfg.Model("fraud")
-	return m, layoutOf(cfg), 0
+	return m, windows.LayoutOf(cfg), 0
 }
 
 func TestSaveReadRoundTrip(t *testing.T) {
@@ -135,7 +135,7 @@ models:
 		t.Fatal(err)
 	}
 	m, _ := cfg.Model("fraud")
-	got, err := ReadProfile(bytes.NewReader(saved(t, p)), m, layoutOf(cfg), 1)
+	got, err := ReadProfile(bytes.NewReader(saved(t, p)), m, windows.LayoutOf(cfg), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

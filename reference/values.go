@@ -7,17 +7,28 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/valyala/fastjson"
-
+	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 )
 
-// Parsing of the non-feature fields of CSV cells (text) and flat JSON rows
-// (typed values). The JSON rules are the decoder's (event/decode.go) for the
-// same fields; the text rules accept what spreadsheets and pandas write for
-// the same values.
+// The rows of a reference input are one more input format of the event
+// contract: a CSV row or a flat JSON row is turned into an event.Fields and
+// judged by event.Rules, exactly as a record on the stream. This file types
+// the text of CSV cells, which has no types of its own; it judges nothing.
 
-// parseNumber parses a numeric CSV cell (not empty). Overflow gives ±Inf and
+// rowField returns the field named name when it is one of the fields a CSV
+// row or flat JSON row may have besides its features (see the package
+// documentation).
+func rowField(name []byte) (event.Field, bool) {
+	f, ok := event.FieldOf(name)
+	switch f {
+	case event.FieldModel, event.FieldScore, event.FieldPredicted, event.FieldLabel, event.FieldStatus:
+		return f, ok
+	}
+	return 0, false
+}
+
+// parseNumber parses a numeric CSV cell (not blank). Overflow gives ±Inf and
 // underflow 0, as for a JSON number.
 func parseNumber(s string) (float64, error) {
 	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
@@ -27,75 +38,59 @@ func parseNumber(s string) (float64, error) {
 	return x, nil
 }
 
-// textScore parses a score cell (not empty).
-func textScore(s string) (float64, error) {
-	x, err := parseNumber(s)
-	if err != nil {
-		return 0, err
+// featureCell types the cell of feature i: a number for a numeric feature
+// (an error if it is none), the text for a categorical one, with Python's
+// and spreadsheets' True/TRUE and False/FALSE spelled as the wire spells a
+// boolean. A blank numeric cell and an empty categorical one are null.
+func (b *Builder) featureCell(i int, s string) (event.Value, error) {
+	if b.model.Features[i].Type == config.FeatureNumeric {
+		if strings.TrimSpace(s) == "" {
+			return event.Value{Type: event.TypeNull}, nil
+		}
+		x, err := parseNumber(s)
+		if err != nil {
+			return event.Value{}, err
+		}
+		return event.Value{Type: event.TypeNumber, Num: x}, nil
 	}
-	if !(x >= 0 && x <= 1) {
-		return 0, fmt.Errorf("%s is not a probability in [0,1]", s)
+	if s == "" {
+		return event.Value{Type: event.TypeNull}, nil
 	}
-	return x, nil
+	return event.Value{Type: event.TypeString, Str: bytesOf(normalBool(s))}, nil
 }
 
-// textBool parses 0/1 (any number equal to either, such as pandas' "1.0")
-// and true/false in any case.
-func textBool(s string) (v, ok bool) {
+// fieldCell types the cell of field f. A blank cell is absent. score is a
+// number (an error if it is none); predicted and label are a boolean when
+// they read true or false in any case, a number when they read as one
+// (pandas writes "1.0" in a column with gaps), the text otherwise; status
+// and model are their text, status trimmed.
+func fieldCell(f event.Field, s string) (event.Value, error) {
 	t := strings.TrimSpace(s)
-	switch strings.ToLower(t) {
-	case "true":
-		return true, true
-	case "false":
-		return false, true
+	if t == "" {
+		return event.Value{}, nil
 	}
-	x, err := strconv.ParseFloat(t, 64)
-	if err != nil || (x != 0 && x != 1) {
-		return false, false
+	switch f {
+	case event.FieldScore:
+		x, err := parseNumber(s)
+		if err != nil {
+			return event.Value{}, err
+		}
+		return event.Value{Type: event.TypeNumber, Num: x}, nil
+	case event.FieldPredicted, event.FieldLabel:
+		switch {
+		case strings.EqualFold(t, "true"):
+			return event.Value{Type: event.TypeBool, Bool: true}, nil
+		case strings.EqualFold(t, "false"):
+			return event.Value{Type: event.TypeBool}, nil
+		}
+		if x, err := strconv.ParseFloat(t, 64); err == nil {
+			return event.Value{Type: event.TypeNumber, Num: x}, nil
+		}
+		return event.Value{Type: event.TypeString, Str: bytesOf(s)}, nil
+	case event.FieldStatus:
+		return event.Value{Type: event.TypeString, Str: bytesOf(t)}, nil
 	}
-	return x == 1, true
-}
-
-// textPredicted parses a predicted cell (not empty).
-func textPredicted(s string) (bool, error) {
-	v, ok := textBool(s)
-	if !ok {
-		return false, fmt.Errorf("%q is not 0/1 or true/false", s)
-	}
-	return v, nil
-}
-
-// textLabel parses a label cell (not empty): the model's label strings
-// (exactly), then 0/1 and true/false as textBool.
-func (b *Builder) textLabel(s string) (bool, error) {
-	switch {
-	case b.spec.PositiveLabel != "" && s == b.spec.PositiveLabel:
-		return true, nil
-	case b.spec.NegativeLabel != "" && s == b.spec.NegativeLabel:
-		return false, nil
-	}
-	if v, ok := textBool(s); ok {
-		return v, nil
-	}
-	return false, fmt.Errorf("%q is not a label of model %s (%s)", s, b.spec.Name, b.labelsWanted())
-}
-
-func (b *Builder) labelsWanted() string {
-	if b.spec.PositiveLabel == "" {
-		return "want 1/0 or true/false"
-	}
-	return fmt.Sprintf("want 1/0, true/false, %q or %q", b.spec.PositiveLabel, b.spec.NegativeLabel)
-}
-
-// textStatus parses a status cell: "" and "ok" are ok, "error" an error.
-func textStatus(s string) (isError bool, err error) {
-	switch s {
-	case "", "ok":
-		return false, nil
-	case "error":
-		return true, nil
-	}
-	return false, fmt.Errorf("%q: want \"ok\" or \"error\"", s)
+	return event.Value{Type: event.TypeString, Str: bytesOf(s)}, nil
 }
 
 // normalBool returns the wire spelling of a boolean written True/TRUE or
@@ -113,39 +108,3 @@ func normalBool(s string) string {
 // bytesOf returns the bytes of s without copying. The sketches copy a value
 // they keep, so the alias never outlives the row.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
-// jsonLabel parses a label as DecodeOutcome does; ok is false when v is
-// absent or null.
-func (b *Builder) jsonLabel(v *fastjson.Value) (label, ok bool, err error) {
-	if v == nil || v.Type() == fastjson.TypeNull {
-		return false, false, nil
-	}
-	switch v.Type() {
-	case fastjson.TypeTrue:
-		return true, true, nil
-	case fastjson.TypeFalse:
-		return false, true, nil
-	case fastjson.TypeNumber:
-		f, _ := v.Float64()
-		if f != 0 && f != 1 {
-			return false, false, &event.DecodeError{Reason: event.ReasonBadLabel, Field: "label", Detail: "must be 1 or 0"}
-		}
-		return f == 1, true, nil
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		switch {
-		case b.spec.PositiveLabel != "" && string(s) == b.spec.PositiveLabel:
-			return true, true, nil
-		case b.spec.NegativeLabel != "" && string(s) == b.spec.NegativeLabel:
-			return false, true, nil
-		}
-		return false, false, &event.DecodeError{Reason: event.ReasonBadLabel, Field: "label", Detail: strconv.Quote(string(s)) + " is not a configured label of model " + b.spec.Name}
-	}
-	return false, false, &event.DecodeError{Reason: event.ReasonBadLabel, Field: "label", Detail: "want 1/0, true/false or a label string, got " + v.Type().String()}
-}
-
-func wrongType(field, want string, v *fastjson.Value) error {
-	return &event.DecodeError{Reason: event.ReasonWrongType, Field: field, Detail: "want " + want + ", got " + v.Type().String()}
-}
-
-func isNull(v *fastjson.Value) bool { return v == nil || v.Type() == fastjson.TypeNull }

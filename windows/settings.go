@@ -57,6 +57,7 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 		Lateness:    cfg.AllowedLateness.Milliseconds(),
 		IdleTimeout: cfg.IdleTimeout,
 		LabelTTL:    cfg.LabelTTL,
+		Layout:      LayoutOf(cfg),
 		Files:       make([]*Reference, len(cfg.Models)),
 		Ranges:      make([]*[2]int64, len(cfg.Models)),
 	}
@@ -71,15 +72,12 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 	for i := range cfg.Models {
 		mc := &cfg.Models[i]
 		s.Models = append(s.Models, mc.Name)
-		var cats []bool
 		var names []string
 		var params []sketch.DriftParams
 		for fi, f := range mc.Features {
-			cats = append(cats, f.Type == config.FeatureCategorical)
 			names = append(names, f.Name)
 			params = append(params, DriftParams(mc.FeatureDrift(fi)))
 		}
-		s.Layout = append(s.Layout, cats)
 		s.Features = append(s.Features, names)
 		s.FeatureDrift = append(s.FeatureDrift, params)
 		s.ScoreDrift = append(s.ScoreDrift, DriftParams(mc.Drift))
@@ -88,6 +86,19 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 		}
 	}
 	return s, nil
+}
+
+// LayoutOf is the layout of cfg's models: which of each model's declared
+// features are categorical.
+func LayoutOf(cfg *config.Config) Layout {
+	l := make(Layout, len(cfg.Models))
+	for i, m := range cfg.Models {
+		l[i] = make([]bool, len(m.Features))
+		for j, f := range m.Features {
+			l[i][j] = f.Type == config.FeatureCategorical
+		}
+	}
+	return l
 }
 
 // SetTopology records the partition count of the input topics and where

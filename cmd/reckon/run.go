@@ -27,9 +27,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath)
+	// Every file the run reads is checked before anything touches Kafka.
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
-		return &usageError{err}
+		return err
 	}
 	if *brokers != "" {
 		cfg.Kafka.Brokers = strings.Split(*brokers, ",")

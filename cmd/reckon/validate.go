@@ -4,8 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-
-	"github.com/reckonhq/reckon/config"
 )
 
 func cmdValidate(args []string, stdout, stderr io.Writer) error {
@@ -15,9 +13,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
-		return &usageError{err}
+		return err
 	}
 	features := 0
 	for _, m := range cfg.Models {
