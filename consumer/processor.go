@@ -185,6 +185,7 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 			m.Outcomes.WithLabelValues(mc.Name, r)
 		}
 		m.Expired.WithLabelValues(mc.Name)
+		m.AddModel(mc.Name)
 		for _, c := range cellNames {
 			m.Confusion.WithLabelValues(mc.Name, c)
 		}
@@ -1069,12 +1070,18 @@ func (p *Processor) apply(w *worker) {
 		ms := &s.models[mi]
 		spec := p.schema.Model(mi)
 		for version, c := range ms.versions {
+			folded := false
 			for st, status := range [2]string{"ok", "error"} {
-				if c[st] > 0 && p.m.SeriesAllowed("reckon_predictions_total", spec.Name, version, status) {
-					p.m.Predictions.WithLabelValues(spec.Name, version, status).Add(float64(c[st]))
+				if c[st] > 0 {
+					folded = p.m.AddPredictions(spec.Name, version, status, c[st])
 				}
 			}
 			*c = [2]uint64{}
+			if folded {
+				// Folded for good: keeping its entry would let a stream of
+				// junk versions grow the map without bound.
+				delete(ms.versions, version)
+			}
 		}
 		for _, o := range [...]struct {
 			result string
@@ -1115,10 +1122,7 @@ func (p *Processor) apply(w *worker) {
 			}
 			for k, n := range ms.violations[fi] {
 				if n > 0 {
-					kind := event.ViolationKind(k).String()
-					if p.m.SeriesAllowed("reckon_schema_violations_total", spec.Name, feature, kind) {
-						p.m.SchemaViolations.WithLabelValues(spec.Name, feature, kind).Add(float64(n))
-					}
+					p.m.AddSchemaViolations(spec.Name, feature, event.ViolationKind(k).String(), n)
 				}
 			}
 			ms.violations[fi] = [event.NumViolationKinds]uint64{}

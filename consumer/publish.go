@@ -2,8 +2,6 @@ package consumer
 
 import (
 	"fmt"
-
-	"github.com/prometheus/client_golang/prometheus"
 	"math"
 	"time"
 
@@ -77,122 +75,15 @@ func (p *Processor) compare(m *merger, r *windows.Result) *windows.DriftReport {
 	return &rep
 }
 
-// forgetModelWindows deletes a model's per-window series: the member that
-// aggregates the model exports them, and it no longer does.
-func (p *Processor) forgetModelWindows(name string) {
-	l := prometheus.Labels{"model": name}
-	for _, v := range []interface {
-		DeletePartialMatch(prometheus.Labels) int
-	}{p.m.WindowEnd, p.m.WindowConfusion, p.m.EstimationGap, p.m.FeatureQuantile, p.m.FeatureDistinct,
-		p.m.FeatureMissingRatio, p.m.FeatureDrift, p.m.FeatureDriftPValue, p.m.FeatureDrifted,
-		p.m.PredictionDrift, p.m.DatasetDriftShare, p.m.ConceptDriftActive} {
-		v.DeletePartialMatch(l)
-	}
-	for _, g := range p.m.WindowRates {
-		g.DeletePartialMatch(l)
-	}
-}
+// forgetModelWindows deletes a model's per-window series (and the others
+// only its aggregating member exports): this member no longer aggregates
+// it.
+func (p *Processor) forgetModelWindows(name string) { p.m.ForgetModel(name) }
 
-// publishWindow sets the per-window gauges to a closed window's results.
-// A value that cannot be computed (a rate with a zero denominator, drift
-// without a reference) is removed rather than set, so that it goes stale
-// instead of showing a number that was never measured.
+// publishWindow applies a closed window's results to the metrics: the
+// per-window gauges show exactly what its results record holds.
 func (p *Processor) publishWindow(r *windows.Result, rep *windows.DriftReport) {
-	spec := p.schema.Model(r.Model)
-	name, win := spec.Name, p.cfg.Windows[r.Window].Text
-	p.m.WindowEnd.WithLabelValues(name, win).Set(float64(r.End) / 1000)
-	p.m.WindowsClosed.WithLabelValues(name, win).Inc()
-	c := r.Perf.Confusion()
-	for i, v := range [4]uint64{c.TP, c.FP, c.TN, c.FN} {
-		p.m.WindowConfusion.WithLabelValues(name, win, cellNames[i]).Set(float64(v))
-	}
-	set := func(metric string, v float64, ok bool) {
-		g := p.m.WindowRates[metric]
-		if ok {
-			g.WithLabelValues(name, win).Set(v)
-		} else {
-			g.DeleteLabelValues(name, win)
-		}
-	}
-	fpr, fprOK := r.Perf.FPR()
-	set("reckon_false_positive_rate", fpr, fprOK)
-	v, ok := r.Perf.TPR()
-	set("reckon_true_positive_rate", v, ok)
-	v, ok = r.Perf.Precision()
-	set("reckon_precision", v, ok)
-	v, ok = r.Perf.Accuracy()
-	set("reckon_accuracy", v, ok)
-	v, ok = r.Perf.AUC()
-	set("reckon_roc_auc", v, ok)
-	v, ok = r.Perf.Brier()
-	set("reckon_brier_score", v, ok)
-	v, ok = r.Perf.ECE()
-	set("reckon_expected_calibration_error", v, ok)
-	est, estOK := r.Estimate.FPR()
-	set("reckon_estimated_false_positive_rate", est, estOK)
-	if estOK && fprOK {
-		p.m.EstimationGap.WithLabelValues(name, win, "fpr").Set(est - fpr)
-	} else {
-		p.m.EstimationGap.DeleteLabelValues(name, win, "fpr")
-	}
-
-	// Data quality: independent of any reference.
-	for i, f := range r.Features {
-		feature := spec.Features[i].Name
-		var total, missing uint64
-		if f.Num != nil {
-			total, missing = f.Num.Total(), f.Num.Missing()
-			for _, q := range FeatureQuantiles {
-				if f.Num.Count() > 0 {
-					p.m.FeatureQuantile.WithLabelValues(name, feature, win, q.Label).Set(f.Num.Quantile(q.Q))
-				} else {
-					p.m.FeatureQuantile.DeleteLabelValues(name, feature, win, q.Label)
-				}
-			}
-		} else {
-			total, missing = f.Cat.Total(), f.Cat.Missing()
-			p.m.FeatureDistinct.WithLabelValues(name, feature, win).Set(float64(f.Cat.Distinct()))
-		}
-		if total > 0 {
-			p.m.FeatureMissingRatio.WithLabelValues(name, feature, win).Set(float64(missing) / float64(total))
-		} else {
-			p.m.FeatureMissingRatio.DeleteLabelValues(name, feature, win)
-		}
-	}
-
-	if rep == nil {
-		return
-	}
-	for i, fd := range rep.Features {
-		feature := spec.Features[i].Name
-		for _, s := range fd.Stats {
-			setOrDelete(p.m.FeatureDrift.WithLabelValues, p.m.FeatureDrift.DeleteLabelValues, s.Value, name, feature, win, s.Method.String())
-		}
-		for _, s := range fd.PValues {
-			setOrDelete(p.m.FeatureDriftPValue.WithLabelValues, p.m.FeatureDriftPValue.DeleteLabelValues, s.Value, name, feature, win, s.Method.String())
-		}
-		if fd.OK {
-			p.m.FeatureDrifted.WithLabelValues(name, feature, win).Set(b2f(fd.Decision.Drifted))
-		} else {
-			p.m.FeatureDrifted.DeleteLabelValues(name, feature, win)
-		}
-	}
-	for _, s := range rep.Score.Stats {
-		setOrDelete(p.m.PredictionDrift.WithLabelValues, p.m.PredictionDrift.DeleteLabelValues, s.Value, name, win, s.Method.String())
-	}
-	if rep.ShareOK {
-		p.m.DatasetDriftShare.WithLabelValues(name, win).Set(rep.Share)
-	} else {
-		p.m.DatasetDriftShare.DeleteLabelValues(name, win)
-	}
-}
-
-func setOrDelete[G interface{ Set(float64) }](get func(...string) G, del func(...string) bool, v float64, labels ...string) {
-	if math.IsNaN(v) {
-		del(labels...)
-		return
-	}
-	get(labels...).Set(v)
+	p.m.ApplyWindow(p.windowRecord(r, rep))
 }
 
 func b2f(b bool) float64 {
@@ -202,7 +93,20 @@ func b2f(b bool) float64 {
 	return 0
 }
 
+// resultRecord is the results-topic record of a closed window.
 func (p *Processor) resultRecord(r *windows.Result, rep *windows.DriftReport) (*kgo.Record, error) {
+	rec := p.windowRecord(r, rep)
+	b, err := results.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encoding result: %w", err)
+	}
+	return &kgo.Record{Topic: p.cfg.Kafka.ResultsTopic, Key: []byte(rec.Model), Value: b}, nil
+}
+
+// windowRecord describes a closed window and its drift report (nil: no
+// complete reference) as the results topic and the per-window metrics
+// show it.
+func (p *Processor) windowRecord(r *windows.Result, rep *windows.DriftReport) *results.Record {
 	spec := p.schema.Model(r.Model)
 	c := r.Perf.Confusion()
 	rec := &results.Record{
@@ -235,6 +139,7 @@ func (p *Processor) resultRecord(r *windows.Result, rep *windows.DriftReport) (*
 		var fr results.Feature
 		if f.Num != nil {
 			fr.Count, fr.Missing = f.Num.Count(), f.Num.Missing()
+			fr.NonFinite = f.Num.NaN() + f.Num.PosInf() + f.Num.NegInf()
 			if f.Num.Count() > 0 {
 				fr.Quantiles = map[string]float64{}
 				for _, q := range FeatureQuantiles {
@@ -264,11 +169,7 @@ func (p *Processor) resultRecord(r *windows.Result, rep *windows.DriftReport) (*
 			rec.DatasetDrift = &rep.DatasetDrift
 		}
 	}
-	b, err := results.Marshal(rec)
-	if err != nil {
-		return nil, fmt.Errorf("encoding result: %w", err)
-	}
-	return &kgo.Record{Topic: p.cfg.Kafka.ResultsTopic, Key: []byte(spec.Name), Value: b}, nil
+	return rec
 }
 
 func statMap(stats []windows.Statistic) map[string]float64 {

@@ -55,14 +55,24 @@ type Feature struct {
 	// psi, wasserstein, js, chi2); PValue the tests' p-values (ks, chi2).
 	Drift  map[string]float64 `json:"drift,omitempty"`
 	PValue map[string]float64 `json:"pvalue,omitempty"`
-	// Count is the number of present values, Missing of null or absent ones.
+	// Count is the number of present values (of a numeric feature: finite
+	// ones, the values its quantiles describe), Missing of null or absent
+	// ones (and of values of the wrong type).
 	Count   uint64 `json:"count"`
 	Missing uint64 `json:"missing"`
+	// NonFinite is the number of NaN and ±Inf values of a numeric feature
+	// (a JSON number beyond float64's range): present, but in neither
+	// Count nor the quantiles.
+	NonFinite uint64 `json:"non_finite,omitempty"`
 	// Quantiles of a numeric feature ("0.05", "0.5", "0.95", "0.99").
 	Quantiles map[string]float64 `json:"quantiles,omitempty"`
 	// Distinct is the HyperLogLog estimate of a categorical feature.
 	Distinct *uint64 `json:"distinct,omitempty"`
 }
+
+// Total is the number of events the feature was recorded for: Count +
+// NonFinite + Missing, the denominator of reckon_feature_missing_ratio.
+func (f Feature) Total() uint64 { return f.Count + f.NonFinite + f.Missing }
 
 // Confusion is a confusion matrix.
 type Confusion struct {
