@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"fmt"
 	"log/slog"
 	"math"
 	"testing"
@@ -106,4 +107,40 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("%s: no single series", name)
 	return 0
+}
+
+// TestJunkVersionsDoNotHideOthers is issue 13, item 6, through the
+// processor with the default limits: 12,000 junk versions of one model
+// filled the global series_limit (10,000), so that a new version of another
+// model never appeared in reckon_predictions_total. Now the junk folds into
+// its own model's _other, which shows and is counted.
+func TestJunkVersionsDoNotHideOthers(t *testing.T) {
+	p := metricsTestProcessor(t, "models: [{name: fraud}, {name: spam}]\n")
+	w := newWorker(p, 0, time.Now())
+	add := func(model int, version string, n uint64) {
+		c := w.stats.models[model].versions[version]
+		if c == nil {
+			c = new([2]uint64)
+			w.stats.models[model].versions[version] = c
+		}
+		c[0] += n
+	}
+	for i := range 12_000 {
+		add(1, fmt.Sprintf("junk-%05d", i), 1)
+	}
+	p.apply(w)
+	add(0, "v2", 5)
+	p.apply(w)
+	if got := testutil.ToFloat64(p.m.Predictions.WithLabelValues("fraud", "v2", "ok")); got != 5 {
+		t.Errorf(`reckon_predictions_total{model="fraud",model_version="v2"} = %v, want 5`, got)
+	}
+	if got := testutil.ToFloat64(p.m.Predictions.WithLabelValues("spam", exporter.Overflow, "ok")); got != 12_000-config.DefaultMaxModelVersions {
+		t.Errorf(`reckon_predictions_total{model="spam",model_version="_other"} = %v, want %d`, got, 12_000-config.DefaultMaxModelVersions)
+	}
+	if got := testutil.ToFloat64(p.m.LabelOverflow.WithLabelValues("spam", "model_version")); got != 12_000-config.DefaultMaxModelVersions {
+		t.Errorf(`reckon_label_overflow_total{model="spam"} = %v, want %d`, got, 12_000-config.DefaultMaxModelVersions)
+	}
+	if got := testutil.ToFloat64(p.m.SeriesDropped); got != 0 {
+		t.Errorf("reckon_series_dropped_total = %v, want 0", got)
+	}
 }
