@@ -2,9 +2,11 @@
 // one JSON record per model, window length and window start, written once
 // when the window closes, keyed by model.
 //
-// The fields below are the stable core plus documented additions; consumers
-// must ignore fields they do not know, as reckon ignores unknown input
-// fields.
+// The fields below are the stable core plus documented additions, all
+// described in docs/results.md (a test fails when a field is missing
+// there); consumers must ignore fields they do not know, as reckon ignores
+// unknown input fields. The per-window metrics are read off this record
+// (exporter's ApplyWindow), so it holds everything they show.
 package results
 
 import (
