@@ -126,6 +126,7 @@ func (p *Processor) windowRecord(r *windows.Result, rep *windows.DriftReport) *r
 			AUC:       results.Opt(r.Perf.AUC()),
 			Brier:     results.Opt(r.Perf.Brier()),
 			ECE:       results.Opt(r.Perf.ECE()),
+			F1:        results.Opt(r.Perf.F1()),
 		},
 		Estimated: results.Rates{
 			FPR:       results.Opt(r.Estimate.FPR()),

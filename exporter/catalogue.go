@@ -293,6 +293,13 @@ var perWindow = []Metric{
 	{Name: "reckon_expected_calibration_error", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
 		Help:   "Expected calibration error (10 equal-width bins) over the most recently closed window.",
 		window: rate(func(r *results.Record) *float64 { return r.Rates.ECE })},
+	{Name: "reckon_f1", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "average"},
+		Help: "F1 score over the outcomes joined in the most recently closed window: 2TP / (2TP + FP + FN) of the positive class (average=binary).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if r.Rates.F1 != nil {
+				emit(*r.Rates.F1, r.Model, r.Window, "binary")
+			}
+		}},
 	{Name: "reckon_estimated_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
 		Help:   "False-positive rate estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
 		window: rate(func(r *results.Record) *float64 { return r.Estimated.FPR })},

@@ -113,7 +113,7 @@ func fullRecord() *results.Record {
 		Confusion: results.Confusion{TP: 10, FP: 5, TN: 20, FN: 5},
 		Rates: results.Rates{
 			FPR: ptr(0.2), TPR: ptr(2.0 / 3), Precision: ptr(2.0 / 3), Accuracy: ptr(0.75),
-			AUC: ptr(0.9), Brier: ptr(0.1), ECE: ptr(0.05),
+			AUC: ptr(0.9), Brier: ptr(0.1), ECE: ptr(0.05), F1: ptr(2.0 / 3),
 		},
 		Estimated: results.Rates{FPR: ptr(0.25)},
 		Features: map[string]results.Feature{
@@ -156,6 +156,7 @@ func TestApplyWindow(t *testing.T) {
 		`reckon_roc_auc{model="fraud",window="5m"}`:                                            0.9,
 		`reckon_brier_score{model="fraud",window="5m"}`:                                        0.1,
 		`reckon_expected_calibration_error{model="fraud",window="5m"}`:                         0.05,
+		`reckon_f1{average="binary",model="fraud",window="5m"}`:                                2.0 / 3,
 		`reckon_estimated_false_positive_rate{model="fraud",window="5m"}`:                      0.25,
 		`reckon_estimation_gap{metric="fpr",model="fraud",window="5m"}`:                        0.25 - 0.2,
 		`reckon_feature_drift{feature="amount",method="ks",model="fraud",window="5m"}`:         0.3,

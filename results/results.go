@@ -93,6 +93,7 @@ type Rates struct {
 	AUC       *float64 `json:"auc,omitempty"`
 	Brier     *float64 `json:"brier,omitempty"`
 	ECE       *float64 `json:"ece,omitempty"`
+	F1        *float64 `json:"f1,omitempty"`
 }
 
 // Opt returns &v when ok, else nil: for optional rates.
