@@ -298,8 +298,7 @@ func (c *valueCap) admit(model, value string) bool {
 // ApplyWindow makes a closed window's results record what the per-window
 // metrics (ScopeWindow) of its model and window length show, replacing the
 // previous window's, and counts it in reckon_windows_closed_total. Series
-// of values that rec leaves out disappear. ApplyWindow keeps rec: the
-// caller must not modify it afterwards.
+// of values that rec leaves out disappear. rec is read, not kept.
 func (m *Metrics) ApplyWindow(rec *results.Record) {
 	m.windows.apply(rec)
 	m.WindowsClosed.WithLabelValues(rec.Model, rec.Window).Inc()
