@@ -50,7 +50,8 @@
 // reckon_prediction_latency_seconds). slo.latency must be one of its
 // classic bucket boundaries (exporter.PredictionLatency in the exporter's
 // catalogue): Rules returns a *LatencyBucketError otherwise, rather than
-// silently measuring a different objective. Error ratios are recorded over 5m, 30m, 1h, 2h, 6h, 1d and 3d
+// silently measuring a different objective. Error ratios are recorded
+// over 5m, 30m, 1h, 2h, 6h, 1d and 3d
 // (reckon_slo:sli_error:ratio_rate<w>{model,slo}), with the objective, the
 // error budget, the current and period burn rates and the budget remaining
 // over the SLO window (names in names.go). ReckonErrorBudgetBurn follows the

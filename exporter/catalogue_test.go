@@ -24,7 +24,7 @@ func TestCatalogueWellFormed(t *testing.T) {
 			t.Errorf("%s is declared twice", m.Name)
 		}
 		seen[m.Name] = true
-		if !strings.HasPrefix(m.Name, "reckon_") || !model.IsValidLegacyMetricName(m.Name) {
+		if !strings.HasPrefix(m.Name, "reckon_") || !model.LegacyValidation.IsValidMetricName(m.Name) {
 			t.Errorf("%q is not a valid reckon_ metric name", m.Name)
 		}
 		if m.Help == "" {
@@ -37,7 +37,7 @@ func TestCatalogueWellFormed(t *testing.T) {
 			t.Errorf("%s: a %v, so its name should %s end in _total", m.Name, m.Kind, map[bool]string{true: "", false: "not"}[m.Kind == Counter])
 		}
 		for i, l := range m.Labels {
-			if !model.LabelName(l).IsValidLegacy() || slices.Contains(m.Labels[:i], l) || l == "le" || l == "job" || l == "instance" {
+			if !model.LegacyValidation.IsValidLabelName(l) || slices.Contains(m.Labels[:i], l) || l == "le" || l == "job" || l == "instance" {
 				t.Errorf("%s: bad or repeated label %q", m.Name, l)
 			}
 		}
