@@ -47,10 +47,11 @@
 // Per model, two SLOs with the model's objective over its SLO window
 // (config.SLO): errors (status="error" in reckon_predictions_total) and
 // latency (predictions slower than slo.latency in
-// reckon_prediction_latency_seconds). slo.latency must be a classic bucket
-// boundary (exporter.LatencyBuckets): Rules returns a *LatencyBucketError
-// otherwise, rather than silently measuring a different objective. Error
-// ratios are recorded over 5m, 30m, 1h, 2h, 6h, 1d and 3d
+// reckon_prediction_latency_seconds). slo.latency must be one of its
+// classic bucket boundaries (exporter.PredictionLatency in the exporter's
+// catalogue): Rules returns a *LatencyBucketError otherwise, rather than
+// silently measuring a different objective. Error ratios are recorded
+// over 5m, 30m, 1h, 2h, 6h, 1d and 3d
 // (reckon_slo:sli_error:ratio_rate<w>{model,slo}), with the objective, the
 // error budget, the current and period burn rates and the budget remaining
 // over the SLO window (names in names.go). ReckonErrorBudgetBurn follows the
@@ -64,6 +65,7 @@
 // alert fires on crafted input and stays silent on healthy input; go test
 // runs them, `promtool check rules/config` and `amtool check-config` when
 // the tools are installed (and fails under CI=true when they are not).
-// Package promqlcheck parses every expression and checks its metric names
-// against KnownMetrics.
+// Package promqlcheck parses every expression and checks its metric names,
+// labels and kinds against KnownMetrics: the exporter's catalogue plus the
+// recording rules.
 package alerts

@@ -1,58 +1,32 @@
 package alerts
 
 import (
-	"regexp"
-	"slices"
-	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reckonhq/reckon/exporter"
 )
 
-// TestKnownMetricsAreExported compares KnownMetrics with what the exporter
-// registers: every reckon_* family it lists is exported with exactly those
-// labels, and every family reckon exports is listed.
-func TestKnownMetricsAreExported(t *testing.T) {
-	m := exporter.New(prometheus.NewRegistry(), "test", 0)
-	ch := make(chan *prometheus.Desc, 256)
-	go func() { m.Describe(ch); close(ch) }()
-	// Desc has no accessors; its String form is stable within client_golang.
-	re := regexp.MustCompile(`fqName: "([^"]+)".*variableLabels: \{([^}]*)\}`)
-	exported := map[string][]string{}
-	for d := range ch {
-		sm := re.FindStringSubmatch(d.String())
-		if sm == nil {
-			t.Fatalf("cannot read descriptor %s", d)
+// TestKnownMetrics checks that KnownMetrics holds the whole catalogue with
+// its labels and kinds, and that no name is known twice (a recording rule
+// named like an exported metric would shadow it in the PromQL checks).
+func TestKnownMetrics(t *testing.T) {
+	known := map[string]Metric{}
+	for _, m := range KnownMetrics() {
+		if _, dup := known[m.Name]; dup {
+			t.Errorf("%s is known twice", m.Name)
 		}
-		var labels []string
-		if sm[2] != "" {
-			labels = strings.Split(sm[2], ",")
-		}
-		slices.Sort(labels)
-		exported[sm[1]] = labels
+		known[m.Name] = m
 	}
-	listed := map[string]bool{}
-	for _, k := range KnownMetrics() {
-		if k.Rule || !strings.HasPrefix(k.Name, "reckon_") {
-			continue
-		}
-		listed[k.Name] = true
-		labels, ok := exported[k.Name]
-		if !ok {
-			t.Errorf("%s is in KnownMetrics but reckon does not export it", k.Name)
-			continue
-		}
-		want := slices.Clone(k.Labels)
-		slices.Sort(want)
-		if !slices.Equal(labels, want) {
-			t.Errorf("%s: exported with labels %v, KnownMetrics says %v", k.Name, labels, want)
+	for _, c := range exporter.Catalogue() {
+		k, ok := known[c.Name]
+		switch {
+		case !ok:
+			t.Errorf("catalogue metric %s is not in KnownMetrics", c.Name)
+		case k.Rule || k.Kind != c.Kind || len(k.Labels) != len(c.Labels):
+			t.Errorf("KnownMetrics has %+v for catalogue metric %+v", k, c)
 		}
 	}
-	for name := range exported {
-		if !listed[name] {
-			t.Errorf("reckon exports %s, which KnownMetrics does not list", name)
-		}
+	if up, ok := known["up"]; !ok || up.Kind != exporter.Gauge {
+		t.Errorf("up = %+v, %v", up, ok)
 	}
 }

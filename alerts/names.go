@@ -1,5 +1,7 @@
 package alerts
 
+import "github.com/reckonhq/reckon/exporter"
+
 // Names of the recording rules that Rules generates. Dashboards use them
 // too (the SLO dashboard reads the error-budget series), so they are part
 // of reckon's public interface like the metrics of DESIGN.md §3: rename one
@@ -108,7 +110,7 @@ func recordingRules() []Metric {
 		ms = append(ms, Metric{Name: SLIErrorRatio(w), Labels: slo})
 	}
 	for i := range ms {
-		ms[i].Type = Gauge
+		ms[i].Kind = exporter.Gauge
 		ms[i].Rule = true
 	}
 	return ms

@@ -238,7 +238,7 @@ func (e *OptionError) Error() string { return "alerts: option " + e.Field + ": "
 
 // LatencyBucketError says that a model's SLO latency is not a boundary of
 // the classic buckets of reckon_prediction_latency_seconds
-// (exporter.LatencyBuckets), so the latency SLI cannot be read off the
+// (exporter.PredictionLatency), so the latency SLI cannot be read off the
 // histogram exactly. Rules refuses such a configuration rather than
 // measuring a different objective than the one configured.
 type LatencyBucketError struct {

@@ -38,10 +38,11 @@ func burnAlerts() []burnAlert {
 // bound is the model's SLO latency, or a *LatencyBucketError.
 func latencyBucket(m *config.Model) (string, error) {
 	l := m.SLO.Latency.Seconds()
-	i, found := slices.BinarySearch(exporter.LatencyBuckets, l)
+	buckets := exporter.PredictionLatency.Metric().Buckets
+	i, found := slices.BinarySearch(buckets, l)
 	if !found {
 		// Tolerate float noise in a boundary given as a duration.
-		for j, b := range exporter.LatencyBuckets {
+		for j, b := range buckets {
 			if math.Abs(b-l) <= 1e-9*b {
 				i, found = j, true
 				break
@@ -51,14 +52,14 @@ func latencyBucket(m *config.Model) (string, error) {
 	if !found {
 		e := &LatencyBucketError{Model: m.Name, Latency: m.SLO.Latency}
 		if i > 0 {
-			e.Lower = exporter.LatencyBuckets[i-1]
+			e.Lower = buckets[i-1]
 		}
-		if i < len(exporter.LatencyBuckets) {
-			e.Upper = exporter.LatencyBuckets[i]
+		if i < len(buckets) {
+			e.Upper = buckets[i]
 		}
 		return "", e
 	}
-	b := exporter.LatencyBuckets[i]
+	b := buckets[i]
 	s := strconv.FormatFloat(b, 'f', -1, 64)
 	if b == math.Trunc(b) {
 		// client_golang writes le="1" in the text format, Prometheus writes
@@ -78,7 +79,7 @@ func latencyBucket(m *config.Model) (string, error) {
 //   - latency: bad = predictions served slower than slo.latency, of all
 //     predictions that report a latency
 //     (reckon_prediction_latency_seconds; slo.latency must be a boundary of
-//     its classic buckets, exporter.LatencyBuckets). Where Prometheus keeps
+//     its classic buckets in the exporter's catalogue). Where Prometheus keeps
 //     only the native histogram (2.40–2.44 with native histograms on), the
 //     same ratio comes from histogram_fraction.
 //

@@ -13,30 +13,31 @@ import (
 // Defaults of the configuration file. A key that is absent or null takes its
 // default.
 const (
-	DefaultListen          = "127.0.0.1:9464"
-	DefaultBroker          = "127.0.0.1:9092"
-	DefaultGroup           = "reckon"
-	DefaultClientID        = "reckon"
-	DefaultPredictions     = "predictions"
-	DefaultOutcomes        = "outcomes"
-	DefaultDeadLetter      = "reckon-dead-letter"
-	DefaultResults         = "reckon-results"
-	DefaultAllowedLateness = time.Minute
-	DefaultIdleTimeout     = 30 * time.Second
-	DefaultLabelTTL        = 24 * time.Hour
-	DefaultMaxClockSkew    = time.Hour
-	DefaultCommitInterval  = time.Second
-	DefaultSessionTimeout  = 45 * time.Second
-	DefaultMaxRecordBytes  = 1 << 20
-	DefaultSeriesLimit     = 10000
-	DefaultThreshold       = 0.5
-	DefaultPValue          = 0.05
-	DefaultPSIThreshold    = 0.2
-	DefaultDistance        = 0.1
-	DefaultDatasetShare    = 0.5
-	DefaultSLOLatency      = 250 * time.Millisecond
-	DefaultSLOObjective    = 0.999
-	DefaultSLOWindow       = 30 * 24 * time.Hour
+	DefaultListen           = "127.0.0.1:9464"
+	DefaultBroker           = "127.0.0.1:9092"
+	DefaultGroup            = "reckon"
+	DefaultClientID         = "reckon"
+	DefaultPredictions      = "predictions"
+	DefaultOutcomes         = "outcomes"
+	DefaultDeadLetter       = "reckon-dead-letter"
+	DefaultResults          = "reckon-results"
+	DefaultAllowedLateness  = time.Minute
+	DefaultIdleTimeout      = 30 * time.Second
+	DefaultLabelTTL         = 24 * time.Hour
+	DefaultMaxClockSkew     = time.Hour
+	DefaultCommitInterval   = time.Second
+	DefaultSessionTimeout   = 45 * time.Second
+	DefaultMaxRecordBytes   = 1 << 20
+	DefaultSeriesLimit      = 10000
+	DefaultMaxModelVersions = 100
+	DefaultThreshold        = 0.5
+	DefaultPValue           = 0.05
+	DefaultPSIThreshold     = 0.2
+	DefaultDistance         = 0.1
+	DefaultDatasetShare     = 0.5
+	DefaultSLOLatency       = 250 * time.Millisecond
+	DefaultSLOObjective     = 0.999
+	DefaultSLOWindow        = 30 * 24 * time.Hour
 )
 
 // Names of drift tests, as written in the drift block and used as the
@@ -112,9 +113,19 @@ type Config struct {
 	// MaxRecordBytes (key max_record_bytes) is the largest record processed;
 	// larger records are dead letters. Default 1048576, > 0.
 	MaxRecordBytes int
-	// SeriesLimit (key series_limit) caps the number of per-model and
-	// per-feature series exported. Default 10000, > 0.
+	// SeriesLimit (key series_limit) caps the number of series, over all
+	// models, of the metrics whose labels take values from input data
+	// (reckon_predictions_total, reckon_schema_violations_total): a global
+	// backstop behind the per-model caps such as MaxModelVersions. Updates
+	// beyond it are dropped and counted in reckon_series_dropped_total.
+	// Default 10000, > 0.
 	SeriesLimit int
+	// MaxModelVersions (key max_model_versions) caps the distinct
+	// model_version values exported per model: each model's further
+	// versions are counted under model_version="_other" and in
+	// reckon_label_overflow_total{label="model_version"}, so that no model
+	// can use up SeriesLimit for the others. Default 100, > 0.
+	MaxModelVersions int
 	// Models are the monitored models: at least one, unique names.
 	Models []Model
 
@@ -353,13 +364,14 @@ func Default() *Config {
 			{Text: "5m", Length: 5 * time.Minute},
 			{Text: "1h", Length: time.Hour},
 		},
-		AllowedLateness: DefaultAllowedLateness,
-		IdleTimeout:     DefaultIdleTimeout,
-		LabelTTL:        DefaultLabelTTL,
-		MaxClockSkew:    DefaultMaxClockSkew,
-		CommitInterval:  DefaultCommitInterval,
-		MaxRecordBytes:  DefaultMaxRecordBytes,
-		SeriesLimit:     DefaultSeriesLimit,
+		AllowedLateness:  DefaultAllowedLateness,
+		IdleTimeout:      DefaultIdleTimeout,
+		LabelTTL:         DefaultLabelTTL,
+		MaxClockSkew:     DefaultMaxClockSkew,
+		CommitInterval:   DefaultCommitInterval,
+		MaxRecordBytes:   DefaultMaxRecordBytes,
+		SeriesLimit:      DefaultSeriesLimit,
+		MaxModelVersions: DefaultMaxModelVersions,
 	}
 }
 

@@ -119,6 +119,7 @@ func TestDefaults(t *testing.T) {
 		{"label_ttl", c.LabelTTL, 24 * time.Hour},
 		{"max_record_bytes", c.MaxRecordBytes, 1048576},
 		{"series_limit", c.SeriesLimit, 10000},
+		{"max_model_versions", c.MaxModelVersions, 100},
 		{"models[0].name", c.Models[0].Name, "m"},
 		{"models[0].threshold", c.Models[0].Threshold, 0.5},
 		{"models[0].positive_label", c.Models[0].PositiveLabel, ""},
@@ -175,6 +176,7 @@ func TestBadFiles(t *testing.T) {
 			`reckon.yaml:8: models[0].reference.from: invalid time "yesterday" (want RFC 3339, like 2026-11-01T00:00:00Z)`,
 			`reckon.yaml:9: max_record_bytes: want an integer, got number 1.5`,
 			`reckon.yaml:10: series_limit: want an integer, got string "lots"`,
+			`reckon.yaml:11: max_model_versions: want an integer, got a list`,
 		},
 		"duration.yaml": {
 			`reckon.yaml:1: allowed_lateness: unknown unit "x" in duration "1x"`,
@@ -214,6 +216,7 @@ func TestBadFiles(t *testing.T) {
 			`reckon.yaml:11: models[0].slo.objective: must be in (0, 1), got 1`,
 			`reckon.yaml:11: models[0].slo.window: must be > 0, got -1h0m0s`,
 			`reckon.yaml:12: models[1].name: required`,
+			`reckon.yaml:13: max_model_versions: must be > 0, got 0`,
 		},
 		"reference.yaml": {
 			`reckon.yaml:3: models[0].reference: want either {from, to} or {file}, not both`,

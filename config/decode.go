@@ -565,19 +565,20 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	c := Default()
 	d.lines[""] = at(root)
 	d.mapping(root, "", fields{
-		"kafka":            func(v *yaml.Node, p string) { d.kafka(v, p, &c.Kafka) },
-		"listen":           d.str(&c.Listen),
-		"web_config_file":  d.file(&c.WebConfigFile),
-		"windows":          func(v *yaml.Node, p string) { c.Windows = d.windows(v, p) },
-		"allowed_lateness": d.duration(&c.AllowedLateness),
-		"idle_timeout":     d.duration(&c.IdleTimeout),
-		"label_ttl":        d.duration(&c.LabelTTL),
-		"max_clock_skew":   d.duration(&c.MaxClockSkew),
-		"max_event_age":    d.duration(&c.MaxEventAge),
-		"commit_interval":  d.duration(&c.CommitInterval),
-		"max_record_bytes": d.int(&c.MaxRecordBytes),
-		"series_limit":     d.int(&c.SeriesLimit),
-		"models":           func(v *yaml.Node, p string) { c.Models = d.models(v, p) },
+		"kafka":              func(v *yaml.Node, p string) { d.kafka(v, p, &c.Kafka) },
+		"listen":             d.str(&c.Listen),
+		"web_config_file":    d.file(&c.WebConfigFile),
+		"windows":            func(v *yaml.Node, p string) { c.Windows = d.windows(v, p) },
+		"allowed_lateness":   d.duration(&c.AllowedLateness),
+		"idle_timeout":       d.duration(&c.IdleTimeout),
+		"label_ttl":          d.duration(&c.LabelTTL),
+		"max_clock_skew":     d.duration(&c.MaxClockSkew),
+		"max_event_age":      d.duration(&c.MaxEventAge),
+		"commit_interval":    d.duration(&c.CommitInterval),
+		"max_record_bytes":   d.int(&c.MaxRecordBytes),
+		"series_limit":       d.int(&c.SeriesLimit),
+		"max_model_versions": d.int(&c.MaxModelVersions),
+		"models":             func(v *yaml.Node, p string) { c.Models = d.models(v, p) },
 	})
 	return c
 }

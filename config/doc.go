@@ -14,7 +14,7 @@
 //	web_config_file: path
 //	windows: [duration, ...]
 //	allowed_lateness, idle_timeout, label_ttl, max_clock_skew, max_event_age: duration
-//	max_record_bytes, series_limit: integer
+//	max_record_bytes, series_limit, max_model_versions: integer
 //	models:
 //	  - name: string
 //	    threshold: number

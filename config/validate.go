@@ -72,6 +72,9 @@ func (v *validator) config(c *Config) {
 	if c.SeriesLimit <= 0 {
 		v.errorf("series_limit", "must be > 0, got %d", c.SeriesLimit)
 	}
+	if c.MaxModelVersions <= 0 {
+		v.errorf("max_model_versions", "must be > 0, got %d", c.MaxModelVersions)
+	}
 	if len(c.Models) == 0 {
 		v.errorf("models", "at least one model required")
 	}

@@ -131,8 +131,8 @@ type Processor struct {
 	slack  int64
 	order  []*task // the batch's tasks, biggest input first
 
-	latency, score, labelDelay []*exporter.BatchHistogram // per model
-	produceErr                 atomic.Pointer[error]
+	counts     []*windows.Counts // scratch of committed
+	produceErr atomic.Pointer[error]
 	// commits counts the transactions committed, for tests that wait for
 	// one.
 	commits atomic.Uint64
@@ -171,7 +171,7 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 	for _, mc := range cfg.Models {
 		p.modelKeys = append(p.modelKeys, []byte(mc.Name))
 	}
-	p.initMetrics()
+	p.initTopicMetrics()
 	return p
 }
 
@@ -207,6 +207,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		return err
 	}
 	p.cals = windows.NewCalibrations(p.set)
+	p.m.InitModels(p.set)
 	for {
 		err := p.prepareTopics(ctx, base)
 		if err == nil {
@@ -274,7 +275,6 @@ func (p *Processor) loadReferences() ([]*windows.Reference, error) {
 			return nil, fmt.Errorf("models[%d] (%s) reference file: %w", i, mc.Name, err)
 		}
 		files[i] = ref
-		p.m.ReferenceComplete.WithLabelValues(mc.Name).Set(1)
 		p.log.Info("reference loaded", "model", mc.Name, "file", mc.Reference.File, "predictions", ref.Predictions)
 	}
 	return files, nil
@@ -589,9 +589,9 @@ func (p *Processor) dropPartition(part int32) {
 	delete(p.state, part)
 	if a := p.aggs[part]; a != nil {
 		delete(p.aggs, part)
-		for mi := range p.cfg.Models {
+		for mi, name := range p.set.Models {
 			if a.Owns(mi) {
-				p.forgetModelWindows(mi)
+				p.m.ForgetModel(name) // whoever aggregates it now exports them
 			}
 		}
 	}
@@ -879,18 +879,20 @@ func (p *Processor) committed() {
 		maps.Copy(p.nextCommitted, p.next)
 	}
 	pending := 0
+	p.counts = p.counts[:0]
 	for _, t := range p.tasks {
 		pending += t.part.Pending()
+		p.counts = append(p.counts, t.part.Counts())
 	}
-	p.observe()
+	p.m.ObserveCounts(p.set, p.counts)
 	for _, t := range p.tasks {
 		p.applyRecordStats(&t.stats)
-		p.applyCounts(t.part.Counts())
-		t.part.Counts().Reset()
+		p.m.ApplyCounts(p.set, t.part.Counts())
 	}
 	p.m.Pending.Set(float64(pending))
 	for _, a := range p.aggs {
-		p.applyOutput(a)
+		p.logCompleted(a)
+		p.m.ApplyOutput(p.set, a.Output())
 		a.ResetOutput()
 	}
 	p.commits.Add(1)

@@ -232,8 +232,9 @@ func pipeline(_ *config.Config) *dashboard.DashboardBuilder {
 			q{"max by (instance) (reckon_assigned_partitions)", "{{instance}}"})).
 		WithPanel(timeSeries("Join state", "Predictions waiting for their outcome, per member.", "none", third,
 			q{"max by (instance) (reckon_pending_predictions)", "{{instance}}"})).
-		WithPanel(timeSeries("Series dropped", "Metric updates dropped because of series_limit.", "ops", third,
-			q{"sum by (instance) (rate(reckon_series_dropped_total[$__rate_interval]))", "{{instance}}"})).
+		WithPanel(timeSeries("Series capped", "Events counted under _other because their model already had max_model_versions versions, and metric updates dropped by the global series_limit.", "ops", third,
+			q{"sum by (model, label) (rate(reckon_label_overflow_total[$__rate_interval]))", "{{model}} {{label}} → _other"},
+			q{"sum by (instance) (rate(reckon_series_dropped_total[$__rate_interval]))", "{{instance}} dropped"})).
 		WithPanel(timeSeries("Members by version", "Running reckon processes by version.", "none", full,
 			q{"count by (version) (reckon_build_info)", "{{version}}"}))
 }

@@ -15,7 +15,9 @@
 //     and its burn-down, burn rates (reads the recording rules of package
 //     alerts);
 //   - reckon-pipeline.json: throughput, consumer lag, dead letters, late
-//     events, join state size, windows closed, readiness and restore time.
+//     events, join state size, windows closed, readiness and restore time,
+//     and series capped (model versions folded into _other, updates
+//     dropped by series_limit).
 //
 // Every dashboard has the template variables datasource (Prometheus) and
 // model (label_values(reckon_predictions_total, model)); the drift

@@ -1,6 +1,18 @@
 // Package exporter defines reckon's Prometheus metrics (DESIGN.md §3) on an
 // explicit registry, and serves them over HTTP with /healthz and /readyz.
 //
+// Every metric is declared once, in the catalogue (Catalogue,
+// catalogue.go): name, help, kind, labels, buckets and scope. Metrics is
+// built from it; the rules and dashboards are checked against it (package
+// alerts/promqlcheck); docs/metrics.md is generated from it. The metrics
+// of a closed window are read off its results record (ApplyWindow), so
+// adding one is one catalogue entry plus, if the record lacks it, a field
+// of results.Record.
+//
+// Labels whose values come from input data (model_version) are capped per
+// model, with the rest folded into Overflow and counted, behind the global
+// series_limit backstop.
+//
 // Nothing here is on the per-event path: partition workers count into plain
 // per-batch structures, and the processor's coordinator applies those counts
 // to the metrics below once the batch is committed, so exported counters
@@ -8,6 +20,7 @@
 package exporter
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -15,38 +28,35 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/reckonhq/reckon/results"
 )
 
-// LatencyBuckets are the classic buckets of reckon_prediction_latency_seconds.
-// They include 0.15 and 0.25 so that the default latency SLOs (150 ms, 250 ms)
-// fall on a bucket boundary; native buckets are exported as well.
-var LatencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .25, .5, 1, 2.5, 5, 10}
-
-// ScoreBuckets are the classic buckets of reckon_prediction_score: twenty
-// equal bins of the probability, which a Grafana heatmap shows directly.
-var ScoreBuckets = prometheus.LinearBuckets(0.05, 0.05, 20)
-
-// LabelDelayBuckets span minutes to a week, the range labels arrive in.
-var LabelDelayBuckets = []float64{1, 10, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400}
-
-// Metrics are reckon's metrics. Fields are the metric vectors; use the
-// methods that go through the series limit to create per-model series.
+// Metrics are reckon's metrics, built from the catalogue (Catalogue). The
+// fields are the metrics the processor updates directly; use the Add
+// methods for the ones with a series budget (Predictions,
+// SchemaViolations), ApplyWindow for everything per closed window, and
+// ForgetModel when this member stops aggregating a model.
+//
+// The fields and ApplyWindow are safe for concurrent use with scrapes;
+// the Add methods, ApplyWindow and ForgetModel are called from one
+// goroutine (the processor's loop).
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	Predictions      *prometheus.CounterVec // model, model_version, status
+	Predictions      *prometheus.CounterVec // model, model_version, status: use AddPredictions
 	Latency          *BatchHistogramVec     // model
 	Score            *BatchHistogramVec     // model
 	RecordsConsumed  *prometheus.CounterVec // topic
 	DeadLetters      *prometheus.CounterVec // topic, reason
 	ConsumerLag      *prometheus.GaugeVec   // topic, partition
-	SchemaViolations *prometheus.CounterVec // model, feature, kind
+	SchemaViolations *prometheus.CounterVec // model, feature, kind: use AddSchemaViolations
 	LateEvents       *prometheus.CounterVec // model
 	MisKeyed         *prometheus.CounterVec // topic
 	Rekeyed          *prometheus.CounterVec // topic
 	SeriesDropped    prometheus.Counter
-	WindowEnd        *prometheus.GaugeVec // model, window
-	WindowsClosed    *prometheus.CounterVec
+	LabelOverflow    *prometheus.CounterVec // model, label
+	WindowsClosed    *prometheus.CounterVec // model, window: ApplyWindow counts
 	Ready            prometheus.Gauge
 	Assigned         prometheus.Gauge
 
@@ -60,218 +70,182 @@ type Metrics struct {
 	Pending              prometheus.Gauge
 	ConceptDriftActive   *prometheus.GaugeVec   // model, detector
 	ConceptDrifts        *prometheus.CounterVec // model, detector
+	ReferenceComplete    *prometheus.GaugeVec   // model
 
-	// Per closed window: the most recently closed window of each length.
-	WindowConfusion *prometheus.GaugeVec // model, window, outcome
-	// WindowRate holds FPR, TPR, precision, accuracy, AUC, Brier and ECE,
-	// each its own metric name; see WindowRates.
-	WindowRates   map[string]*prometheus.GaugeVec // metric name → (model, window)
-	EstimationGap *prometheus.GaugeVec            // model, window, metric
+	limit    int                 // series_limit; 0 = unlimited
+	series   map[string]struct{} // the series admitted under limit
+	versions valueCap            // model_version per model
 
-	// Drift and data quality per closed window.
-	FeatureDrift        *prometheus.GaugeVec // model, feature, window, method
-	FeatureDriftPValue  *prometheus.GaugeVec // model, feature, window, test
-	FeatureDrifted      *prometheus.GaugeVec // model, feature, window
-	DatasetDriftShare   *prometheus.GaugeVec // model, window
-	PredictionDrift     *prometheus.GaugeVec // model, window, method
-	FeatureQuantile     *prometheus.GaugeVec // model, feature, window, quantile
-	FeatureMissingRatio *prometheus.GaugeVec // model, feature, window
-	FeatureDistinct     *prometheus.GaugeVec // model, feature, window
-	ReferenceComplete   *prometheus.GaugeVec // model
-
-	limit      int
-	series     map[string]struct{}
-	collectors []prometheus.Collector // reckon's own, for Describe
+	byID    [numIDs]prometheus.Collector
+	windows *windowCollector
 }
 
-// Describe sends the descriptors of every reckon_* metric family, whether
-// or not it has series yet: the list that the shipped rules and dashboards
-// are checked against.
-func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range m.collectors {
-		c.Describe(ch)
-	}
-}
+// Option configures Metrics.
+type Option func(*Metrics)
 
-// New registers reckon's metrics, the Go and process collectors, and
-// reckon_build_info on reg. seriesLimit caps the number of label sets that
-// SeriesAllowed admits (0 = unlimited).
-func New(reg *prometheus.Registry, version string, seriesLimit int) *Metrics {
+// WithMaxModelVersions caps the distinct model_version values exported per
+// model at n (0, the default, is no cap): a model's further versions are
+// counted under model_version="_other" (Overflow) and in
+// reckon_label_overflow_total{label="model_version"}, so that one model's
+// junk versions cannot use up series_limit for every model.
+func WithMaxModelVersions(n int) Option { return func(m *Metrics) { m.versions.max = n } }
+
+// New registers the catalogue's metrics, the Go and process collectors, and
+// reckon_build_info on reg. seriesLimit caps the number of label sets of
+// the metrics with input-data labels, over all models (0 = unlimited): a
+// global backstop behind the per-model caps of the options; a refused
+// update is counted in reckon_series_dropped_total.
+func New(reg *prometheus.Registry, version string, seriesLimit int, opts ...Option) *Metrics {
 	m := &Metrics{Registry: reg, limit: seriesLimit, series: make(map[string]struct{})}
-	f := func(c prometheus.Collector) {
-		reg.MustRegister(c)
-		m.collectors = append(m.collectors, c)
+	for _, o := range opts {
+		o(m)
 	}
-	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
-		f(c)
-		return c
+	m.Predictions = m.counterVec(Predictions)
+	m.Latency = m.histogram(PredictionLatency)
+	m.Score = m.histogram(PredictionScore)
+	m.Outcomes = m.counterVec(Outcomes)
+	m.Expired = m.counterVec(PredictionsExpired)
+	m.LabelDelay = m.histogram(LabelDelay)
+	m.Confusion = m.counterVec(Confusion)
+	m.WindowsClosed = m.counterVec(WindowsClosed)
+	m.ConceptDriftActive = m.gaugeVec(ConceptDriftActive)
+	m.ConceptDrifts = m.counterVec(ConceptDrifts)
+	m.SchemaViolations = m.counterVec(SchemaViolations)
+	m.RecordsConsumed = m.counterVec(RecordsConsumed)
+	m.DeadLetters = m.counterVec(DeadLetters)
+	m.LateEvents = m.counterVec(LateEvents)
+	m.ConsumerLag = m.gaugeVec(ConsumerLag)
+	m.Pending = m.gauge(Pending)
+	m.gaugeVec(BuildInfo).WithLabelValues(version, runtime.Version()).Set(1)
+	m.Ready = m.gauge(Ready)
+	m.Assigned = m.gauge(AssignedPartitions)
+	m.MisKeyed = m.counterVec(MisKeyed)
+	m.Rekeyed = m.counterVec(Rekeyed)
+	m.SeriesDropped = m.counter(SeriesDropped)
+	m.LabelOverflow = m.counterVec(LabelOverflow)
+	m.DuplicatePredictions = m.counterVec(DuplicatePredictions)
+	m.BusinessCost = m.counterVec(BusinessCost)
+	m.ReferenceComplete = m.gaugeVec(ReferenceComplete)
+	for id, c := range m.byID {
+		if c == nil {
+			panic(fmt.Sprintf("exporter: catalogue metric %s has no field in Metrics", ID(id)))
+		}
 	}
-	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-		f(g)
-		return g
-	}
-	// Histograms carry classic buckets and native ones (factor 1.1). They
-	// are observed a committed transaction at a time, so in batches: see
-	// BatchHistogramVec, whose output is client_golang's.
-	histogram := func(name, help string, buckets []float64, labels ...string) *BatchHistogramVec {
-		h := NewBatchHistogramVec(prometheus.HistogramOpts{
-			Name: name, Help: help, Buckets: buckets,
-			NativeHistogramBucketFactor:     1.1,
-			NativeHistogramMaxBucketNumber:  160,
-			NativeHistogramMinResetDuration: time.Hour,
-		}, labels)
-		f(h)
-		return h
-	}
-
-	m.Predictions = counter("reckon_predictions_total",
-		"Prediction events consumed, by model, model version and status (ok or error).",
-		"model", "model_version", "status")
-	m.Latency = histogram("reckon_prediction_latency_seconds",
-		"Serving latency reported by the model server (latency_ms), in seconds.",
-		LatencyBuckets, "model")
-	m.Score = histogram("reckon_prediction_score",
-		"Scores (positive-class probability) of ok predictions.",
-		ScoreBuckets, "model")
-	m.RecordsConsumed = counter("reckon_records_consumed_total",
-		"Records read from an input topic, dead letters included.",
-		"topic")
-	m.DeadLetters = counter("reckon_dead_letter_total",
-		"Records sent to the dead-letter topic, by source topic and reason code.",
-		"topic", "reason")
-	m.ConsumerLag = gauge("reckon_consumer_lag_records",
-		"Records between this member's position and the partition's high watermark, as of the last fetch.",
-		"topic", "partition")
-	m.SchemaViolations = counter("reckon_schema_violations_total",
-		"Feature values that do not match the declared schema, by kind (missing, type, range, unknown_feature, new_category).",
-		"model", "feature", "kind")
-	m.LateEvents = counter("reckon_late_events_total",
-		"Events older than the watermark: counted live, not added to any window.",
-		"model")
-	m.MisKeyed = counter("reckon_miskeyed_records_total",
-		"Records whose Kafka key is not their prediction_id.",
-		"topic")
-	m.Rekeyed = counter("reckon_rekeyed_records_total",
-		"Mis-keyed records forwarded through the re-key topic to the partition of their prediction_id.",
-		"topic")
-	m.SeriesDropped = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "reckon_series_dropped_total",
-		Help: "Updates dropped because their series would exceed series_limit.",
-	})
-	m.WindowEnd = gauge("reckon_window_end_timestamp_seconds",
-		"Exclusive end of the most recently closed window of this length.",
-		"model", "window")
-	m.WindowsClosed = counter("reckon_windows_closed_total",
-		"Windows closed and published to the results topic.",
-		"model", "window")
-	m.Ready = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "reckon_ready",
-		Help: "1 when /readyz answers 200: partitions assigned and state restored.",
-	})
-	m.Assigned = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "reckon_assigned_partitions",
-		Help: "Partition numbers (of both input topics) owned by this member.",
-	})
-	m.Outcomes = counter("reckon_outcomes_total",
-		"Outcome events by what the join made of them: joined, duplicate, or orphaned (no prediction within label_ttl).",
-		"model", "result")
-	m.Expired = counter("reckon_predictions_expired_total",
-		"Predictions that got no outcome within label_ttl (event time).",
-		"model")
-	m.DuplicatePredictions = counter("reckon_duplicate_predictions_total",
-		"Predictions whose prediction_id was already seen within label_ttl; never joined twice.",
-		"model")
-	m.LabelDelay = histogram("reckon_label_delay_seconds",
-		"Outcome event time minus prediction event time, for joined pairs.",
-		LabelDelayBuckets, "model")
-	m.Confusion = counter("reckon_confusion_total",
-		"Joined predictions by confusion-matrix cell, counted at join time.",
-		"model", "outcome")
-	m.BusinessCost = counter("reckon_business_cost_total",
-		"Cost of joined errors: false positives and false negatives times the model's configured costs.",
-		"model")
-	m.Pending = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "reckon_pending_predictions",
-		Help: "Predictions held by this member waiting for their outcome (join state size).",
-	})
-	m.ConceptDriftActive = gauge("reckon_concept_drift_active",
-		"1 while a concept-drift detector on the joined error stream is in its drift state.",
-		"model", "detector")
-	m.ConceptDrifts = counter("reckon_concept_drift_total",
-		"Changes detected by a concept-drift detector on the joined error stream.",
-		"model", "detector")
-	m.WindowConfusion = gauge("reckon_window_confusion",
-		"Confusion counts of the outcomes joined in the most recently closed window (by outcome time).",
-		"model", "window", "outcome")
-	m.WindowRates = map[string]*prometheus.GaugeVec{}
-	for name, help := range map[string]string{
-		"reckon_false_positive_rate":           "FP / (FP + TN) over the outcomes joined in the most recently closed window.",
-		"reckon_true_positive_rate":            "TP / (TP + FN) over the outcomes joined in the most recently closed window.",
-		"reckon_precision":                     "TP / (TP + FP) over the outcomes joined in the most recently closed window.",
-		"reckon_accuracy":                      "(TP + TN) / all, over the outcomes joined in the most recently closed window.",
-		"reckon_roc_auc":                       "ROC AUC of the scores of the outcomes joined in the most recently closed window.",
-		"reckon_brier_score":                   "Mean squared error of the scores against the labels joined in the most recently closed window.",
-		"reckon_expected_calibration_error":    "Expected calibration error (10 equal-width bins) over the most recently closed window.",
-		"reckon_estimated_false_positive_rate": "False-positive rate estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
-	} {
-		m.WindowRates[name] = gauge(name, help, "model", "window")
-	}
-	m.EstimationGap = gauge("reckon_estimation_gap",
-		"Estimated minus realised value of a metric (fpr) in the most recently closed window.",
-		"model", "window", "metric")
-	m.FeatureDrift = gauge("reckon_feature_drift",
-		"Drift statistic of a feature in the most recently closed window against the reference, by method (ks, psi, wasserstein, js, chi2).",
-		"model", "feature", "window", "method")
-	m.FeatureDriftPValue = gauge("reckon_feature_drift_pvalue",
-		"p-value of a drift test (ks, chi2) of a feature in the most recently closed window against the reference.",
-		"model", "feature", "window", "test")
-	m.FeatureDrifted = gauge("reckon_feature_drifted",
-		"1 when the feature's configured drift test says the most recently closed window drifted from the reference, else 0.",
-		"model", "feature", "window")
-	m.DatasetDriftShare = gauge("reckon_dataset_drift_share",
-		"Share of the model's features that drifted in the most recently closed window.",
-		"model", "window")
-	m.PredictionDrift = gauge("reckon_prediction_drift",
-		"Drift statistic of the score distribution in the most recently closed window against the reference.",
-		"model", "window", "method")
-	m.FeatureQuantile = gauge("reckon_feature_quantile",
-		"Quantile of a numeric feature in the most recently closed window (t-digest).",
-		"model", "feature", "window", "quantile")
-	m.FeatureMissingRatio = gauge("reckon_feature_missing_ratio",
-		"Share of the ok predictions in the most recently closed window in which the feature was null or absent.",
-		"model", "feature", "window")
-	m.FeatureDistinct = gauge("reckon_feature_distinct",
-		"Distinct values of a categorical feature in the most recently closed window (HyperLogLog estimate).",
-		"model", "feature", "window")
-	m.ReferenceComplete = gauge("reckon_reference_complete",
-		"1 once the model's reference distribution is complete and drift is computed against it.",
-		"model")
-
-	for _, c := range []prometheus.Collector{m.Pending, m.SeriesDropped, m.Ready, m.Assigned} {
-		f(c)
-	}
+	m.windows = newWindowCollector(perWindow)
+	reg.MustRegister(m.windows)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "reckon_build_info",
-		Help: "Always 1; labels say which reckon and Go built this binary.",
-	}, []string{"version", "goversion"})
-	bi.WithLabelValues(version, runtime.Version()).Set(1)
-	f(bi)
 	return m
 }
 
-// SeriesAllowed reports whether a series of metric with the given label
+// register records c as id's collector and registers it, checking that the
+// catalogue declares the kind the field has.
+func (m *Metrics) register(id ID, kind Kind, c prometheus.Collector) {
+	if d := live[id]; d.Kind != kind {
+		panic(fmt.Sprintf("exporter: %s is a %s in the catalogue, built as a %s", d.Name, d.Kind, kind))
+	}
+	m.byID[id] = c
+	m.Registry.MustRegister(c)
+}
+
+func (m *Metrics) counterVec(id ID) *prometheus.CounterVec {
+	d := live[id]
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: d.Name, Help: d.Help}, d.Labels)
+	m.register(id, Counter, c)
+	return c
+}
+
+func (m *Metrics) counter(id ID) prometheus.Counter {
+	d := live[id]
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: d.Name, Help: d.Help})
+	m.register(id, Counter, c)
+	return c
+}
+
+func (m *Metrics) gaugeVec(id ID) *prometheus.GaugeVec {
+	d := live[id]
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: d.Name, Help: d.Help}, d.Labels)
+	m.register(id, Gauge, g)
+	return g
+}
+
+func (m *Metrics) gauge(id ID) prometheus.Gauge {
+	d := live[id]
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: d.Name, Help: d.Help})
+	m.register(id, Gauge, g)
+	return g
+}
+
+// histogram builds a histogram with the catalogue's classic buckets and
+// native ones (factor 1.1). Histograms are observed a committed transaction
+// at a time, so in batches: see BatchHistogramVec, whose output is
+// client_golang's.
+func (m *Metrics) histogram(id ID) *BatchHistogramVec {
+	d := live[id]
+	h := NewBatchHistogramVec(prometheus.HistogramOpts{
+		Name: d.Name, Help: d.Help, Buckets: d.Buckets,
+		NativeHistogramBucketFactor:     1.1,
+		NativeHistogramMaxBucketNumber:  160,
+		NativeHistogramMinResetDuration: time.Hour,
+	}, d.Labels)
+	m.register(id, Histogram, h)
+	return h
+}
+
+// Describe sends the descriptors of every catalogue metric, whether or not
+// it has series yet.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.byID {
+		c.Describe(ch)
+	}
+	m.windows.Describe(ch)
+}
+
+// AddModel creates model's reckon_label_overflow_total series at zero, one
+// per capped label, so that increase() sees its first fold and dashboards
+// show that nothing was folded.
+func (m *Metrics) AddModel(model string) {
+	for _, d := range live {
+		if d.Capped != "" {
+			m.LabelOverflow.WithLabelValues(model, d.Capped)
+		}
+	}
+}
+
+// AddPredictions adds n prediction events of model with the given
+// model_version and status. A version beyond the model's cap
+// (WithMaxModelVersions) is counted under Overflow and in
+// reckon_label_overflow_total; folded reports that, and stays true for that
+// version from then on, so the caller may forget it. An update refused by
+// series_limit is counted in reckon_series_dropped_total.
+func (m *Metrics) AddPredictions(model, version, status string, n uint64) (folded bool) {
+	if !m.versions.admit(model, version) {
+		version, folded = Overflow, true
+		m.LabelOverflow.WithLabelValues(model, live[Predictions].Capped).Add(float64(n))
+	}
+	if m.allowed(Predictions, model, version, status) {
+		m.Predictions.WithLabelValues(model, version, status).Add(float64(n))
+	}
+	return folded
+}
+
+// AddSchemaViolations adds n schema violations of kind for a feature of
+// model, within series_limit.
+func (m *Metrics) AddSchemaViolations(model, feature, kind string, n uint64) {
+	if m.allowed(SchemaViolations, model, feature, kind) {
+		m.SchemaViolations.WithLabelValues(model, feature, kind).Add(float64(n))
+	}
+}
+
+// allowed reports whether a series of metric id with the given label
 // values may be created or updated, admitting new series only while fewer
-// than the series limit exist. A refused update is counted in
+// than series_limit exist. A refused update is counted in
 // reckon_series_dropped_total. It is called per batch, not per event.
-func (m *Metrics) SeriesAllowed(metric string, labels ...string) bool {
+func (m *Metrics) allowed(id ID, labels ...string) bool {
 	if m.limit <= 0 {
 		return true
 	}
 	var b strings.Builder
-	b.WriteString(metric)
+	b.WriteString(live[id].Name)
 	for _, l := range labels {
 		b.WriteByte(0)
 		b.WriteString(l)
@@ -286,6 +260,63 @@ func (m *Metrics) SeriesAllowed(metric string, labels ...string) bool {
 	}
 	m.series[k] = struct{}{}
 	return true
+}
+
+// valueCap admits at most max distinct values of one label per model (0:
+// no cap). The first values seen are kept for the life of the process, as
+// their counters are: which ones those are depends on arrival order, so two
+// members may fold different versions.
+type valueCap struct {
+	max  int
+	seen map[string]map[string]struct{} // model → admitted values
+}
+
+// admit reports whether value is (or now becomes) one of model's admitted
+// values.
+func (c *valueCap) admit(model, value string) bool {
+	if c.max <= 0 {
+		return true
+	}
+	vs := c.seen[model]
+	if _, ok := vs[value]; ok {
+		return true
+	}
+	if len(vs) >= c.max {
+		return false
+	}
+	if vs == nil {
+		if c.seen == nil {
+			c.seen = make(map[string]map[string]struct{})
+		}
+		vs = make(map[string]struct{})
+		c.seen[model] = vs
+	}
+	vs[value] = struct{}{}
+	return true
+}
+
+// ApplyWindow makes a closed window's results record what the per-window
+// metrics (ScopeWindow) of its model and window length show, replacing the
+// previous window's, and counts it in reckon_windows_closed_total. Series
+// of values that rec leaves out disappear. rec is read, not kept.
+func (m *Metrics) ApplyWindow(rec *results.Record) {
+	m.windows.apply(rec)
+	m.WindowsClosed.WithLabelValues(rec.Model, rec.Window).Inc()
+}
+
+// ForgetModel deletes the series of model that only the member aggregating
+// it exports (ScopeAggregator and ScopeWindow): this member no longer does.
+func (m *Metrics) ForgetModel(model string) {
+	m.windows.forget(model)
+	l := prometheus.Labels{"model": model}
+	for id, c := range m.byID {
+		if live[id].Scope != ScopeAggregator {
+			continue
+		}
+		c.(interface {
+			DeletePartialMatch(prometheus.Labels) int
+		}).DeletePartialMatch(l)
+	}
 }
 
 // Version is reckon's version as stamped in the binary's build info.

@@ -2,9 +2,11 @@
 // one JSON record per model, window length and window start, written once
 // when the window closes, keyed by model.
 //
-// The fields below are the stable core plus documented additions; consumers
-// must ignore fields they do not know, as reckon ignores unknown input
-// fields.
+// The fields below are the stable core plus documented additions, all
+// described in docs/results.md (a test fails when a field is missing
+// there); consumers must ignore fields they do not know, as reckon ignores
+// unknown input fields. The per-window metrics are read off this record
+// (exporter's ApplyWindow), so it holds everything they show.
 package results
 
 import (
@@ -55,14 +57,24 @@ type Feature struct {
 	// psi, wasserstein, js, chi2); PValue the tests' p-values (ks, chi2).
 	Drift  map[string]float64 `json:"drift,omitempty"`
 	PValue map[string]float64 `json:"pvalue,omitempty"`
-	// Count is the number of present values, Missing of null or absent ones.
+	// Count is the number of present values (of a numeric feature: finite
+	// ones, the values its quantiles describe), Missing of null or absent
+	// ones (and of values of the wrong type).
 	Count   uint64 `json:"count"`
 	Missing uint64 `json:"missing"`
+	// NonFinite is the number of NaN and ±Inf values of a numeric feature
+	// (a JSON number beyond float64's range): present, but in neither
+	// Count nor the quantiles.
+	NonFinite uint64 `json:"non_finite,omitempty"`
 	// Quantiles of a numeric feature ("0.05", "0.5", "0.95", "0.99").
 	Quantiles map[string]float64 `json:"quantiles,omitempty"`
 	// Distinct is the HyperLogLog estimate of a categorical feature.
 	Distinct *uint64 `json:"distinct,omitempty"`
 }
+
+// Total is the number of events the feature was recorded for: Count +
+// NonFinite + Missing, the denominator of reckon_feature_missing_ratio.
+func (f Feature) Total() uint64 { return f.Count + f.NonFinite + f.Missing }
 
 // Confusion is a confusion matrix.
 type Confusion struct {
@@ -81,6 +93,7 @@ type Rates struct {
 	AUC       *float64 `json:"auc,omitempty"`
 	Brier     *float64 `json:"brier,omitempty"`
 	ECE       *float64 `json:"ece,omitempty"`
+	F1        *float64 `json:"f1,omitempty"`
 }
 
 // Opt returns &v when ok, else nil: for optional rates.

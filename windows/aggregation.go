@@ -73,12 +73,19 @@ type Output struct {
 	// Late counts, per model, the events of panes that arrived after
 	// their window closed.
 	Late []uint64
-	// Detections counts, per model and detector (conceptdrift.Names
-	// order), the drifts detected.
-	Detections [][]uint64
+	// Detectors holds, per model this aggregation owns (nil for the
+	// others), its concept-drift detectors in conceptdrift.Names order:
+	// the drifts each detected, and whether it is in its drift state.
+	Detectors [][]DetectorState
 	// Completed lists the models whose stream reference completed here:
 	// the runtime sends their calibrators to every partition.
 	Completed []int
+}
+
+// DetectorState is what a concept-drift detector did in a transaction.
+type DetectorState struct {
+	Detections uint64
+	Active     bool
 }
 
 // NewAggregation returns the aggregation of partition id with nothing
@@ -96,7 +103,7 @@ func NewAggregation(set *Settings, id int32) *Aggregation {
 		pending:   make([]map[int64][]JoinedError, n),
 		cals:      make([]calibration, n),
 		dirtyRefs: make([]bool, n),
-		out:       Output{Late: make([]uint64, n), Detections: make([][]uint64, n)},
+		out:       Output{Late: make([]uint64, n), Detectors: make([][]DetectorState, n)},
 	}
 	for i := range n {
 		if r := set.Ranges[i]; r != nil && a.Owns(i) {
@@ -104,7 +111,9 @@ func NewAggregation(set *Settings, id int32) *Aggregation {
 		}
 		a.detectors[i] = newDetectors()
 		a.pending[i] = make(map[int64][]JoinedError)
-		a.out.Detections[i] = make([]uint64, len(conceptdrift.Names()))
+		if a.Owns(i) {
+			a.out.Detectors[i] = make([]DetectorState, len(conceptdrift.Names()))
+		}
 	}
 	return a
 }
@@ -145,8 +154,10 @@ func (a *Aggregation) ResetOutput() {
 	clear(a.out.Closed)
 	a.out.Closed = a.out.Closed[:0]
 	clear(a.out.Late)
-	for _, d := range a.out.Detections {
-		clear(d)
+	for _, ds := range a.out.Detectors {
+		for i := range ds {
+			ds[i].Detections = 0
+		}
 	}
 	a.out.Completed = a.out.Completed[:0]
 }
@@ -264,6 +275,11 @@ func (a *Aggregation) Advance() error {
 			return err
 		}
 	}
+	for mi, ds := range a.out.Detectors {
+		for di := range ds {
+			ds[di].Active = a.detectors[mi][di].InDrift()
+		}
+	}
 	f, ok := FoldFrontier(a.set.PaneLength, a.wms)
 	if !ok {
 		return nil
@@ -332,8 +348,8 @@ func (a *Aggregation) close(wm int64) error {
 					if e.Wrong {
 						x = 1
 					}
-					if d.Update(x) {
-						a.out.Detections[mi][di]++
+					if d.Update(x) && a.out.Detectors[mi] != nil {
+						a.out.Detectors[mi][di].Detections++
 					}
 				}
 			}

@@ -36,6 +36,7 @@ func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {
 			AUC:       results.Opt(r.Perf.AUC()),
 			Brier:     results.Opt(r.Perf.Brier()),
 			ECE:       results.Opt(r.Perf.ECE()),
+			F1:        results.Opt(r.Perf.F1()),
 		},
 		Estimated: results.Rates{
 			FPR:       results.Opt(r.Estimate.FPR()),
@@ -49,6 +50,7 @@ func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {
 		var fr results.Feature
 		if f.Num != nil {
 			fr.Count, fr.Missing = f.Num.Count(), f.Num.Missing()
+			fr.NonFinite = f.Num.NaN() + f.Num.PosInf() + f.Num.NegInf()
 			if f.Num.Count() > 0 {
 				fr.Quantiles = map[string]float64{}
 				for _, q := range FeatureQuantiles {

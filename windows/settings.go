@@ -41,6 +41,8 @@ type Settings struct {
 	// Drift parameters of each model's features and of its score.
 	FeatureDrift [][]sketch.DriftParams
 	ScoreDrift   []sketch.DriftParams
+	// Costs are the models' costs of an error (nil: none).
+	Costs []*config.Cost
 
 	// Partitions is the input topics' partition count, and ModelPartition
 	// the partition whose aggregation owns each model: where its panes
@@ -79,6 +81,7 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 			params = append(params, DriftParams(mc.FeatureDrift(fi)))
 		}
 		s.Features = append(s.Features, names)
+		s.Costs = append(s.Costs, mc.Cost)
 		s.FeatureDrift = append(s.FeatureDrift, params)
 		s.ScoreDrift = append(s.ScoreDrift, DriftParams(mc.Drift))
 		if r := mc.Reference; r != nil && r.IsRange() {

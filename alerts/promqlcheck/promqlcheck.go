@@ -1,8 +1,11 @@
 // Package promqlcheck checks the PromQL expressions reckon ships (alerting
 // and recording rules, dashboard queries): each must parse with the
-// Prometheus PromQL parser, and every series it selects must be a metric
-// that reckon exports or that its rules record (alerts.KnownMetrics), with
-// label matchers on that metric's labels only.
+// Prometheus PromQL parser, every series it selects must be a metric that
+// reckon exports (the exporter's catalogue) or that its rules record
+// (alerts.KnownMetrics), with label matchers on that metric's labels only,
+// and the range functions must fit the metric's kind: rate, irate,
+// increase and resets take a counter or a histogram, delta, idelta, deriv
+// and predict_linear a gauge.
 //
 // It is meant for tests: importing it brings in the Prometheus parser,
 // which the reckon binary does not need.
@@ -18,6 +21,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/reckonhq/reckon/alerts"
+	"github.com/reckonhq/reckon/exporter"
 )
 
 // ParseError is an expression the PromQL parser rejects.
@@ -56,12 +60,59 @@ func (e *UnknownLabelError) Error() string {
 	return fmt.Sprintf("%q: %s has no label %q", e.Expr, e.Metric, e.Label)
 }
 
+// KindError is a range function applied to a metric of a kind it is not
+// meant for, such as rate of a gauge (which reads every decrease as a
+// counter reset) or deriv of a counter.
+type KindError struct {
+	Expr   string
+	Func   string
+	Metric string
+	Kind   exporter.Kind
+}
+
+func (e *KindError) Error() string {
+	return fmt.Sprintf("%q: %s() of %s, a %s", e.Expr, e.Func, e.Metric, e.Kind)
+}
+
+// forCounters and forGauges are the range functions that take only
+// counters (and histograms) and only gauges.
+var (
+	forCounters = []string{"rate", "irate", "increase", "resets"}
+	forGauges   = []string{"delta", "idelta", "deriv", "predict_linear"}
+)
+
+// checkKind returns a *KindError if call applies a range function to a
+// metric of the wrong kind, or nil.
+func checkKind(expr string, call *parser.Call) error {
+	name := call.Func.Name
+	counters, gauges := slices.Contains(forCounters, name), slices.Contains(forGauges, name)
+	if !counters && !gauges || len(call.Args) == 0 {
+		return nil
+	}
+	ms, ok := call.Args[0].(*parser.MatrixSelector)
+	if !ok {
+		return nil // a subquery: its inner expression is checked on its own
+	}
+	vs, ok := ms.VectorSelector.(*parser.VectorSelector)
+	if !ok || vs.Name == "" {
+		return nil
+	}
+	m, _, ok := alerts.LookupMetric(vs.Name)
+	if !ok {
+		return nil // reported as an *UnknownMetricError
+	}
+	if counters && m.Kind == exporter.Gauge || gauges && m.Kind != exporter.Gauge {
+		return &KindError{Expr: expr, Func: name, Metric: vs.Name, Kind: m.Kind}
+	}
+	return nil
+}
+
 // targetLabels are the labels Prometheus adds to every scraped series.
 func targetLabels() []string { return []string{"job", "instance", model.MetricNameLabel} }
 
-// Check parses expr and checks every selector in it, returning a
-// *ParseError, or the *UnknownMetricError and *UnknownLabelError values
-// found, joined with errors.Join. expr must not contain Grafana variables:
+// Check parses expr and checks every selector and range function in it,
+// returning a *ParseError, or the *UnknownMetricError, *UnknownLabelError
+// and *KindError values found, joined with errors.Join. expr must not contain Grafana variables:
 // substitute them first.
 func Check(expr string) error {
 	p := parser.NewParser(parser.Options{})
@@ -71,6 +122,12 @@ func Check(expr string) error {
 	}
 	var errs []error
 	parser.Inspect(ast, func(node parser.Node, _ []parser.Node) error {
+		if call, ok := node.(*parser.Call); ok {
+			if err := checkKind(expr, call); err != nil {
+				errs = append(errs, err)
+			}
+			return nil
+		}
 		vs, ok := node.(*parser.VectorSelector)
 		if !ok {
 			return nil

@@ -25,6 +25,12 @@ func TestCheck(t *testing.T) {
 		{expr: `{job="reckon"}`, want: new(*UnknownMetricError)},
 		{expr: `reckon_predictions_total{outcome="tp"}`, want: new(*UnknownLabelError)},
 		{expr: `reckon_prediction_score{le="0.5"}`, want: new(*UnknownLabelError)},
+		{expr: `rate(reckon_prediction_score_bucket[5m])`},
+		{expr: `deriv(reckon_consumer_lag_records[10m])`},
+		{expr: `rate(reckon_false_positive_rate[5m])`, want: new(*KindError)},
+		{expr: `sum(increase(reckon_pending_predictions[1h]))`, want: new(*KindError)},
+		{expr: `deriv(reckon_predictions_total[5m])`, want: new(*KindError)},
+		{expr: `delta(reckon_prediction_latency_seconds_count[5m])`, want: new(*KindError)},
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
 			err := Check(tc.expr)
@@ -44,6 +50,10 @@ func TestCheck(t *testing.T) {
 			case **UnknownLabelError:
 				if !errors.As(err, want) {
 					t.Fatalf("Check = %v, want an *UnknownLabelError", err)
+				}
+			case **KindError:
+				if !errors.As(err, want) {
+					t.Fatalf("Check = %v, want a *KindError", err)
 				}
 			}
 		})

@@ -52,7 +52,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // when not nil, is told the HTTP address once it is bound.
 func serve(ctx context.Context, cfg *config.Config, slogger *slog.Logger, started func(addr string, m *exporter.Metrics)) error {
 	reg := prometheus.NewRegistry()
-	m := exporter.New(reg, version(), cfg.SeriesLimit)
+	m := exporter.New(reg, version(), cfg.SeriesLimit, exporter.WithMaxModelVersions(cfg.MaxModelVersions))
 	ready := new(exporter.Readiness)
 	srv, err := exporter.Listen(cfg.Listen, cfg.WebConfigFile, exporter.Handler(reg, ready), slogger)
 	if err != nil {

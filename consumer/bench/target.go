@@ -245,7 +245,7 @@ func runCeiling(ctx context.Context, o *Options, cfg *config.Config, total uint6
 // latency is set, the latency phase while it keeps running.
 func runFull(ctx context.Context, o *Options, cfg *config.Config, g *gen.Generator, total uint64, latency bool, profileFile string) (full Phase, pending float64, lat *Latency, err error) {
 	reg := prometheus.NewRegistry()
-	met := exporter.New(reg, "bench", cfg.SeriesLimit)
+	met := exporter.New(reg, "bench", cfg.SeriesLimit, exporter.WithMaxModelVersions(cfg.MaxModelVersions))
 	ready := new(exporter.Readiness)
 	logger := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// The meter follows the records processed, batch by batch, as the

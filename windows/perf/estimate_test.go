@@ -166,7 +166,7 @@ func TestCBPE(t *testing.T) {
 				est.Add(cal.Calibrate(tr.score), tr.predicted)
 				realised.Add(tr.score, tr.predicted, tr.label)
 			}
-			var gaps [4]float64
+			var gaps [5]float64
 			for j, m := range Metrics() {
 				g, ok := Gap(m, est.Expected(), realised.Confusion())
 				if !ok {

@@ -17,13 +17,16 @@ const (
 	MetricTPR                         // true-positive rate (recall) TP/(TP+FN)
 	MetricPrecision                   // precision TP/(TP+FP)
 	MetricAccuracy                    // accuracy (TP+TN)/(TP+FP+TN+FN)
+	MetricF1                          // F1 2TP/(2TP+FP+FN), the harmonic mean of precision and recall
 )
 
 // Metrics lists every Metric, in declaration order.
-func Metrics() []Metric { return []Metric{MetricFPR, MetricTPR, MetricPrecision, MetricAccuracy} }
+func Metrics() []Metric {
+	return []Metric{MetricFPR, MetricTPR, MetricPrecision, MetricAccuracy, MetricF1}
+}
 
 // String returns the metric's short name: "fpr", "tpr", "precision",
-// "accuracy".
+// "accuracy", "f1".
 func (m Metric) String() string {
 	switch m {
 	case MetricFPR:
@@ -34,6 +37,8 @@ func (m Metric) String() string {
 		return "precision"
 	case MetricAccuracy:
 		return "accuracy"
+	case MetricF1:
+		return "f1"
 	}
 	return fmt.Sprintf("Metric(%d)", uint8(m))
 }
@@ -57,6 +62,8 @@ func rate(m Metric, tp, fp, tn, fn float64) (float64, bool) {
 		return ratio(tp, tp+fp)
 	case MetricAccuracy:
 		return ratio(tp+tn, tp+fp+tn+fn)
+	case MetricF1:
+		return ratio(2*tp, 2*tp+fp+fn)
 	}
 	return 0, false
 }
@@ -142,6 +149,10 @@ func (c Confusion) Precision() (v float64, ok bool) { return c.Rate(MetricPrecis
 
 // Accuracy returns (TP+TN)/Total; ok is false when the matrix is empty.
 func (c Confusion) Accuracy() (v float64, ok bool) { return c.Rate(MetricAccuracy) }
+
+// F1 returns 2TP/(2TP+FP+FN), the harmonic mean of precision and recall;
+// ok is false when there was no positive, predicted or labelled.
+func (c Confusion) F1() (v float64, ok bool) { return c.Rate(MetricF1) }
 
 // ExpectedConfusion is a confusion matrix of expected counts, estimated from
 // calibrated probabilities without labels (see [Estimate]). Its cells are

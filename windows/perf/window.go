@@ -150,6 +150,10 @@ func (w *Window) Precision() (v float64, ok bool) { return w.conf.Precision() }
 // Accuracy returns (TP+TN)/Count; ok is false when the window is empty.
 func (w *Window) Accuracy() (v float64, ok bool) { return w.conf.Accuracy() }
 
+// F1 returns 2TP/(2TP+FP+FN); ok is false when no triple was predicted or
+// labelled positive.
+func (w *Window) F1() (v float64, ok bool) { return w.conf.F1() }
+
 // Brier returns the Brier score, the mean of (score − label)² over scored
 // triples (0 is perfect, 0.25 is a constant 0.5). ok is false when no triple
 // had a score.

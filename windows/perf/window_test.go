@@ -37,15 +37,17 @@ func TestWindowSmall(t *testing.T) {
 		conf                Confusion
 		scored              uint64
 		fpr, tpr, prec, acc opt
+		f1                  opt
 		brier, ece, auc     opt
 		aucBound            float64
 	}{
-		{name: "empty", fpr: none, tpr: none, prec: none, acc: none, brier: none, ece: none, auc: none},
+		{name: "empty", fpr: none, tpr: none, prec: none, acc: none, f1: none, brier: none, ece: none, auc: none},
 		{
 			name: "one of each cell",
 			in:   []triple{{0.9, true, true}, {0.8, true, false}, {0.3, false, true}, {0.1, false, false}},
 			conf: Confusion{TP: 1, FP: 1, TN: 1, FN: 1}, scored: 4,
 			fpr: some(0.5), tpr: some(0.5), prec: some(0.5), acc: some(0.5),
+			f1: some(0.5), // 2·1 / (2·1 + 1 + 1)
 			// (0.1² + 0.8² + 0.7² + 0.1²)/4
 			brier: some(1.15 / 4),
 			// one triple per ECE bin: (|0.9−1| + |0.8−0| + |0.3−1| + |0.1−0|)/4
@@ -58,6 +60,7 @@ func TestWindowSmall(t *testing.T) {
 			in:   []triple{{0.7, true, true}, {0.2, false, true}},
 			conf: Confusion{TP: 1, FN: 1}, scored: 2,
 			fpr: none, tpr: some(0.5), prec: some(1), acc: some(0.5),
+			f1:    some(2.0 / 3), // 2/(2+0+1), = 2·1·0.5/(1+0.5)
 			brier: some((0.09 + 0.64) / 2), ece: some((0.3 + 0.8) / 2), auc: none,
 		},
 		{
@@ -65,6 +68,7 @@ func TestWindowSmall(t *testing.T) {
 			in:   []triple{{0.5, true, true}, {0.5, true, false}},
 			conf: Confusion{TP: 1, FP: 1}, scored: 2,
 			fpr: some(1), tpr: some(1), prec: some(0.5), acc: some(0.5),
+			f1:    some(2.0 / 3), // 2/(2+1+0)
 			brier: some(0.25), ece: some(0), auc: some(0.5), aucBound: 0.5,
 		},
 		{
@@ -72,13 +76,14 @@ func TestWindowSmall(t *testing.T) {
 			in:   []triple{{nan, false, true}, {0.25, false, false}, {0.75, true, true}},
 			conf: Confusion{TP: 1, TN: 1, FN: 1}, scored: 2,
 			fpr: some(0), tpr: some(0.5), prec: some(1), acc: some(2.0 / 3),
+			f1:    some(2.0 / 3), // 2/(2+0+1)
 			brier: some((0.0625 + 0.0625) / 2), ece: some((0.25 + 0.25) / 2), auc: some(1),
 		},
 		{
 			name: "out-of-range scores are clamped",
 			in:   []triple{{1.5, true, true}, {-2, false, false}},
 			conf: Confusion{TP: 1, TN: 1}, scored: 2,
-			fpr: some(0), tpr: some(1), prec: some(1), acc: some(1),
+			fpr: some(0), tpr: some(1), prec: some(1), acc: some(1), f1: some(1),
 			brier: some(0), ece: some(0), auc: some(1),
 		},
 		{
@@ -86,7 +91,15 @@ func TestWindowSmall(t *testing.T) {
 			in:   []triple{{0.1, true, false}, {0.9, false, true}},
 			conf: Confusion{FP: 1, FN: 1}, scored: 2,
 			fpr: some(1), tpr: some(0), prec: some(0), acc: some(0),
+			f1:    some(0), // 0/(0+1+1)
 			brier: some(0.01), ece: some(0.1), auc: some(1),
+		},
+		{
+			name: "only true negatives: F1 undefined",
+			in:   []triple{{0.2, false, false}},
+			conf: Confusion{TN: 1}, scored: 1,
+			fpr: some(0), tpr: none, prec: none, acc: some(1), f1: none,
+			brier: some(0.04), ece: some(0.2), auc: none,
 		},
 	}
 	for _, tt := range tests {
@@ -106,6 +119,8 @@ func TestWindowSmall(t *testing.T) {
 			checkOpt(t, "Precision", v, ok, tt.prec)
 			v, ok = w.Accuracy()
 			checkOpt(t, "Accuracy", v, ok, tt.acc)
+			v, ok = w.F1()
+			checkOpt(t, "F1", v, ok, tt.f1)
 			v, ok = w.Brier()
 			checkOpt(t, "Brier", v, ok, tt.brier)
 			v, ok = w.ECE()
