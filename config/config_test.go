@@ -481,9 +481,8 @@ func TestPaths(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(sub, "web.yml"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pki := newTestPKI(t)
-	pki.write(t, filepath.Join(sub, "certs/ca.pem"), pki.caPEM)
-	pki.writeClient(t, filepath.Join(sub, "certs/c.pem"), filepath.Join(sub, "certs/k.pem"), time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	ca := writePKI(t, filepath.Join(sub, "certs"), nil)
+	writeClient(t, ca, filepath.Join(sub, "certs/c.pem"), filepath.Join(sub, "certs/k.pem"), time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	abs := filepath.Join(dir, "abs.json")
 	in := `
 kafka:

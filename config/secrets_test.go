@@ -1,82 +1,47 @@
 package config
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reckonhq/reckon/internal/testpki"
 )
 
-// testPKI is a CA that signs client certificates for the tests.
-type testPKI struct {
-	ca    *x509.Certificate
-	key   *ecdsa.PrivateKey
-	caPEM []byte
-}
-
-func newTestPKI(t *testing.T) *testPKI {
+// writePKI writes, in dir, ca.pem and the files of client certificates
+// (cert, key) valid over the given spans, and returns the CA.
+func writePKI(t *testing.T, dir string, clients map[string][2]time.Time) *testpki.CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testpki.NewCA("test CA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ca, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
+	for name, span := range clients {
+		writeClient(t, ca, filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem"), span[0], span[1])
 	}
-	return &testPKI{ca: ca, key: key, caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return ca
 }
 
-// writeClient writes a client certificate (CN=reckon) valid from
-// notBefore to notAfter and its key.
-func (p *testPKI) writeClient(t *testing.T, certFile, keyFile string, notBefore, notAfter time.Time) {
+func writeClient(t *testing.T, ca *testpki.CA, certFile, keyFile string, notBefore, notAfter time.Time) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	l, err := ca.Client("reckon", notBefore, notAfter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "reckon"},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.key)
-	if err != nil {
+	if err := l.Write(certFile, keyFile); err != nil {
 		t.Fatal(err)
 	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.write(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	p.write(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
 }
 
-func (p *testPKI) write(t *testing.T, path string, data []byte) {
+func writeFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -88,15 +53,15 @@ func (p *testPKI) write(t *testing.T, path string, data []byte) {
 // file, the line and the key, never the secret.
 func TestSecrets(t *testing.T) {
 	dir := t.TempDir()
-	pki := newTestPKI(t)
 	now := time.Now()
-	pki.write(t, filepath.Join(dir, "ca.pem"), pki.caPEM)
-	pki.writeClient(t, filepath.Join(dir, "ok.pem"), filepath.Join(dir, "ok-key.pem"), now.Add(-time.Hour), now.Add(time.Hour))
-	pki.writeClient(t, filepath.Join(dir, "old.pem"), filepath.Join(dir, "old-key.pem"), now.Add(-2*time.Hour), now.Add(-time.Hour))
-	pki.writeClient(t, filepath.Join(dir, "new.pem"), filepath.Join(dir, "new-key.pem"), now.Add(time.Hour), now.Add(2*time.Hour))
-	pki.write(t, filepath.Join(dir, "password"), []byte("s3cr3t-pa55\n"))
-	pki.write(t, filepath.Join(dir, "blank"), []byte(" \n"))
-	pki.write(t, filepath.Join(dir, "not-pem"), []byte("hello"))
+	writePKI(t, dir, map[string][2]time.Time{
+		"ok":  {now.Add(-time.Hour), now.Add(time.Hour)},
+		"old": {now.Add(-2 * time.Hour), now.Add(-time.Hour)},
+		"new": {now.Add(time.Hour), now.Add(2 * time.Hour)},
+	})
+	writeFile(t, filepath.Join(dir, "password"), []byte("s3cr3t-pa55\n"))
+	writeFile(t, filepath.Join(dir, "blank"), []byte(" \n"))
+	writeFile(t, filepath.Join(dir, "not-pem"), []byte("hello"))
 	path := filepath.Join(dir, "reckon.yaml")
 	abs := func(f string) string { return filepath.Join(dir, f) }
 	oldCert, newCert := readCert(t, abs("old.pem")), readCert(t, abs("new.pem"))
@@ -165,10 +130,10 @@ func readCert(t *testing.T, path string) *x509.Certificate {
 // next connection on, without a restart.
 func TestSecretsRotate(t *testing.T) {
 	dir := t.TempDir()
-	pki := newTestPKI(t)
+	ca := writePKI(t, dir, nil)
 	pw, certFile, keyFile := filepath.Join(dir, "pw"), filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	pki.write(t, pw, []byte("first\n"))
-	pki.writeClient(t, certFile, keyFile, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	writeFile(t, pw, []byte("first\n"))
+	writeClient(t, ca, certFile, keyFile, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	in := "kafka:\n  tls: {cert_file: c.pem, key_file: k.pem}\n  sasl: {mechanism: SCRAM-SHA-256, username: u, password_file: pw}\nmodels: [{name: m}]\n"
 	c, err := Parse(filepath.Join(dir, "reckon.yaml"), []byte(in))
 	if err != nil {
@@ -181,8 +146,8 @@ func TestSecretsRotate(t *testing.T) {
 	if got, err := c.Kafka.SASL.Secret(); got != "first" || err != nil {
 		t.Fatalf("Secret() = %q, %v; want first", got, err)
 	}
-	pki.write(t, pw, []byte("second"))
-	pki.writeClient(t, certFile, keyFile, time.Now().Add(-time.Hour), time.Now().Add(2*time.Hour))
+	writeFile(t, pw, []byte("second"))
+	writeClient(t, ca, certFile, keyFile, time.Now().Add(-time.Hour), time.Now().Add(2*time.Hour))
 	if got, err := c.Kafka.SASL.Secret(); got != "second" || err != nil {
 		t.Errorf("after rotation Secret() = %q, %v; want second", got, err)
 	}
