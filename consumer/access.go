@@ -131,6 +131,77 @@ func (p *Processor) access() []Permission {
 	return perms
 }
 
+// ACLCommands returns the kafka-acls.sh commands that grant principal
+// ("User:reckon") perms, as Apache Kafka's own tool takes them: one command
+// per resource type and set of operations, naming every resource that
+// needs the same (kafka-acls.sh adds each operation on each resource), in
+// the order of perms; the permissions needed only while a topic is missing
+// (IfMissing) in commands of their own. bootstrap and commandConfig are written as
+// given, so that they may be shell variables ("$BOOTSTRAP").
+func ACLCommands(principal, bootstrap, commandConfig string, perms []Permission) []string {
+	type grant struct {
+		res       kmsg.ACLResourceType
+		pattern   kmsg.ACLResourcePatternType
+		name      string
+		ifMissing bool // kept apart: an admin may create the topics instead
+	}
+	var grants []grant
+	ops := map[grant][]kmsg.ACLOperation{}
+	for _, p := range perms {
+		g := grant{p.Resource, p.Pattern, p.PatternName, p.IfMissing}
+		if _, ok := ops[g]; !ok {
+			grants = append(grants, g)
+		}
+		ops[g] = append(ops[g], p.Operation)
+	}
+	type command struct {
+		res       kmsg.ACLResourceType
+		pattern   kmsg.ACLResourcePatternType
+		ops       string
+		ifMissing bool
+	}
+	var order []command
+	names := map[command][]string{}
+	for _, g := range grants {
+		var b strings.Builder
+		for _, op := range ops[g] {
+			b.WriteString(" --operation " + operationName(op))
+		}
+		c := command{g.res, g.pattern, b.String(), g.ifMissing}
+		if _, ok := names[c]; !ok {
+			order = append(order, c)
+		}
+		names[c] = append(names[c], g.name)
+	}
+	flag := map[kmsg.ACLResourceType]string{
+		kmsg.ACLResourceTypeTopic:           "--topic",
+		kmsg.ACLResourceTypeGroup:           "--group",
+		kmsg.ACLResourceTypeTransactionalId: "--transactional-id",
+	}
+	var out []string
+	for _, c := range order {
+		var b strings.Builder
+		fmt.Fprintf(&b, "kafka-acls.sh --bootstrap-server %s --command-config %s --add --allow-principal %s%s",
+			bootstrap, commandConfig, shellQuote(principal), c.ops)
+		if c.pattern == kmsg.ACLResourcePatternTypePrefixed {
+			b.WriteString(" --resource-pattern-type prefixed")
+		}
+		for _, n := range names[c] {
+			fmt.Fprintf(&b, " %s %s", flag[c.res], shellQuote(n))
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// shellQuote quotes s for a POSIX shell unless it needs no quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:/=@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // AccessError says that the principal lacks permissions reckon needs.
 // Missing lists every one, in the order of RequiredAccess.
 type AccessError struct {

@@ -339,3 +339,25 @@ func writeTestFile(t *testing.T, path string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestACLCommands checks the kafka-acls.sh commands that grant
+// RequiredAccess; docs/security.md shows these (cmd/reckon checks it).
+func TestACLCommands(t *testing.T) {
+	cfg := testConfig(t, []string{"127.0.0.1:9092"})
+	got := ACLCommands("User:reckon", "$BOOTSTRAP", "admin.properties", RequiredAccess(cfg))
+	const add = "kafka-acls.sh --bootstrap-server $BOOTSTRAP --command-config admin.properties --add --allow-principal User:reckon"
+	want := []string{
+		add + " --operation Read --topic predictions --topic outcomes",
+		add + " --operation Read --operation Write --topic reckon-rekey --topic reckon-partials --topic reckon-state",
+		add + " --operation Write --topic reckon-dead-letter --topic reckon-results",
+		add + " --operation Read --group reckon",
+		add + " --operation Write --resource-pattern-type prefixed --transactional-id reckon-",
+		add + " --operation Create --topic reckon-dead-letter --topic reckon-results --topic reckon-rekey --topic reckon-partials --topic reckon-state",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ACLCommands:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	if q := shellQuote("User:CN=reckon,O=it's"); q != `'User:CN=reckon,O=it'\''s'` {
+		t.Errorf("shellQuote = %s", q)
+	}
+}
