@@ -316,20 +316,19 @@ secret() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 # assignments: the variables the integration tests read (see README.md).
 client_env() {
   if [[ "$KAFKA_SECURITY" != secure ]]; then
-    echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+    printf 'KAFKA_BROKERS=%q\n' "127.0.0.1:$KAFKA_PORT"
     return
   fi
-  cat <<EOF
-KAFKA_SASL_SSL_BROKERS=127.0.0.1:$KAFKA_PORT
-KAFKA_MTLS_BROKERS=127.0.0.1:$KAFKA_MTLS_PORT
-KAFKA_TLS_CA_FILE=$tlsdir/ca.pem
-KAFKA_TLS_CA_KEY_FILE=$tlsdir/ca-key.pem
-KAFKA_ADMIN_USER=admin
-KAFKA_ADMIN_PASSWORD_FILE=$tlsdir/admin.password
-KAFKA_ADMIN_CERT_FILE=$tlsdir/admin.pem
-KAFKA_ADMIN_KEY_FILE=$tlsdir/admin-key.pem
-KAFKA_ADMIN_CONFIG=$tlsdir/admin.properties
-EOF
+  printf '%s=%q\n' \
+    KAFKA_SASL_SSL_BROKERS "127.0.0.1:$KAFKA_PORT" \
+    KAFKA_MTLS_BROKERS "127.0.0.1:$KAFKA_MTLS_PORT" \
+    KAFKA_TLS_CA_FILE "$tlsdir/ca.pem" \
+    KAFKA_TLS_CA_KEY_FILE "$tlsdir/ca-key.pem" \
+    KAFKA_ADMIN_USER admin \
+    KAFKA_ADMIN_PASSWORD_FILE "$tlsdir/admin.password" \
+    KAFKA_ADMIN_CERT_FILE "$tlsdir/admin.pem" \
+    KAFKA_ADMIN_KEY_FILE "$tlsdir/admin-key.pem" \
+    KAFKA_ADMIN_CONFIG "$tlsdir/admin.properties"
 }
 
 jvm_common() {
