@@ -359,6 +359,12 @@ func TestSecureAuthFailures(t *testing.T) {
 			[]string{"remote error: tls:", "the broker refused the TLS handshake"}},
 		{"client certificate expired", sc.mtls, sc.mtlsBlock(expiredFile, expiredKey), 2,
 			[]string{"kafka.tls.cert_file: file " + fmt.Sprintf("%q", expiredFile) + `: certificate "CN=` + name + `" expired at`}},
+		{"SASL mechanism not enabled", sc.sasl, fmt.Sprintf("tls: {ca_file: %q}\nsasl: {mechanism: PLAIN, username: %q, password: x}", sc.caFile, name), 1,
+			[]string{"UNSUPPORTED_SASL_MECHANISM", "check kafka.sasl.mechanism"}},
+		{"plaintext to the TLS listener", sc.sasl, fmt.Sprintf("sasl: {mechanism: SCRAM-SHA-512, username: %q, password: x}", name), 1,
+			[]string{"is this a plaintext connection speaking to a tls endpoint?"}},
+		{"TLS to a plaintext listener", brokers, fmt.Sprintf("tls: {ca_file: %q}", sc.caFile), 1,
+			[]string{"using TLS when the broker is not expecting it"}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
