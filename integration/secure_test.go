@@ -70,7 +70,7 @@ func TestSecureExactlyOnce(t *testing.T) {
 	// SASL_SSL: the principal gets what `reckon validate --acls` prints,
 	// run through kafka-acls.sh, and nothing else.
 	saslGroup := name + "-sasl"
-	pwFile, _ := sc.scramUser(t, dir, saslGroup)
+	pwFile, password := sc.scramUser(t, dir, saslGroup)
 	saslCfg := withKafka(t, eosConfig(saslGroup, predTopic, outTopic, saslGroup+"-results"), sc.saslBlock(saslGroup, pwFile))
 	sc.grantAsDocumented(t, writeConfig(t, dir, "sasl.yaml", saslCfg), "User:"+saslGroup, requiredAccess(t, saslCfg, "s1"))
 
@@ -135,6 +135,10 @@ func TestSecureExactlyOnce(t *testing.T) {
 	for i, p := range procs {
 		p.stop(t)
 		members[i].lifetimes = append(members[i].lifetimes, scrapes[i].finish())
+		// --log.level debug: the password is in no log line.
+		if strings.Contains(p.out.String(), password) {
+			t.Errorf("the %s member logged the SASL password", members[i].what)
+		}
 	}
 
 	gotRef := resultWindows(t, brokers, plain+"-results", want, 45*time.Second)
