@@ -25,6 +25,17 @@ import (
 // clusters do (secure_harness_test.go): no anonymous client, SASL_SSL or
 // mutual TLS, and ACLs. docs/security.md is what they check.
 
+// secureInputs returns the secured cluster, a directory for the test's
+// files, and a unique name whose input topics it created there.
+func secureInputs(t *testing.T, prefix string) (sc *secureCluster, dir, name, predTopic, outTopic string) {
+	t.Helper()
+	sc = secureClusterOrSkip(t)
+	name = uniqueName(prefix)
+	predTopic, outTopic = name+"-predictions", name+"-outcomes"
+	createTopicsAt(t, sc.sasl, eosPartitions, predTopic, outTopic)
+	return sc, t.TempDir(), name, predTopic, outTopic
+}
+
 // writeConfig writes configuration cfg to dir/name and returns its path.
 func writeConfig(t *testing.T, dir, name, cfg string) string {
 	t.Helper()
@@ -47,12 +58,8 @@ func writeConfig(t *testing.T, dir, name, cfg string) string {
 // counters, summed over the lifetimes, never exceed the input's.
 func TestSecureExactlyOnce(t *testing.T) {
 	t.Parallel() // own topics, groups and principals
-	sc := secureClusterOrSkip(t)
-	dir := t.TempDir()
-	name := uniqueName("secure-eos")
-	predTopic, outTopic := name+"-predictions", name+"-outcomes"
+	sc, dir, name, predTopic, outTopic := secureInputs(t, "secure-eos")
 	createTopics(t, eosPartitions, predTopic, outTopic)
-	createTopicsAt(t, sc.sasl, eosPartitions, predTopic, outTopic)
 	s := newEOSStream(6000)
 	want := len(s.tr.windows)
 
@@ -234,11 +241,7 @@ func (p *reckonProc) waitExit(t *testing.T, timeout time.Duration) int {
 // offset, although input waits to be consumed.
 func TestSecureEachACL(t *testing.T) {
 	t.Parallel()
-	sc := secureClusterOrSkip(t)
-	dir := t.TempDir()
-	base := uniqueName("acl")
-	predTopic, outTopic := base+"-predictions", base+"-outcomes"
-	createTopicsAt(t, sc.sasl, eosPartitions, predTopic, outTopic)
+	sc, dir, base, predTopic, outTopic := secureInputs(t, "acl")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s := newEOSStream(200)
@@ -308,11 +311,7 @@ func checkNoTrace(t *testing.T, sc *secureCluster, group string) {
 // what to check, instead of retries, and never show a password.
 func TestSecureAuthFailures(t *testing.T) {
 	t.Parallel()
-	sc := secureClusterOrSkip(t)
-	dir := t.TempDir()
-	name := uniqueName("auth")
-	predTopic, outTopic := name+"-predictions", name+"-outcomes"
-	createTopicsAt(t, sc.sasl, eosPartitions, predTopic, outTopic)
+	sc, dir, name, predTopic, outTopic := secureInputs(t, "auth")
 	cfg := func(group, block string) string {
 		return withKafka(t, eosConfig(group, predTopic, outTopic, group+"-results"), block)
 	}
