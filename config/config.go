@@ -73,6 +73,12 @@ type Config struct {
 	// Listen is the host:port of the HTTP server (/metrics, /healthz,
 	// /readyz). Default "127.0.0.1:9464".
 	Listen string
+	// ProbeListen (key probe_listen) is an optional second host:port that
+	// serves only /healthz and /readyz, in plain HTTP and without
+	// authentication, for Kubernetes probes when web_config_file turns on
+	// basic auth or client certificates for Listen. Empty (the default):
+	// the probes are served on Listen only. Not the same as Listen.
+	ProbeListen string
 	// WebConfigFile (key web_config_file) is an optional Prometheus
 	// exporter-toolkit web configuration file (TLS, basic auth). A relative
 	// path is resolved against the configuration file's directory; the file
@@ -162,7 +168,9 @@ type Kafka struct {
 	DeadLetterTopic  string
 	ResultsTopic     string
 	// TLS is nil unless TLS is enabled: a tls block turns TLS on unless it
-	// says enabled: false. When non-nil, Enabled is true.
+	// says enabled: false. When non-nil, Enabled is true, and its files
+	// held, when parsed, a CA certificate and a client certificate that
+	// matches its key and is valid (see TLS).
 	TLS *TLS
 	// SASL is nil unless a sasl block is present.
 	SASL *SASL
@@ -180,7 +188,11 @@ type Kafka struct {
 }
 
 // TLS is the kafka.tls block. File paths are resolved against the
-// configuration file's directory and the files exist.
+// configuration file's directory. When parsed, CAFile held at least one PEM
+// certificate, and CertFile and KeyFile a certificate and its private key,
+// the certificate valid at that time. The files are read again when used
+// (RootCAs, ClientCertificate), so that renewed certificates take effect
+// without a restart.
 type TLS struct {
 	Enabled            bool
 	CAFile             string // key ca_file, optional: system roots when empty
@@ -189,15 +201,24 @@ type TLS struct {
 	InsecureSkipVerify bool   // key insecure_skip_verify
 }
 
-// SASL is the kafka.sasl block.
+// SASL is the kafka.sasl block. Exactly one of Password and PasswordFile is
+// set; use Secret to get the password. When parsed, PasswordFile held a
+// password (not only white space). Neither is ever printed by String.
 type SASL struct {
 	Mechanism string // MechanismPlain, MechanismScramSHA256 or MechanismScramSHA512; required
 	Username  string // required
-	Password  string
+	Password  string // the password written in the file
+	// PasswordFile (key password_file) holds the password instead: a
+	// mounted Kubernetes Secret, say. Resolved against the configuration
+	// file's directory; read at every authentication (see Secret).
+	PasswordFile string
 }
 
 // String describes s without its password, so that a SASL can be logged.
 func (s SASL) String() string {
+	if s.PasswordFile != "" {
+		return fmt.Sprintf("{Mechanism:%s Username:%s PasswordFile:%s}", s.Mechanism, s.Username, s.PasswordFile)
+	}
 	return fmt.Sprintf("{Mechanism:%s Username:%s Password:<redacted>}", s.Mechanism, s.Username)
 }
 

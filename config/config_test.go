@@ -347,7 +347,7 @@ func TestParseErrors(t *testing.T) {
 		{"reference from only to", "models: [{name: m, reference: {to: \"2026-11-01T00:00:00Z\"}}]\n", []string{
 			`c.yaml:1: models[0].reference.from: required with to`,
 		}},
-		{"sasl missing mechanism", "kafka: {sasl: {username: u}}\nmodels: [{name: m}]\n", []string{
+		{"sasl missing mechanism", "kafka: {sasl: {username: u, password: p}}\nmodels: [{name: m}]\n", []string{
 			`c.yaml:1: kafka.sasl.mechanism: required (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)`,
 		}},
 		{"negative label alone", "models: [{name: m, negative_label: ok}]\n", []string{
@@ -358,6 +358,15 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"min infinite", "models: [{name: m, features: [{name: a, type: numeric, max: .inf}]}]\n", []string{
 			`c.yaml:1: models[0].features[0].max: must be a finite number, got +Inf`,
+		}},
+		{"sasl without password", "kafka: {sasl: {mechanism: PLAIN, username: u}}\nmodels: [{name: m}]\n", []string{
+			`c.yaml:1: kafka.sasl.password: required (or password_file, a file holding it)`,
+		}},
+		{"probe_listen same as listen", "listen: \":9464\"\nprobe_listen: \":9464\"\nmodels: [{name: m}]\n", []string{
+			`c.yaml:2: probe_listen: same address as listen (:9464): leave probe_listen out to serve the probes there`,
+		}},
+		{"probe_listen without port", "probe_listen: localhost\nmodels: [{name: m}]\n", []string{
+			`c.yaml:1: probe_listen: invalid address "localhost": missing port in address (want host:port)`,
 		}},
 		{"web config missing", "web_config_file: /nonexistent/web.yml\nmodels: [{name: m}]\n", []string{
 			`c.yaml:1: web_config_file: file "/nonexistent/web.yml": no such file or directory`,
@@ -488,15 +497,14 @@ func ptrDrift(d Drift) *Drift { return &d }
 func TestPaths(t *testing.T) {
 	dir := t.TempDir()
 	sub := filepath.Join(dir, "etc")
-	for _, f := range []string{"etc/certs/ca.pem", "etc/certs/c.pem", "etc/certs/k.pem", "etc/web.yml"} {
-		p := filepath.Join(dir, f)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.MkdirAll(filepath.Join(sub, "certs"), 0o755); err != nil {
+		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(sub, "web.yml"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ca := writePKI(t, filepath.Join(sub, "certs"), nil)
+	writeClient(t, ca, filepath.Join(sub, "certs/c.pem"), filepath.Join(sub, "certs/k.pem"), time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	abs := filepath.Join(dir, "abs.json")
 	in := `
 kafka:

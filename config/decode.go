@@ -567,6 +567,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	d.mapping(root, "", fields{
 		"kafka":              func(v *yaml.Node, p string) { d.kafka(v, p, &c.Kafka) },
 		"listen":             d.str(&c.Listen),
+		"probe_listen":       d.str(&c.ProbeListen),
 		"web_config_file":    d.file(&c.WebConfigFile),
 		"windows":            func(v *yaml.Node, p string) { c.Windows = d.windows(v, p) },
 		"allowed_lateness":   d.duration(&c.AllowedLateness),
@@ -610,9 +611,10 @@ func (d *decoder) kafka(n *yaml.Node, path string, k *Kafka) {
 		"sasl": func(v *yaml.Node, p string) {
 			s := &SASL{}
 			d.mapping(v, p, fields{
-				"mechanism": d.str(&s.Mechanism),
-				"username":  d.str(&s.Username),
-				"password":  d.str(&s.Password),
+				"mechanism":     d.str(&s.Mechanism),
+				"username":      d.str(&s.Username),
+				"password":      d.str(&s.Password),
+				"password_file": d.file(&s.PasswordFile),
 			})
 			k.SASL = s
 		},

@@ -9,8 +9,10 @@
 //	  group, client_id, predictions_topic, outcomes_topic,
 //	  dead_letter_topic, results_topic: strings
 //	  tls: {enabled, ca_file, cert_file, key_file, insecure_skip_verify}
-//	  sasl: {mechanism: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512, username, password}
+//	  sasl: {mechanism: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512, username,
+//	         password | password_file}
 //	listen: host:port
+//	probe_listen: host:port
 //	web_config_file: path
 //	windows: [duration, ...]
 //	allowed_lateness, idle_timeout, label_ttl, max_clock_skew, max_event_age: duration
@@ -26,6 +28,13 @@
 //	                   psi_threshold, distance_threshold, dataset_share}
 //	    cost: {false_positive, false_negative}
 //	    slo: {latency: duration, objective: number, window: duration}
+//
+// Secrets are files: kafka.sasl.password_file (or password, in the file
+// itself), kafka.tls.key_file. Parse checks that they resolve (the password
+// file holds a password, the certificate matches its key and is valid now);
+// the consumer reads them again at each connection, so that rotated secrets
+// take effect without a restart. No error and no String method prints a
+// password.
 //
 // Durations are time.ParseDuration syntax plus "d" for 24 hours ("30s",
 // "1m30s", "30d"); times are RFC 3339. Relative paths are relative to the

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"regexp"
@@ -41,6 +40,13 @@ func (v *validator) config(c *Config) {
 	v.kafka(&c.Kafka)
 	if err := checkHostPort(c.Listen, false); err != nil {
 		v.errorf("listen", "%v", err)
+	}
+	if c.ProbeListen != "" {
+		if err := checkHostPort(c.ProbeListen, false); err != nil {
+			v.errorf("probe_listen", "%v", err)
+		} else if c.ProbeListen == c.Listen {
+			v.errorf("probe_listen", "same address as listen (%s): leave probe_listen out to serve the probes there", c.Listen)
+		}
 	}
 	if c.WebConfigFile != "" {
 		if err := checkFile(c.WebConfigFile); err != nil {
@@ -150,24 +156,7 @@ func (v *validator) kafka(k *Kafka) {
 		}
 	}
 	if t := k.TLS; t != nil && t.Enabled {
-		for _, f := range []struct{ key, path string }{
-			{"kafka.tls.ca_file", t.CAFile},
-			{"kafka.tls.cert_file", t.CertFile},
-			{"kafka.tls.key_file", t.KeyFile},
-		} {
-			if f.path == "" {
-				continue
-			}
-			if err := checkFile(f.path); err != nil {
-				v.errorf(f.key, "%v", err)
-			}
-		}
-		switch {
-		case t.CertFile != "" && t.KeyFile == "":
-			v.errorf("kafka.tls.key_file", "required with cert_file")
-		case t.KeyFile != "" && t.CertFile == "":
-			v.errorf("kafka.tls.cert_file", "required with key_file")
-		}
+		v.tls(t)
 	}
 	if s := k.SASL; s != nil {
 		switch s.Mechanism {
@@ -179,6 +168,59 @@ func (v *validator) kafka(k *Kafka) {
 		}
 		if s.Username == "" {
 			v.errorf("kafka.sasl.username", "required")
+		}
+		switch {
+		case s.Password != "" && s.PasswordFile != "":
+			v.errorf("kafka.sasl.password_file", "set password or password_file, not both")
+		case s.Password == "" && s.PasswordFile == "":
+			v.errorf("kafka.sasl.password", "required (or password_file, a file holding it)")
+		case s.PasswordFile != "":
+			if _, err := s.Secret(); err != nil {
+				v.errorf("kafka.sasl.password_file", "%v", err)
+			}
+		}
+	}
+}
+
+// tls checks that the files of an enabled kafka.tls block exist and hold
+// what they should: CA certificates; a client certificate that matches its
+// key and is valid now.
+func (v *validator) tls(t *TLS) {
+	ok := true
+	for _, f := range []struct{ key, path string }{
+		{"kafka.tls.ca_file", t.CAFile},
+		{"kafka.tls.cert_file", t.CertFile},
+		{"kafka.tls.key_file", t.KeyFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		if err := checkFile(f.path); err != nil {
+			v.errorf(f.key, "%v", err)
+			ok = false
+		}
+	}
+	switch {
+	case t.CertFile != "" && t.KeyFile == "":
+		v.errorf("kafka.tls.key_file", "required with cert_file")
+		ok = false
+	case t.KeyFile != "" && t.CertFile == "":
+		v.errorf("kafka.tls.cert_file", "required with key_file")
+		ok = false
+	}
+	if !ok {
+		return
+	}
+	if _, err := t.RootCAs(); err != nil {
+		v.errorf("kafka.tls.ca_file", "%v", err)
+	}
+	cert, err := t.ClientCertificate()
+	switch {
+	case err != nil:
+		v.errorf("kafka.tls.cert_file", "%v", err)
+	case cert != nil:
+		if err := checkValidity(cert.Leaf, time.Now()); err != nil {
+			v.errorf("kafka.tls.cert_file", "file %q: %v", t.CertFile, err)
 		}
 	}
 }
@@ -443,11 +485,7 @@ func checkHostPort(s string, needHost bool) error {
 func checkFile(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("file %q: %w", path, err)
+		return fileError(path, err)
 	}
 	if fi.IsDir() {
 		return fmt.Errorf("file %q is a directory", path)

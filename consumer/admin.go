@@ -103,8 +103,26 @@ func WaitCopartitioned(ctx context.Context, cl *kgo.Client, wait time.Duration, 
 
 // EnsureTopics creates the topics that do not exist yet, with the given
 // partition count and configs and the broker's default replication factor.
+// It asks which exist first and creates only the others: an authorizer
+// refuses CreateTopics for a topic the principal may not create even when
+// the topic exists, and a least-privilege principal may create none
+// (docs/security.md).
 func EnsureTopics(ctx context.Context, adm *kadm.Client, partitions int32, configs map[string]*string, topics ...string) error {
-	resp, err := adm.CreateTopics(ctx, partitions, -1, configs, topics...)
+	// WithAuthorizedOps makes kadm ask a broker afresh, not its cache.
+	meta, err := adm.Metadata(kadm.WithAuthorizedOps(ctx), topics...)
+	if err != nil {
+		return fmt.Errorf("reading metadata of %v: %w", topics, err)
+	}
+	var missing []string
+	for _, t := range topics {
+		if d, ok := meta.Topics[t]; !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	resp, err := adm.CreateTopics(ctx, partitions, -1, configs, missing...)
 	if err != nil {
 		return fmt.Errorf("creating topics %v: %w", topics, err)
 	}

@@ -85,6 +85,9 @@ func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
 		return fmt.Errorf("kafka client: %w", err)
 	}
 	defer cl.Close()
+	if err := p.checkAccess(ctx, cl); err != nil {
+		return err
+	}
 	adm := kadm.NewClient(cl)
 	n, err := WaitCopartitioned(ctx, cl, p.topicWait, p.topics[predictionsTopic], p.topics[outcomesTopic])
 	if err != nil {

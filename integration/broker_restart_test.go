@@ -23,9 +23,10 @@ type ownBroker struct {
 }
 
 // startOwnBroker starts a broker for t, stopped (and its data deleted) when
-// t ends. A test that cannot have one is skipped, except under CI=true,
-// where it fails: CI must test what the test is there for.
-func startOwnBroker(t *testing.T) *ownBroker {
+// t ends, with env added to kafka.sh's environment (KAFKA_SECURITY=secure,
+// say). A test that cannot have one is skipped, except under CI=true, where
+// it fails: CI must test what the test is there for.
+func startOwnBroker(t *testing.T, env ...string) *ownBroker {
 	t.Helper()
 	script, err := filepath.Abs("../deploy/kafka-local/kafka.sh")
 	if err != nil {
@@ -37,6 +38,7 @@ func startOwnBroker(t *testing.T) *ownBroker {
 		"KAFKA_RUN_DIR="+filepath.Join(t.TempDir(), "kafka"),
 		"KAFKA_PORT="+port, "KAFKA_CONTROLLER_PORT="+ctrl,
 		"KAFKA_HEAP_OPTS=-Xms128m -Xmx512m")}
+	b.env = append(b.env, env...)
 	t0 := time.Now()
 	if out, err := b.run("start"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -73,8 +75,15 @@ func (b *ownBroker) run(cmd string) ([]byte, error) {
 func TestBrokerRestart(t *testing.T) {
 	t.Parallel() // own topics, groups (and broker): runs beside the others
 	own := startOwnBroker(t)
-	addrs := []string{own.addr}
-	group := uniqueName("brokerrestart")
+	brokerRestart(t, own, []string{own.addr}, uniqueName("brokerrestart"), func(cfg string) string { return cfg })
+}
+
+// brokerRestart is TestBrokerRestart's scenario on the broker own, reached
+// at addrs, for the group named group; secure(cfg) turns a configuration
+// of the shared broker into one of own (adding TLS and SASL, say). It
+// returns the reckon that rode the restart out, stopped.
+func brokerRestart(t *testing.T, own *ownBroker, addrs []string, group string, secure func(cfg string) string) *reckonProc {
+	t.Helper()
 	predTopic, outTopic := group+"-predictions", group+"-outcomes"
 	createTopicsAt(t, addrs, eosPartitions, predTopic, outTopic)
 	createTopics(t, eosPartitions, predTopic, outTopic)
@@ -90,7 +99,7 @@ func TestBrokerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p := launchReckon(t, eosConfig(group, predTopic, outTopic, group+"-results"), addrs, instanceArgs("r1")...)
+	p := launchReckon(t, secure(eosConfig(group, predTopic, outTopic, group+"-results")), addrs, instanceArgs("r1")...)
 	p.waitReady(t, 60*time.Second, 50*time.Millisecond)
 	var down time.Duration
 	err := produceStream(ctx, addrs, s, predTopic, outTopic, 8, 700*time.Millisecond, func(i int) {
@@ -135,4 +144,5 @@ func TestBrokerRestart(t *testing.T) {
 	checkWindows(t, "uninterrupted run", gotRef, gotRef, s.tr)
 	checkWindows(t, "across the broker restart", got, gotRef, s.tr)
 	checkCounters(t, "across the broker restart", sumCounters([]map[string]*dto.MetricFamily{mfs}), s, consumed, false)
+	return p
 }

@@ -249,12 +249,12 @@ func (s *eosStream) consumed(group, predTopic, outTopic string) map[string]float
 // for the sentinels). It returns the first error instead of failing the
 // test, so that it can run in its own goroutine.
 func produceStream(ctx context.Context, addrs []string, s *eosStream, predTopic, outTopic string, k int, pause time.Duration, before func(i int)) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	cl, err := kgo.NewClient(seedOpts(addrs)...)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	manual, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	manual, err := kgo.NewClient(append(seedOpts(addrs), kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
 	if err != nil {
 		return err
 	}

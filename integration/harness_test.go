@@ -175,10 +175,25 @@ func newClient(t *testing.T, opts ...kgo.Opt) *kgo.Client {
 	return newClientAt(t, brokers, opts...)
 }
 
+// clusterOpts holds the client options (TLS, SASL) of the clusters that
+// need them, by first seed address: every helper that takes the addresses
+// of a cluster connects with them (secure_harness_test.go registers a
+// secured cluster's super user).
+var clusterOpts sync.Map // string → []kgo.Opt
+
+// seedOpts returns the options that connect to the cluster at addrs.
+func seedOpts(addrs []string) []kgo.Opt {
+	opts := []kgo.Opt{kgo.SeedBrokers(addrs...)}
+	if v, ok := clusterOpts.Load(addrs[0]); ok {
+		opts = append(opts, v.([]kgo.Opt)...)
+	}
+	return opts
+}
+
 // newClientAt is newClient for the cluster at addrs.
 func newClientAt(t *testing.T, addrs []string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addrs...)}, opts...)...)
+	cl, err := kgo.NewClient(append(seedOpts(addrs), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

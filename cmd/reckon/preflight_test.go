@@ -77,14 +77,13 @@ func TestPreflight(t *testing.T) {
 			want: []string{`reckon.yaml:4: web_config_file: `, `web.yml: `}},
 		{name: "web config without its key file", web: "tls_server_config: {cert_file: nope.crt}\n", profile: "fraud",
 			want: []string{`reckon.yaml:4: web_config_file: `}},
-		{name: "CA file not PEM", profile: "fraud", tls: "{ca_file: ca.pem}", files: map[string]string{"ca.pem": "not a certificate\n"},
-			want: []string{`reckon.yaml:3: kafka.tls.ca_file: kafka.tls.ca_file `, `ca.pem: no PEM certificates`}},
-		{name: "client key pair not PEM", profile: "fraud", tls: "{cert_file: c.pem, key_file: k.pem}",
+		{name: "CA file not PEM", tls: "{ca_file: ca.pem}", files: map[string]string{"ca.pem": "not a certificate\n"},
+			want: []string{`reckon.yaml:3: kafka.tls.ca_file: `, `ca.pem" holds no PEM certificate`}},
+		{name: "client key pair not PEM", tls: "{cert_file: c.pem, key_file: k.pem}",
 			files: map[string]string{"c.pem": "x", "k.pem": "y"},
-			want:  []string{`reckon.yaml:3: kafka.tls.cert_file: kafka.tls client certificate: `}},
-		{name: "every problem at once", web: "tls_server_config: [\n", tls: "{ca_file: ca.pem}",
-			files: map[string]string{"ca.pem": "not a certificate\n"},
-			want:  []string{"models[0].reference.file: ", "web_config_file: ", "kafka.tls.ca_file: "}},
+			want:  []string{`reckon.yaml:3: kafka.tls.cert_file: `}},
+		{name: "every file problem at once", web: "tls_server_config: [\n",
+			want: []string{"models[0].reference.file: ", "web_config_file: "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,7 +54,7 @@ func serve(ctx context.Context, cfg *config.Config, slogger *slog.Logger, starte
 	reg := prometheus.NewRegistry()
 	m := exporter.New(reg, version(), cfg.SeriesLimit, exporter.WithMaxModelVersions(cfg.MaxModelVersions))
 	ready := new(exporter.Readiness)
-	srv, err := exporter.Listen(cfg.Listen, cfg.WebConfigFile, exporter.Handler(reg, ready), slogger)
+	srv, err := exporter.Listen(cfg.Listen, cfg.WebConfigFile, exporter.Handler(reg, ready), slogger, exporter.WithProbes(cfg.ProbeListen, ready))
 	if err != nil {
 		return &usageError{fmt.Errorf("listen %s: %w", cfg.Listen, err)}
 	}
