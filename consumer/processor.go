@@ -778,9 +778,60 @@ func (p *Processor) aggregate(partials []*kgo.Record) error {
 // offsets franz-go rewinds to. It reports whether the transaction
 // committed.
 func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) (bool, error) {
+	now := p.now()
+	if err := p.sendChanges(sess, now); err != nil {
+		return false, err
+	}
+	// The lock is not held while the transaction ends: franz-go runs
+	// OnPartitionsLost, which takes it, while End waits for it.
+	//
+	// Every record of the transaction must be written before it commits:
+	// End would commit the offsets whatever a record's promise said (a
+	// record the broker refused, MESSAGE_TOO_LARGE say, fails alone). So
+	// flush first and abort on any failure.
+	ferr := sess.Client().Flush(ctx)
+	if perr := p.produceErr.Swap(nil); perr != nil || ferr != nil {
+		if perr != nil {
+			ferr = *perr
+		}
+		if _, aerr := sess.End(ctx, kgo.TryAbort); aerr != nil {
+			ferr = errors.Join(ferr, aerr)
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if rerr := p.rollback(now); rerr != nil {
+			return false, rerr
+		}
+		p.log.Error("writing the transaction's records failed; it was aborted and nothing past it committed", "err", ferr)
+		if kerr.IsRetriable(ferr) || isNetError(ferr) || errors.Is(ferr, context.DeadlineExceeded) {
+			return false, &sessionError{fmt.Errorf("writing the transaction's records: %w", ferr)}
+		}
+		return false, &ProduceError{Err: ferr}
+	}
+	committed, err := sess.End(ctx, kgo.TryCommit)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.now()
+	if err == nil && !committed {
+		p.log.Info("transaction aborted (rebalance); rolling back to the committed state")
+	}
+	if err != nil || !committed {
+		if rerr := p.rollback(now); rerr != nil {
+			return false, rerr
+		}
+		if err != nil {
+			return false, &sessionError{fmt.Errorf("ending the transaction: %w", err)}
+		}
+		return false, nil
+	}
+	p.committed()
+	return true, nil
+}
+
+// sendChanges queues the end of a transaction's records: every partition's
+// flushed panes and progress, and every state change.
+func (p *Processor) sendChanges(sess *kgo.GroupTransactSession, now time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.produce = p.produce[:0]
 	var errs []error
 	for part, t := range p.tasks {
@@ -801,7 +852,7 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 		errs = append(errs, a.AppendChanges(p.state[part].emit))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return false, fmt.Errorf("checkpointing: %w", err)
+		return fmt.Errorf("checkpointing: %w", err)
 	}
 	for part, l := range p.state {
 		p.produce = l.records(p.produce, p.stateTopic, part)
@@ -809,43 +860,7 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 	p.send(sess, p.produce)
 	clear(p.produce)
 	p.produce = p.produce[:0]
-
-	// Every record of the transaction must be written before it commits:
-	// End would commit the offsets whatever a record's promise said (a
-	// record the broker refused, MESSAGE_TOO_LARGE say, fails alone). So
-	// flush first and abort on any failure.
-	ferr := sess.Client().Flush(ctx)
-	if perr := p.produceErr.Swap(nil); perr != nil || ferr != nil {
-		if perr != nil {
-			ferr = *perr
-		}
-		if _, aerr := sess.End(ctx, kgo.TryAbort); aerr != nil {
-			ferr = errors.Join(ferr, aerr)
-		}
-		if rerr := p.rollback(now); rerr != nil {
-			return false, rerr
-		}
-		p.log.Error("writing the transaction's records failed; it was aborted and nothing past it committed", "err", ferr)
-		if kerr.IsRetriable(ferr) || isNetError(ferr) || errors.Is(ferr, context.DeadlineExceeded) {
-			return false, &sessionError{fmt.Errorf("writing the transaction's records: %w", ferr)}
-		}
-		return false, &ProduceError{Err: ferr}
-	}
-	committed, err := sess.End(ctx, kgo.TryCommit)
-	if err == nil && !committed {
-		p.log.Info("transaction aborted (rebalance); rolling back to the committed state")
-	}
-	if err != nil || !committed {
-		if rerr := p.rollback(now); rerr != nil {
-			return false, rerr
-		}
-		if err != nil {
-			return false, &sessionError{fmt.Errorf("ending the transaction: %w", err)}
-		}
-		return false, nil
-	}
-	p.committed()
-	return true, nil
+	return nil
 }
 
 // rollback returns every partition and aggregation to its committed state.

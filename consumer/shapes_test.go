@@ -2,30 +2,21 @@ package consumer
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/exporter"
 	"github.com/reckonhq/reckon/internal/shapes"
-	"github.com/reckonhq/reckon/results"
 	"github.com/reckonhq/reckon/windows/perf"
 )
 
@@ -65,12 +56,6 @@ func TestTrafficShapesKfake(t *testing.T) {
 	wg.Wait()
 }
 
-// testClock is a wall clock that moves only when told.
-type testClock struct{ ns atomic.Int64 }
-
-func (c *testClock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
-func (c *testClock) add(d time.Duration) { c.ns.Add(int64(d)) }
-
 func murmur2Partition(n int) func([]byte) int32 {
 	p := kgo.StickyKeyPartitioner(nil).ForTopic("")
 	return func(key []byte) int32 { return int32(p.Partition(&kgo.Record{Key: key}, n)) }
@@ -83,104 +68,40 @@ func playShape(seed uint64) error {
 	parts := 1 + int(seed%4)
 	o := shapes.Defaults(parts, murmur2Partition(parts))
 	sh := shapes.Generate(seed, o)
-	c, err := kfake.NewCluster(kfake.SeedTopics(int32(parts), "predictions", "outcomes"))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	cfg, err := config.Parse("shapes.yaml", []byte(o.Config()+"commit_interval: 20ms\n"))
-	if err != nil {
-		return err
-	}
-	cfg.Kafka.Brokers = c.ListenAddrs()
-	cfg.Kafka.Group = fmt.Sprintf("shapes-%d", seed)
-
-	clock := new(testClock)
-	clock.ns.Store(time.Unix(1_000_000, 0).UnixNano())
 	ex := shapes.Model(sh)
-	type member struct {
-		p      *Processor
-		m      *exporter.Metrics
-		cancel context.CancelFunc
-		done   chan error
-	}
-	var running, stopped []*member
-	start := func() {
-		m := exporter.New(prometheus.NewRegistry(), "test", 0)
-		mctx, mcancel := context.WithCancel(ctx)
-		mc := *cfg
-		mc.Listen = fmt.Sprintf("member-%d", len(running)+len(stopped))
-		p := New(&mc, m, WithClock(clock.now), WithPollInterval(20*time.Millisecond), WithLogger(slog.New(slog.DiscardHandler)))
-		mem := &member{p: p, m: m, cancel: mcancel, done: make(chan error, 1)}
-		go func() { mem.done <- p.Run(mctx) }()
-		running = append(running, mem)
-	}
-	stop := func() error {
-		mem := running[len(running)-1]
-		running = running[:len(running)-1]
-		mem.cancel()
-		stopped = append(stopped, mem)
-		return <-mem.done
-	}
-	defer func() {
-		for len(running) > 0 {
-			stop()
-		}
-	}()
-
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	g, err := newKGroup(ctx, o.Config()+"commit_interval: 20ms\n", fmt.Sprintf("shapes-%d", seed), int32(parts))
 	if err != nil {
 		return err
 	}
-	defer prod.Close()
-	adm := kadm.NewClient(prod)
-
+	defer g.close()
 	for si, seg := range sh.Segments {
-		for len(running) < seg.Members {
-			start()
+		for len(g.running) < seg.Members {
+			g.start()
 		}
-		for len(running) > seg.Members {
-			if err := stop(); err != nil {
+		for len(g.running) > seg.Members {
+			if err := g.stop(); err != nil {
 				return fmt.Errorf("segment %d: a member stopped with %w", si, err)
 			}
 		}
 		for _, b := range seg.Bursts {
-			var recs []*kgo.Record
-			for _, r := range b.Records {
-				topic := "predictions"
-				if r.Topic == shapes.Outcomes {
-					topic = "outcomes"
-				}
-				recs = append(recs, &kgo.Record{Topic: topic, Partition: r.Partition, Key: r.Key, Value: r.Value})
-			}
-			if err := prod.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			if err := g.produceShape(b.Records); err != nil {
 				return err
 			}
 			if b.Pause < o.IdleTimeout {
-				clock.add(b.Pause)
+				g.clock.add(b.Pause)
 				continue
 			}
-			// A long pause: once the group has read everything, time
-			// passes, and the group settles where the model says.
-			if err := waitRead(ctx, adm, cfg.Kafka.Group, "predictions", "outcomes"); err != nil {
-				return fmt.Errorf("segment %d: %w", si, err)
-			}
-			clock.add(b.Pause)
-			var ps []*Processor
-			for _, mem := range running {
-				ps = append(ps, mem.p)
-			}
-			if err := waitSettled(ctx, ps, clock, o.IdleTimeout, ex.Settled[si]); err != nil {
+			if err := g.pause(b.Pause, ex.Settled[si]); err != nil {
 				return fmt.Errorf("segment %d: %w", si, err)
 			}
 		}
 	}
-	for len(running) > 0 {
-		if err := stop(); err != nil {
+	for len(g.running) > 0 {
+		if err := g.stop(); err != nil {
 			return fmt.Errorf("a member stopped with %w", err)
 		}
 	}
-	got, err := readResults(ctx, c.ListenAddrs(), cfg.Kafka.ResultsTopic)
+	got, err := g.results()
 	if err != nil {
 		return err
 	}
@@ -189,150 +110,10 @@ func playShape(seed uint64) error {
 	for _, name := range o.Models {
 		counts[name] = new(shapes.Counters)
 	}
-	for _, mem := range stopped {
+	for _, mem := range g.stopped {
 		dead += sumCounters(mem.m, counts, o.Models)
 	}
 	return shapes.Check(ex, got, counts, dead)
-}
-
-// waitSettled waits until the members have settled after a long pause:
-// every partition idle and reported so, every partition's and every
-// aggregation's watermark at least wm, and a transaction committed since,
-// so that all of it is committed. The pause goes on meanwhile: the clock
-// moves on by idle every so often, since a rebalance that ends during the
-// pause makes its partitions active again for idle_timeout.
-func waitSettled(ctx context.Context, ps []*Processor, clock *testClock, idle time.Duration, wm int64) error {
-	settled := func() (bool, []uint64) {
-		var commits []uint64
-		for _, p := range ps {
-			p.mu.Lock()
-			ok := len(p.tasks) > 0 || len(ps) > 1
-			for _, t := range p.tasks {
-				pr, sent := t.part.Reported()
-				ok = ok && sent && pr.Idle && pr.Watermark >= wm && t.part.Watermark() >= wm
-			}
-			for _, a := range p.aggs {
-				ok = ok && a.Watermark() >= wm
-			}
-			p.mu.Unlock()
-			if !ok {
-				return false, nil
-			}
-			commits = append(commits, p.commits.Load())
-		}
-		return true, commits
-	}
-	for i := 1; ; i++ {
-		if i%5 == 0 {
-			clock.add(idle)
-		}
-		if ok, at := settled(); ok {
-			for i, p := range ps {
-				for p.commits.Load() <= at[i] {
-					if err := sleep(ctx, 10*time.Millisecond); err != nil {
-						return fmt.Errorf("waiting for a commit: %w", err)
-					}
-				}
-			}
-			return nil
-		}
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
-			return fmt.Errorf("waiting for the group to settle at %v: %w (%s)", time.UnixMilli(wm).UTC(), err, describe(ps))
-		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
-}
-
-// waitRead waits until group has committed offsets at the end of every
-// partition of topics.
-func waitRead(ctx context.Context, adm *kadm.Client, group string, topics ...string) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for group %s to read %v: %w", group, topics, ctx.Err())
-		case <-time.After(30 * time.Millisecond):
-		}
-		ends, err := adm.ListEndOffsets(ctx, topics...)
-		if err != nil {
-			return err
-		}
-		committed, err := adm.FetchOffsets(ctx, group)
-		if errors.Is(err, kerr.GroupIDNotFound) {
-			continue // no member has joined yet
-		}
-		if err != nil {
-			return err
-		}
-		behind := false
-		ends.Each(func(o kadm.ListedOffset) {
-			c, ok := committed.Lookup(o.Topic, o.Partition)
-			if o.Offset > 0 && (!ok || c.At < o.Offset) {
-				behind = true
-			}
-		})
-		if !behind {
-			return nil
-		}
-	}
-}
-
-// readResults reads every committed record of the results topic.
-func readResults(ctx context.Context, brokers []string, topic string) (map[shapes.WindowKey][]*results.Record, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		return nil, err
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { want[o.Partition] = o.Offset })
-	out := map[shapes.WindowKey][]*results.Record{}
-	seen := map[int32]int64{}
-	done := func() bool {
-		for p, end := range want {
-			if end > 0 && seen[p] < end {
-				return false
-			}
-		}
-		return true
-	}
-	for !done() {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		fs := cl.PollFetches(pctx)
-		cancel()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if fs.NumRecords() == 0 {
-			break // the rest are transaction markers
-		}
-		var rerr error
-		fs.EachRecord(func(r *kgo.Record) {
-			seen[r.Partition] = r.Offset + 1
-			rec, err := results.Unmarshal(r.Value)
-			if err != nil {
-				rerr = err
-				return
-			}
-			k := shapes.WindowKey{Model: rec.Model, Window: rec.Window, Start: rec.Start.UTC()}
-			out[k] = append(out[k], rec)
-		})
-		if rerr != nil {
-			return nil, rerr
-		}
-	}
-	return out, nil
 }
 
 // sumCounters adds a member's counters to counts and returns its dead
@@ -383,22 +164,4 @@ func sumOver(v *prometheus.CounterVec, match map[string]string) uint64 {
 		}
 	}
 	return uint64(sum)
-}
-
-// describe is what the members know, for a failure message.
-func describe(ps []*Processor) string {
-	var b strings.Builder
-	for i, p := range ps {
-		p.mu.Lock()
-		fmt.Fprintf(&b, "member %d:", i)
-		for part, t := range p.tasks {
-			pr, sent := t.part.Reported()
-			fmt.Fprintf(&b, " partition %d wm %d reported %+v (sent %v) idle %v;", part, t.part.Watermark(), pr, sent, t.part.Idle(p.now()))
-		}
-		for part, a := range p.aggs {
-			fmt.Fprintf(&b, " aggregation %d wm %d;", part, a.Watermark())
-		}
-		p.mu.Unlock()
-	}
-	return b.String()
 }

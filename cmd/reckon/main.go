@@ -18,10 +18,11 @@ import (
 const usage = `reckon: model monitoring from Kafka to Prometheus
 
 Usage:
-  reckon run --config reckon.yaml [--brokers host:port,...] [--listen addr]
+  reckon run --config reckon.yaml [--brokers host:port,...] [--listen addr] [--until-end]
+  reckon topics create --config reckon.yaml [--partitions N] [--brokers host:port,...]
   reckon demo [--duration 2m] [--listen addr]
   reckon simulate --brokers host:port,... [--rate 500] [--speed 120] [--duration 0]
-  reckon validate --config reckon.yaml
+  reckon validate --config reckon.yaml [--acls User:reckon]
   reckon reference --config reckon.yaml [--model M] --input data.csv|data.jsonl [--out ref.json]
   reckon rules --config reckon.yaml [--out FILE|DIR] [--format prometheus|prometheusrule]
   reckon dashboards --config reckon.yaml [--out DIR]
@@ -56,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSimulate(ctx, rest, stdout, stderr)
 	case "validate":
 		err = cmdValidate(rest, stdout, stderr)
+	case "topics":
+		err = cmdTopics(ctx, rest, stdout, stderr)
 	case "reference":
 		err = cmdReference(rest, stdout, stderr)
 	case "bench":

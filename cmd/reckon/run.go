@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	listen := fs.String("listen", "", "HTTP listen address, overriding listen")
 	instanceID := fs.String("instance-id", "", "static group membership id (Kafka group.instance.id), overriding kafka.instance_id")
 	logLevel := fs.String("log.level", "info", "debug, info, warn or error")
+	untilEnd := fs.Bool("until-end", false, "read every input partition up to the end offsets found at start, close every window that holds events, publish, commit and exit 0 (backfills, batch evaluation)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,12 +47,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, log, nil)
+	var opts []consumer.Option
+	if *untilEnd {
+		opts = append(opts, consumer.WithUntilEnd())
+	}
+	return serve(ctx, cfg, log, nil, opts...)
 }
 
-// serve runs the processor and its HTTP server until ctx ends. started,
-// when not nil, is told the HTTP address once it is bound.
-func serve(ctx context.Context, cfg *config.Config, slogger *slog.Logger, started func(addr string, m *exporter.Metrics)) error {
+// errFinished ends serve when the processor has done its work (--until-end).
+var errFinished = errors.New("the processor has read to the end")
+
+// serve runs the processor and its HTTP server until ctx ends, or until the
+// processor returns (consumer.WithUntilEnd). started, when not nil, is told
+// the HTTP address once it is bound.
+func serve(ctx context.Context, cfg *config.Config, slogger *slog.Logger, started func(addr string, m *exporter.Metrics), opts ...consumer.Option) error {
 	reg := prometheus.NewRegistry()
 	m := exporter.New(reg, version(), cfg.SeriesLimit, exporter.WithMaxModelVersions(cfg.MaxModelVersions))
 	ready := new(exporter.Readiness)
@@ -62,10 +72,10 @@ func serve(ctx context.Context, cfg *config.Config, slogger *slog.Logger, starte
 	if started != nil {
 		started(srv.Addr(), m)
 	}
-	p := consumer.New(cfg, m,
+	p := consumer.New(cfg, m, append([]consumer.Option{
 		consumer.WithLogger(slogger),
 		consumer.WithReadiness(ready),
-	)
+	}, opts...)...)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx) })
 	g.Go(func() error {
@@ -73,11 +83,15 @@ func serve(ctx context.Context, cfg *config.Config, slogger *slog.Logger, starte
 		if err != nil {
 			return fmt.Errorf("processor: %w", err)
 		}
-		// The processor only returns cleanly when ctx ended; stop serving.
-		<-gctx.Done()
+		if gctx.Err() == nil {
+			return errFinished // read to the end: stop serving
+		}
 		return nil
 	})
-	return g.Wait()
+	if err := g.Wait(); !errors.Is(err, errFinished) {
+		return err
+	}
+	return nil
 }
 
 func version() string { return exporter.Version() }
