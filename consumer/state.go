@@ -158,6 +158,9 @@ func assembleState(latest map[string][]byte) (*stateLog, error) {
 	parts := map[string][][]byte{}
 	for key, v := range latest {
 		i, core, err := parseChunkKey([]byte(key))
+		if err == nil && len(v) > 0 && v[0] < stateRecordVersion {
+			err = fmt.Errorf("%w: state record version %d", errState, v[0])
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w (a state topic written by an earlier reckon cannot be read: start a new consumer group)", err)
 		}
@@ -180,7 +183,6 @@ func assembleState(latest map[string][]byte) (*stateLog, error) {
 		if len(ps) != n {
 			return nil, fmt.Errorf("%w: chunks of key %x disagree on their count", errState, core)
 		}
-		_ = seq
 		ps[i] = data
 		l.seq = max(l.seq, seq)
 	}
