@@ -267,7 +267,15 @@ func TestAccuracy(t *testing.T) {
 		for i := range refRaw {
 			refRaw[i] = c.ref(r)
 		}
-		ref := numericOf(nil, refRaw...)
+		// The reference as reckon builds one (windows.Reference, reference
+		// profiles): one pass, no histogram, ReferenceCompression.
+		ref := NewNumeric(nil)
+		if err := ref.SetCompression(ReferenceCompression); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range refRaw {
+			ref.Add(v)
+		}
 		edges := QuantileEdges(ref, 10)
 		refBinned := numericOf(edges, refRaw...) // a two-pass reference
 		refSorted := slices.Clone(refRaw)
@@ -404,7 +412,7 @@ func TestAccuracy(t *testing.T) {
 
 func logAccuracyTable(t *testing.T, rows []accuracyRow) {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\nAccuracy on %d values per side (reference: one-pass sketch, no histogram; current: sketch with the reference's 10 quantile bins):\n\n", accuracyN)
+	fmt.Fprintf(&sb, "\nAccuracy on %d values per side (reference: one-pass sketch, no histogram, compression %d; current: sketch with the reference's 10 quantile bins, compression %d):\n\n", accuracyN, ReferenceCompression, DefaultCompression)
 	sb.WriteString("Errors are absolute, except PSI and W (normalised Wasserstein) errors in %, relative, where the exact value is ≥ 0.05. " +
 		"Rank errors cover p05, p50, p95, p99 of both sketches. \"merged\": the current sketch built as 8 shards merged.\n\n")
 	sb.WriteString("| reference | current | KS exact | KS err | rank err | PSI exact | PSI err | W exact | W err | JS exact | JS err | merged: KS err | rank err | PSI err | mean/var rel err |\n")

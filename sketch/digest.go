@@ -37,6 +37,22 @@ import (
 // one-pass PSI error to 2.02%.
 const DefaultCompression = 200
 
+// Compression bounds accepted by SetCompression and the decoders.
+const (
+	MinCompression = 10
+	MaxCompression = 10_000
+)
+
+// ReferenceCompression is the compression of reference sketches (windows'
+// stream references and reference profile files). A reference is one
+// sketch per feature, compared with every window, so its resolution is
+// cheap (about 10 KiB encoded, 50 KiB in memory) and pays off: a window of
+// up to 10,000 values is exact, and its KS statistic against a δ = 1000
+// reference of 50,000 values is within 0.0006 of the exact one, against
+// 0.004 at δ = 200 on bimodal data, where centroids straddling the gap
+// between the modes bend the reference's CDF (sketch/ks_test.go).
+const ReferenceCompression = 1000
+
 // centroid is a weighted point of the digest. pure reports that every value
 // folded into it was equal to mean, i.e. it is a point mass (an atom of a
 // discrete or zero-inflated feature) rather than a spread cluster; the CDF
@@ -71,6 +87,14 @@ type digest struct {
 	total float64
 	cent  []centroid
 	spare []centroid // output of the next pass; swapped with cent
+}
+
+// compression returns δ (DefaultCompression for a zero digest).
+func (d *digest) compression() float64 {
+	if d.delta == 0 {
+		return DefaultCompression
+	}
+	return d.delta
 }
 
 // nextLimit returns the largest q' with k(q') − k(q) ≤ 1 for the k1 scale
@@ -194,22 +218,27 @@ func (d *digest) compress(items []centroid, vals []uint64) {
 	d.pass(items, vals)
 }
 
-// compressAtoms sets the empty digest to what compress(atomItems(vs, cs),
-// nil) gives, without allocating the items: they are staged in d.cent, and
-// one source of a pass yields the same sequence as another.
+// compressAtoms sets the empty digest to the summary of distinct values vs
+// (ascending) with counts cs, as a sketch leaving exact mode does: in
+// passes of about bufferSize values each, the k-th taking every
+// ⌈len(vs)/bufferSize⌉-th value from the k-th on, so that each pass spans
+// the whole range as a buffer of values arriving in random order would.
+// One pass over all of them (up to exactLimit) would make every centroid as
+// large as the scale function allows at once, and later passes could only
+// add beside them: that raised the bin-mass error of digests of 200,000
+// values by 40% (0.00048 against 0.00029 on normal data, measured over 20
+// seeds), while the interleaved passes do as well as a digest built from
+// the first value on.
 func (d *digest) compressAtoms(vs []float64, cs []uint64) {
 	d.cent, d.total = d.cent[:0], 0
-	if cap(d.cent) < len(vs) {
-		// One allocation, of the size a pass keeps (see begin), rather
-		// than append's doubling.
-		d.cent = make([]centroid, 0, max(len(vs), DefaultCompression))
-	}
-	for i, v := range vs {
-		d.cent = append(d.cent, centroid{mean: v, weight: float64(cs[i]), pure: true})
-		d.total += float64(cs[i])
-	}
-	if len(d.cent) > 0 {
-		d.pass(nil, nil)
+	k := (len(vs) + bufferSize - 1) / bufferSize
+	items := make([]centroid, 0, bufferSize+1)
+	for j := range k {
+		items = items[:0]
+		for i := j; i < len(vs); i += k {
+			items = append(items, centroid{mean: vs[i], weight: float64(cs[i]), pure: true})
+		}
+		d.compress(items, nil)
 	}
 }
 
@@ -225,9 +254,7 @@ func (d *digest) pass(items []centroid, vals []uint64) {
 // begin sets up a pass over d.cent and n more weight, and says its
 // direction.
 func (d *digest) begin(n float64) (p pass, back bool) {
-	if d.delta == 0 {
-		d.delta = DefaultCompression
-	}
+	d.delta = d.compression()
 	total := d.total + n
 	if d.spare == nil {
 		// Room for the usual ~δ/2 + tail + atom centroids without regrowth.
