@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/reckonhq/reckon/sketch"
 )
 
 // Defaults of the configuration file. A key that is absent or null takes its
@@ -30,25 +32,9 @@ const (
 	DefaultMaxRecordBytes  = 1 << 20
 	DefaultSeriesLimit     = 10000
 	DefaultThreshold       = 0.5
-	DefaultPValue          = 0.05
-	DefaultPSIThreshold    = 0.2
-	DefaultDistance        = 0.1
-	DefaultDatasetShare    = 0.5
 	DefaultSLOLatency      = 250 * time.Millisecond
 	DefaultSLOObjective    = 0.999
 	DefaultSLOWindow       = 30 * 24 * time.Hour
-)
-
-// Names of drift tests, as written in the drift block and used as the
-// `method`/`test` label values of the drift metrics. TestAuto leaves the
-// choice to the drift engine.
-const (
-	TestAuto        = "auto"
-	TestKS          = "ks"
-	TestPSI         = "psi"
-	TestWasserstein = "wasserstein"
-	TestJS          = "js"
-	TestChi2        = "chi2"
 )
 
 // SASL mechanisms accepted in kafka.sasl.mechanism.
@@ -279,36 +265,23 @@ type Feature struct {
 	Drift *Drift
 }
 
-// Drift holds the drift settings of a model or a feature.
-type Drift struct {
-	// NumericTest (key numeric_test) is TestKS, TestPSI, TestWasserstein,
-	// TestJS or TestAuto (default).
-	NumericTest string
-	// CategoricalTest (key categorical_test) is TestChi2, TestPSI, TestJS
-	// or TestAuto (default).
-	CategoricalTest string
-	// PValue (key p_value) in (0,1), default 0.05: ks and chi2 say drift
-	// when their p-value is below it.
-	PValue float64
-	// PSIThreshold (key psi_threshold) > 0, default 0.2: psi says drift at
-	// or above it.
-	PSIThreshold float64
-	// DistanceThreshold (key distance_threshold) > 0, default 0.1:
-	// wasserstein and js say drift at or above it.
-	DistanceThreshold float64
-	// DatasetShare (key dataset_share) in (0,1], default 0.5: the dataset
-	// drifts when at least this share of its features drift. A model-level
-	// setting: features inherit the model's.
-	DatasetShare float64
-}
+// Drift holds the drift settings of a model or a feature: the parameters
+// of package sketch, which declares the tests, which kind of feature each
+// applies to, their bounds and defaults (sketch.DriftParams). The keys of
+// the drift block are their names (sketch.Param): numeric_test,
+// categorical_test, p_value, psi_threshold, distance_threshold and
+// dataset_share, a model-level setting that features inherit.
+type Drift = sketch.DriftParams
 
-// TestFor returns the configured test for a feature of type t: NumericTest
-// or CategoricalTest (possibly TestAuto).
-func (d Drift) TestFor(t FeatureType) string {
-	if t == FeatureCategorical {
-		return d.CategoricalTest
+// Kind returns the kind of feature the drift tests know t as.
+func (t FeatureType) Kind() sketch.FeatureKind {
+	switch t {
+	case FeatureNumeric:
+		return sketch.KindNumeric
+	case FeatureCategorical:
+		return sketch.KindCategorical
 	}
-	return d.NumericTest
+	return 0
 }
 
 // Cost is the cost of a false positive and of a false negative, both >= 0.
@@ -360,17 +333,9 @@ func DefaultModel(name string) Model {
 	return Model{Name: name, Threshold: DefaultThreshold, Drift: DefaultDrift(), SLO: DefaultSLO()}
 }
 
-// DefaultDrift returns the default drift settings, also written `drift: auto`.
-func DefaultDrift() Drift {
-	return Drift{
-		NumericTest:       TestAuto,
-		CategoricalTest:   TestAuto,
-		PValue:            DefaultPValue,
-		PSIThreshold:      DefaultPSIThreshold,
-		DistanceThreshold: DefaultDistance,
-		DatasetShare:      DefaultDatasetShare,
-	}
-}
+// DefaultDrift returns the default drift settings, also written `drift:
+// auto`: sketch.DefaultDriftParams.
+func DefaultDrift() Drift { return sketch.DefaultDriftParams() }
 
 // DefaultSLO returns the default latency objective.
 func DefaultSLO() SLO {

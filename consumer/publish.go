@@ -23,20 +23,11 @@ var FeatureQuantiles = []struct {
 	Label string
 }{{0.05, "0.05"}, {0.5, "0.5"}, {0.95, "0.95"}, {0.99, "0.99"}}
 
-// driftParams maps a configuration drift block to the sketch package's
-// parameters. The configuration has validated the test names.
-func driftParams(d config.Drift) sketch.DriftParams {
-	num, _ := sketch.ParseMethod(d.NumericTest)
-	cat, _ := sketch.ParseMethod(d.CategoricalTest)
-	return sketch.DriftParams{
-		Numeric:           num,
-		Categorical:       cat,
-		PValue:            d.PValue,
-		PSIThreshold:      d.PSIThreshold,
-		DistanceThreshold: d.DistanceThreshold,
-		DatasetShare:      d.DatasetShare,
-	}
-}
+// driftParams returns a configuration drift block as the sketch package's
+// parameters: config.Drift is sketch.DriftParams, parsed and checked by the
+// configuration through package sketch, so there is nothing to convert and
+// no error to lose.
+func driftParams(d config.Drift) sketch.DriftParams { return d }
 
 // loadReferences loads the models' reference profile files, before
 // anything touches Kafka: a missing or mismatched profile is a

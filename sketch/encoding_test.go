@@ -239,7 +239,8 @@ func exerciseNumeric(t testing.TB, name string, data []byte) {
 	PSI(ref, &n)
 	JS(&n, ref)
 	QuantileEdges(&n, 10)
-	NumericDrift(ref, &n, DriftParams{})
+	NumericDrift(ref, &n, QuantileEdges(ref, 3), DriftParams{})
+	NumericDrift(ref, &n, nil, DriftParams{Numeric: MethodPSI})
 	c := n.Clone()
 	if err := c.Merge(&n); err != nil {
 		t.Fatalf("%s: Merge with itself: %v", name, err)
@@ -264,6 +265,7 @@ func exerciseCategorical(t testing.TB, name string, data []byte) {
 	CategoricalPSI(&c, ref)
 	CategoricalJS(ref, &c)
 	CategoricalDrift(ref, &c, DriftParams{})
+	ZTest(ref, &c)
 	d := c.Clone()
 	if err := d.Merge(&c); err != nil {
 		t.Fatalf("%s: Merge with itself: %v", name, err)

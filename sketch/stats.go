@@ -195,6 +195,64 @@ func ChiSquare(ref, cur *Categorical) (chi2, pvalue float64, err error) {
 	return chi2, pvalue, nil
 }
 
+// ZTest returns Evidently's two-proportion Z-test of a categorical feature
+// with at most two values (over reference and current together): the
+// statistic z and its two-sided p-value 2·(1 − Φ(|z|)), computed as
+// Evidently's z_stat_test does. With p₁ and p₂ the shares of the values
+// other than the first (in byte order) in reference and current, n₁ and n₂
+// their counts and P the pooled share,
+//
+//	z = (p₁ − p₂) / √(P(1 − P)(1/n₁ + 1/n₂)).
+//
+// When both sides hold the same single value, z is 0 and p is 1. With more
+// than two values (Other counting as one) it returns ErrMethod: the test
+// compares two proportions.
+func ZTest(ref, cur *Categorical) (z, pvalue float64, err error) {
+	r, c, err := categoryCounts(ref, cur)
+	if err != nil {
+		return math.NaN(), math.NaN(), err
+	}
+	if len(nonEmpty(r, c)) > AutoZMaxValues {
+		return math.NaN(), math.NaN(), &MethodError{Name: MethodZ.String(), Kind: KindCategorical}
+	}
+	z, pvalue = zTest(r, c)
+	return z, pvalue, nil
+}
+
+// nonEmpty returns the indexes of the categories with a count on either
+// side.
+func nonEmpty(r, c []float64) []int {
+	var out []int
+	for i := range r {
+		if r[i] > 0 || c[i] > 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// zTest is the test of ZTest on aligned counts of at most two non-empty
+// categories, with the operations of Evidently's
+// proportions_diff_z_stat_ind in their order, so that the p-value is
+// Evidently's to the last bits.
+func zTest(r, c []float64) (z, pvalue float64) {
+	idx := nonEmpty(r, c)
+	n1, n2 := 0.0, 0.0
+	for _, i := range idx {
+		n1 += r[i]
+		n2 += c[i]
+	}
+	if len(idx) == 1 {
+		return 0, 1 // Evidently: both sides have the same single value
+	}
+	first := idx[0]
+	p1 := (n1 - r[first]) / n1 // share of the other value
+	p2 := (n2 - c[first]) / n2
+	pooled := (p1*n1 + p2*n2) / (n1 + n2)
+	z = (p1 - p2) / math.Sqrt(pooled*(1-pooled)*(1.0/n1+1.0/n2))
+	return z, 2 * (1 - distuv.UnitNormal.CDF(math.Abs(z)))
+}
+
 // binMasses returns the reference and current weights on common bins.
 func binMasses(ref, cur *Numeric) (r, c []float64, err error) {
 	if ref.Count() == 0 || cur.Count() == 0 {
