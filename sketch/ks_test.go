@@ -60,7 +60,7 @@ func TestKSTwoSciPy(t *testing.T) {
 	worst := 0.0
 	for _, c := range k.KSTwo {
 		got := kstwoSF(c.N, c.D)
-		if !closeP(got, c.SF, 1e-9) {
+		if !closeP(got, c.SF, 1e-10) {
 			t.Errorf("kstwo.sf(%v, %d): got %.17g, SciPy %s %.17g", c.D, c.N, got, k.SciPy, c.SF)
 		}
 		worst = math.Max(worst, relErr(got, c.SF))
@@ -85,7 +85,7 @@ func TestKSPValueSciPy(t *testing.T) {
 	worst := map[string]float64{}
 	for _, c := range k.PValues {
 		p, dr := ksPValue(c.D, c.N, c.M)
-		if !closeP(p, c.P, 1e-9) || dr != c.DR {
+		if !closeP(p, c.P, 1e-10) || dr != c.DR {
 			t.Errorf("n=%d m=%d D=%v (%s): got p %.17g D %.17g, SciPy p %.17g D %.17g", c.N, c.M, c.D, c.Mode, p, dr, c.P, c.DR)
 		}
 		if c.Mode == "exact" {
