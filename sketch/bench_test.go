@@ -115,6 +115,7 @@ func BenchmarkNumericMarshal(b *testing.B) {
 	n := numericOf(nil, continuous(1, accuracyN, 0)...)
 	buf := make([]byte, 0, 8192)
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var err error
 		if buf, err = n.AppendBinary(buf[:0]); err != nil {
