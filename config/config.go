@@ -215,33 +215,23 @@ type Reference struct {
 // IsRange reports whether r is an event-time range rather than a file.
 func (r *Reference) IsRange() bool { return r.File == "" }
 
-// FeatureType is the type of a feature. The zero value is invalid.
-type FeatureType int
+// FeatureType is the type of a feature: the kind of feature the drift tests
+// know (sketch.FeatureKind). Its String is the word the file writes,
+// "numeric" or "categorical". The zero value is invalid.
+type FeatureType = sketch.FeatureKind
 
 // Feature types.
 const (
-	FeatureNumeric     FeatureType = iota + 1 // numbers
-	FeatureCategorical                        // strings and booleans
+	FeatureNumeric     = sketch.KindNumeric     // numbers
+	FeatureCategorical = sketch.KindCategorical // strings and booleans
 )
-
-// String returns "numeric" or "categorical", as written in the file.
-func (t FeatureType) String() string {
-	switch t {
-	case FeatureNumeric:
-		return "numeric"
-	case FeatureCategorical:
-		return "categorical"
-	}
-	return fmt.Sprintf("FeatureType(%d)", int(t))
-}
 
 // ParseFeatureType parses "numeric" or "categorical".
 func ParseFeatureType(s string) (FeatureType, error) {
-	switch s {
-	case "numeric":
-		return FeatureNumeric, nil
-	case "categorical":
-		return FeatureCategorical, nil
+	for _, t := range []FeatureType{FeatureNumeric, FeatureCategorical} {
+		if s == t.String() {
+			return t, nil
+		}
 	}
 	return 0, fmt.Errorf("unknown feature type %q (want numeric or categorical)", s)
 }
@@ -272,17 +262,6 @@ type Feature struct {
 // categorical_test, p_value, psi_threshold, distance_threshold and
 // dataset_share, a model-level setting that features inherit.
 type Drift = sketch.DriftParams
-
-// Kind returns the kind of feature the drift tests know t as.
-func (t FeatureType) Kind() sketch.FeatureKind {
-	switch t {
-	case FeatureNumeric:
-		return sketch.KindNumeric
-	case FeatureCategorical:
-		return sketch.KindCategorical
-	}
-	return 0
-}
 
 // Cost is the cost of a false positive and of a false negative, both >= 0.
 type Cost struct {

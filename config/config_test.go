@@ -453,10 +453,10 @@ models:
 			t.Errorf("FeatureDrift(%d) = %+v, want %+v", tc.feature, got, tc.want)
 		}
 	}
-	if got := d.MethodFor(FeatureCategorical.Kind()); got != sketch.MethodJS {
+	if got := d.MethodFor(FeatureCategorical); got != sketch.MethodJS {
 		t.Errorf("MethodFor(categorical) = %v", got)
 	}
-	if got := d.MethodFor(FeatureNumeric.Kind()); got != sketch.MethodPSI {
+	if got := d.MethodFor(FeatureNumeric); got != sketch.MethodPSI {
 		t.Errorf("MethodFor(numeric) = %v", got)
 	}
 }
@@ -727,7 +727,7 @@ func TestFeatureType(t *testing.T) {
 			t.Errorf("ParseFeatureType(%q) = %v, %v", ft.String(), got, err)
 		}
 	}
-	if s := FeatureType(0).String(); s != "FeatureType(0)" {
+	if s := FeatureType(0).String(); s != "FeatureKind(0)" {
 		t.Errorf("FeatureType(0).String() = %q", s)
 	}
 }
@@ -788,10 +788,10 @@ func TestDriftVocabulary(t *testing.T) {
 		for _, name := range []string{"auto", "ks", "psi", "wasserstein", "js", "chi2", "z", "KS", "anderson"} {
 			in := fmt.Sprintf("models:\n  - name: m\n    drift:\n      %s: %s\n", key, name)
 			c, err := Parse("c.yaml", []byte(in))
-			m, serr := sketch.ParseMethodFor(name, kind.Kind())
+			m, serr := sketch.ParseMethodFor(name, kind)
 			var me *sketch.MethodError
 			switch {
-			case serr == nil && (err != nil || c.Models[0].Drift.MethodFor(kind.Kind()) != m):
+			case serr == nil && (err != nil || c.Models[0].Drift.MethodFor(kind) != m):
 				t.Errorf("%s: %s: sketch accepts it, config: %v", key, name, err)
 			case serr != nil && errors.As(serr, &me):
 				want := fmt.Sprintf("c.yaml:4: models[0].drift.%s: %s", key, me.Reason())

@@ -9,11 +9,15 @@ The ground truth of sketch.TestAutoMatchesEvidently (CI has no Evidently).
     /tmp/venv/bin/python sketch/testdata/evidently_auto.py > sketch/testdata/evidently_auto.json
 
 The data are rebuilt bit for bit by the Go test from the specs written here:
-uniforms u from a 64-bit linear congruential generator (lcg_uniforms, as in
-ks_pvalues.py), turned into
+uniforms u from ks_pvalues.py's 64-bit linear congruential generator
+(lcg_uniforms), turned into
   binary:  1 if u < p else 0 (numeric) / "yes" if u < p else "no" (categorical)
   levels:  floor(u * k) (numeric) / "c" + str(floor(u * k)) (categorical)
   uniform: u, or u*u with square, plus shift (numeric)
+
+Evidently sums Jensen-Shannon over a Python set of categories, so the last
+bits of a categorical js score vary from run to run (hash randomisation); the
+Go test compares scores to 1e-12.
 """
 import json
 import sys
@@ -24,14 +28,7 @@ import evidently
 from evidently.legacy.calculations.stattests.registry import get_stattest
 from evidently.legacy.core import ColumnType
 
-
-def lcg_uniforms(k, seed):
-    out = np.empty(k)
-    x = seed
-    for i in range(k):
-        x = (x * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
-        out[i] = (x >> 11) * 2.0**-53
-    return out
+from ks_pvalues import lcg_uniforms  # beside this file
 
 
 def column(spec, kind):

@@ -109,7 +109,8 @@ def sample_cases():
     return out
 
 
-json.dump({"scipy": scipy.__version__, "kstwo": kstwo_grid(),
-           "pvalues": pvalue_grid(), "samples": sample_cases()},
-          sys.stdout, indent=1)
-sys.stdout.write("\n")
+if __name__ == "__main__":
+    json.dump({"scipy": scipy.__version__, "kstwo": kstwo_grid(),
+               "pvalues": pvalue_grid(), "samples": sample_cases()},
+              sys.stdout, indent=1)
+    sys.stdout.write("\n")
