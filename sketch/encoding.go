@@ -170,7 +170,7 @@ func (n *Numeric) decode(data []byte, store bool) error {
 	out.nan = r.uvarint()
 	out.posInf = r.uvarint()
 	out.negInf = r.uvarint()
-	if version >= 2 {
+	if version > numericV1 {
 		out.d.delta = r.float()
 		if r.err == nil && !validCompression(out.d.delta) {
 			return r.fail("compression out of range")
@@ -208,11 +208,11 @@ func (n *Numeric) decode(data []byte, store bool) error {
 		}
 	}
 	if flags&flagDigest == 0 {
-		if version < 2 {
+		if version == numericV1 {
 			out.d.delta = DefaultCompression
 		}
 		na := r.count(9)
-		if na > exactLimit || version < 2 && na > v1ExactLimit {
+		if na > exactLimit || version == numericV1 && na > v1ExactLimit {
 			return r.fail("too many exact values")
 		}
 		if store && cap(out.atomV) < na {
@@ -238,7 +238,7 @@ func (n *Numeric) decode(data []byte, store bool) error {
 				out.atomC = append(out.atomC, c)
 			}
 		}
-		if version >= 2 {
+		if version > numericV1 {
 			// Values wait in the buffer only once directLimit distinct
 			// values are held (Numeric.Add).
 			nb := r.count(8)
@@ -259,7 +259,7 @@ func (n *Numeric) decode(data []byte, store bool) error {
 	}
 
 	out.inexact = true
-	if version < 2 {
+	if version == numericV1 {
 		out.d.delta = r.float()
 		if r.err == nil && !validCompression(out.d.delta) {
 			return r.fail("compression out of range")
