@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/reckonhq/reckon/sketch"
 )
 
 // Defaults of the configuration file. A key that is absent or null takes its
@@ -31,25 +33,9 @@ const (
 	DefaultSeriesLimit      = 10000
 	DefaultMaxModelVersions = 100
 	DefaultThreshold        = 0.5
-	DefaultPValue           = 0.05
-	DefaultPSIThreshold     = 0.2
-	DefaultDistance         = 0.1
-	DefaultDatasetShare     = 0.5
 	DefaultSLOLatency       = 250 * time.Millisecond
 	DefaultSLOObjective     = 0.999
 	DefaultSLOWindow        = 30 * 24 * time.Hour
-)
-
-// Names of drift tests, as written in the drift block and used as the
-// `method`/`test` label values of the drift metrics. TestAuto leaves the
-// choice to the drift engine.
-const (
-	TestAuto        = "auto"
-	TestKS          = "ks"
-	TestPSI         = "psi"
-	TestWasserstein = "wasserstein"
-	TestJS          = "js"
-	TestChi2        = "chi2"
 )
 
 // SASL mechanisms accepted in kafka.sasl.mechanism.
@@ -270,33 +256,23 @@ type Reference struct {
 // IsRange reports whether r is an event-time range rather than a file.
 func (r *Reference) IsRange() bool { return r.File == "" }
 
-// FeatureType is the type of a feature. The zero value is invalid.
-type FeatureType int
+// FeatureType is the type of a feature: the kind of feature the drift tests
+// know (sketch.FeatureKind). Its String is the word the file writes,
+// "numeric" or "categorical". The zero value is invalid.
+type FeatureType = sketch.FeatureKind
 
 // Feature types.
 const (
-	FeatureNumeric     FeatureType = iota + 1 // numbers
-	FeatureCategorical                        // strings and booleans
+	FeatureNumeric     = sketch.KindNumeric     // numbers
+	FeatureCategorical = sketch.KindCategorical // strings and booleans
 )
-
-// String returns "numeric" or "categorical", as written in the file.
-func (t FeatureType) String() string {
-	switch t {
-	case FeatureNumeric:
-		return "numeric"
-	case FeatureCategorical:
-		return "categorical"
-	}
-	return fmt.Sprintf("FeatureType(%d)", int(t))
-}
 
 // ParseFeatureType parses "numeric" or "categorical".
 func ParseFeatureType(s string) (FeatureType, error) {
-	switch s {
-	case "numeric":
-		return FeatureNumeric, nil
-	case "categorical":
-		return FeatureCategorical, nil
+	for _, t := range []FeatureType{FeatureNumeric, FeatureCategorical} {
+		if s == t.String() {
+			return t, nil
+		}
 	}
 	return 0, fmt.Errorf("unknown feature type %q (want numeric or categorical)", s)
 }
@@ -320,37 +296,13 @@ type Feature struct {
 	Drift *Drift
 }
 
-// Drift holds the drift settings of a model or a feature.
-type Drift struct {
-	// NumericTest (key numeric_test) is TestKS, TestPSI, TestWasserstein,
-	// TestJS or TestAuto (default).
-	NumericTest string
-	// CategoricalTest (key categorical_test) is TestChi2, TestPSI, TestJS
-	// or TestAuto (default).
-	CategoricalTest string
-	// PValue (key p_value) in (0,1), default 0.05: ks and chi2 say drift
-	// when their p-value is below it.
-	PValue float64
-	// PSIThreshold (key psi_threshold) > 0, default 0.2: psi says drift at
-	// or above it.
-	PSIThreshold float64
-	// DistanceThreshold (key distance_threshold) > 0, default 0.1:
-	// wasserstein and js say drift at or above it.
-	DistanceThreshold float64
-	// DatasetShare (key dataset_share) in (0,1], default 0.5: the dataset
-	// drifts when at least this share of its features drift. A model-level
-	// setting: features inherit the model's.
-	DatasetShare float64
-}
-
-// TestFor returns the configured test for a feature of type t: NumericTest
-// or CategoricalTest (possibly TestAuto).
-func (d Drift) TestFor(t FeatureType) string {
-	if t == FeatureCategorical {
-		return d.CategoricalTest
-	}
-	return d.NumericTest
-}
+// Drift holds the drift settings of a model or a feature: the parameters
+// of package sketch, which declares the tests, which kind of feature each
+// applies to, their bounds and defaults (sketch.DriftParams). The keys of
+// the drift block are their names (sketch.Param): numeric_test,
+// categorical_test, p_value, psi_threshold, distance_threshold and
+// dataset_share, a model-level setting that features inherit.
+type Drift = sketch.DriftParams
 
 // Cost is the cost of a false positive and of a false negative, both >= 0.
 type Cost struct {
@@ -402,17 +354,9 @@ func DefaultModel(name string) Model {
 	return Model{Name: name, Threshold: DefaultThreshold, Drift: DefaultDrift(), SLO: DefaultSLO()}
 }
 
-// DefaultDrift returns the default drift settings, also written `drift: auto`.
-func DefaultDrift() Drift {
-	return Drift{
-		NumericTest:       TestAuto,
-		CategoricalTest:   TestAuto,
-		PValue:            DefaultPValue,
-		PSIThreshold:      DefaultPSIThreshold,
-		DistanceThreshold: DefaultDistance,
-		DatasetShare:      DefaultDatasetShare,
-	}
-}
+// DefaultDrift returns the default drift settings, also written `drift:
+// auto`: sketch.DefaultDriftParams.
+func DefaultDrift() Drift { return sketch.DefaultDriftParams() }
 
 // DefaultSLO returns the default latency objective.
 func DefaultSLO() SLO {

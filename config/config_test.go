@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reckonhq/reckon/sketch"
 )
 
 // errorList returns the messages of the *Error values joined in err, failing
@@ -61,8 +63,8 @@ func exampleConfig() *Config {
 		{Name: "country", Type: FeatureCategorical},
 		{Name: "is_new", Type: FeatureCategorical},
 	}
-	m.Drift.NumericTest = TestKS
-	m.Drift.CategoricalTest = TestChi2
+	m.Drift.Numeric = sketch.MethodKS
+	m.Drift.Categorical = sketch.MethodChi2
 	c.Models = []Model{m}
 	c.index()
 	return c
@@ -127,7 +129,7 @@ func TestDefaults(t *testing.T) {
 		{"models[0].reference", c.Models[0].Reference, (*Reference)(nil)},
 		{"models[0].features", c.Models[0].Features, []Feature(nil)},
 		{"models[0].drift", c.Models[0].Drift, Drift{
-			NumericTest: "auto", CategoricalTest: "auto", PValue: 0.05,
+			Numeric: sketch.MethodAuto, Categorical: sketch.MethodAuto, PValue: 0.05,
 			PSIThreshold: 0.2, DistanceThreshold: 0.1, DatasetShare: 0.5,
 		}},
 		{"models[0].cost", c.Models[0].Cost, (*Cost)(nil)},
@@ -253,7 +255,7 @@ func TestBadFiles(t *testing.T) {
 			`reckon.yaml:9: models[0].features[5].drift.numeric_test: does not apply to a categorical feature`,
 			`reckon.yaml:9: models[0].features[5].drift.dataset_share: dataset_share is a model-level setting`,
 			`reckon.yaml:10: models[0].features[6].drift.categorical_test: does not apply to a numeric feature`,
-			`reckon.yaml:10: models[0].features[6].drift.numeric_test: unknown numeric test "chi2" (want ks, psi, wasserstein, js or auto)`,
+			`reckon.yaml:10: models[0].features[6].drift.numeric_test: chi2 does not apply to numeric features (want auto, ks, psi, wasserstein or js)`,
 			`reckon.yaml:11: models[0].features[7].name: required`,
 			`reckon.yaml:12: models[0].features[8].type: required (numeric or categorical)`,
 			`reckon.yaml:15: models[1].drift: want a mapping or "auto", got string "sometimes"`,
@@ -354,7 +356,7 @@ func TestParseErrors(t *testing.T) {
 			`c.yaml:1: models[0].positive_label: required with negative_label`,
 		}},
 		{"categorical test", "models: [{name: m, drift: {categorical_test: ks}}]\n", []string{
-			`c.yaml:1: models[0].drift.categorical_test: unknown categorical test "ks" (want chi2, psi, js or auto)`,
+			`c.yaml:1: models[0].drift.categorical_test: ks does not apply to categorical features (want auto, psi, js, chi2 or z)`,
 		}},
 		{"min infinite", "models: [{name: m, features: [{name: a, type: numeric, max: .inf}]}]\n", []string{
 			`c.yaml:1: models[0].features[0].max: must be a finite number, got +Inf`,
@@ -455,14 +457,14 @@ models:
 		t.Errorf("drift: auto = %+v, want %+v", got, DefaultDrift())
 	}
 	m := &c.Models[1]
-	model := Drift{NumericTest: "psi", CategoricalTest: "auto", PValue: 0.01, PSIThreshold: 0.2, DistanceThreshold: 0.1, DatasetShare: 0.25}
+	model := Drift{Numeric: sketch.MethodPSI, Categorical: sketch.MethodAuto, PValue: 0.01, PSIThreshold: 0.2, DistanceThreshold: 0.1, DatasetShare: 0.25}
 	if m.Drift != model {
 		t.Errorf("model drift = %+v, want %+v", m.Drift, model)
 	}
 	b := model
 	b.PSIThreshold = 0.1
 	d := model
-	d.CategoricalTest = TestJS
+	d.Categorical = sketch.MethodJS
 	tests := []struct {
 		feature  int
 		override *Drift
@@ -482,11 +484,11 @@ models:
 			t.Errorf("FeatureDrift(%d) = %+v, want %+v", tc.feature, got, tc.want)
 		}
 	}
-	if got := d.TestFor(FeatureCategorical); got != TestJS {
-		t.Errorf("TestFor(categorical) = %q", got)
+	if got := d.MethodFor(FeatureCategorical); got != sketch.MethodJS {
+		t.Errorf("MethodFor(categorical) = %v", got)
 	}
-	if got := d.TestFor(FeatureNumeric); got != TestPSI {
-		t.Errorf("TestFor(numeric) = %q", got)
+	if got := d.MethodFor(FeatureNumeric); got != sketch.MethodPSI {
+		t.Errorf("MethodFor(numeric) = %v", got)
 	}
 }
 
@@ -586,7 +588,7 @@ models:
 		t.Fatal(err)
 	}
 	v2 := c.Models[1]
-	if v2.Name != "fraud_v2" || v2.Threshold != 0.6 || v2.Drift.NumericTest != TestWasserstein || len(v2.Features) != 1 {
+	if v2.Name != "fraud_v2" || v2.Threshold != 0.6 || v2.Drift.Numeric != sketch.MethodWasserstein || len(v2.Features) != 1 {
 		t.Errorf("merged model = %+v", v2)
 	}
 	if got := c.Models[2].Drift; got != c.Models[0].Drift || got.DistanceThreshold != 0.05 {
@@ -755,7 +757,7 @@ func TestFeatureType(t *testing.T) {
 			t.Errorf("ParseFeatureType(%q) = %v, %v", ft.String(), got, err)
 		}
 	}
-	if s := FeatureType(0).String(); s != "FeatureType(0)" {
+	if s := FeatureType(0).String(); s != "FeatureKind(0)" {
 		t.Errorf("FeatureType(0).String() = %q", s)
 	}
 }
@@ -819,5 +821,61 @@ func TestLine(t *testing.T) {
 	}
 	if got := Line([]byte("a: ["), "a"); got != 0 {
 		t.Errorf("Line of a broken file = %d, want 0", got)
+	}
+}
+
+// TestDriftVocabulary: the configuration accepts a drift block exactly when
+// package sketch accepts its parameters, and reports what sketch refuses
+// with the file, the line and the key.
+func TestDriftVocabulary(t *testing.T) {
+	for _, kind := range []FeatureType{FeatureNumeric, FeatureCategorical} {
+		key := sketch.ParamNumeric.String()
+		if kind == FeatureCategorical {
+			key = sketch.ParamCategorical.String()
+		}
+		for _, name := range []string{"auto", "ks", "psi", "wasserstein", "js", "chi2", "z", "KS", "anderson"} {
+			in := fmt.Sprintf("models:\n  - name: m\n    drift:\n      %s: %s\n", key, name)
+			c, err := Parse("c.yaml", []byte(in))
+			m, serr := sketch.ParseMethodFor(name, kind)
+			var me *sketch.MethodError
+			switch {
+			case serr == nil && (err != nil || c.Models[0].Drift.MethodFor(kind) != m):
+				t.Errorf("%s: %s: sketch accepts it, config: %v", key, name, err)
+			case serr != nil && errors.As(serr, &me):
+				want := fmt.Sprintf("c.yaml:4: models[0].drift.%s: %s", key, me.Reason())
+				if got := errorList(t, err); !slices.Equal(got, []string{want}) {
+					t.Errorf("%s: %s: errors %q, want %q", key, name, got, want)
+				}
+			}
+		}
+	}
+	for _, p := range []sketch.Param{sketch.ParamPValue, sketch.ParamPSIThreshold, sketch.ParamDistanceThreshold, sketch.ParamDatasetShare} {
+		for _, v := range []string{"0", "1e-9", "0.05", "0.5", "1", "1.5", "-1", ".nan", ".inf"} {
+			in := fmt.Sprintf("models:\n  - name: m\n    drift:\n      %s: %s\n", p, v)
+			_, err := Parse("c.yaml", []byte(in))
+			d := DefaultDrift()
+			x := map[string]float64{"0": 0, "1e-9": 1e-9, "0.05": 0.05, "0.5": 0.5, "1": 1, "1.5": 1.5, "-1": -1, ".nan": math.NaN(), ".inf": math.Inf(1)}[v]
+			*map[sketch.Param]*float64{sketch.ParamPValue: &d.PValue, sketch.ParamPSIThreshold: &d.PSIThreshold,
+				sketch.ParamDistanceThreshold: &d.DistanceThreshold, sketch.ParamDatasetShare: &d.DatasetShare}[p] = x
+			var want []string
+			for _, e := range d.Check() {
+				want = append(want, fmt.Sprintf("c.yaml:4: models[0].drift.%s: %s", e.Param, e.Reason))
+			}
+			if got := errorList(t, err); !slices.Equal(got, want) {
+				t.Errorf("%s: %s: config errors %q, sketch %q", p, v, got, want)
+			}
+		}
+	}
+	// A Config built in code goes through the same check.
+	c := Default()
+	c.Models = []Model{DefaultModel("m")}
+	c.Models[0].Drift.Numeric = sketch.MethodChi2
+	c.Models[0].Drift.PValue = 1
+	want := []string{
+		"models[0].drift.numeric_test: chi2 does not apply to numeric features (want auto, ks, psi, wasserstein or js)",
+		"models[0].drift.p_value: must be in (0, 1), got 1",
+	}
+	if got := errorList(t, c.Validate()); !slices.Equal(got, want) {
+		t.Errorf("Validate: %q, want %q", got, want)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/reckonhq/reckon/sketch"
 )
 
 // decoder walks a yaml.Node tree against the schema of the configuration
@@ -765,7 +767,7 @@ func (d *decoder) categories(n *yaml.Node, path string) []string {
 // The scalar "auto" means DefaultDrift(). A feature's block (onFeature) may
 // not set dataset_share, nor the test of the other feature type.
 func (d *decoder) drift(n *yaml.Node, path string, dst *Drift, onFeature bool, feature FeatureType) {
-	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && n.Value == TestAuto {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && n.Value == sketch.MethodAuto.String() {
 		*dst = DefaultDrift()
 		return
 	}
@@ -774,16 +776,16 @@ func (d *decoder) drift(n *yaml.Node, path string, dst *Drift, onFeature bool, f
 		return
 	}
 	fs := fields{
-		"numeric_test":       d.str(&dst.NumericTest),
-		"categorical_test":   d.str(&dst.CategoricalTest),
-		"p_value":            d.float(&dst.PValue),
-		"psi_threshold":      d.float(&dst.PSIThreshold),
-		"distance_threshold": d.float(&dst.DistanceThreshold),
-		"dataset_share":      d.float(&dst.DatasetShare),
+		sketch.ParamNumeric.String():           d.method(&dst.Numeric, sketch.KindNumeric),
+		sketch.ParamCategorical.String():       d.method(&dst.Categorical, sketch.KindCategorical),
+		sketch.ParamPValue.String():            d.float(&dst.PValue),
+		sketch.ParamPSIThreshold.String():      d.float(&dst.PSIThreshold),
+		sketch.ParamDistanceThreshold.String(): d.float(&dst.DistanceThreshold),
+		sketch.ParamDatasetShare.String():      d.float(&dst.DatasetShare),
 	}
 	if onFeature {
-		fs["dataset_share"] = func(v *yaml.Node, p string) {
-			d.errorf(d.pos(p), p, "dataset_share is a model-level setting")
+		fs[sketch.ParamDatasetShare.String()] = func(v *yaml.Node, p string) {
+			d.errorf(d.pos(p), p, "%s is a model-level setting", sketch.ParamDatasetShare)
 		}
 	}
 	notFor := func(key string, t FeatureType) {
@@ -796,7 +798,25 @@ func (d *decoder) drift(n *yaml.Node, path string, dst *Drift, onFeature bool, f
 			set(v, p)
 		}
 	}
-	notFor("numeric_test", FeatureCategorical)
-	notFor("categorical_test", FeatureNumeric)
+	notFor(sketch.ParamNumeric.String(), FeatureCategorical)
+	notFor(sketch.ParamCategorical.String(), FeatureNumeric)
 	d.mapping(n, path, fs)
+}
+
+// method decodes the name of a drift test for features of kind k into dst,
+// as sketch.ParseMethodFor accepts it.
+func (d *decoder) method(dst *sketch.Method, k sketch.FeatureKind) func(*yaml.Node, string) {
+	return func(v *yaml.Node, p string) {
+		s, ok := d.stringValue(v, p)
+		if !ok {
+			return
+		}
+		m, err := sketch.ParseMethodFor(s, k)
+		var me *sketch.MethodError
+		if errors.As(err, &me) {
+			d.errorf(at(v), p, "%s", me.Reason())
+			return
+		}
+		*dst = m
+	}
 }

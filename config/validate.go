@@ -6,8 +6,11 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/reckonhq/reckon/sketch"
 )
 
 // validator checks the invariants of a decoded Config: ranges, required
@@ -424,39 +427,19 @@ func (v *validator) feature(f *Feature, model *Drift, path string) {
 	}
 }
 
-// drift checks d. For a feature's override, base is the model's settings:
-// values equal to them were checked with the model.
+// drift checks d through sketch.DriftParams.Check. For a feature's
+// override, base is the model's settings: values equal to them were checked
+// with the model.
 func (v *validator) drift(d *Drift, base *Drift, path string) {
-	changed := func(a, b any) bool { return base == nil || a != b }
-	var bd Drift
+	var bd []*sketch.ParamError
 	if base != nil {
-		bd = *base
+		bd = base.Check()
 	}
-	if changed(d.NumericTest, bd.NumericTest) {
-		switch d.NumericTest {
-		case TestAuto, TestKS, TestPSI, TestWasserstein, TestJS:
-		default:
-			v.errorf(path+".numeric_test", "unknown numeric test %q (want ks, psi, wasserstein, js or auto)", d.NumericTest)
+	for _, e := range d.Check() {
+		if slices.ContainsFunc(bd, func(b *sketch.ParamError) bool { return b.Param == e.Param && b.Reason == e.Reason }) {
+			continue // the model's value, reported there
 		}
-	}
-	if changed(d.CategoricalTest, bd.CategoricalTest) {
-		switch d.CategoricalTest {
-		case TestAuto, TestChi2, TestPSI, TestJS:
-		default:
-			v.errorf(path+".categorical_test", "unknown categorical test %q (want chi2, psi, js or auto)", d.CategoricalTest)
-		}
-	}
-	if changed(d.PValue, bd.PValue) && !(d.PValue > 0 && d.PValue < 1) {
-		v.errorf(path+".p_value", "must be in (0, 1), got %v", d.PValue)
-	}
-	if changed(d.PSIThreshold, bd.PSIThreshold) && !(d.PSIThreshold > 0 && finite(d.PSIThreshold)) {
-		v.errorf(path+".psi_threshold", "must be > 0, got %v", d.PSIThreshold)
-	}
-	if changed(d.DistanceThreshold, bd.DistanceThreshold) && !(d.DistanceThreshold > 0 && finite(d.DistanceThreshold)) {
-		v.errorf(path+".distance_threshold", "must be > 0, got %v", d.DistanceThreshold)
-	}
-	if changed(d.DatasetShare, bd.DatasetShare) && !(d.DatasetShare > 0 && d.DatasetShare <= 1) {
-		v.errorf(path+".dataset_share", "must be in (0, 1], got %v", d.DatasetShare)
+		v.errorf(path+"."+e.Param.String(), "%s", e.Reason)
 	}
 }
 

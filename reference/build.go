@@ -13,6 +13,7 @@ import (
 
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
+	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows"
 )
 
@@ -160,6 +161,10 @@ func NewBuilder(cfg *config.Config, model string) (*Builder, error) {
 	if b.maxBytes <= 0 {
 		b.maxBytes = config.DefaultMaxRecordBytes
 	}
+	// As a stream reference's (windows.NewStreamReference): the same
+	// resolution, so that a profile and a stream reference of the same rows
+	// agree (docs/drift.md gives the bound).
+	b.part.SetCompression(sketch.ReferenceCompression)
 	b.stats.Violations = make([][event.NumViolationKinds]int64, len(m.Features))
 	return b, nil
 }

@@ -11,7 +11,7 @@ import (
 // stopped allocating: the reference the encoding must stay equal to.
 func oldCategoricalEncoding(c *Categorical) []byte {
 	var b []byte
-	b = append(b, formatVersion, kindCategorical)
+	b = append(b, categoricalVersion, kindCategorical)
 	b = binary.AppendUvarint(b, uint64(c.Limit()))
 	b = binary.AppendUvarint(b, c.missing)
 	b = binary.AppendUvarint(b, c.other)

@@ -115,10 +115,58 @@ func BenchmarkNumericMarshal(b *testing.B) {
 	n := numericOf(nil, continuous(1, accuracyN, 0)...)
 	buf := make([]byte, 0, 8192)
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var err error
 		if buf, err = n.AppendBinary(buf[:0]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkKSPValue is the p-value alone, as SciPy computes it: exact
+// lattice-path counts up to 10,000 values per side (their cost grows with
+// n·m·D, the worst being two samples of about 10,000 values at
+// ksExactCutoff), the asymptotic distribution beyond (Smirnov's sum costs
+// nₑ steps).
+func BenchmarkKSPValue(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		n, m uint64
+		d    float64
+	}{
+		{"exact-800x5000-null", 800, 5000, 0.04},
+		{"exact-9999x10000-null", 9999, 10000, 0.015},
+		{"exact-9999x10000-at-cutoff", 9999, 10000, 0.15},
+		{"exact-9999x10000-beyond-cutoff", 9999, 10000, 0.3},
+		{"asymp-5000x50000-null", 5000, 50000, 0.015},
+		{"asymp-5000x50000-drifted", 5000, 50000, 0.05},
+		{"asymp-1e6x1e6-drifted", 1_000_000, 1_000_000, 0.003},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				ksPValue(bc.d, bc.n, bc.m)
+			}
+		})
+	}
+}
+
+// BenchmarkNumericAddExact is Add on continuous values in exact mode, past
+// the 128 values Add inserts directly: the sketch is reset every 8,000
+// values, before it would leave exact mode.
+func BenchmarkNumericAddExact(b *testing.B) {
+	vals := continuous(1, 8000, 0)
+	n := NewNumeric(nil)
+	for _, v := range vals {
+		n.Add(v)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := i % len(vals)
+		if k == 0 {
+			n.Reset()
+		}
+		n.Add(vals[k])
 	}
 }

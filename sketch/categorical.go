@@ -377,7 +377,7 @@ func (c *Categorical) MarshalBinary() ([]byte, error) {
 
 // AppendBinary implements encoding.BinaryAppender.
 func (c *Categorical) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, formatVersion, kindCategorical)
+	b = append(b, categoricalVersion, kindCategorical)
 	b = binary.AppendUvarint(b, uint64(c.Limit()))
 	b = binary.AppendUvarint(b, c.missing)
 	b = binary.AppendUvarint(b, c.other)
@@ -470,7 +470,7 @@ func (c *Categorical) UnmarshalBinary(data []byte) error {
 // HyperLogLog and the size of the values.
 func (c *Categorical) decode(data []byte, store bool, size int) (*hyperloglog.Sketch, int, error) {
 	r := reader{typ: "categorical", b: data}
-	if err := r.header(kindCategorical); err != nil {
+	if _, err := r.header(kindCategorical, categoricalVersion); err != nil {
 		return nil, 0, err
 	}
 	limit := r.uvarint()

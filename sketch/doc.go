@@ -5,7 +5,7 @@
 // pane: a merging t-digest for quantiles and the CDF, an optional histogram
 // on fixed edges for PSI and Jensen–Shannon, and exact counts (finite,
 // missing, NaN, ±Inf), extremes, mean and variance. Features with at most
-// 128 distinct values are held exactly. A Categorical summarises a
+// 10,000 distinct values are held exactly. A Categorical summarises a
 // categorical feature: exact counts up to a cap, an "other" count beyond it,
 // and a HyperLogLog of the distinct values.
 //
@@ -18,13 +18,22 @@
 // identical to one that never stopped.
 //
 // The statistics compare a reference sketch with a current one: KS (with
-// its asymptotic p-value), PSI, the normalised Wasserstein distance and the
-// Jensen–Shannon distance for numeric features; CategoricalPSI,
-// CategoricalJS and ChiSquare for categorical ones. NumericDrift,
-// CategoricalDrift and DatasetDrift turn them into drift decisions with
-// Evidently's defaults. sketch/accuracy_test.go measures every statistic
-// against exact computations on the raw values and logs the errors as a
-// markdown table.
+// SciPy's ks_2samp p-value, exact up to 10,000 values per side), PSI, the
+// normalised Wasserstein distance and the Jensen–Shannon distance for
+// numeric features; CategoricalPSI, CategoricalJS, ChiSquare and ZTest for
+// categorical ones. NumericDrift, CategoricalDrift and DatasetDrift turn
+// them into drift decisions with Evidently's defaults.
+//
+// The drift vocabulary is declared here once (method.go): the methods, the
+// kinds of feature each applies to, the parameters with their bounds and
+// defaults (DriftParams, Param). The configuration parses and checks drift
+// blocks through it.
+//
+// sketch/accuracy_test.go and sketch/ks_accuracy_test.go measure every
+// statistic against exact computations on the raw values; ks_test.go and
+// evidently_test.go check p-values and auto's choices against SciPy and
+// Evidently (testdata/*.py write their ground truth). docs/drift.md
+// summarises the results.
 //
 // The package has no global mutable state and imports nothing of Kafka or
 // Prometheus.

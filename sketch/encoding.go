@@ -7,25 +7,31 @@ import (
 
 // Binary encodings.
 //
-// Every encoding starts with the format version byte (formatVersion) and a
-// kind byte ('N' numeric, 'C' categorical). Integers are unsigned varints,
-// floats are IEEE 754 binary64 little endian. Decoders reject an unknown
-// version with a *VersionError, and anything malformed (truncated, trailing
-// bytes, counts that do not add up, unsorted or non-finite values) with a
-// *CorruptError, never panicking and never allocating more than a small
-// multiple of the input length. A version bump is needed for any change of
-// layout; readers of version v keep reading every version ≤ v.
+// Every encoding starts with the format version byte and a kind byte ('N'
+// numeric, 'C' categorical). Integers are unsigned varints, floats are IEEE
+// 754 binary64 little endian. Decoders reject an unknown version with a
+// *VersionError, and anything malformed (truncated, trailing bytes, counts
+// that do not add up, unsorted or non-finite values) with a *CorruptError,
+// never panicking and never allocating more than a small multiple of the
+// input length. A version bump is needed for any change of layout; readers
+// of version v keep reading every version ≤ v.
 //
-// Numeric, version 1:
+// Numeric, version 2 (written since exact mode holds 10,000 values):
 //
-//	version=1 'N' flags(bit0 histogram, bit1 digest mode)
+//	version=2 'N' flags(bit0 histogram, bit1 digest mode)
 //	missing nan posInf negInf                       varints
+//	compression                                      float
 //	[histogram] len(edges) edges…                    varint, floats
 //	exact mode:  natoms (value count)…               varint, (float, varint)…
-//	digest mode: compression n min max mean m2       float, varint, 4 floats
+//	             nbuf values…                        varint, floats
+//	digest mode: n min max mean m2                   varint, 4 floats
 //	             [histogram] bins…                   len(edges)+1 varints
 //	             ncent (mean weight<<1|pure)…        varint, (float, varint)…
 //	             nbuf values…                        varint, floats
+//
+// Numeric, version 1 (read only): no compression before the histogram, at
+// most 128 exact values and no buffer in exact mode, and the compression
+// first in the digest-mode part.
 //
 // Categorical, version 1:
 //
@@ -33,7 +39,16 @@ import (
 //	nvalues (len bytes count)…                       sorted by bytes, strictly
 //	len(hll) hll                                     axiomhq/hyperloglog encoding
 
-const formatVersion = 1
+// Format versions written; numericV1 is still read.
+const (
+	numericVersion     = 2
+	numericV1          = 1
+	categoricalVersion = 1
+)
+
+// v1ExactLimit is the number of exact values a version 1 encoding holds at
+// most.
+const v1ExactLimit = 128
 
 const (
 	kindNumeric     = 'N'
@@ -65,11 +80,12 @@ func (n *Numeric) AppendBinary(b []byte) ([]byte, error) {
 	if n.inexact {
 		flags |= flagDigest
 	}
-	b = append(b, formatVersion, kindNumeric, flags)
+	b = append(b, numericVersion, kindNumeric, flags)
 	b = binary.AppendUvarint(b, n.missing)
 	b = binary.AppendUvarint(b, n.nan)
 	b = binary.AppendUvarint(b, n.posInf)
 	b = binary.AppendUvarint(b, n.negInf)
+	b = appendFloat(b, n.d.compression())
 	if n.edges != nil {
 		b = binary.AppendUvarint(b, uint64(len(n.edges)))
 		for _, e := range n.edges {
@@ -82,13 +98,8 @@ func (n *Numeric) AppendBinary(b []byte) ([]byte, error) {
 			b = appendFloat(b, v)
 			b = binary.AppendUvarint(b, n.atomC[i])
 		}
-		return b, nil
+		return appendBuffer(b, n.buf), nil
 	}
-	delta := n.d.delta
-	if delta == 0 {
-		delta = DefaultCompression
-	}
-	b = appendFloat(b, delta)
 	b = binary.AppendUvarint(b, n.n)
 	b = appendFloat(b, n.min)
 	b = appendFloat(b, n.max)
@@ -106,11 +117,16 @@ func (n *Numeric) AppendBinary(b []byte) ([]byte, error) {
 		}
 		b = binary.AppendUvarint(b, w)
 	}
-	b = binary.AppendUvarint(b, uint64(len(n.buf)))
-	for _, k := range n.buf {
+	return appendBuffer(b, n.buf), nil
+}
+
+// appendBuffer appends the buffered values, in arrival order.
+func appendBuffer(b []byte, buf []uint64) []byte {
+	b = binary.AppendUvarint(b, uint64(len(buf)))
+	for _, k := range buf {
 		b = appendFloat(b, keyFloat(k))
 	}
-	return b, nil
+	return b
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. It replaces n's
@@ -130,7 +146,8 @@ func (n *Numeric) UnmarshalBinary(data []byte) error {
 // store it does not touch n.
 func (n *Numeric) decode(data []byte, store bool) error {
 	r := reader{typ: "numeric", b: data}
-	if err := r.header(kindNumeric); err != nil {
+	version, err := r.header(kindNumeric, numericVersion)
+	if err != nil {
 		return err
 	}
 	flags := r.byte()
@@ -153,6 +170,12 @@ func (n *Numeric) decode(data []byte, store bool) error {
 	out.nan = r.uvarint()
 	out.posInf = r.uvarint()
 	out.negInf = r.uvarint()
+	if version > numericV1 {
+		out.d.delta = r.float()
+		if r.err == nil && !validCompression(out.d.delta) {
+			return r.fail("compression out of range")
+		}
+	}
 	hist := flags&flagHistogram != 0
 	ne := 0
 	if hist {
@@ -185,8 +208,11 @@ func (n *Numeric) decode(data []byte, store bool) error {
 		}
 	}
 	if flags&flagDigest == 0 {
+		if version == numericV1 {
+			out.d.delta = DefaultCompression
+		}
 		na := r.count(9)
-		if na > exactLimit {
+		if na > exactLimit || version == numericV1 && na > v1ExactLimit {
 			return r.fail("too many exact values")
 		}
 		if store && cap(out.atomV) < na {
@@ -212,6 +238,17 @@ func (n *Numeric) decode(data []byte, store bool) error {
 				out.atomC = append(out.atomC, c)
 			}
 		}
+		if version > numericV1 {
+			// Values wait in the buffer only once directLimit distinct
+			// values are held (Numeric.Add).
+			nb := r.count(8)
+			if nb > 0 && na < directLimit {
+				return r.fail("buffered values before the exact values are full")
+			}
+			if err := out.decodeBuffer(&r, nb, store); err != nil {
+				return err
+			}
+		}
 		if err := r.end(); err != nil {
 			return err
 		}
@@ -222,14 +259,16 @@ func (n *Numeric) decode(data []byte, store bool) error {
 	}
 
 	out.inexact = true
-	out.d.delta = r.float()
+	if version == numericV1 {
+		out.d.delta = r.float()
+		if r.err == nil && !validCompression(out.d.delta) {
+			return r.fail("compression out of range")
+		}
+	}
 	out.n = r.uvarint()
 	out.min, out.max, out.mean, out.m2 = r.float(), r.float(), r.float(), r.float()
 	if r.err != nil {
 		return r.err
-	}
-	if !(out.d.delta >= 10 && out.d.delta <= 10000) {
-		return r.fail("compression out of range")
 	}
 	if out.n > maxWeight {
 		return r.fail("count too large")
@@ -282,21 +321,8 @@ func (n *Numeric) decode(data []byte, store bool) error {
 		return r.fail("centroid weights do not add up to the value count")
 	}
 	out.d.total = float64(total)
-	nb := r.count(8)
-	if nb >= bufferSize {
-		return r.fail("buffer too long")
-	}
-	if store && cap(out.buf) < bufferSize {
-		out.buf = make([]uint64, 0, bufferSize)
-	}
-	for range nb {
-		v := r.float()
-		if r.err == nil && !isFinite(v) {
-			return r.fail("buffered value not finite")
-		}
-		if store {
-			out.buf = append(out.buf, floatKey(v))
-		}
+	if err := out.decodeBuffer(&r, r.count(8), store); err != nil {
+		return err
 	}
 	if err := r.end(); err != nil {
 		return err
@@ -305,6 +331,32 @@ func (n *Numeric) decode(data []byte, store bool) error {
 		*n = out
 	}
 	return nil
+}
+
+// decodeBuffer reads nb buffered values into n.buf (with store).
+func (n *Numeric) decodeBuffer(r *reader, nb int, store bool) error {
+	if nb >= bufferSize {
+		return r.fail("buffer too long")
+	}
+	if store && nb > 0 && cap(n.buf) < bufferSize {
+		n.buf = make([]uint64, 0, bufferSize)
+	}
+	for range nb {
+		v := r.float()
+		if r.err == nil && (!isFinite(v) || v == 0 && math.Signbit(v)) {
+			return r.fail("buffered value not finite")
+		}
+		if store {
+			n.buf = append(n.buf, floatKey(v))
+		}
+	}
+	return r.err
+}
+
+// validCompression reports whether delta is a compression the decoder
+// accepts (SetCompression's range).
+func validCompression(delta float64) bool {
+	return delta >= MinCompression && delta <= MaxCompression
 }
 
 // sameEdges reports whether raw encodes edges, bit for bit.
@@ -342,20 +394,25 @@ func (r *reader) fail(reason string) error {
 	return r.err
 }
 
-func (r *reader) header(kind byte) error {
+// header reads the version and kind bytes: a version from 1 to latest
+// and the kind, or an error.
+func (r *reader) header(kind, latest byte) (version byte, err error) {
 	if len(r.b) == 0 {
-		return r.fail("empty input")
+		return 0, r.fail("empty input")
 	}
-	if r.b[0] != formatVersion {
-		r.err = &VersionError{Type: r.typ, Version: r.b[0]}
-		return r.err
+	if len(r.b) > 1 && r.b[1] != kind {
+		// The kind first: another kind's newer version is not this
+		// kind's unknown one.
+		r.off = 1
+		return 0, r.fail("not a " + r.typ + " sketch")
+	}
+	if v := r.b[0]; v == 0 || v > latest {
+		r.err = &VersionError{Type: r.typ, Version: v, Latest: latest}
+		return 0, r.err
 	}
 	r.off = 1
-	if r.byte() != kind {
-		r.off = 1
-		return r.fail("not a " + r.typ + " sketch")
-	}
-	return r.err
+	r.byte() // the kind, checked above
+	return r.b[0], r.err
 }
 
 func (r *reader) byte() byte {

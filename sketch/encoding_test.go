@@ -2,6 +2,7 @@ package sketch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"strconv"
@@ -9,19 +10,34 @@ import (
 )
 
 func numericCases() map[string]*Numeric {
-	withSpecials := numericOf([]float64{-1, 0, 1}, continuous(3, 10_000, 0)...)
+	withSpecials := numericOf([]float64{-1, 0, 1}, continuous(3, 2*exactLimit, 0)...)
 	withSpecials.Add(math.NaN())
 	withSpecials.Add(math.Inf(-1))
 	withSpecials.AddMissing()
+	reference := NewNumeric(nil)
+	if err := reference.SetCompression(ReferenceCompression); err != nil {
+		panic(err)
+	}
+	for _, v := range continuous(4, 3*exactLimit, 0) {
+		reference.Add(v)
+	}
+	exactReference := numericOf(nil, 1, 2)
+	exactReference.SetCompression(ReferenceCompression)
 	return map[string]*Numeric{
-		"zero value":          {},
-		"empty with edges":    NewNumeric([]float64{1, 2}),
-		"empty single bin":    NewNumeric([]float64{}),
-		"exact":               numericOf(nil, 1, 2, 2, -0.5, math.Copysign(0, -1)),
-		"exact with edges":    numericOf([]float64{1.5}, 1, 2, 2),
-		"digest":              numericOf(nil, continuous(1, 5000, 0)...),
-		"digest, full buffer": numericOf(nil, continuous(2, 4*bufferSize-1, 0)...),
+		"zero value":       {},
+		"empty with edges": NewNumeric([]float64{1, 2}),
+		"empty single bin": NewNumeric([]float64{}),
+		"exact":            numericOf(nil, 1, 2, 2, -0.5, math.Copysign(0, -1)),
+		"exact with edges": numericOf([]float64{1.5}, 1, 2, 2),
+		// directLimit values, then a buffer of 511 (a full one is flushed).
+		"exact, full buffer": numericOf([]float64{0}, continuous(5, directLimit+bufferSize-1, 0)...),
+		"exact, reference":   exactReference,
+		"digest":             numericOf(nil, continuous(1, 2*exactLimit, 0)...),
+		// Exact mode ends with the 20th merge of the buffer (the exact
+		// values then number directLimit+20·bufferSize > exactLimit).
+		"digest, full buffer": numericOf(nil, continuous(2, directLimit+20*bufferSize+30*bufferSize+bufferSize-1, 0)...),
 		"digest, edges":       withSpecials,
+		"digest, reference":   reference,
 		"only non-finite":     numericOf(nil, math.NaN(), math.Inf(1)),
 	}
 }
@@ -44,7 +60,7 @@ func TestNumericRoundTrip(t *testing.T) {
 	for name, n := range numericCases() {
 		t.Run(name, func(t *testing.T) {
 			b := mustMarshal(t, n)
-			if b[0] != formatVersion || b[1] != kindNumeric {
+			if b[0] != numericVersion || b[1] != kindNumeric {
 				t.Fatalf("header % x", b[:2])
 			}
 			var got Numeric
@@ -108,7 +124,7 @@ func equalCounts(a, b *Categorical) bool {
 func TestEncodingErrors(t *testing.T) {
 	num := mustMarshal(t, numericOf([]float64{0}, continuous(1, 2000, 0)...))
 	cat := mustMarshal(t, categoricalOf(0, "a", "b"))
-	future := append([]byte{formatVersion + 1}, num[1:]...)
+	future := append([]byte{numericVersion + 1}, num[1:]...)
 	tests := []struct {
 		name    string
 		data    []byte
@@ -122,7 +138,7 @@ func TestEncodingErrors(t *testing.T) {
 		{"categorical as numeric", cat, true, ErrCorrupt},
 		{"numeric as categorical", num, false, ErrCorrupt},
 		{"trailing byte", append(num[:len(num):len(num)], 0), true, ErrCorrupt},
-		{"unknown flag", []byte{formatVersion, kindNumeric, 0x80, 0, 0, 0, 0, 0}, true, ErrCorrupt},
+		{"unknown flag", []byte{numericVersion, kindNumeric, 0x80, 0, 0, 0, 0, 0}, true, ErrCorrupt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,7 +154,7 @@ func TestEncodingErrors(t *testing.T) {
 		})
 	}
 	var ve *VersionError
-	if err := new(Numeric).UnmarshalBinary(future); !errors.As(err, &ve) || ve.Version != formatVersion+1 {
+	if err := new(Numeric).UnmarshalBinary(future); !errors.As(err, &ve) || ve.Version != numericVersion+1 {
 		t.Errorf("no *VersionError: %v", err)
 	}
 	// Every truncation is an error, never a panic, and leaves the target
@@ -165,9 +181,11 @@ func TestEncodingRejectsInconsistentState(t *testing.T) {
 	// produce a sketch that behaves (no panic, consistent counts).
 	for name, n := range numericCases() {
 		b := mustMarshal(t, n)
+		// The long tails are repetitive: sample them, about 300 bytes.
+		step := max(13, len(b)/300)
 		for i := range b {
-			if i > 300 && i%13 != 0 || raceEnabled && i%7 != 0 {
-				continue // the long tails are repetitive: sample them
+			if i > 300 && i%step != 0 || raceEnabled && i%7 != 0 {
+				continue
 			}
 			for _, x := range []byte{0x01, 0x80, 0xff} {
 				c := bytes.Clone(b)
@@ -221,7 +239,8 @@ func exerciseNumeric(t testing.TB, name string, data []byte) {
 	PSI(ref, &n)
 	JS(&n, ref)
 	QuantileEdges(&n, 10)
-	NumericDrift(ref, &n, DriftParams{})
+	NumericDrift(ref, &n, QuantileEdges(ref, 3), DriftParams{})
+	NumericDrift(ref, &n, nil, DriftParams{Numeric: MethodPSI})
 	c := n.Clone()
 	if err := c.Merge(&n); err != nil {
 		t.Fatalf("%s: Merge with itself: %v", name, err)
@@ -246,6 +265,7 @@ func exerciseCategorical(t testing.TB, name string, data []byte) {
 	CategoricalPSI(&c, ref)
 	CategoricalJS(ref, &c)
 	CategoricalDrift(ref, &c, DriftParams{})
+	ZTest(ref, &c)
 	d := c.Clone()
 	if err := d.Merge(&c); err != nil {
 		t.Fatalf("%s: Merge with itself: %v", name, err)
@@ -261,7 +281,7 @@ func FuzzNumericUnmarshal(f *testing.F) {
 		b, _ := n.MarshalBinary()
 		f.Add(b)
 	}
-	f.Add([]byte{formatVersion, kindNumeric, flagDigest})
+	f.Add([]byte{numericVersion, kindNumeric, flagDigest})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		exerciseNumeric(t, "fuzz", data)
 	})
@@ -275,4 +295,81 @@ func FuzzCategoricalUnmarshal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		exerciseCategorical(t, "fuzz", data)
 	})
+}
+
+// v1Encoding is a numeric sketch's version 1 encoding (before exact mode
+// held 10,000 values): the reference the decoder must keep reading. It
+// applies to the states version 1 could describe: digest mode, or exact
+// mode with at most 128 values and nothing buffered.
+func v1Encoding(n *Numeric) []byte {
+	flags := byte(0)
+	if n.edges != nil {
+		flags |= flagHistogram
+	}
+	if n.inexact {
+		flags |= flagDigest
+	}
+	b := []byte{numericV1, kindNumeric, flags}
+	for _, c := range []uint64{n.missing, n.nan, n.posInf, n.negInf} {
+		b = binary.AppendUvarint(b, c)
+	}
+	if n.edges != nil {
+		b = binary.AppendUvarint(b, uint64(len(n.edges)))
+		for _, e := range n.edges {
+			b = appendFloat(b, e)
+		}
+	}
+	if !n.inexact {
+		b = binary.AppendUvarint(b, uint64(len(n.atomV)))
+		for i, v := range n.atomV {
+			b = appendFloat(b, v)
+			b = binary.AppendUvarint(b, n.atomC[i])
+		}
+		return b
+	}
+	b = appendFloat(b, n.d.compression())
+	b = binary.AppendUvarint(b, n.n)
+	for _, f := range []float64{n.min, n.max, n.mean, n.m2} {
+		b = appendFloat(b, f)
+	}
+	for _, c := range n.bins {
+		b = binary.AppendUvarint(b, c)
+	}
+	b = binary.AppendUvarint(b, uint64(len(n.d.cent)))
+	for _, c := range n.d.cent {
+		b = appendFloat(b, c.mean)
+		w := uint64(c.weight) << 1
+		if c.pure {
+			w |= 1
+		}
+		b = binary.AppendUvarint(b, w)
+	}
+	b = binary.AppendUvarint(b, uint64(len(n.buf)))
+	for _, k := range n.buf {
+		b = appendFloat(b, keyFloat(k))
+	}
+	return b
+}
+
+// TestNumericDecodesV1: every state version 1 could hold decodes to the
+// same state (its version 2 encoding), and states it could not are refused.
+func TestNumericDecodesV1(t *testing.T) {
+	for name, n := range numericCases() {
+		if !n.inexact && (len(n.atomV) > v1ExactLimit || len(n.buf) > 0) || n.Compression() != DefaultCompression && !n.inexact {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			var got Numeric
+			if err := got.UnmarshalBinary(v1Encoding(n)); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(mustMarshal(t, &got), mustMarshal(t, n)) {
+				t.Error("decoded version 1 differs from the original state")
+			}
+		})
+	}
+	many := numericOf(nil, continuous(1, directLimit+bufferSize, 0)...) // exact, 640 values: version 2 only
+	if err := new(Numeric).UnmarshalBinary(v1Encoding(many)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("%d exact values in version 1: err = %v, want ErrCorrupt", len(many.atomV), err)
+	}
 }

@@ -35,7 +35,7 @@ var (
 	// an unknown method name.
 	ErrMethod = errors.New("sketch: drift method")
 
-	// ErrParams: drift parameters out of range.
+	// ErrParams: drift parameters, or a t-digest compression, out of range.
 	ErrParams = errors.New("sketch: invalid drift parameters")
 )
 
@@ -58,10 +58,11 @@ func (e *EdgesError) Unwrap() error { return ErrEdgesMismatch }
 type VersionError struct {
 	Type    string // "numeric" or "categorical"
 	Version byte
+	Latest  byte // the newest version this build reads (it reads 1 to Latest)
 }
 
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("sketch: %s encoding version %d is not supported (this build reads version %d)", e.Type, e.Version, formatVersion)
+	return fmt.Sprintf("sketch: %s encoding version %d is not supported (this build reads versions 1 to %d)", e.Type, e.Version, e.Latest)
 }
 
 // Unwrap returns ErrUnknownVersion.

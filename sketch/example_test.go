@@ -39,11 +39,11 @@ func Example() {
 	fmt.Printf("count %d, missing %d, median %.0f\n", cur.Count(), cur.Missing(), cur.Quantile(0.5))
 	fmt.Printf("KS %.2f (p < 1e-40: %v), PSI %.2f, Wasserstein %.2f\n", d, p < 1e-40, psi, w)
 
-	drift, _ := sketch.NumericDrift(ref, &cur, sketch.DefaultDriftParams())
+	drift, _ := sketch.NumericDrift(ref, &cur, edges, sketch.DefaultDriftParams())
 	fmt.Printf("%v: drifted=%v\n", drift.Method, drift.Drifted)
 	// Output:
-	// count 10000, missing 1, median 600
-	// KS 0.10 (p < 1e-40: true), PSI 0.74, Wasserstein 0.35
+	// count 10000, missing 1, median 599
+	// KS 0.10 (p < 1e-40: true), PSI 0.75, Wasserstein 0.35
 	// wasserstein: drifted=true
 }
 

@@ -182,13 +182,12 @@ func (m *model) quantile(q float64) float64 {
 	return x0 + (x1-x0)*((t-y0)/(y1-y0))
 }
 
-// ksDistance is sup_x |Fa(x) − Fb(x)| between two models. Both CDFs are
-// linear between consecutive knots of the merged knot set, so the supremum is
-// attained at a knot, as a left or a right limit; evaluating there is exact
-// for the models.
-func ksDistance(a, b *model) float64 {
+// ksDistance is sup_x |Fa(x) − Fb(x)| between two models, and the first
+// knot where it is attained. Both CDFs are linear between consecutive knots
+// of the merged knot set, so the supremum is attained at a knot, as a left or
+// a right limit; evaluating there is exact for the models.
+func ksDistance(a, b *model) (d, at float64) {
 	ca, cb := cursor{m: a}, cursor{m: b}
-	d := 0.0
 	i, j := 0, 0
 	for i < len(a.x) || j < len(b.x) {
 		var x float64
@@ -206,10 +205,11 @@ func ksDistance(a, b *model) float64 {
 		}
 		al, ar := ca.at(x)
 		bl, br := cb.at(x)
-		d = math.Max(d, math.Abs(al/a.w-bl/b.w))
-		d = math.Max(d, math.Abs(ar/a.w-br/b.w))
+		if v := math.Max(math.Abs(al/a.w-bl/b.w), math.Abs(ar/a.w-br/b.w)); v > d {
+			d, at = v, x
+		}
 	}
-	return d
+	return d, at
 }
 
 // wasserstein1 is ∫|Fa(x) − Fb(x)| dx, which equals ∫₀¹|Fa⁻¹(q) − Fb⁻¹(q)| dq.

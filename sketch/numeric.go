@@ -1,6 +1,7 @@
 package sketch
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -8,14 +9,25 @@ import (
 )
 
 // exactLimit is the number of distinct values a Numeric holds exactly before
-// it switches to the t-digest. Booleans, ratings, hours, ages and small counts
-// stay exact, so their quantiles, KS and Wasserstein are exact and the drift
-// helper knows their number of distinct values (Evidently's auto rules treat
-// numeric features with at most 5 values as categorical).
-const exactLimit = 128
+// it switches to the t-digest. Up to it, quantiles, KS, Wasserstein and the
+// binned statistics are those of the raw values, and the drift helper knows
+// the number of distinct values (Evidently's auto rules treat numeric
+// features with at most 5 values as categorical). 10,000 is where SciPy's
+// ks_2samp stops computing the exact p-value: below it reckon's KS statistic
+// and p-value are SciPy's; windows of a few thousand rows (issue 16: 5,000)
+// get no sketch error at all, which a digest cannot give them (its error in
+// D is of the order of √(centroid weight)/n, 0.001 at 5,000 rows).
+const exactLimit = 10_000
+
+// directLimit is the number of distinct values up to which Add updates the
+// exact values directly (a binary search and an insertion); beyond it, new
+// values are buffered and merged in batches of bufferSize, because an
+// insertion into thousands of values costs microseconds.
+const directLimit = 128
 
 // bufferSize is the number of raw values Numeric.Add buffers before folding
-// them into the digest, the histogram and the moments in one batch.
+// them into the digest (or, in exact mode past directLimit values, into the
+// exact values) in one batch.
 const bufferSize = 512
 
 // Numeric summarises the values of one numeric feature (or the model score)
@@ -24,11 +36,11 @@ const bufferSize = 512
 // finite, missing, NaN and ±Inf values, and the exact min, max, mean and
 // variance of the finite values.
 //
-// While at most 128 distinct finite values have been seen, the sketch is
+// While at most 10,000 distinct finite values have been seen, the sketch is
 // exact: it keeps each value with its count, and every statistic is computed
-// from the empirical distribution itself. The 129th distinct value turns it
-// into a t-digest (compression DefaultCompression) for good; Reset turns it
-// back.
+// from the empirical distribution itself. The 10,001st distinct value turns
+// it into a t-digest (compression DefaultCompression unless SetCompression
+// says otherwise) for good; Reset turns it back.
 //
 // NaN and ±Inf are counted apart and take part in no statistic: quantiles,
 // CDF, moments, histogram and drift statistics cover the finite values only,
@@ -38,22 +50,27 @@ const bufferSize = 512
 // pure function of that sequence; MarshalBinary is lossless and does not
 // flush anything, so a sketch restored from a checkpoint continues exactly as
 // the original would have. Merge is commutative bit for bit (a.Merge(b) and
-// b.Merge(a) encode identically) but, as with any t-digest, not associative:
-// merge partial sketches in a fixed order (by partition, say) to get results
-// that do not depend on how work was spread over members. Counts, min, max
-// and the histogram are exact under any merge order; mean and variance are
-// exact up to floating-point rounding.
+// b.Merge(a) encode identically) but, as with any t-digest, not associative
+// once a digest is involved: merge partial sketches in a fixed order (by
+// partition, say) to get results that do not depend on how work was spread
+// over members. Exact-mode sketches merge associatively (the union of their
+// values, as long as it stays within 10,000 distinct values). Counts, min,
+// max and the histogram are exact under any merge order; mean and variance
+// are exact up to floating-point rounding.
 //
 // The zero value is an empty sketch without histogram, ready to use. A
-// Numeric is not safe for concurrent use: Add, AddMissing, Merge, Reset and
-// UnmarshalBinary need exclusive access; the other methods and the statistics
-// functions only read and may run concurrently with each other.
+// Numeric is not safe for concurrent use: Add, AddMissing, Merge, Reset,
+// SetCompression and UnmarshalBinary need exclusive access; the other
+// methods and the statistics functions only read and may run concurrently
+// with each other.
 //
-// Memory: about 19 KiB in digest mode (two centroid arrays of δ entries, the
-// 512-value buffer and its sort workspace, and the exact mode's 2 KiB, kept
-// for reuse after Reset), under 2 KiB in exact mode, plus 8 bytes per bin;
-// about 3 KiB encoded in digest mode (TestSketchSizes). Reset keeps all of
-// it, so a recycled sketch does not allocate.
+// Memory: up to 128 distinct values, under 2 KiB; in exact mode beyond,
+// 16 bytes per distinct value plus an 8 KiB buffer, at most about 170 KiB
+// (10,000 values, about 90 KiB encoded); in digest mode about 19 KiB (two
+// centroid arrays of δ entries, the 512-value buffer and its sort
+// workspace), about 3 KiB encoded at δ = 200; plus 8 bytes per bin
+// (TestSketchSizes). Reset keeps all of it but the exact values of a sketch
+// that left exact mode, so a recycled sketch does not allocate.
 type Numeric struct {
 	edges []float64 // interior cut points, finite, strictly increasing
 	bins  []uint64  // len(edges)+1 when edges != nil; digest mode only
@@ -61,8 +78,9 @@ type Numeric struct {
 	missing, nan, posInf, negInf uint64
 
 	// inexact is false in exact mode, where atomV (sorted, distinct) and
-	// atomC hold every finite value with its count and nothing else below
-	// is used.
+	// atomC hold the finite values with their counts, and buf the values
+	// not merged into them yet (only once there are directLimit distinct
+	// values); bins, the moments and the digest are not used.
 	inexact bool
 	atomV   []float64
 	atomC   []uint64
@@ -97,6 +115,25 @@ func NewNumeric(edges []float64) *Numeric {
 	return n
 }
 
+// SetCompression sets the t-digest compression δ the sketch uses from its
+// next compression pass on (DefaultCompression until then): about δ/2
+// centroids, so memory, encoded size and the digest's error in the CDF all
+// scale with it (ReferenceCompression for references). The setting is part
+// of the sketch's state: encoded and kept by Reset and Clone. Merging a
+// digest of a smaller compression lowers it to that one (see Merge). It
+// returns an error wrapping ErrParams outside [MinCompression,
+// MaxCompression].
+func (n *Numeric) SetCompression(delta float64) error {
+	if !validCompression(delta) {
+		return fmt.Errorf("%w: compression %v not in [%d, %d]", ErrParams, delta, MinCompression, MaxCompression)
+	}
+	n.d.delta = delta
+	return nil
+}
+
+// Compression returns the t-digest compression δ (see SetCompression).
+func (n *Numeric) Compression() float64 { return n.d.compression() }
+
 // ValidateEdges reports whether edges can serve as histogram cut points: every
 // edge finite and each strictly greater than the one before. An empty non-nil
 // slice is valid (a single bin).
@@ -128,9 +165,10 @@ func (e *edgesInvalid) Unwrap() error { return ErrInvalidEdges }
 //
 // Add does not allocate in steady state. In digest mode it appends to a
 // buffer and every 512th call sorts the buffer and folds it into the digest,
-// the histogram and the moments: about 38 ns a value amortised; in exact
-// mode a binary search among the distinct values, about 25 ns
-// (BenchmarkNumericAdd).
+// the histogram and the moments: about 38 ns a value amortised. In exact mode
+// it finds the value among the distinct values seen (a binary search, about
+// 25 ns); past 128 distinct values, a value not found waits in the buffer,
+// which is merged into the exact values when full (BenchmarkNumericAdd).
 func (n *Numeric) Add(v float64) {
 	if v-v != 0 { // NaN or ±Inf
 		n.addNonFinite(v)
@@ -139,9 +177,11 @@ func (n *Numeric) Add(v float64) {
 	if v == 0 {
 		v = 0 // −0 and 0 compare equal; keep one of them, for one encoding
 	}
-	if !n.inexact {
-		n.addExact(v)
+	if !n.inexact && len(n.buf) == 0 && n.addExact(v) {
 		return
+	}
+	if n.buf == nil {
+		n.buf = make([]uint64, 0, bufferSize)
 	}
 	n.buf = append(n.buf, floatKey(v))
 	if len(n.buf) >= bufferSize {
@@ -163,7 +203,9 @@ func (n *Numeric) addNonFinite(v float64) {
 	}
 }
 
-func (n *Numeric) addExact(v float64) {
+// addExact counts v among the exact values when it is one of them, or adds
+// it while there are fewer than directLimit; it reports whether it did.
+func (n *Numeric) addExact(v float64) bool {
 	// Binary search with a plain <: values are never NaN here, so the
 	// NaN-aware comparisons of slices.BinarySearch are not needed.
 	a := n.atomV
@@ -178,39 +220,87 @@ func (n *Numeric) addExact(v float64) {
 	}
 	if i < len(a) && a[i] == v {
 		n.atomC[i]++
-		return
+		return true
 	}
-	if len(n.atomV) >= exactLimit {
-		n.toDigest()
-		n.buf = append(n.buf, floatKey(v))
-		return
+	if len(a) >= directLimit {
+		return false
 	}
 	if len(n.atomV) == cap(n.atomV) {
-		n.growAtoms()
+		n.growAtoms(len(n.atomV) + 1)
 	}
 	n.atomV = slices.Insert(n.atomV, i, v)
 	n.atomC = slices.Insert(n.atomC, i, 1)
+	return true
 }
 
 // smallAtoms is the first capacity of the atoms: enough for booleans,
-// ratings and the like without holding exactLimit's 2 KiB.
+// ratings and the like without holding directLimit's 2 KiB.
 const smallAtoms = 16
 
-// growAtoms makes room for more atoms in two steps, smallAtoms then
-// exactLimit, instead of the doubling of append: a new pane's sketches
-// grew them seven times each (BenchmarkNumericNewPane).
-func (n *Numeric) growAtoms() {
+// growAtoms makes room for at least k atoms: first smallAtoms, then
+// directLimit, instead of the doubling of append (a new pane's sketches grew
+// them seven times each, BenchmarkNumericNewPane); beyond, by doubling.
+func (n *Numeric) growAtoms(k int) {
 	c := smallAtoms
-	if cap(n.atomV) >= smallAtoms {
-		c = exactLimit
+	switch {
+	case cap(n.atomV) >= directLimit:
+		c = 2 * cap(n.atomV)
+	case cap(n.atomV) >= smallAtoms:
+		c = directLimit
 	}
+	c = max(c, k)
 	n.atomV = append(make([]float64, 0, c), n.atomV...)
 	n.atomC = append(make([]uint64, 0, c), n.atomC...)
 }
 
-// toDigest leaves exact mode: the atoms become pure centroids and seed the
-// moments, the extremes and the bins.
+// mergeKeys adds the values whose floatKeys are keys (sorted ascending) to
+// the atoms, in place from the back.
+func (n *Numeric) mergeKeys(keys []uint64) {
+	if len(keys) == 0 {
+		return
+	}
+	// Count the new distinct values to size the result.
+	added, i := 0, 0
+	for j := 0; j < len(keys); {
+		v := keyFloat(keys[j])
+		for i < len(n.atomV) && n.atomV[i] < v {
+			i++
+		}
+		if i == len(n.atomV) || n.atomV[i] != v {
+			added++
+		}
+		for k := keys[j]; j < len(keys) && keys[j] == k; j++ {
+		}
+	}
+	old := len(n.atomV)
+	if old+added > cap(n.atomV) {
+		n.growAtoms(old + added)
+	}
+	n.atomV, n.atomC = n.atomV[:old+added], n.atomC[:old+added]
+	av, ac := n.atomV, n.atomC
+	i, out := old-1, old+added-1
+	for j := len(keys) - 1; j >= 0; {
+		k, v, c := keys[j], keyFloat(keys[j]), uint64(0)
+		for ; j >= 0 && keys[j] == k; j-- {
+			c++
+		}
+		for i >= 0 && av[i] > v {
+			av[out], ac[out] = av[i], ac[i]
+			i, out = i-1, out-1
+		}
+		if i >= 0 && av[i] == v {
+			c += ac[i]
+			i--
+		}
+		av[out], ac[out] = v, c
+		out--
+	}
+}
+
+// toDigest leaves exact mode: the atoms, with the buffer merged into them,
+// become pure centroids and seed the moments, the extremes and the bins.
 func (n *Numeric) toDigest() {
+	n.flushExact()
 	st := atomStats(n.atomV, n.atomC)
 	n.n, n.mean, n.m2, n.min, n.max = st.n, st.mean, st.m2, st.min, st.max
 	for i := range n.bins {
@@ -222,9 +312,18 @@ func (n *Numeric) toDigest() {
 		}
 	}
 	n.d.compressAtoms(n.atomV, n.atomC)
-	// Keep the atoms' memory (2 KiB) for the next life after Reset: a
-	// recycled pane refills it, and dropping it here cost 17 allocations
-	// per pane (BenchmarkNumericPaneCycle).
+	n.leaveExact()
+}
+
+// leaveExact marks the sketch inexact, releasing exact values of more than
+// directLimit (up to 160 KiB that a digest-mode sketch would carry for
+// nothing) and keeping smaller ones for the next life after Reset: a
+// recycled pane refills them, and dropping them cost 17 allocations per
+// pane (BenchmarkNumericPaneCycle).
+func (n *Numeric) leaveExact() {
+	if cap(n.atomV) > directLimit {
+		n.atomV, n.atomC = nil, nil
+	}
 	n.atomV, n.atomC = n.atomV[:0], n.atomC[:0]
 	n.inexact = true
 	if n.buf == nil {
@@ -232,17 +331,39 @@ func (n *Numeric) toDigest() {
 	}
 }
 
-// flush folds the buffered values into the moments, bins and digest.
+// flush folds the buffered values into the digest, or in exact mode into
+// the exact values, leaving exact mode when they grow past exactLimit.
 func (n *Numeric) flush() {
+	if !n.inexact {
+		n.flushExact()
+		if len(n.atomV) > exactLimit {
+			n.toDigest()
+		}
+		return
+	}
 	if len(n.buf) == 0 {
 		return
 	}
+	n.sortBuffer()
+	n.fold(nil, moments{}, n.buf)
+	n.buf = n.buf[:0]
+}
+
+// flushExact merges the buffer into the exact values.
+func (n *Numeric) flushExact() {
+	if len(n.buf) == 0 {
+		return
+	}
+	n.sortBuffer()
+	n.mergeKeys(n.buf)
+	n.buf = n.buf[:0]
+}
+
+func (n *Numeric) sortBuffer() {
 	if cap(n.scratch) < len(n.buf) {
 		n.scratch = make([]uint64, bufferSize)
 	}
 	radixSort(n.buf, n.scratch[:len(n.buf)])
-	n.fold(nil, moments{}, n.buf)
-	n.buf = n.buf[:0]
 }
 
 // fold adds items (sorted by itemLess, with moments st, already counted in
@@ -269,6 +390,10 @@ func (n *Numeric) fold(items []centroid, st moments, keys []uint64) {
 // Merge adds other's values to n. other is not modified. Both must have the
 // same histogram edges (or both none); otherwise Merge returns an *EdgesError
 // and leaves n unchanged. See Numeric for the algebra of Merge.
+//
+// n keeps its compression unless other is a digest of a smaller one, which
+// n then takes: a digest's centroids cannot be split again, and compressing
+// them finer would only distort the CDF.
 func (n *Numeric) Merge(other *Numeric) error {
 	if other == nil {
 		return nil
@@ -285,19 +410,53 @@ func (n *Numeric) Merge(other *Numeric) error {
 	n.negInf += other.negInf
 
 	if !n.inexact && !other.inexact {
-		n.atomV, n.atomC = unionAtoms(n.atomV, n.atomC, other.atomV, other.atomC)
+		// The union of every value of both, then the mode it calls for:
+		// the same whichever side merges.
+		n.flushExact()
+		if len(other.buf) > 0 {
+			n.mergeKeys(other.sortedKeys())
+		}
+		if len(other.atomV) > 0 {
+			n.atomV, n.atomC = unionAtoms(n.atomV, n.atomC, other.atomV, other.atomC)
+		}
 		if len(n.atomV) > exactLimit {
 			n.toDigest()
 		}
 		return nil
 	}
-	if !n.inexact {
-		n.toDigest()
+
+	// A digest's centroids are never split again: re-compressing them
+	// finer puts fine centroids beside coarse ones, whose weight the CDF
+	// model then crams between their means (48 digests of 20,833 normal
+	// values merged at δ = 1000 were off by 0.0020 in the CDF, at δ = 200
+	// by 0.0004). So the merge keeps the coarser of the two compressions.
+	if other.inexact {
+		n.d.delta = min(n.d.compression(), other.d.compression())
 	}
 
-	// other's folded part: its atoms or its centroids, moments and bins.
+	// One pass over both sides' folded parts and both buffers: an exact
+	// side contributes its values as pure centroids (not compressed first,
+	// which would make a.Merge(b) differ from b.Merge(a)), a digest its
+	// centroids, moments and bins.
 	var items []centroid
 	var st moments
+	if !n.inexact {
+		// n's buffer stays with the other buffered values, as other's does
+		// below: the same groups of values in either order, so that even
+		// the rounding of the moments is the same.
+		cur := atomStats(n.atomV, n.atomC)
+		n.n, n.mean, n.m2, n.min, n.max = cur.n, cur.mean, cur.m2, cur.min, cur.max
+		if n.bins != nil {
+			clear(n.bins)
+			for i, v := range n.atomV {
+				n.bins[binIndex(n.edges, v)] += n.atomC[i]
+			}
+		}
+		// The digest is empty: the atoms take its place in the pass.
+		n.d.cent = append(n.d.cent[:0], atomItems(n.atomV, n.atomC)...)
+		n.d.total = float64(cur.n)
+		n.leaveExact()
+	}
 	if !other.inexact {
 		items = atomItems(other.atomV, other.atomC)
 		st = atomStats(other.atomV, other.atomC)
@@ -321,6 +480,13 @@ func (n *Numeric) Merge(other *Numeric) error {
 	n.scratch = keys[:0]
 	n.buf = n.buf[:0]
 	return nil
+}
+
+// sortedKeys returns the buffered keys, ascending, in a new slice.
+func (n *Numeric) sortedKeys() []uint64 {
+	keys := slices.Clone(n.buf)
+	slices.Sort(keys)
+	return keys
 }
 
 // Reset empties the sketch for reuse, keeping its edges and its memory.
@@ -365,7 +531,7 @@ func (n *Numeric) Edges() []float64 { return n.edges }
 // Count returns the number of finite values.
 func (n *Numeric) Count() uint64 {
 	if !n.inexact {
-		var c uint64
+		c := uint64(len(n.buf))
 		for _, v := range n.atomC {
 			c += v
 		}
@@ -392,16 +558,29 @@ func (n *Numeric) Total() uint64 {
 }
 
 // Exact reports whether the sketch still holds every finite value exactly
-// (at most 128 distinct values seen, see Numeric).
+// (at most 10,000 distinct values seen, see Numeric).
 func (n *Numeric) Exact() bool { return !n.inexact }
 
 // Distinct returns the exact number of distinct finite values and true in
-// exact mode, or 0 and false once the sketch has left it (more than 128).
+// exact mode, or 0 and false once the sketch has left it (more than 10,000).
 func (n *Numeric) Distinct() (int, bool) {
 	if n.inexact {
 		return 0, false
 	}
-	return len(n.atomV), true
+	vs, _ := n.atoms()
+	return len(vs), true
+}
+
+// atoms returns the distinct finite values and their counts in exact mode,
+// the buffer merged in: n's own slices when the buffer is empty, new ones
+// otherwise.
+func (n *Numeric) atoms() ([]float64, []uint64) {
+	if len(n.buf) == 0 {
+		return n.atomV, n.atomC
+	}
+	c := Numeric{atomV: slices.Clone(n.atomV), atomC: slices.Clone(n.atomC)}
+	c.mergeKeys(n.sortedKeys())
+	return c.atomV, c.atomC
 }
 
 // Min returns the smallest finite value, NaN if there is none.
@@ -440,9 +619,9 @@ func (n *Numeric) Histogram() (edges []float64, counts []uint64) {
 		for i, v := range n.atomV {
 			counts[binIndex(n.edges, v)] += n.atomC[i]
 		}
-		return n.edges, counts
+	} else {
+		copy(counts, n.bins)
 	}
-	copy(counts, n.bins)
 	for _, k := range n.buf {
 		counts[binIndex(n.edges, keyFloat(k))]++
 	}
@@ -480,7 +659,7 @@ func (n *Numeric) CDF(x float64) float64 {
 func (n *Numeric) moments() moments {
 	var st moments
 	if !n.inexact {
-		st = atomStats(n.atomV, n.atomC)
+		st = atomStats(n.atoms())
 	} else {
 		st = moments{n: n.n, mean: n.mean, m2: n.m2, min: n.min, max: n.max}
 		st = st.combine(sortedStats(n.sortedBuffer()))
@@ -495,7 +674,7 @@ func (n *Numeric) moments() moments {
 // digest's model plus the step function of the buffered values.
 func (n *Numeric) model() model {
 	if !n.inexact {
-		return atomModel(n.atomV, n.atomC)
+		return atomModel(n.atoms())
 	}
 	m := newModel(n.d.cent, n.d.total, n.min, n.max)
 	if len(n.buf) == 0 {

@@ -129,21 +129,52 @@ func TestNumericLeavesExactMode(t *testing.T) {
 	if k, ok := n.Distinct(); !ok || k != exactLimit {
 		t.Fatalf("Distinct = %d, %v; want %d, true", k, ok, exactLimit)
 	}
-	n.Add(1000)
-	if n.Exact() {
-		t.Fatal("still exact after 129 distinct values")
+	// The next distinct values wait in the buffer (still exact: Distinct
+	// counts them) until it is merged and holds more than exactLimit.
+	added := 0
+	for v := float64(exactLimit); n.Exact(); v++ {
+		n.Add(v)
+		added++
+		if k, ok := n.Distinct(); n.Exact() && (!ok || k != exactLimit+added) {
+			t.Fatalf("Distinct = %d, %v after %d new values", k, ok, added)
+		}
+	}
+	if added > bufferSize {
+		t.Errorf("left exact mode after %d new values, want at most %d", added, bufferSize)
 	}
 	if _, ok := n.Distinct(); ok {
 		t.Error("Distinct claims exactness in digest mode")
 	}
-	if got := n.Count(); got != 2*exactLimit+1 {
+	if got := n.Count(); got != uint64(2*exactLimit+added) {
 		t.Errorf("Count = %d", got)
 	}
-	checkFloat(t, "Max", n.Max(), 1000, 0)
+	checkFloat(t, "Max", n.Max(), float64(exactLimit+added-1), 0)
 	checkFloat(t, "Min", n.Min(), 0, 0)
 	// The atoms were folded into the digest: the median is interpolated.
-	if q := n.Quantile(0.5); math.Abs(q-64) > 2 {
-		t.Errorf("median %v, want about 64", q)
+	if q, want := n.Quantile(0.5), float64(2*exactLimit+added)/4; math.Abs(q-want) > 20 {
+		t.Errorf("median %v, want about %v", q, want)
+	}
+}
+
+// TestNumericCases checks that the encoding tests' sketches are in the
+// states their names say.
+func TestNumericCases(t *testing.T) {
+	for name, want := range map[string]struct {
+		exact bool
+		buf   int
+	}{
+		"exact":               {true, 0},
+		"exact, full buffer":  {true, bufferSize - 1},
+		"digest":              {false, 2*exactLimit - (directLimit + 20*bufferSize) - 18*bufferSize},
+		"digest, full buffer": {false, bufferSize - 1},
+	} {
+		n := numericCases()[name]
+		if n.Exact() != want.exact || len(n.buf) != want.buf {
+			t.Errorf("%s: exact %v, %d buffered; want %v, %d", name, n.Exact(), len(n.buf), want.exact, want.buf)
+		}
+	}
+	if c := numericCases()["digest, reference"].Compression(); c != ReferenceCompression {
+		t.Errorf("reference compression %v", c)
 	}
 }
 
@@ -265,8 +296,11 @@ func TestNumericMerge(t *testing.T) {
 		{"exact+empty", discrete(1, 50), nil},
 		{"exact+exact", discrete(1, 500), discrete(2, 700)},
 		{"exact+exact overflowing", []float64{1, 2, 3}, continuous(3, exactLimit, 0)},
-		{"exact+digest", discrete(1, 300), continuous(4, 5000, 0)},
-		{"digest+digest", continuous(5, 7000, 0), continuous(6, 3001, 0.5)},
+		{"exact, buffered+exact, buffered", continuous(9, 2000, 0), continuous(10, 3001, 0)},
+		{"exact, buffered+exact overflowing", continuous(11, 6000, 0), continuous(12, 5000, 0)},
+		{"exact+digest", discrete(1, 300), continuous(4, 2*exactLimit, 0)},
+		{"exact, buffered+digest", continuous(13, 3000, 0), continuous(14, 2*exactLimit, 0)},
+		{"digest+digest", continuous(5, 3*exactLimit, 0), continuous(6, 2*exactLimit+1, 0.5)},
 		{"digest+digest buffers only", continuous(7, 300, 0), continuous(8, 200, 0)},
 	}
 	for _, tt := range tests {
@@ -301,7 +335,61 @@ func TestNumericMerge(t *testing.T) {
 			if d, _, _ := KS(ab, whole); d > 0.01 {
 				t.Errorf("KS(merged, whole) = %v", d)
 			}
+			if ab.Exact() {
+				// Exact sketches merge to the union of their values.
+				if !bytes.Equal(mustMarshal(t, flushed(ab)), mustMarshal(t, flushed(whole))) {
+					t.Error("exact merge differs from the whole")
+				}
+			}
 		})
+	}
+}
+
+// flushed returns a copy of an exact-mode n with its buffer merged into the
+// exact values: the canonical form of the same multiset.
+func flushed(n *Numeric) *Numeric {
+	c := n.Clone()
+	c.flushExact()
+	return c
+}
+
+// TestNumericMergeCompression: a merge keeps the receiver's compression,
+// or takes a digest's smaller one; commutative either way.
+func TestNumericMergeCompression(t *testing.T) {
+	withDelta := func(delta float64, vs []float64) *Numeric {
+		n := NewNumeric(nil)
+		if err := n.SetCompression(delta); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			n.Add(v)
+		}
+		return n
+	}
+	small, big := continuous(1, 3000, 0), continuous(2, 3*exactLimit, 0)
+	tests := []struct {
+		name   string
+		a, b   *Numeric
+		want   float64 // of a after a.Merge(b)
+		digest bool
+	}{
+		{"exact into reference", withDelta(ReferenceCompression, nil), withDelta(DefaultCompression, small), ReferenceCompression, false},
+		{"digest into reference", withDelta(ReferenceCompression, small), withDelta(DefaultCompression, big), DefaultCompression, true},
+		{"reference digest into default", withDelta(DefaultCompression, small), withDelta(ReferenceCompression, big), DefaultCompression, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.a.Clone()
+			if err := a.Merge(tt.b); err != nil {
+				t.Fatal(err)
+			}
+			if a.Compression() != tt.want || a.Exact() == tt.digest {
+				t.Errorf("compression %v, exact %v; want %v, %v", a.Compression(), a.Exact(), tt.want, !tt.digest)
+			}
+		})
+	}
+	if err := NewNumeric(nil).SetCompression(MaxCompression + 1); !errors.Is(err, ErrParams) {
+		t.Errorf("SetCompression out of range: %v", err)
 	}
 }
 

@@ -34,9 +34,30 @@ type Reference struct {
 	folded PaneKey
 }
 
-// NewStreamReference returns an empty reference over [from, to).
+// NewStreamReference returns an empty reference over [from, to). Its
+// numeric sketches (features and score) compress at
+// sketch.ReferenceCompression, as a reference profile's do.
 func NewStreamReference(l Layout, model int, from, to int64) *Reference {
-	return &Reference{From: from, To: to, Partial: l.NewPartial(model), folded: noPane}
+	p := l.NewPartial(model)
+	p.SetCompression(sketch.ReferenceCompression)
+	return &Reference{From: from, To: to, Partial: p, folded: noPane}
+}
+
+// SetCompression sets the compression of every numeric sketch of p (the
+// score's and the numeric features'); see sketch.Numeric.SetCompression. It
+// panics outside [sketch.MinCompression, sketch.MaxCompression].
+func (p *Partial) SetCompression(delta float64) {
+	nums := []*sketch.Numeric{p.Score}
+	for _, f := range p.Features {
+		if f.Num != nil {
+			nums = append(nums, f.Num)
+		}
+	}
+	for _, n := range nums {
+		if err := n.SetCompression(delta); err != nil {
+			panic(err)
+		}
+	}
 }
 
 // Fold merges the offered panes that sort before frontier (see
@@ -106,7 +127,7 @@ type Statistic struct {
 // FeatureDrift is a feature compared with the reference.
 type FeatureDrift struct {
 	Stats   []Statistic // every statistic that applies to the feature's type
-	PValues []Statistic // ks and chi2
+	PValues []Statistic // ks and chi2 (the decision's test may be z: see Decision)
 	// Decision is the configured test's verdict; ok is false when it could
 	// not be taken (no values in the window or the reference).
 	Decision sketch.Drift
@@ -167,7 +188,7 @@ func numericDrift(ref, cur *sketch.Numeric, edges []float64, p sketch.DriftParam
 	fd.Stats = append(fd.Stats, stat(sketch.MethodWasserstein, w, err))
 	js, err := sketch.JSOn(ref, cur, edges)
 	fd.Stats = append(fd.Stats, stat(sketch.MethodJS, js, err))
-	fd.Decision, err = sketch.NumericDrift(ref, cur, p)
+	fd.Decision, err = sketch.NumericDrift(ref, cur, edges, p)
 	fd.OK = err == nil
 	return fd
 }

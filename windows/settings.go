@@ -78,12 +78,12 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 		var params []sketch.DriftParams
 		for fi, f := range mc.Features {
 			names = append(names, f.Name)
-			params = append(params, DriftParams(mc.FeatureDrift(fi)))
+			params = append(params, mc.FeatureDrift(fi))
 		}
 		s.Features = append(s.Features, names)
 		s.Costs = append(s.Costs, mc.Cost)
 		s.FeatureDrift = append(s.FeatureDrift, params)
-		s.ScoreDrift = append(s.ScoreDrift, DriftParams(mc.Drift))
+		s.ScoreDrift = append(s.ScoreDrift, mc.Drift)
 		if r := mc.Reference; r != nil && r.IsRange() {
 			s.Ranges[i] = &[2]int64{r.From.UnixMilli(), r.To.UnixMilli()}
 		}
@@ -113,21 +113,6 @@ func (s *Settings) SetTopology(partitions int, modelPartition []int32) {
 }
 
 func (s *Settings) featureName(model, i int) string { return s.Features[model][i] }
-
-// DriftParams maps a configuration drift block to the sketch package's
-// parameters. The configuration has validated the test names.
-func DriftParams(d config.Drift) sketch.DriftParams {
-	num, _ := sketch.ParseMethod(d.NumericTest)
-	cat, _ := sketch.ParseMethod(d.CategoricalTest)
-	return sketch.DriftParams{
-		Numeric:           num,
-		Categorical:       cat,
-		PValue:            d.PValue,
-		PSIThreshold:      d.PSIThreshold,
-		DistanceThreshold: d.DistanceThreshold,
-		DatasetShare:      d.DatasetShare,
-	}
-}
 
 // calibration says how a model's predictions are calibrated for
 // estimation: those before from with the identity, the others with c once
