@@ -112,6 +112,9 @@ type Processor struct {
 	// returned and starts again from the committed offsets.
 	rebalanced atomic.Bool
 	restoreErr error
+	// batchLimit is the largest record batch every topic reckon writes
+	// takes (topics.go).
+	batchLimit int64
 	// group is the group watermark as this member knows it: the highest of
 	// its aggregations' (windows.Partition.Advance).
 	group int64
@@ -335,7 +338,9 @@ func (p *Processor) session(ctx context.Context) error {
 		// and the end of an --until-end read can be told. Tasks skip them.
 		kgo.KeepControlRecords(),
 		kgo.FetchMaxPartitionBytes(int32(max(p.cfg.MaxRecordBytes, 1<<20)+64<<10)),
-		kgo.ProducerBatchMaxBytes(partialsMaxBytes),
+		// Kafka takes a batch no larger than its topic's
+		// max.message.bytes: the smallest of the topics reckon writes.
+		kgo.ProducerBatchMaxBytes(int32(p.batchLimit)),
 		kgo.SessionTimeout(p.cfg.Kafka.SessionTimeout),
 		kgo.TransactionalID(txnID),
 		kgo.TransactionTimeout(p.transactionTimeout()),

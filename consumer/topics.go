@@ -12,23 +12,25 @@ import (
 	"github.com/reckonhq/reckon/config"
 )
 
-// The topics reckon writes, and the largest record each must accept
-// (max.message.bytes, which reckon sets on the topics it creates and checks
-// on those it finds):
+// The topics reckon writes, and their max.message.bytes, which Kafka
+// applies to a whole record batch, not to one record:
 //
-//   - the dead-letter and re-key topics hold input records byte for byte
-//     plus a few headers, so they accept what the input topics accept, and
-//     headerRoom more;
-//   - the partials topic holds one pane of one model: its sketches, a few
-//     KiB per feature, more for a categorical feature with many values;
-//   - the results topic holds one window of one model, as JSON;
-//   - the state topic holds state records cut into chunks of chunkBytes.
+//   - reckon creates every topic it writes with batchBytes (more for the
+//     dead-letter and re-key topics if the inputs take more), and its
+//     producer sends batches of at most the smallest max.message.bytes of
+//     the topics it writes (batchLimit);
+//   - a topic that exists must take the largest single record reckon may
+//     write to it (minBytes): the dead-letter and re-key topics hold input
+//     records byte for byte plus a few headers, so they must take what the
+//     input topics take and headerRoom more; the state topic holds records
+//     cut into chunks of chunkBytes; the partials and results topics hold a
+//     pane or a window of one model, usually a few KiB per feature. A
+//     record larger than a topic takes stops the processor (ProduceError)
+//     rather than commit past it.
 const (
 	headerRoom        = 64 << 10
-	partialsMaxBytes  = 32 << 20
-	resultsMaxBytes   = 8 << 20
-	stateMaxBytes     = 2 * chunkBytes
-	defaultInputBytes = 1 << 20 // Kafka's default max.message.bytes
+	batchBytes        = 16 << 20
+	defaultInputBytes = 1 << 20 // Kafka's default max.message.bytes, about
 )
 
 // topicPlan is every topic of a configuration, with how reckon creates it.
@@ -36,7 +38,7 @@ type topicPlan struct {
 	name     string
 	input    bool
 	configs  map[string]*string
-	minBytes int64 // the largest record it must accept
+	minBytes int64 // the largest record it must take
 }
 
 func (p *Processor) topicPlans(inputBytes int64) []topicPlan {
@@ -44,22 +46,23 @@ func (p *Processor) topicPlans(inputBytes int64) []topicPlan {
 }
 
 func planTopics(cfg *config.Config, inputBytes int64) []topicPlan {
-	size := func(n int64) map[string]*string {
-		v := strconv.FormatInt(n, 10)
-		return map[string]*string{"max.message.bytes": &v}
+	size := func(extra ...string) map[string]*string {
+		v := strconv.FormatInt(max(batchBytes, inputBytes+headerRoom), 10)
+		m := map[string]*string{"max.message.bytes": &v}
+		for i := 0; i+1 < len(extra); i += 2 {
+			m[extra[i]] = &extra[i+1]
+		}
+		return m
 	}
-	compact := size(stateMaxBytes)
-	c := "compact"
-	compact["cleanup.policy"] = &c
 	g := cfg.Kafka.Group
 	return []topicPlan{
 		{name: cfg.Kafka.PredictionsTopic, input: true},
 		{name: cfg.Kafka.OutcomesTopic, input: true},
-		{name: cfg.Kafka.DeadLetterTopic, configs: size(inputBytes + headerRoom), minBytes: inputBytes + headerRoom},
-		{name: g + "-rekey", configs: size(inputBytes + headerRoom), minBytes: inputBytes + headerRoom},
-		{name: cfg.Kafka.ResultsTopic, configs: size(resultsMaxBytes), minBytes: resultsMaxBytes},
-		{name: g + "-partials", configs: size(partialsMaxBytes), minBytes: partialsMaxBytes},
-		{name: g + "-state", configs: compact, minBytes: stateMaxBytes},
+		{name: cfg.Kafka.DeadLetterTopic, configs: size(), minBytes: inputBytes + headerRoom},
+		{name: g + "-rekey", configs: size(), minBytes: inputBytes + headerRoom},
+		{name: cfg.Kafka.ResultsTopic, configs: size(), minBytes: defaultInputBytes},
+		{name: g + "-partials", configs: size(), minBytes: defaultInputBytes},
+		{name: g + "-state", configs: size("cleanup.policy", "compact"), minBytes: 2 * chunkBytes},
 	}
 }
 
@@ -116,7 +119,7 @@ func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
 	if _, err := WaitCopartitioned(ctx, cl, p.topicWait, append(p.topics[:], p.partialsTopic, p.stateTopic)...); err != nil {
 		return err
 	}
-	if err := checkTopicSizes(ctx, adm, plans, names); err != nil {
+	if p.batchLimit, err = checkTopicSizes(ctx, adm, plans, names); err != nil {
 		return err
 	}
 	if p.set.Partitions == 0 {
@@ -162,19 +165,26 @@ func maxMessageBytes(ctx context.Context, adm *kadm.Client, topics ...string) (m
 	return out, nil
 }
 
-// checkTopicSizes refuses a topic reckon writes to that would refuse what
-// it writes (a topic created before, by an operator or an earlier reckon).
-func checkTopicSizes(ctx context.Context, adm *kadm.Client, plans []topicPlan, names []string) error {
+// checkTopicSizes refuses a topic reckon writes to that would refuse a
+// record it writes (a topic created before, by an operator or an earlier
+// reckon), and returns the largest batch every one of them takes.
+func checkTopicSizes(ctx context.Context, adm *kadm.Client, plans []topicPlan, names []string) (int64, error) {
 	sizes, err := maxMessageBytes(ctx, adm, names...)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	limit := int64(batchBytes)
 	for _, t := range plans {
-		if got, ok := sizes[t.name]; ok && t.minBytes > 0 && got < t.minBytes {
-			return &TopicTooSmallError{Topic: t.name, MaxBytes: got, NeedsBytes: t.minBytes}
+		got, ok := sizes[t.name]
+		if !ok || t.input {
+			continue
 		}
+		if got < t.minBytes {
+			return 0, &TopicTooSmallError{Topic: t.name, MaxBytes: got, NeedsBytes: t.minBytes}
+		}
+		limit = min(limit, got)
 	}
-	return nil
+	return limit, nil
 }
 
 // CreateTopics creates the topics of cfg as `reckon run` would, for
@@ -245,7 +255,8 @@ func CreateTopics(ctx context.Context, cfg *config.Config, partitions int32) (cr
 			created = append(created, t.name)
 		}
 	}
-	return created, checkTopicSizes(ctx, adm, plans, names)
+	_, err = checkTopicSizes(ctx, adm, plans, names)
+	return created, err
 }
 
 // endOffsets lists the last stable offsets of the topics' partitions: the

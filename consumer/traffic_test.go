@@ -376,3 +376,50 @@ func readAll(t *testing.T, g *kgroup, topic string) []*kgo.Record {
 		out = append(out, fs.Records()...)
 	}
 }
+
+// TestLargeStateRestores: a state too large for one record (the join of
+// 120,000 pending predictions) is written in chunks, several to a batch,
+// and restored whole by the next member. The state topic was created with
+// room for one chunk while the producer sent batches of several: every
+// commit was refused (found by reckon bench).
+func TestLargeStateRestores(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g, err := newKGroup(ctx, trafficConfig, "large-state", 1, kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.close()
+	t0 := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
+	const n = 120_000
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, prediction("p"+strconv.Itoa(i), t0.Add(time.Duration(i)*time.Millisecond)))
+	}
+	if err := g.produce(recs...); err != nil {
+		t.Fatal(err)
+	}
+	first := g.start()
+	if err := g.pause(time.Minute, windows.Unset); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.stop(); err != nil {
+		t.Fatalf("the first member stopped with %v", err)
+	}
+	if p := testutil.ToFloat64(first.m.Pending); p != n {
+		t.Fatalf("%v pending before the restart, want %d", p, n)
+	}
+	second := g.start()
+	if err := g.pause(time.Minute, windows.Unset); err != nil {
+		t.Fatal(err)
+	}
+	second.p.mu.Lock()
+	pending := 0
+	for _, tk := range second.p.tasks {
+		pending += tk.part.Pending()
+	}
+	second.p.mu.Unlock()
+	if pending != n {
+		t.Errorf("%d pending after the restore, want %d", pending, n)
+	}
+}

@@ -80,8 +80,8 @@ func TestTopicsCreate(t *testing.T) {
 	}
 	for k, v := range map[string]string{
 		"g-state cleanup.policy":               "compact",
-		"reckon-dead-letter max.message.bytes": "1114124", // the input's 1,048,588 and 64 KiB of headers
-		"g-partials max.message.bytes":         "33554432",
+		"reckon-dead-letter max.message.bytes": "16777216", // 16 MiB: more than the inputs take, and batches of them
+		"g-partials max.message.bytes":         "16777216",
 	} {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
