@@ -82,7 +82,7 @@ func TestRunTiny(t *testing.T) {
 	if j := r.Join; j.Pending == 0 || j.Held < j.Pending || !(j.BytesPerPending > 0) {
 		t.Errorf("join memory %+v", j)
 	}
-	if s := r.Sketch; s.Predictions == 0 || len(s.Features) != o.Gen.Features || !(s.NumericMean > 0) || !(s.CategoricalMean > 0) {
+	if s := r.Sketch; s.Predictions == 0 || len(s.Features) != len(o.Traffic.Models[0].Features) || !(s.NumericMean > 0) || !(s.CategoricalMean > 0) {
 		t.Errorf("sketch sizes %+v", s)
 	}
 
