@@ -8,10 +8,14 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reckonhq/reckon/consumer"
+	"github.com/reckonhq/reckon/event"
 )
 
 // TestRunTiny runs the whole driver on a tiny input against the embedded
@@ -199,5 +203,26 @@ func TestValidateRejectsNegativeCommitInterval(t *testing.T) {
 	o.CommitInterval = -time.Second
 	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "commit interval") {
 		t.Errorf("Validate = %v, want a commit interval error", err)
+	}
+}
+
+// TestComponentRulesMatchFunctionNames checks the profile rules against the
+// names the runtime gives the functions they are about, so that moving a
+// package cannot silently move CPU to another component.
+func TestComponentRulesMatchFunctionNames(t *testing.T) {
+	name := func(fn any) string { return runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name() }
+	ceiling, decode := name((*ceilPart).process), name((*event.Decoder).DecodePrediction)
+	for _, tc := range []struct {
+		stack []string
+		want  string
+	}{
+		{[]string{decode, ceiling, "runtime.goexit"}, "ceiling: decode"},
+		{[]string{"runtime.memmove", ceiling}, "ceiling: other"},
+		{[]string{name(runCeiling)}, "bench harness"},
+		{[]string{decode, name((*consumer.Processor).Run), name(runFull)}, "reckon loop"},
+	} {
+		if got := componentRules[componentOf(strings.Join(tc.stack, "\n"))].name; got != tc.want {
+			t.Errorf("%q is attributed to %q, want %q", tc.stack, got, tc.want)
+		}
 	}
 }
