@@ -39,6 +39,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -345,6 +346,9 @@ func notes(r *Report) []string {
 	for _, t := range r.Targets {
 		if t.Full.Seconds < 4*r.Params.CommitInterval {
 			n = append(n, fmt.Sprintf("%s: the full pipeline's measured interval (%.1fs) spans fewer than four commit intervals, too few for a steady rate: raise --events", t.Kafka, t.Full.Seconds))
+		}
+		if c := t.Full.CPU; c != nil && c.Samples > 0 && !slices.ContainsFunc(c.Components, func(c Component) bool { return strings.HasPrefix(c.Name, "reckon worker") }) {
+			n = append(n, fmt.Sprintf("%s: no CPU sample of the full pipeline is under the partition tasks (%s): the profile rules of bench/pprof.go no longer match the processor's code, and its work is counted as reckon's loop", t.Kafka, taskFrame))
 		}
 	}
 	return n

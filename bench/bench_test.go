@@ -226,3 +226,26 @@ func TestComponentRulesMatchFunctionNames(t *testing.T) {
 		}
 	}
 }
+
+// TestNotesFlagStaleTaskRule checks that a full-pipeline profile without a
+// sample under the partition tasks is called out, and one with is not.
+func TestNotesFlagStaleTaskRule(t *testing.T) {
+	stale := func(comps ...string) bool {
+		tg := &Target{Kafka: "k", Full: Phase{Seconds: 100, CPU: &CPUBreakdown{Samples: 10}}}
+		for _, c := range comps {
+			tg.Full.CPU.Components = append(tg.Full.CPU.Components, Component{Name: c})
+		}
+		for _, n := range notes(&Report{Targets: []*Target{tg}}) {
+			if strings.Contains(n, "no longer match") {
+				return true
+			}
+		}
+		return false
+	}
+	if !stale("reckon loop", "franz-go client") {
+		t.Error("a profile with no task samples is not flagged")
+	}
+	if stale("reckon worker: decode", "reckon loop") {
+		t.Error("a profile with task samples is flagged")
+	}
+}
