@@ -331,8 +331,9 @@ func TestValidate(t *testing.T) {
 }
 
 // TestRunPaces runs Fraud at a high speed for a moment: every record goes
-// to its topic, none before the wall clock reaches its event time, and
-// about EventRate·speed predictions a second go out.
+// to its topic, none before the wall clock reaches its event time, and at
+// most EventRate·speed predictions a second go out (and, the machine
+// willing, not far fewer: the lower bound is loose for busy machines).
 func TestRunPaces(t *testing.T) {
 	o := Fraud()
 	g := New(o)
@@ -344,7 +345,7 @@ func TestRunPaces(t *testing.T) {
 			misplaced = append(misplaced, topic+": "+string(value))
 		}
 	})
-	const speed = 1200 // 50 predictions per wall second
+	const speed = 1200 // about 5,000 predictions per wall second
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()
@@ -358,7 +359,7 @@ func TestRunPaces(t *testing.T) {
 		t.Errorf("sent a record of event time %d, beyond the simulated now %d", g.Now(), limit)
 	}
 	np, no := g.Emitted()
-	if want := o.EventRate * speed * wall.Seconds(); float64(np) > want+1 || float64(np) < want/3 {
+	if want := o.EventRate * speed * wall.Seconds(); float64(np) > want+1 || float64(np) < want/10 {
 		t.Errorf("%d predictions in %s, want about %.0f", np, wall, want)
 	}
 	if sentTo["p"] != int(np) || sentTo["o"] != int(no) || len(misplaced) > 0 {

@@ -42,6 +42,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return &usageError{fmt.Errorf("bench: unexpected arguments %q", fs.Args())}
 	}
+	if *features < 1 || *models < 1 {
+		return &usageError{fmt.Errorf("bench: features and models must be at least 1, got %d and %d", *features, *models)}
+	}
 	o.Traffic.Models = simulate.Fleet(*models, *features)
 	if *brokers != "" {
 		o.Brokers = strings.Split(*brokers, ",")

@@ -29,6 +29,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if !(*rate > 0) {
+		return &usageError{fmt.Errorf("demo: --rate must be positive")}
+	}
 	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
 		return err
