@@ -11,8 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/exporter"
+	"github.com/reckonhq/reckon/simulate"
 )
 
 // TestCatchUpReadsTopicsInStep runs the processor over a backlog (2
@@ -26,15 +26,15 @@ func TestCatchUpReadsTopicsInStep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("processes a backlog of 60,000 records twice")
 	}
-	o := gen.Defaults()
-	o.Models, o.Features, o.EventRate = 1, 4, 20 // 5,000 s of event time
+	o := simulate.Bench()
+	o.Models, o.EventRate = simulate.Fleet(1, 4), 20 // 5,000 s of event time
 	peak := func(aligned bool) (held int, consumed float64) {
 		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "predictions", "outcomes"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		cfg, err := gen.Config(o, false)
+		cfg, err := simulate.Config(o, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,13 +45,13 @@ func TestCatchUpReadsTopicsInStep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g := gen.New(o)
+		g := simulate.New(o)
 		const total = 60_000
 		for range total {
-			var r gen.Record
+			var r simulate.Record
 			g.Next(&r)
 			topic := "predictions"
-			if r.Topic == gen.Outcomes {
+			if r.Topic == simulate.Outcomes {
 				topic = "outcomes"
 			}
 			cl.Produce(context.Background(), &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value}, nil)

@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/exporter"
+	"github.com/reckonhq/reckon/simulate"
 	"github.com/reckonhq/reckon/windows"
 )
 
@@ -39,7 +39,7 @@ func BenchmarkWorker(b *testing.B) {
 		labelRate float64
 	}{{"predictions", 0}, {"mixed", 0.5}} {
 		b.Run(tc.name, func(b *testing.B) {
-			o := gen.Defaults()
+			o := simulate.Bench()
 			o.LabelRate = tc.labelRate
 			benchWorker(b, o)
 		})
@@ -51,8 +51,8 @@ const (
 	benchAhead = 50_000 // records generated ahead, outside the timer
 )
 
-func benchWorker(b *testing.B, o gen.Options) {
-	cfg, err := gen.Config(o, false)
+func benchWorker(b *testing.B, o simulate.Options) {
+	cfg, err := simulate.Config(o, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,8 +63,8 @@ func benchWorker(b *testing.B, o gen.Options) {
 	w := p.newTask(0, windows.NewPartition(p.set, p.cals, 0, time.Now()))
 	p.tasks[0], p.aggs[0], p.state[0] = w, windows.NewAggregation(p.set, 0), newStateLog()
 
-	g := gen.New(o)
-	recs := make([]gen.Record, benchAhead)
+	g := simulate.New(o)
+	recs := make([]simulate.Record, benchAhead)
 	krecs := make([]kgo.Record, benchAhead)
 	fill := func() {
 		for i := range recs {

@@ -1,241 +1,341 @@
-// Package simulate generates the traffic of a fraud model in production:
-// prediction records at a steady rate and, later, outcome records for most
-// of them, with data drift and a concept change injected at a known
-// simulated time. `reckon demo` feeds it to the embedded Kafka, `reckon
-// simulate` to a real one. Simulated time runs Speed times faster than the
-// wall clock so that hours of traffic tell their story in a minute.
+// Package simulate generates the Kafka traffic of models in production:
+// prediction records and, later in event time, outcome records for a share
+// of them, optionally with data drift and a concept change injected at a
+// known event time. It is reckon's one record generator:
 //
-// Before the drift, scores are calibrated: a prediction with score s is
-// positive with probability s. At DriftAt, amounts grow (×1.8), traffic
-// from a new country appears, and fraud rises in ways the model does not
-// see, so labelled performance degrades.
+//   - `reckon demo` and `reckon simulate` play Fraud, one fraud model whose
+//     amounts grow and whose traffic from an undeclared country brings fraud
+//     the model does not see 30 simulated minutes in, with Run, which paces
+//     event time at a multiple of the wall clock;
+//   - `reckon bench` and the hot-path benchmarks use Bench, a fleet of
+//     models with ten features each, generated as fast as it is asked for.
+//
+// A model, its features, the label delay, the drift and the encoding of the
+// records are declared here once; Config turns the same declaration into
+// the reckon configuration that monitors the traffic. The traffic is
+// deterministic for a seed.
 package simulate
 
 import (
-	"container/heap"
-	"context"
-	"math"
-	"math/rand/v2"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 )
 
-// Sink receives records. consumer.Producer is one.
-type Sink interface {
-	Send(ctx context.Context, topic string, key, value []byte)
-}
-
-// Options shape the traffic. Zero values take the defaults noted.
+// Options shape the traffic. Start from Fraud or Bench.
 type Options struct {
-	Model            string        // default "fraud"
-	PredictionsTopic string        // default "predictions"
-	OutcomesTopic    string        // default "outcomes"
-	Rate             float64       // predictions per wall-clock second, default 500
-	Speed            float64       // simulated seconds per wall second, default 120
-	Start            time.Time     // simulated start, default 24h before now, on the hour
-	DriftAt          time.Duration // simulated time after Start when drift begins, default 30m
-	ErrorRate        float64       // share of predictions with status error, default 0.01
-	LabelRate        float64       // share of ok predictions that get an outcome, default 0.9
-	LabelDelay       time.Duration // mean simulated label delay (exponential), default 10m
-	Seed             uint64
+	// Models are the models of the traffic; each prediction is of one of
+	// them, chosen uniformly.
+	Models []Model
+	// EventRate is the number of predictions per second of event time.
+	EventRate float64
+	// Start is the event time of the first prediction.
+	Start time.Time
+
+	LabelRate   float64       // share of ok predictions that get an outcome
+	LabelDelay  time.Duration // mean delay of an outcome in event time (exponential)
+	ErrorRate   float64       // share of predictions with status "error"
+	MissingRate float64       // share of feature values that are null
+	// NewCategoryRate is the share of the values of a Category feature
+	// with Novel categories that are one of those: values the
+	// configuration does not declare (new_category violations).
+	NewCategoryRate float64
+	// CanaryEvery: one prediction in CanaryEvery, on average, is of model
+	// version CanaryVersion instead of Version. Zero: none.
+	CanaryEvery int
+	// Drift is what changes at Start + Drift.At.
+	Drift Drift
+
+	// Reference and LabelTTL are for Config: the first Reference of event
+	// time is every model's reference (zero: none declared), and LabelTTL
+	// is label_ttl (zero: the configuration's default).
+	Reference time.Duration
+	LabelTTL  time.Duration
+
+	Seed uint64
 }
 
-func (o *Options) defaults() {
-	if o.Model == "" {
-		o.Model = "fraud"
+// Drift is injected at a known event time: data drift of the features,
+// which reckon's drift tests see against a reference taken before it, and
+// a concept change, which only labelled performance shows.
+type Drift struct {
+	// At is the event time after Options.Start at which the drift begins.
+	// Zero: no drift.
+	At time.Duration
+	// AmountScale multiplies the values of Amount features.
+	AmountScale float64
+	// NewCategoryRate replaces Options.NewCategoryRate.
+	NewCategoryRate float64
+	// Lift: a prediction with a Novel category is positive with
+	// probability min(1, score+Lift) instead of score.
+	Lift float64
+}
+
+// Model declares a simulated model.
+//
+// Its score is 1/(1+e^−z) with z = Bias + Σ Weight·signal + Noise·N(0,1),
+// the sum over its features (see Kind for each one's signal). The labels
+// are calibrated until the drift: a prediction with score s is positive
+// with probability s.
+type Model struct {
+	Name        string
+	Features    []Feature
+	Bias, Noise float64
+	// Threshold decides the records' "predicted" (score ≥ Threshold), and
+	// Config declares it.
+	Threshold float64
+}
+
+// Feature declares a feature of a simulated model.
+type Feature struct {
+	Name string
+	Kind Kind
+	// Categories are the values of a Category feature, drawn uniformly;
+	// Novel are values the configuration does not declare, drawn instead
+	// at the rate of Options.NewCategoryRate. Config declares the
+	// Categories of a feature with Novel ones, so that those show as
+	// new_category violations, and leaves the others open.
+	Categories, Novel []string
+	// Weight is the feature's coefficient in its model's score; only kinds
+	// with a signal may have one.
+	Weight float64
+}
+
+// Kind is how a feature's values are drawn, and its signal: the value its
+// Weight multiplies in the model's score. Bounds are those Config declares.
+type Kind uint8
+
+const (
+	Amount   Kind = iota // numeric, e^(4+N(0,1)) to the cent, min 0; × Drift.AmountScale after the drift; signal ln(x)−4
+	Age                  // numeric, 40+12·N(0,1) clamped to [18, 95], whole years, bounds [18, 120]; signal (x−40)/12
+	Balance              // numeric, 5000+3000·N(0,1) to the cent, unbounded; signal (x−5000)/3000
+	Tenure               // numeric, days: exponential with mean 700, whole, min 0; signal x/700−1
+	Count                // numeric, events a day: exponential with mean 3, whole, min 0; signal x/3−1
+	Ratio                // numeric, uniform in [0, 1) to 4 decimals, bounds [0, 1]; signal 2x−1
+	Category             // categorical, Categories or Novel as Feature says; no signal
+	Flag                 // categorical, true with probability 0.2; signal 1 or 0
+	numKinds
+)
+
+var kindNames = [numKinds]string{"amount", "age", "balance", "tenure", "count", "ratio", "category", "flag"}
+
+func (k Kind) String() string {
+	if k < numKinds {
+		return kindNames[k]
 	}
-	if o.PredictionsTopic == "" {
-		o.PredictionsTopic = "predictions"
-	}
-	if o.OutcomesTopic == "" {
-		o.OutcomesTopic = "outcomes"
-	}
-	if o.Rate == 0 {
-		o.Rate = 500
-	}
-	if o.Speed == 0 {
-		o.Speed = 120
-	}
-	if o.Start.IsZero() {
-		o.Start = time.Now().Add(-24 * time.Hour).Truncate(time.Hour)
-	}
-	if o.DriftAt == 0 {
-		o.DriftAt = 30 * time.Minute
-	}
-	if o.ErrorRate == 0 {
-		o.ErrorRate = 0.01
-	}
-	if o.LabelRate == 0 {
-		o.LabelRate = 0.9
-	}
-	if o.LabelDelay == 0 {
-		o.LabelDelay = 10 * time.Minute
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Numeric reports whether the kind's values are numbers.
+func (k Kind) Numeric() bool { return k < Category }
+
+// Model versions of the predictions; the probes of Generator.Probe have
+// their own.
+const (
+	Version       = "v12"
+	CanaryVersion = "v13" // a canary: see Options.CanaryEvery
+)
+
+// The values of the Category features of Fraud and Bench.
+var (
+	// countries: the first ten are declared (Fraud declares five), the
+	// last two are new.
+	countries = []string{"DE", "FR", "US", "GB", "NL", "ES", "IT", "PL", "SE", "AT", "BR", "IN"}
+	channels  = []string{"web", "app", "pos"}
+	devices   = []string{"ios", "android", "web", "tv", "other"}
+)
+
+// The pace at which `reckon demo` and `reckon simulate` play Fraud by
+// default (see Run): 500 predictions per wall-clock second, event time
+// running 120 times faster than the wall clock (a 5m window every 2.5 s).
+const (
+	DefaultRate  = 500
+	DefaultSpeed = 120
+)
+
+// Fraud is the traffic of `reckon demo` and `reckon simulate`: one model,
+// "fraud", whose score is a logistic function of its features amount, age,
+// country (five declared) and is_new, 1% errors and outcomes for 90% of the
+// ok predictions after 10 minutes on average; DefaultRate/DefaultSpeed
+// predictions per second of event time from 24 hours ago, on the hour.
+//
+// At +30m amounts grow (×1.8), 30% of the traffic comes from a country the
+// configuration does not declare, and fraud there rises by 0.25 in
+// probability, which the model does not see: drift verdicts, new_category
+// violations and labelled performance all move. The reference is the first
+// 20 minutes, before the drift; label_ttl is 2h.
+func Fraud() Options {
+	return Options{
+		Models: []Model{{
+			Name: "fraud",
+			Features: []Feature{
+				{Name: "amount", Kind: Amount, Weight: 0.9},
+				{Name: "age", Kind: Age, Weight: -0.24},
+				{Name: "country", Kind: Category, Categories: countries[:5:5], Novel: countries[10:11:11]},
+				{Name: "is_new", Kind: Flag, Weight: 1.2},
+			},
+			Bias:      -2.2,
+			Threshold: 0.3,
+		}},
+		EventRate:  float64(DefaultRate) / DefaultSpeed,
+		Start:      time.Now().Add(-24 * time.Hour).Truncate(time.Hour),
+		LabelRate:  0.9,
+		LabelDelay: 10 * time.Minute,
+		ErrorRate:  0.01,
+		Drift:      Drift{At: 30 * time.Minute, AmountScale: 1.8, NewCategoryRate: 0.3, Lift: 0.25},
+		Reference:  20 * time.Minute,
+		LabelTTL:   2 * time.Hour,
+		Seed:       1,
 	}
 }
 
-// Generator produces the records; it is deterministic for a seed and a
-// sequence of simulated times.
-type Generator struct {
-	o       Options
-	rng     *rand.Rand
-	n       uint64
-	pending outcomeHeap
+// Bench is the traffic of `reckon bench`: Fleet(3, 10), outcomes for half
+// of the predictions after a minute on average, 1% errors, 1% missing
+// values, 1% of countries undeclared, one prediction in ten of a canary
+// version, 200 predictions per second of event time (a 5m window holds
+// 60,000) from 2026-01-01, no drift. The reference is the first 15
+// minutes; label_ttl is 15m.
+func Bench() Options {
+	return Options{
+		Models:          Fleet(3, 10),
+		EventRate:       200,
+		Start:           time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		LabelRate:       0.5,
+		LabelDelay:      time.Minute,
+		ErrorRate:       0.01,
+		MissingRate:     0.01,
+		NewCategoryRate: 0.01,
+		CanaryEvery:     10,
+		Reference:       15 * time.Minute,
+		LabelTTL:        15 * time.Minute,
+		Seed:            1,
+	}
 }
 
-// NewGenerator returns a generator for o.
-func NewGenerator(o Options) *Generator {
-	o.defaults()
-	return &Generator{o: o, rng: rand.New(rand.NewPCG(o.Seed, 0x5eed))}
+// The features Fleet cycles through.
+var (
+	fleetNumeric = []Feature{
+		{Name: "amount", Kind: Amount},
+		{Name: "age", Kind: Age},
+		{Name: "balance", Kind: Balance},
+		{Name: "tenure_days", Kind: Tenure},
+		{Name: "txn_count_24h", Kind: Count},
+		{Name: "ratio", Kind: Ratio},
+	}
+	fleetCategorical = []Feature{
+		{Name: "country", Kind: Category, Categories: countries[:10:10], Novel: countries[10:]},
+		{Name: "channel", Kind: Category, Categories: channels},
+		{Name: "device", Kind: Category, Categories: devices},
+		{Name: "is_new", Kind: Flag},
+	}
+)
+
+// Fleet returns models named model-0, model-1, … with features features
+// each, 60% numeric and 40% categorical (rounded down), named f00_amount,
+// f01_age, … through a catalogue of six numeric and four categorical
+// features. Their scores are noise around a 12% mean (Bias −2, Noise 1.2,
+// no weights) and their threshold is 0.5. Fewer than one model or feature
+// gives what Options.Validate rejects.
+func Fleet(models, features int) []Model {
+	if models < 1 {
+		return nil
+	}
+	cats := max(features, 0) * 4 / 10
+	nums := max(features, 0) - cats
+	fs := make([]Feature, 0, nums+cats)
+	add := func(f Feature) {
+		f.Name = fmt.Sprintf("f%02d_%s", len(fs), f.Name)
+		fs = append(fs, f)
+	}
+	for i := range nums {
+		add(fleetNumeric[i%len(fleetNumeric)])
+	}
+	for i := range cats {
+		add(fleetCategorical[i%len(fleetCategorical)])
+	}
+	ms := make([]Model, models)
+	for i := range ms {
+		ms[i] = Model{Name: ModelName(i), Features: fs, Bias: -2, Noise: 1.2, Threshold: 0.5}
+	}
+	return ms
 }
 
-// Options returns the options in effect, defaults filled in.
-func (g *Generator) Options() Options { return g.o }
+// ModelName is the name of model i of Fleet.
+func ModelName(i int) string { return "model-" + strconv.Itoa(i) }
 
-// DriftTime is the simulated time at which drift begins.
-func (g *Generator) DriftTime() time.Time { return g.o.Start.Add(g.o.DriftAt) }
+// DriftTime is the event time at which the drift begins (Start when there
+// is none).
+func (o *Options) DriftTime() time.Time { return o.Start.Add(o.Drift.At) }
 
-var countries = []string{"DE", "FR", "US", "GB", "NL"}
-
-// Prediction emits one prediction at simulated time t, scheduling its
-// outcome, and returns its key and value.
-func (g *Generator) Prediction(t time.Time) (key, value []byte) {
-	g.n++
-	id := "p-" + strconv.FormatUint(g.o.Seed, 36) + "-" + strconv.FormatUint(g.n, 36)
-	drifted := !t.Before(g.DriftTime())
-	r := g.rng
-
-	amount := math.Exp(4 + r.NormFloat64())
-	age := math.Round(min(max(40+12*r.NormFloat64(), 18), 95))
-	country := countries[r.IntN(len(countries))]
-	isNew := r.Float64() < 0.2
-	if drifted {
-		amount *= 1.8
-		if r.Float64() < 0.3 {
-			country = "BR"
+// Validate reports options that cannot generate traffic, every problem
+// joined.
+func (o *Options) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	share := func(name string, x float64) {
+		if !(x >= 0 && x <= 1) {
+			bad("%s must be in [0,1], got %g", name, x)
 		}
 	}
-	// The model's belief: a logistic score of what it was trained on.
-	z := -2.2 + 0.9*(math.Log(amount)-4) + 1.2*b2f(isNew) - 0.02*(age-40)
-	score := 1 / (1 + math.Exp(-z))
-	// The truth: calibrated before the drift; after it, fraud from the new
-	// country that the model does not know about.
-	p := score
-	if drifted && country == "BR" {
-		p = min(1, score+0.25)
+	if len(o.Models) < 1 {
+		bad("models must be at least 1, got %d", len(o.Models))
 	}
-
-	b := make([]byte, 0, 256) // not reused: producers keep records until acknowledged
-	b = append(b, `{"prediction_id":"`...)
-	b = append(b, id...)
-	b = append(b, `","model":"`...)
-	b = append(b, g.o.Model...)
-	b = append(b, `","model_version":"v12","timestamp":"`...)
-	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
-	b = append(b, '"')
-	latency := math.Exp(2.4 + 0.5*r.NormFloat64())
-	if r.Float64() < g.o.ErrorRate {
-		b = append(b, `,"status":"error","error":"timeout","latency_ms":`...)
-		b = strconv.AppendFloat(b, latency*8, 'f', 2, 64)
-		b = append(b, '}')
-		return []byte(id), b
-	}
-	b = append(b, `,"features":{"amount":`...)
-	b = strconv.AppendFloat(b, amount, 'f', 2, 64)
-	b = append(b, `,"age":`...)
-	b = strconv.AppendFloat(b, age, 'f', 0, 64)
-	b = append(b, `,"country":"`...)
-	b = append(b, country...)
-	b = append(b, `","is_new":`...)
-	b = strconv.AppendBool(b, isNew)
-	b = append(b, `},"score":`...)
-	b = strconv.AppendFloat(b, score, 'f', 5, 64)
-	b = append(b, `,"latency_ms":`...)
-	b = strconv.AppendFloat(b, latency, 'f', 2, 64)
-	b = append(b, `,"status":"ok"}`...)
-
-	if r.Float64() < g.o.LabelRate {
-		delay := time.Duration(r.ExpFloat64() * float64(g.o.LabelDelay))
-		heap.Push(&g.pending, pendingOutcome{due: t.Add(delay), id: id, label: r.Float64() < p})
-	}
-	return []byte(id), b
-}
-
-// Outcomes emits every scheduled outcome due at or before t, through emit.
-func (g *Generator) Outcomes(t time.Time, emit func(key, value []byte)) {
-	for len(g.pending) > 0 && !g.pending[0].due.After(t) {
-		o := heap.Pop(&g.pending).(pendingOutcome)
-		b := make([]byte, 0, 256) // not reused: producers keep records until acknowledged
-		b = append(b, `{"prediction_id":"`...)
-		b = append(b, o.id...)
-		b = append(b, `","model":"`...)
-		b = append(b, g.o.Model...)
-		b = append(b, `","timestamp":"`...)
-		b = o.due.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
-		b = append(b, `","label":`...)
-		b = strconv.AppendBool(b, o.label)
-		b = append(b, '}')
-		emit([]byte(o.id), b)
-	}
-}
-
-// Run sends traffic to sink until ctx ends: predictions at Rate per wall
-// second, their simulated times advancing at Speed, and outcomes as they
-// fall due. It returns the number of records sent.
-func Run(ctx context.Context, g *Generator, sink Sink) int64 {
-	o := g.o
-	wallStart := time.Now()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	var sent int64
-	var emitted float64
-	for {
-		select {
-		case <-ctx.Done():
-			return sent
-		case now := <-tick.C:
-			elapsed := now.Sub(wallStart)
-			due := elapsed.Seconds() * o.Rate
-			simNow := o.Start.Add(time.Duration(float64(elapsed) * o.Speed))
-			// Spread this tick's predictions evenly over its simulated span.
-			n := int(due - emitted)
-			prevSim := o.Start.Add(time.Duration(float64(elapsed-50*time.Millisecond) * o.Speed))
-			for i := range n {
-				t := prevSim.Add(time.Duration(float64(simNow.Sub(prevSim)) * float64(i+1) / float64(n)))
-				k, v := g.Prediction(t)
-				sink.Send(ctx, o.PredictionsTopic, k, v)
-				sent++
+	names := map[string]bool{}
+	for _, m := range o.Models {
+		if m.Name == "" || names[m.Name] {
+			bad("model name %q is empty or repeated", m.Name)
+		}
+		names[m.Name] = true
+		if len(m.Features) < 1 {
+			bad("model %q: features must be at least 1, got %d", m.Name, len(m.Features))
+		}
+		share("model "+strconv.Quote(m.Name)+": threshold", m.Threshold)
+		fnames := map[string]bool{}
+		for _, f := range m.Features {
+			if f.Name == "" || fnames[f.Name] {
+				bad("model %q: feature name %q is empty or repeated", m.Name, f.Name)
 			}
-			emitted += float64(n)
-			g.Outcomes(simNow, func(k, v []byte) {
-				sink.Send(ctx, o.OutcomesTopic, k, v)
-				sent++
-			})
+			fnames[f.Name] = true
+			switch {
+			case f.Kind >= numKinds:
+				bad("model %q: feature %q: unknown %s", m.Name, f.Name, f.Kind)
+			case f.Kind == Category && len(f.Categories) == 0:
+				bad("model %q: feature %q: a category feature needs categories", m.Name, f.Name)
+			case f.Kind != Category && len(f.Categories)+len(f.Novel) > 0:
+				bad("model %q: feature %q: only a category feature has categories", m.Name, f.Name)
+			case f.Kind == Category && f.Weight != 0:
+				bad("model %q: feature %q: a category feature has no signal to weigh", m.Name, f.Name)
+			}
 		}
 	}
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
+	if !(o.EventRate > 0) {
+		bad("event rate must be positive, got %g", o.EventRate)
 	}
-	return 0
-}
-
-type pendingOutcome struct {
-	due   time.Time
-	id    string
-	label bool
-}
-
-type outcomeHeap []pendingOutcome
-
-func (h outcomeHeap) Len() int           { return len(h) }
-func (h outcomeHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h outcomeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *outcomeHeap) Push(x any)        { *h = append(*h, x.(pendingOutcome)) }
-func (h *outcomeHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	share("label rate", o.LabelRate)
+	share("error rate", o.ErrorRate)
+	share("missing rate", o.MissingRate)
+	share("new category rate", o.NewCategoryRate)
+	if o.LabelDelay < 0 {
+		bad("label delay must not be negative, got %s", o.LabelDelay)
+	}
+	if o.CanaryEvery < 0 {
+		bad("canary every must not be negative, got %d", o.CanaryEvery)
+	}
+	if o.Drift.At < 0 {
+		bad("drift time must not be negative, got %s", o.Drift.At)
+	}
+	if o.Drift.At > 0 {
+		share("drift new category rate", o.Drift.NewCategoryRate)
+		if !(o.Drift.AmountScale > 0) {
+			bad("drift amount scale must be positive, got %g", o.Drift.AmountScale)
+		}
+		if !(o.Drift.Lift >= 0 && o.Drift.Lift <= 1) {
+			bad("drift lift must be in [0,1], got %g", o.Drift.Lift)
+		}
+	}
+	if o.Reference < 0 || o.LabelTTL < 0 {
+		bad("reference and label TTL must not be negative, got %s and %s", o.Reference, o.LabelTTL)
+	}
+	return errors.Join(errs...)
 }

@@ -9,21 +9,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reckonhq/reckon/consumer/bench"
+	"github.com/reckonhq/reckon/bench"
+	"github.com/reckonhq/reckon/simulate"
 )
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := bench.Defaults()
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.Gen.Features, "features", o.Gen.Features, "declared features per model (60% numeric, 40% categorical)")
-	fs.IntVar(&o.Gen.Models, "models", o.Gen.Models, "models")
+	features := fs.Int("features", len(o.Traffic.Models[0].Features), "declared features per model (60% numeric, 40% categorical)")
+	models := fs.Int("models", len(o.Traffic.Models), "models")
 	fs.IntVar(&o.Events, "events", o.Events, "records to publish and consume: predictions and outcomes together")
 	fs.IntVar(&o.Partitions, "partitions", o.Partitions, "partitions of each input topic")
 	fs.IntVar(&o.Repeat, "repeat", o.Repeat, "run ceiling and full pipeline this many times in turn and report the median ratio")
-	fs.Float64Var(&o.Gen.LabelRate, "label-rate", o.Gen.LabelRate, "share of ok predictions that get an outcome")
-	fs.Float64Var(&o.Gen.EventRate, "event-rate", o.Gen.EventRate, "predictions per second of event time (how many a window holds)")
-	fs.Uint64Var(&o.Gen.Seed, "seed", o.Gen.Seed, "random seed of the generated records")
+	fs.Float64Var(&o.Traffic.LabelRate, "label-rate", o.Traffic.LabelRate, "share of ok predictions that get an outcome")
+	fs.Float64Var(&o.Traffic.EventRate, "event-rate", o.Traffic.EventRate, "predictions per second of event time (how many a window holds)")
+	fs.Uint64Var(&o.Traffic.Seed, "seed", o.Traffic.Seed, "random seed of the generated records")
 	brokers := fs.String("brokers", "", "comma-separated seed brokers of a real Kafka to measure too, first (topics reckon-bench-* are created and deleted)")
 	fs.DurationVar(&o.CommitInterval, "commit-interval", 0, "the full pipeline's commit_interval (default: the configuration's, 1s)")
 	fs.BoolVar(&o.SkipEmbedded, "skip-embedded", false, "measure only the Kafka of --brokers, not the in-process kfake")
@@ -41,6 +42,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return &usageError{fmt.Errorf("bench: unexpected arguments %q", fs.Args())}
 	}
+	if *features < 1 || *models < 1 {
+		return &usageError{fmt.Errorf("bench: features and models must be at least 1, got %d and %d", *features, *models)}
+	}
+	o.Traffic.Models = simulate.Fleet(*models, *features)
 	if *brokers != "" {
 		o.Brokers = strings.Split(*brokers, ",")
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"flag"
 	"fmt"
 	"io"
@@ -11,25 +10,27 @@ import (
 	"sync"
 	"time"
 
-	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/consumer"
 	"github.com/reckonhq/reckon/exporter"
 	"github.com/reckonhq/reckon/simulate"
 )
 
-//go:embed demo.yaml
-var demoConfig []byte
+// demoGroup is the demo's consumer group.
+const demoGroup = "reckon-demo"
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	duration := fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
 	listen := fs.String("listen", "127.0.0.1:9464", "HTTP listen address for /metrics")
-	rate := fs.Float64("rate", 500, "simulated predictions per second")
+	rate := fs.Float64("rate", simulate.DefaultRate, "simulated predictions per second")
 	every := fs.Duration("every", 5*time.Second, "how often to print the live summary")
 	logLevel := fs.String("log.level", "warn", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if !(*rate > 0) {
+		return &usageError{fmt.Errorf("demo: --rate must be positive")}
 	}
 	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
@@ -41,11 +42,19 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer cancel()
 	}
 
-	cfg, err := config.Parse("demo.yaml", demoConfig)
+	// The traffic of package simulate, and the configuration that declares
+	// its model: event time runs DefaultSpeed times faster than the wall
+	// clock, so a 5m window closes every 2.5 s and a 1h one every 30 s.
+	speed := float64(simulate.DefaultSpeed)
+	o := simulate.Fraud()
+	o.EventRate = *rate / speed
+	o.Seed = uint64(time.Now().UnixNano())
+	cfg, err := simulate.Config(o, false)
 	if err != nil {
-		return fmt.Errorf("embedded demo configuration: %w", err)
+		return &usageError{fmt.Errorf("demo: %w", err)}
 	}
 	cfg.Listen = *listen
+	cfg.Kafka.Group = demoGroup
 
 	kafka, err := consumer.NewEmbedded(0)
 	if err != nil {
@@ -61,23 +70,22 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer prod.Close()
-	gen := simulate.NewGenerator(simulate.Options{Rate: *rate, Seed: uint64(time.Now().UnixNano())})
-	opts := gen.Options()
-	// The reference is the first 20 simulated minutes, before the drift.
-	cfg.Models[0].Reference = &config.Reference{From: opts.Start, To: opts.Start.Add(20 * time.Minute)}
+	gen := simulate.New(o)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	started := func(addr string, m *exporter.Metrics) {
 		fmt.Fprintf(stdout, "reckon demo: embedded Kafka (kfake) at %s, topics %s and %s\n", cfg.Kafka.Brokers[0], cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic)
 		fmt.Fprintf(stdout, "simulated model %q: %.0f predictions/s, simulated time %gx the wall clock from %s;\n",
-			opts.Model, opts.Rate, opts.Speed, opts.Start.Format(time.RFC3339))
+			o.Models[0].Name, *rate, speed, o.Start.Format(time.RFC3339))
 		fmt.Fprintf(stdout, "  drift injected at simulated %s (after %s of wall time)\n",
-			gen.DriftTime().Format(time.RFC3339), time.Duration(float64(opts.DriftAt)/opts.Speed).Round(time.Second))
+			o.DriftTime().Format(time.RFC3339), time.Duration(float64(o.Drift.At)/speed).Round(time.Second))
 		fmt.Fprintf(stdout, "metrics: http://%s/metrics   (point Prometheus at it:\n", addr)
 		fmt.Fprintf(stdout, "  scrape_configs: [{job_name: reckon, scrape_interval: 5s, static_configs: [{targets: [\"%s\"]}]}])\n\n", addr)
-		wg.Go(func() { simulate.Run(ctx, gen, prod) })
-		wg.Go(func() { printSummaries(ctx, stdout, m, *every, opts.Speed, cfg.Windows[0].Text) })
+		wg.Go(func() {
+			simulate.Run(ctx, gen, prod, speed, [2]string{cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic})
+		})
+		wg.Go(func() { printSummaries(ctx, stdout, m, *every, speed, cfg.Windows[0].Text) })
 	}
 	err = serve(ctx, cfg, log, started)
 	if ctx.Err() != nil {

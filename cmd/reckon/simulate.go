@@ -16,8 +16,8 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	brokers := fs.String("brokers", "", "comma-separated seed brokers (required)")
-	rate := fs.Float64("rate", 500, "predictions per wall-clock second")
-	speed := fs.Float64("speed", 120, "simulated seconds per wall-clock second")
+	rate := fs.Float64("rate", simulate.DefaultRate, "predictions per wall-clock second")
+	speed := fs.Float64("speed", simulate.DefaultSpeed, "simulated seconds per wall-clock second")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
 	partitions := fs.Int("partitions", 4, "partitions of the topics, when they must be created")
 	predTopic := fs.String("predictions-topic", "predictions", "predictions topic")
@@ -29,6 +29,16 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *brokers == "" {
 		return &usageError{fmt.Errorf("simulate: --brokers is required")}
+	}
+	if !(*rate > 0 && *speed > 0) {
+		return &usageError{fmt.Errorf("simulate: --rate and --speed must be positive")}
+	}
+	o := simulate.Fraud()
+	o.Models[0].Name = *model
+	o.EventRate = *rate / *speed
+	o.Seed = *seed
+	if err := o.Validate(); err != nil {
+		return &usageError{fmt.Errorf("simulate: %w", err)}
 	}
 	if *duration > 0 {
 		var cancel context.CancelFunc
@@ -44,13 +54,9 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer prod.Close()
-	gen := simulate.NewGenerator(simulate.Options{
-		Model: *model, PredictionsTopic: *predTopic, OutcomesTopic: *outTopic,
-		Rate: *rate, Speed: *speed, Seed: *seed,
-	})
 	fmt.Fprintf(stdout, "simulating model %q into %s: %.0f predictions/s, drift at simulated %s\n",
-		*model, *brokers, *rate, gen.DriftTime().Format(time.RFC3339))
-	sent := simulate.Run(ctx, gen, prod)
+		*model, *brokers, *rate, o.DriftTime().Format(time.RFC3339))
+	sent := simulate.Run(ctx, simulate.New(o), prod, *speed, [2]string{*predTopic, *outTopic})
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := prod.Flush(fctx); err != nil {

@@ -8,10 +8,14 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reckonhq/reckon/consumer"
+	"github.com/reckonhq/reckon/event"
 )
 
 // TestRunTiny runs the whole driver on a tiny input against the embedded
@@ -82,7 +86,7 @@ func TestRunTiny(t *testing.T) {
 	if j := r.Join; j.Pending == 0 || j.Held < j.Pending || !(j.BytesPerPending > 0) {
 		t.Errorf("join memory %+v", j)
 	}
-	if s := r.Sketch; s.Predictions == 0 || len(s.Features) != o.Gen.Features || !(s.NumericMean > 0) || !(s.CategoricalMean > 0) {
+	if s := r.Sketch; s.Predictions == 0 || len(s.Features) != len(o.Traffic.Models[0].Features) || !(s.NumericMean > 0) || !(s.CategoricalMean > 0) {
 		t.Errorf("sketch sizes %+v", s)
 	}
 
@@ -199,5 +203,49 @@ func TestValidateRejectsNegativeCommitInterval(t *testing.T) {
 	o.CommitInterval = -time.Second
 	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "commit interval") {
 		t.Errorf("Validate = %v, want a commit interval error", err)
+	}
+}
+
+// TestComponentRulesMatchFunctionNames checks the profile rules against the
+// names the runtime gives the functions they are about, so that moving a
+// package cannot silently move CPU to another component.
+func TestComponentRulesMatchFunctionNames(t *testing.T) {
+	name := func(fn any) string { return runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name() }
+	ceiling, decode := name((*ceilPart).process), name((*event.Decoder).DecodePrediction)
+	for _, tc := range []struct {
+		stack []string
+		want  string
+	}{
+		{[]string{decode, ceiling, "runtime.goexit"}, "ceiling: decode"},
+		{[]string{"runtime.memmove", ceiling}, "ceiling: other"},
+		{[]string{name(runCeiling)}, "bench harness"},
+		{[]string{decode, name((*consumer.Processor).Run), name(runFull)}, "reckon loop"},
+	} {
+		if got := componentRules[componentOf(strings.Join(tc.stack, "\n"))].name; got != tc.want {
+			t.Errorf("%q is attributed to %q, want %q", tc.stack, got, tc.want)
+		}
+	}
+}
+
+// TestNotesFlagStaleTaskRule checks that a full-pipeline profile without a
+// sample under the partition tasks is called out, and one with is not.
+func TestNotesFlagStaleTaskRule(t *testing.T) {
+	stale := func(comps ...string) bool {
+		tg := &Target{Kafka: "k", Full: Phase{Seconds: 100, CPU: &CPUBreakdown{Samples: 10}}}
+		for _, c := range comps {
+			tg.Full.CPU.Components = append(tg.Full.CPU.Components, Component{Name: c})
+		}
+		for _, n := range notes(&Report{Targets: []*Target{tg}}) {
+			if strings.Contains(n, "no longer match") {
+				return true
+			}
+		}
+		return false
+	}
+	if !stale("reckon loop", "franz-go client") {
+		t.Error("a profile with no task samples is not flagged")
+	}
+	if stale("reckon worker: decode", "reckon loop") {
+		t.Error("a profile with task samples is flagged")
 	}
 }

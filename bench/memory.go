@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"runtime"
 
-	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/event"
+	"github.com/reckonhq/reckon/simulate"
 	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows/join"
 )
@@ -41,7 +41,7 @@ func heapAlloc() uint64 {
 }
 
 func measureJoin(o Options) (JoinMemory, error) {
-	cfg, err := gen.Config(o.Gen, false)
+	cfg, err := simulate.Config(o.Traffic, false)
 	if err != nil {
 		return JoinMemory{}, err
 	}
@@ -52,11 +52,11 @@ func measureJoin(o Options) (JoinMemory, error) {
 		outcome bool
 	}
 	evs := make([]ev, o.Events)
-	g := gen.New(o.Gen)
-	var rec gen.Record
+	g := simulate.New(o.Traffic)
+	var rec simulate.Record
 	for i := range evs {
 		g.Next(&rec)
-		evs[i] = ev{join.KeyOf(uint16(rec.Model), rec.Key), rec.TimeMs, uint16(rec.Model), rec.Topic == gen.Outcomes}
+		evs[i] = ev{join.KeyOf(uint16(rec.Model), rec.Key), rec.TimeMs, uint16(rec.Model), rec.Topic == simulate.Outcomes}
 	}
 	g = nil
 	lateness := cfg.AllowedLateness.Milliseconds()
@@ -123,7 +123,7 @@ type FeatureSize struct {
 }
 
 func measureSketches(o Options) (SketchSizes, error) {
-	cfg, err := gen.Config(o.Gen, false)
+	cfg, err := simulate.Config(o.Traffic, false)
 	if err != nil {
 		return SketchSizes{}, err
 	}
@@ -141,16 +141,16 @@ func measureSketches(o Options) (SketchSizes, error) {
 		}
 	}
 	win := cfg.Windows[0]
-	end := o.Gen.Start.UnixMilli() + win.Length.Milliseconds()
-	g := gen.New(o.Gen)
+	end := o.Traffic.Start.UnixMilli() + win.Length.Milliseconds()
+	g := simulate.New(o.Traffic)
 	s := SketchSizes{Window: win.Text}
-	var rec gen.Record
+	var rec simulate.Record
 	for n := 0; n < 100_000_000; n++ {
 		g.Next(&rec)
 		if rec.TimeMs >= end {
 			break
 		}
-		if rec.Topic != gen.Predictions || rec.Model != 0 {
+		if rec.Topic != simulate.Predictions || rec.Model != 0 {
 			continue
 		}
 		if err := dec.DecodePrediction(rec.Value, p); err != nil {

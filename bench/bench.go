@@ -1,5 +1,5 @@
 // Package bench is the driver of `reckon bench`: it generates traffic of M
-// models with N features (package bench/gen), publishes it to an in-process
+// models with N features (simulate.Bench), publishes it to an in-process
 // Kafka (kfake) and, when asked, to a real one, and measures on the same
 // records in one run:
 //
@@ -24,9 +24,12 @@
 // it to reckon's worker, its loop, the franz-go client, kfake and the
 // runtime.
 //
-// bench is a measurement tool, not part of the processor. Unlike the rest
-// of reckon outside consumer/, it talks to Kafka directly (the ceiling's
-// consumer, the producers, topic clean-up).
+// bench is a measurement tool, not part of the processor: it drives
+// package consumer through its exported API only (New with
+// WithBatchObserver, NewEmbedded, CreateTopicsOn, NewProducer, ClientOpts),
+// and, unlike the rest of reckon outside consumer/, talks to Kafka directly
+// where it must measure or clean up without the processor (the ceiling's
+// consumer, producer settings, deleting its topics and groups).
 package bench
 
 import (
@@ -36,17 +39,21 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/reckonhq/reckon/consumer"
-	"github.com/reckonhq/reckon/consumer/bench/gen"
+	"github.com/reckonhq/reckon/simulate"
 )
 
 // Options configure a run. Start from Defaults.
 type Options struct {
-	Gen        gen.Options
+	// Traffic is what is published: simulate.Bench unless changed (with
+	// its Models from simulate.Fleet, which the report's features and
+	// models describe).
+	Traffic    simulate.Options
 	Events     int // records published: predictions and outcomes together
 	Partitions int // of each input topic
 	// Repeat runs the ceiling and the full pipeline this many times, in
@@ -92,7 +99,7 @@ type Options struct {
 // 10,000 records/s, profiles on.
 func Defaults() Options {
 	return Options{
-		Gen:             gen.Defaults(),
+		Traffic:         simulate.Bench(),
 		Events:          6_000_000,
 		Partitions:      4,
 		Repeat:          1,
@@ -108,7 +115,7 @@ func Defaults() Options {
 // Validate reports options that cannot run.
 func (o *Options) Validate() error {
 	var errs []error
-	if err := o.Gen.Validate(); err != nil {
+	if err := o.Traffic.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if o.Events < 1 {
@@ -274,9 +281,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			LoadAvgStart: loadAvg(),
 		},
 		Params: Params{
-			Features: o.Gen.Features, Models: o.Gen.Models, Events: o.Events, Partitions: o.Partitions, Repeat: o.Repeat,
-			LabelRate: o.Gen.LabelRate, ErrorRate: o.Gen.ErrorRate, MissingRate: o.Gen.MissingRate,
-			EventRate: o.Gen.EventRate, Seed: o.Gen.Seed,
+			Features: len(o.Traffic.Models[0].Features), Models: len(o.Traffic.Models), Events: o.Events, Partitions: o.Partitions, Repeat: o.Repeat,
+			LabelRate: o.Traffic.LabelRate, ErrorRate: o.Traffic.ErrorRate, MissingRate: o.Traffic.MissingRate,
+			EventRate: o.Traffic.EventRate, Seed: o.Traffic.Seed,
 			LatencySeconds: o.LatencyDuration.Seconds(), LatencyRate: o.LatencyRate, ProbeRate: o.ProbeRate,
 		},
 	}
@@ -339,6 +346,9 @@ func notes(r *Report) []string {
 	for _, t := range r.Targets {
 		if t.Full.Seconds < 4*r.Params.CommitInterval {
 			n = append(n, fmt.Sprintf("%s: the full pipeline's measured interval (%.1fs) spans fewer than four commit intervals, too few for a steady rate: raise --events", t.Kafka, t.Full.Seconds))
+		}
+		if c := t.Full.CPU; c != nil && c.Samples > 0 && !slices.ContainsFunc(c.Components, func(c Component) bool { return strings.HasPrefix(c.Name, "reckon worker") }) {
+			n = append(n, fmt.Sprintf("%s: no CPU sample of the full pipeline is under the partition tasks (%s): the profile rules of bench/pprof.go no longer match the processor's code, and its work is counted as reckon's loop", t.Kafka, taskFrame))
 		}
 	}
 	return n

@@ -23,15 +23,15 @@ import (
 
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/consumer"
-	"github.com/reckonhq/reckon/consumer/bench/gen"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/exporter"
+	"github.com/reckonhq/reckon/simulate"
 )
 
 // runTarget publishes the records to brokers and measures the ceiling, the
 // full pipeline and the latency there.
 func runTarget(ctx context.Context, o *Options, t *Target, brokers []string, r *Report) error {
-	cfg, err := gen.Config(o.Gen, o.LatencyDuration > 0)
+	cfg, err := simulate.Config(o.Traffic, o.LatencyDuration > 0)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func runTarget(ctx context.Context, o *Options, t *Target, brokers []string, r *
 			deleteAll(brokers, groups, o.Log, k.PredictionsTopic, k.OutcomesTopic, k.DeadLetterTopic, k.ResultsTopic)
 		}()
 	}
-	g := gen.New(o.Gen)
+	g := simulate.New(o.Traffic)
 	fmt.Fprintf(o.Log, "bench:   producing %d records\n", o.Events)
 	rate, size, err := produce(ctx, cfg, g, o.Events)
 	if err != nil {
@@ -111,7 +111,7 @@ func runTarget(ctx context.Context, o *Options, t *Target, brokers []string, r *
 }
 
 // produce publishes n records of g and returns the rate and mean value size.
-func produce(ctx context.Context, cfg *config.Config, g *gen.Generator, n int) (rate, meanBytes float64, err error) {
+func produce(ctx context.Context, cfg *config.Config, g *simulate.Generator, n int) (rate, meanBytes float64, err error) {
 	p, err := consumer.NewProducer(cfg.Kafka.Brokers, kgo.MaxBufferedRecords(100_000))
 	if err != nil {
 		return 0, 0, err
@@ -121,7 +121,7 @@ func produce(ctx context.Context, cfg *config.Config, g *gen.Generator, n int) (
 	start := time.Now()
 	var bytes int
 	for range n {
-		var rec gen.Record // fresh buffers: the producer keeps them until acknowledged
+		var rec simulate.Record // fresh buffers: the producer keeps them until acknowledged
 		g.Next(&rec)
 		bytes += len(rec.Value)
 		p.Send(ctx, topics[rec.Topic], rec.Key, rec.Value)
@@ -152,12 +152,12 @@ type ceilPart struct {
 }
 
 func (c *ceilPart) process() {
-	for _, r := range c.recs[gen.Predictions] {
+	for _, r := range c.recs[simulate.Predictions] {
 		if err := c.dec.DecodePrediction(r.Value, c.pred); err != nil {
 			c.dead++
 		}
 	}
-	for _, r := range c.recs[gen.Outcomes] {
+	for _, r := range c.recs[simulate.Outcomes] {
 		if err := c.dec.DecodeOutcome(r.Value, &c.outcome); err != nil {
 			c.dead++
 		}
@@ -243,7 +243,7 @@ func runCeiling(ctx context.Context, o *Options, cfg *config.Config, total uint6
 
 // runFull runs the processor until it has counted every record, then, if
 // latency is set, the latency phase while it keeps running.
-func runFull(ctx context.Context, o *Options, cfg *config.Config, g *gen.Generator, total uint64, latency bool, profileFile string) (full Phase, pending float64, lat *Latency, err error) {
+func runFull(ctx context.Context, o *Options, cfg *config.Config, g *simulate.Generator, total uint64, latency bool, profileFile string) (full Phase, pending float64, lat *Latency, err error) {
 	reg := prometheus.NewRegistry()
 	met := exporter.New(reg, "bench", cfg.SeriesLimit, exporter.WithMaxModelVersions(cfg.MaxModelVersions))
 	ready := new(exporter.Readiness)
@@ -330,7 +330,7 @@ func runFull(ctx context.Context, o *Options, cfg *config.Config, g *gen.Generat
 // what Prometheus would scrape) every o.ScrapeInterval; a probe is visible
 // at the end of the first scrape whose body has its series. So the figure
 // is an upper bound, at most one scrape interval plus one scrape late.
-func runLatency(ctx context.Context, o *Options, cfg *config.Config, g *gen.Generator, reg *prometheus.Registry, ready *exporter.Readiness) (*Latency, error) {
+func runLatency(ctx context.Context, o *Options, cfg *config.Config, g *simulate.Generator, reg *prometheus.Registry, ready *exporter.Readiness) (*Latency, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -402,17 +402,17 @@ func runLatency(ctx context.Context, o *Options, cfg *config.Config, g *gen.Gene
 			break
 		}
 		for range int(elapsed.Seconds()*o.LatencyRate) - emitted {
-			var rec gen.Record
+			var rec simulate.Record
 			g.Next(&rec)
 			load.Send(ctx, topics[rec.Topic], rec.Key, rec.Value)
 			emitted++
 		}
 		for !time.Now().Before(nextProbe) {
 			seq++
-			var rec gen.Record
+			var rec simulate.Record
 			g.Probe(&rec, seq)
 			sent[seq] = time.Now()
-			probes.Send(ctx, topics[gen.Predictions], rec.Key, rec.Value)
+			probes.Send(ctx, topics[simulate.Predictions], rec.Key, rec.Value)
 			nextProbe = nextProbe.Add(probeEvery)
 		}
 	}
@@ -487,7 +487,7 @@ func probeSeqs(body string) []int {
 	const metric = "reckon_predictions_total{"
 	const version = `model_version="p`
 	for line := range strings.SplitSeq(body, "\n") {
-		if !strings.HasPrefix(line, metric) || !strings.Contains(line, `model="`+gen.ProbeModel+`"`) {
+		if !strings.HasPrefix(line, metric) || !strings.Contains(line, `model="`+simulate.ProbeModel+`"`) {
 			continue
 		}
 		i := strings.Index(line, version)
