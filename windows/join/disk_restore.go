@@ -1,0 +1,263 @@
+package join
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// restoring is the state of a restore between the first Restore and
+// Restored.
+type restoring struct {
+	// cold: the store was empty, so records are written as they come and
+	// the time index and the counts are built at the end, in one pass.
+	// Otherwise (warm) each record updates them as it is applied.
+	cold  bool
+	batch *pebble.Batch
+}
+
+// restoreBatchBytes is how much a restore buffers before writing to pebble.
+const restoreBatchBytes = 4 << 20
+
+var errRestoreOrder = errors.New("join: Restore and Restored come before any event, after Open or Reset")
+
+// Restore applies one changelog record, as Changes gave it and Kafka keeps
+// it (value nil for a tombstone), to the state on disk. Call it for each
+// record with IsChangelogKey from Position() on, in offset order, right after
+// Open or Reset, then call Restored. Records already reflected on disk may
+// come again: applying one twice is harmless. Sink sees nothing.
+func (d *DiskStore) Restore(key, value []byte) error {
+	if d.err != nil {
+		return d.err
+	}
+	if len(d.jlog) > 0 {
+		return errRestoreOrder
+	}
+	if d.rs == nil {
+		d.rs = &restoring{cold: d.held == 0}
+		if d.rs.cold {
+			d.rs.batch = d.db.NewBatch()
+			// Until Restored, Open would start this directory afresh.
+			d.rs.batch.Set([]byte{mPrefix}, d.appendLocalMeta(nil, false), nil)
+		} else {
+			d.rs.batch = d.db.NewIndexedBatch()
+		}
+	}
+	if err := d.restore(key, value); err != nil {
+		return fmt.Errorf("join: changelog record %x: %w", key, err)
+	}
+	if d.rs.batch.Len() >= restoreBatchBytes {
+		return d.flushRestore(false)
+	}
+	return nil
+}
+
+func (d *DiskStore) restore(key, value []byte) error {
+	b := d.rs.batch
+	if string(key) == metaKey {
+		wm, next, swept, err := decodeMetaValue(value)
+		if err != nil {
+			return err
+		}
+		d.wm, d.nextSweep, d.swept = wm, next, swept
+		return nil
+	}
+	id, ok := parseEKey(key)
+	if !ok {
+		return fmt.Errorf("%w: not a join changelog key", errFormat)
+	}
+	var after entry
+	if value != nil {
+		var err error
+		if after, err = decodeEntryValue(id.key, id.model, value); err != nil {
+			return err
+		}
+	}
+	if d.rs.cold {
+		if value == nil {
+			return b.Delete(key, nil)
+		}
+		return b.Set(key, value, nil)
+	}
+	// Warm: undo what the id held, then apply the record.
+	v, closer, err := b.Get(key)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		before, err := decodeEntryValue(id.key, id.model, v)
+		closer.Close()
+		if err != nil {
+			return err
+		}
+		d.count(before, -1)
+		if value == nil || before.t != after.t {
+			if err := b.Delete(appendTKey(nil, before.t, id.key, id.model), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if value == nil {
+		return b.Delete(key, nil)
+	}
+	d.count(after, +1)
+	if err := b.Set(key, value, nil); err != nil {
+		return err
+	}
+	return b.Set(appendTKey(nil, after.t, id.key, id.model), []byte{after.flags}, nil)
+}
+
+// count adds n to the gauges for e.
+func (d *DiskStore) count(e entry, n int) {
+	d.held += n
+	switch e.state() {
+	case statePending:
+		d.pending += n
+	case stateWaiting:
+		d.waiting += n
+	}
+}
+
+// flushRestore writes the restore's batch. A warm restore's batch carries
+// the metadata, so that the counts on disk always match the entries there;
+// the position stays the old one until Restored.
+func (d *DiskStore) flushRestore(final bool) error {
+	b := d.rs.batch
+	if !d.rs.cold {
+		b.Set([]byte{mPrefix}, d.appendLocalMeta(nil, true), nil)
+	}
+	err := b.Commit(pebble.NoSync)
+	b.Close()
+	d.rs.batch = nil
+	if err != nil {
+		d.fail(err)
+		return d.err
+	}
+	if !final {
+		if d.rs.cold {
+			d.rs.batch = d.db.NewBatch()
+		} else {
+			d.rs.batch = d.db.NewIndexedBatch()
+		}
+	}
+	return nil
+}
+
+// Restored ends a restore: the store now reflects the changelog up to
+// position (the offset after the last record read; Position() if there were
+// none). It writes what Restore applied, builds the time index after a cold
+// restore, and fills the memory cache. Call it even when there was nothing
+// to restore; the store is then ready for events.
+func (d *DiskStore) Restored(position int64) error {
+	if d.err != nil {
+		return d.err
+	}
+	if len(d.jlog) > 0 {
+		return errRestoreOrder
+	}
+	cold := d.rs != nil && d.rs.cold
+	if d.rs != nil {
+		if err := d.flushRestore(true); err != nil {
+			return err
+		}
+	}
+	d.rs = nil
+	d.pos = position
+	if err := d.load(cold); err != nil {
+		d.fail(err)
+		return d.err
+	}
+	b := d.db.NewBatch()
+	b.Set([]byte{mPrefix}, d.appendLocalMeta(nil, true), nil)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		d.fail(err)
+	}
+	b.Close()
+	d.last = d.snapshot()
+	return d.err
+}
+
+// load reads every entry on disk in key order, into the memory cache while
+// it has room. After a cold restore it also writes the time index and counts
+// the entries, and drops any whose time the last sweep passed: an id retired
+// whose tombstone the changelog topic no longer has.
+func (d *DiskStore) load(build bool) error {
+	d.hot = table{}
+	d.hot.alloc(minCapacity)
+	d.hand = 0
+	if build {
+		d.held, d.pending, d.waiting = 0, 0, 0
+	}
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: []byte{ePrefix}, UpperBound: []byte{ePrefix + 1}})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var b *pebble.Batch
+	if build {
+		b = d.db.NewBatch()
+		defer func() { b.Close() }()
+	}
+	full := false
+	for ok := it.First(); ok; ok = it.Next() {
+		id, ok := parseEKey(it.Key())
+		if !ok {
+			continue // the metadata record 'J' is not kept on disk
+		}
+		e, err := decodeEntryValue(id.key, id.model, it.Value())
+		if err != nil {
+			return err
+		}
+		if build {
+			if e.t <= d.swept && d.swept != minSwept {
+				b.Delete(it.Key(), nil)
+				continue
+			}
+			d.count(e, +1)
+			b.Set(appendTKey(nil, e.t, id.key, id.model), []byte{e.flags}, nil)
+			if b.Len() >= restoreBatchBytes {
+				if err := b.Commit(pebble.NoSync); err != nil {
+					return err
+				}
+				b.Reset()
+			}
+		}
+		if full || !d.hotFits(e.t) {
+			continue
+		}
+		if d.hot.full() {
+			if n := len(d.hot.slots); n+n/2 > d.hotCells {
+				full = true
+				continue
+			}
+			d.hot.grow()
+		}
+		sl, off := d.hotCell(e)
+		d.hot.insert(sl, off)
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	if build {
+		if err := b.Commit(pebble.NoSync); err != nil {
+			return err
+		}
+	}
+	d.cold = d.held - d.hot.count
+	return nil
+}
+
+// Written returns when the state on disk was last written (by Commit or
+// Restored), or the zero time for a new store. A changelog topic keeps
+// tombstones only for its delete.retention.ms: a directory older than that
+// may hold ids whose retirement the changelog no longer records, and should
+// be Reset before restoring.
+func (d *DiskStore) Written() time.Time {
+	if d.writtenMs == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(d.writtenMs)
+}

@@ -1,0 +1,327 @@
+package join
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// forEach calls f for every held entry: the journal's, then the committed
+// ones on disk that the journal does not hold.
+func (d *DiskStore) forEach(f func(e entry)) {
+	for i := range d.jlog {
+		if c := &d.jlog[i]; c.has {
+			f(c.after)
+		}
+	}
+	d.diskEntries(func(e entry) {
+		if _, ok := d.jidx[ident{e.key, e.model}]; !ok {
+			f(e)
+		}
+	})
+}
+
+// diskEntries calls f for every entry on disk.
+func (d *DiskStore) diskEntries(f func(e entry)) {
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: []byte{ePrefix}, UpperBound: []byte{ePrefix + 1}})
+	if err != nil {
+		panic(err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		id, ok := parseEKey(it.Key())
+		if !ok {
+			panic(fmt.Sprintf("key %x on disk", it.Key()))
+		}
+		e, err := decodeEntryValue(id.key, id.model, it.Value())
+		if err != nil {
+			panic(err)
+		}
+		f(e)
+	}
+}
+
+// checkDiskInvariants verifies that the disk holds a time index record for
+// each entry and no other, that the memory cache holds committed entries as
+// they are on disk, and that the gauges count what is held.
+func checkDiskInvariants(t testing.TB, d *DiskStore) {
+	t.Helper()
+	onDisk := make(map[ident]entry)
+	d.diskEntries(func(e entry) {
+		onDisk[ident{e.key, e.model}] = e
+		if d.last.swept != minSwept && e.t <= d.last.swept {
+			t.Fatalf("entry %+v on disk at or before the committed sweep limit %d", e, d.last.swept)
+		}
+	})
+	if len(onDisk) != d.last.held {
+		t.Fatalf("%d entries on disk, %d committed", len(onDisk), d.last.held)
+	}
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tPrefix}, UpperBound: []byte{tPrefix + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		n++
+		e, err := decodeTKey(it.Key(), it.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, ok := onDisk[ident{e.key, e.model}]; !ok || want.t != e.t || want.flags != e.flags {
+			t.Fatalf("time index %+v, entry %+v (present %v)", e, want, ok)
+		}
+	}
+	it.Close()
+	if n != len(onDisk) {
+		t.Fatalf("%d time index records for %d entries", n, len(onDisk))
+	}
+	hot := 0
+	for i := range d.hot.slots {
+		if d.hot.slots[i].empty() {
+			continue
+		}
+		hot++
+		e := d.hotEntry(i)
+		if onDisk[ident{e.key, e.model}] != e {
+			t.Fatalf("cached %+v, on disk %+v", e, onDisk[ident{e.key, e.model}])
+		}
+	}
+	if hot != d.hot.count || hot+d.cold != len(onDisk) {
+		t.Fatalf("cache holds %d (count %d), %d cold, %d on disk", hot, d.hot.count, d.cold, len(onDisk))
+	}
+	if len(d.jidx) != len(d.jlog) {
+		t.Fatalf("journal index of %d for %d changes", len(d.jidx), len(d.jlog))
+	}
+	pending, waiting, all := 0, 0, 0
+	d.forEach(func(e entry) {
+		all++
+		switch e.state() {
+		case statePending:
+			pending++
+		case stateWaiting:
+			waiting++
+		}
+	})
+	if pending != d.Pending() || waiting != d.WaitingOutcomes() || all != d.Len() {
+		t.Fatalf("Pending/WaitingOutcomes/Len = %d/%d/%d, held %d/%d/%d",
+			d.Pending(), d.WaitingOutcomes(), d.Len(), pending, waiting, all)
+	}
+}
+
+// changelog stands in for the compacted Kafka topic: records at offsets
+// 0, 1, 2 …
+type changelog struct {
+	recs []logRec
+}
+
+type logRec struct{ key, value []byte }
+
+// produce appends the store's changes and returns the position after them.
+func (l *changelog) produce(t testing.TB, d *DiskStore) int64 {
+	t.Helper()
+	seen := make(map[string]bool)
+	err := d.Changes(func(k, v []byte) {
+		if seen[string(k)] {
+			t.Fatalf("key %x twice in one transaction", k)
+		}
+		seen[string(k)] = true
+		l.recs = append(l.recs, logRec{bytes.Clone(k), bytes.Clone(v)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(len(l.recs))
+}
+
+// compacted returns what compaction may leave of the log: the newest record
+// of each key, in offset order, without tombstones if dropTombstones.
+func (l *changelog) compacted(dropTombstones bool) []logRec {
+	newest := make(map[string]int)
+	for i, r := range l.recs {
+		newest[string(r.key)] = i
+	}
+	var out []logRec
+	for i, r := range l.recs {
+		if newest[string(r.key)] == i && (r.value != nil || !dropTombstones) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// restore feeds recs to d and ends the restore at position end.
+func restoreFrom(t testing.TB, d *DiskStore, recs []logRec, end int64) {
+	t.Helper()
+	for _, r := range recs {
+		if err := d.Restore(r.key, r.value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Restored(end); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func openDisk(t testing.TB, dir string, ttl int64, opts ...Option) *DiskStore {
+	t.Helper()
+	d, err := Open(dir, time.Duration(ttl)*time.Millisecond, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// diskRun is a DiskStore under test with its changelog, reopened at will
+// as a partition worker would after a crash.
+type diskRun struct {
+	t    testing.TB
+	ttl  int64
+	opts []Option
+	dir  string
+	d    *DiskStore
+	log  changelog
+}
+
+func newDiskRun(t testing.TB, ttl int64, opts ...Option) *diskRun {
+	r := &diskRun{t: t, ttl: ttl, opts: opts, dir: t.TempDir()}
+	r.d = openDisk(t, r.dir, ttl, opts...)
+	restoreFrom(t, r.d, nil, 0)
+	t.Cleanup(func() { r.d.Close() })
+	return r
+}
+
+func (r *diskRun) commit() {
+	r.t.Helper()
+	if err := r.d.Commit(r.log.produce(r.t, r.d)); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// warm closes the store without committing and opens its directory again,
+// replaying the changelog from the position on disk.
+func (r *diskRun) warm() {
+	r.t.Helper()
+	if err := r.d.Close(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.d = openDisk(r.t, r.dir, r.ttl, r.opts...)
+	restoreFrom(r.t, r.d, r.log.recs[r.d.Position():], int64(len(r.log.recs)))
+}
+
+// cold drops the directory and restores from the compacted changelog.
+func (r *diskRun) cold(dropTombstones bool) {
+	r.t.Helper()
+	if err := r.d.Close(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.dir = r.t.TempDir()
+	r.d = openDisk(r.t, r.dir, r.ttl, r.opts...)
+	restoreFrom(r.t, r.d, r.log.compacted(dropTombstones), int64(len(r.log.recs)))
+}
+
+// TestDiskStoreMatchesReference runs the model test's streams through a
+// DiskStore that commits at random points, and at others aborts, crashes and
+// restores warm, or restores cold from the compacted changelog, with and
+// without its tombstones. After an abort or a restore, the operations since
+// the last commit are replayed, as a partition worker would after its
+// transaction failed: they must report what they reported the first time.
+// The store must keep matching the reference throughout, with a memory
+// budget that holds everything and with one so small that most lookups go to
+// disk.
+func TestDiskStoreMatchesReference(t *testing.T) {
+	budgets := []struct {
+		name string
+		opts []Option
+	}{
+		{"in memory", nil},
+		{"mostly on disk", []Option{WithMemory(2 << 10)}},
+	}
+	for _, b := range budgets {
+		for _, pr := range profiles {
+			t.Run(b.name+"/"+pr.name, func(t *testing.T) {
+				seeds := 3
+				if testing.Short() {
+					seeds = 1
+				}
+				for seed := range seeds {
+					t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+						runDiskModel(t, pr, uint64(seed), b.opts)
+					})
+				}
+			})
+		}
+	}
+}
+
+func runDiskModel(t *testing.T, pr profile, seed uint64, opts []Option) {
+	rng := rand.New(rand.NewPCG(seed, 0x6469736b))
+	ops := genStream(pr, rng)
+	if pr.interval > 0 {
+		opts = append(slices.Clone(opts), WithSweepInterval(time.Duration(pr.interval)*time.Millisecond))
+	}
+	r := newDiskRun(t, pr.ttl, opts...)
+	ref := newRef(pr.ttl)
+	rc := &recorder{}
+	delta := multiset{}
+	var since []op         // operations since the last commit
+	sinceRecs := multiset{} // and what they reported
+	type gauges struct{ pending, waiting, held int }
+	committed := gauges{}
+	restores := 0
+	for i, o := range ops {
+		apply(r.d, ref, o, rc)
+		since = append(since, o)
+		sinceRecs.add(rc.recs...)
+		account(delta, rc, ref)
+		switch x := rng.Float64(); {
+		case x < 0.06:
+			r.commit()
+			since, sinceRecs = since[:0], multiset{}
+			committed = gauges{r.d.Pending(), r.d.WaitingOutcomes(), r.d.Len()}
+		case x < 0.075:
+			switch rng.IntN(4) {
+			case 0:
+				r.d.Abort()
+			case 1:
+				r.warm()
+			case 2:
+				r.cold(false)
+			case 3:
+				r.cold(true)
+			}
+			restores++
+			if g := (gauges{r.d.Pending(), r.d.WaitingOutcomes(), r.d.Len()}); g != committed {
+				t.Fatalf("step %d: after abort or restore, pending/waiting/held %+v, committed %+v", i, g, committed)
+			}
+			checkDiskInvariants(t, r.d)
+			again := &recorder{}
+			for _, o := range since {
+				applyStore(r.d, o, again)
+			}
+			got := multiset{}
+			got.add(again.recs...)
+			if d := diff(got, sinceRecs); d != "" {
+				t.Fatalf("step %d: replay after abort or restore, replay minus first run: %s", i, d)
+			}
+		}
+		if i%7 == 0 || i == len(ops)-1 {
+			compare(t, r.d, ref, delta, i, o)
+		}
+		if i%97 == 0 {
+			checkDiskInvariants(t, r.d)
+		}
+	}
+	r.commit()
+	checkDiskInvariants(t, r.d)
+	if r.d.Len() != 0 || r.d.Pending() != 0 || r.d.WaitingOutcomes() != 0 {
+		t.Fatalf("after drain: len %d pending %d waiting %d", r.d.Len(), r.d.Pending(), r.d.WaitingOutcomes())
+	}
+	if restores == 0 {
+		t.Log("no abort or restore in this stream")
+	}
+}
