@@ -44,9 +44,9 @@ import (
 //
 // # Memory
 //
-// A DiskStore keeps at most about WithMemory bytes (default 256 MiB): 5/8 for a
-// cache of committed entries (24 to 34 bytes per id), 1/4 for pebble's block
-// cache and 1/8 for its memtables. The journal of the open transaction is on
+// A DiskStore keeps at most about WithMemory bytes (default 256 MiB): 1/4 for
+// pebble's block cache, up to 1/4 (at most 128 MiB) for its two memtables,
+// and the rest for a cache of committed entries (23 to 34 bytes per id). The journal of the open transaction is on
 // top: about 100 bytes per id it changed. An id that is not in the cache
 // costs one pebble lookup.
 //
@@ -94,6 +94,11 @@ type DiskStore struct {
 	kbuf  [tKeyLen]byte
 	order []int32 // Commit's buffers
 	tops  []tOp
+}
+
+// compareTOps orders time index writes as their keys sort.
+func compareTOps(x, y tOp) int {
+	return cmp.Or(cmp.Compare(x.t, y.t), cmp.Compare(x.id.key, y.id.key), cmp.Compare(x.id.model, y.id.model))
 }
 
 // tOp is a write to the time index.
@@ -163,7 +168,7 @@ func (d *DiskStore) open() error {
 	po := &pebble.Options{
 		Cache:                       cache,
 		DisableWAL:                  true, // the changelog in Kafka is the log
-		MemTableSize:                uint64(min(max(m/16, 1<<20), 64<<20)),
+		MemTableSize:                uint64(memtableBytes(m)),
 		MemTableStopWritesThreshold: 2,
 		FormatMajorVersion:          pebble.FormatNewest,
 		Logger:                      quietLogger{},
@@ -179,7 +184,7 @@ func (d *DiskStore) open() error {
 		return fmt.Errorf("join: opening %s: %w", d.dir, err)
 	}
 	d.db = db
-	d.hotCells = max(int(m*5/8)/cellBytes, minCapacity)
+	d.hotCells = max(int(m-m/4-2*memtableBytes(m))/cellBytes, minCapacity)
 	d.hot.alloc(minCapacity)
 	d.jidx = make(map[ident]int32)
 
@@ -205,6 +210,11 @@ func (d *DiskStore) open() error {
 }
 
 const cellBytes = 20 // a hot table cell: a slot and an offset
+
+// memtableBytes is the size of one of pebble's memtables under a memory
+// budget of m bytes. There are at most two. Larger memtables cost less CPU
+// per write (fewer flushes and compactions) up to about 64 MiB.
+func memtableBytes(m int64) int64 { return min(max(m/8, 1<<20), 64<<20) }
 
 // Close closes the store. The open transaction is lost.
 func (d *DiskStore) Close() error {
@@ -460,9 +470,7 @@ func (d *DiskStore) Commit(position int64) error {
 		a, b := d.jlog[x].id, d.jlog[y].id
 		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.model, b.model))
 	})
-	slices.SortFunc(d.tops, func(x, y tOp) int {
-		return cmp.Or(cmp.Compare(x.t, y.t), cmp.Compare(x.id.key, y.id.key), cmp.Compare(x.id.model, y.id.model))
-	})
+	slices.SortFunc(d.tops, compareTOps)
 	b := d.db.NewBatch()
 	defer b.Close()
 	var buf []byte

@@ -1,8 +1,10 @@
 package join
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -15,7 +17,17 @@ type restoring struct {
 	// the time index and the counts are built at the end, in one pass.
 	// Otherwise (warm) each record updates them as it is applied.
 	cold  bool
-	batch *pebble.Batch
+	batch *pebble.Batch // warm
+	// cold: records buffered, to be written in key order (a memtable takes
+	// ordered keys several times faster), values in arena.
+	ops   []restoreOp
+	arena []byte
+	begun bool // the metadata marking the restore unfinished is written
+}
+
+type restoreOp struct {
+	key    [eKeyLen]byte
+	v0, v1 int32 // the value is arena[v0:v1]; v0 < 0 for a tombstone
 }
 
 // restoreBatchBytes is how much a restore buffers before writing to pebble.
@@ -37,18 +49,15 @@ func (d *DiskStore) Restore(key, value []byte) error {
 	}
 	if d.rs == nil {
 		d.rs = &restoring{cold: d.held == 0}
-		if d.rs.cold {
-			d.rs.batch = d.db.NewBatch()
-			// Until Restored, Open would start this directory afresh.
-			d.rs.batch.Set([]byte{mPrefix}, d.appendLocalMeta(nil, false), nil)
-		} else {
+		if !d.rs.cold {
 			d.rs.batch = d.db.NewIndexedBatch()
 		}
 	}
 	if err := d.restore(key, value); err != nil {
 		return fmt.Errorf("join: changelog record %x: %w", key, err)
 	}
-	if d.rs.batch.Len() >= restoreBatchBytes {
+	if rs := d.rs; (rs.cold && len(rs.arena)+len(rs.ops)*20 >= restoreBatchBytes) ||
+		(!rs.cold && rs.batch.Len() >= restoreBatchBytes) {
 		return d.flushRestore(false)
 	}
 	return nil
@@ -75,11 +84,16 @@ func (d *DiskStore) restore(key, value []byte) error {
 			return err
 		}
 	}
-	if d.rs.cold {
-		if value == nil {
-			return b.Delete(key, nil)
+	if rs := d.rs; rs.cold {
+		op := restoreOp{v0: -1}
+		copy(op.key[:], key)
+		if value != nil {
+			op.v0 = int32(len(rs.arena))
+			rs.arena = append(rs.arena, value...)
+			op.v1 = int32(len(rs.arena))
 		}
-		return b.Set(key, value, nil)
+		rs.ops = append(rs.ops, op)
+		return nil
 	}
 	// Warm: undo what the id held, then apply the record.
 	v, closer, err := b.Get(key)
@@ -125,23 +139,39 @@ func (d *DiskStore) count(e entry, n int) {
 // the metadata, so that the counts on disk always match the entries there;
 // the position stays the old one until Restored.
 func (d *DiskStore) flushRestore(final bool) error {
-	b := d.rs.batch
-	if !d.rs.cold {
+	rs := d.rs
+	b := rs.batch
+	if rs.cold {
+		b = d.db.NewBatch()
+		if !rs.begun {
+			// Until Restored, Open would start this directory afresh.
+			b.Set([]byte{mPrefix}, d.appendLocalMeta(nil, false), nil)
+			rs.begun = true
+		}
+		// Stable: of two records of one key, the later one is written
+		// later, and wins.
+		slices.SortStableFunc(rs.ops, func(x, y restoreOp) int { return bytes.Compare(x.key[:], y.key[:]) })
+		for i := range rs.ops {
+			op := &rs.ops[i]
+			if op.v0 < 0 {
+				b.Delete(op.key[:], nil)
+			} else {
+				b.Set(op.key[:], rs.arena[op.v0:op.v1], nil)
+			}
+		}
+		rs.ops, rs.arena = rs.ops[:0], rs.arena[:0]
+	} else {
 		b.Set([]byte{mPrefix}, d.appendLocalMeta(nil, true), nil)
 	}
 	err := b.Commit(pebble.NoSync)
 	b.Close()
-	d.rs.batch = nil
+	rs.batch = nil
 	if err != nil {
 		d.fail(err)
 		return d.err
 	}
-	if !final {
-		if d.rs.cold {
-			d.rs.batch = d.db.NewBatch()
-		} else {
-			d.rs.batch = d.db.NewIndexedBatch()
-		}
+	if !final && !rs.cold {
+		rs.batch = d.db.NewIndexedBatch()
 	}
 	return nil
 }
@@ -217,12 +247,11 @@ func (d *DiskStore) load(build bool) error {
 				continue
 			}
 			d.count(e, +1)
-			b.Set(appendTKey(nil, e.t, id.key, id.model), []byte{e.flags}, nil)
-			if b.Len() >= restoreBatchBytes {
-				if err := b.Commit(pebble.NoSync); err != nil {
+			d.tops = append(d.tops, tOp{t: e.t, id: id, flags: e.flags})
+			if len(d.tops) >= restoreBatchBytes/tKeyLen {
+				if err := d.writeTimeIndex(b); err != nil {
 					return err
 				}
-				b.Reset()
 			}
 		}
 		if full || !d.hotFits(e.t) {
@@ -242,12 +271,27 @@ func (d *DiskStore) load(build bool) error {
 		return err
 	}
 	if build {
-		if err := b.Commit(pebble.NoSync); err != nil {
+		if err := d.writeTimeIndex(b); err != nil {
 			return err
 		}
 	}
 	d.cold = d.held - d.hot.count
 	return nil
+}
+
+// writeTimeIndex writes the time index records in tops, in key order, with
+// the deletions already in b.
+func (d *DiskStore) writeTimeIndex(b *pebble.Batch) error {
+	slices.SortFunc(d.tops, compareTOps)
+	var k []byte
+	for _, op := range d.tops {
+		k = appendTKey(k[:0], op.t, op.id.key, op.id.model)
+		b.Set(k, []byte{op.flags}, nil)
+	}
+	d.tops = d.tops[:0]
+	err := b.Commit(pebble.NoSync)
+	b.Reset()
+	return err
 }
 
 // Written returns when the state on disk was last written (by Commit or
