@@ -216,12 +216,19 @@ const cellBytes = 20 // a hot table cell: a slot and an offset
 // per write (fewer flushes and compactions) up to about 64 MiB.
 func memtableBytes(m int64) int64 { return min(max(m/8, 1<<20), 64<<20) }
 
-// Close closes the store. The open transaction is lost.
+// Close closes the store. The open transaction is lost; what was committed
+// is on disk, so that opening the directory again replays nothing. (After a
+// crash instead, the memtables are lost with the process: pebble runs
+// without a write-ahead log, and a warm restore replays what they held.)
 func (d *DiskStore) Close() error {
 	if d.db == nil {
 		return nil
 	}
-	err := d.db.Close()
+	var err error
+	if d.err == nil && d.rs == nil {
+		err = d.db.Flush()
+	}
+	err = errors.Join(err, d.db.Close())
 	d.db = nil
 	if err != nil {
 		return fmt.Errorf("join: closing %s: %w", d.dir, err)

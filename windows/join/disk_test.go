@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,6 +214,22 @@ func (r *diskRun) warm() {
 	if err := r.d.Close(); err != nil {
 		r.t.Fatal(err)
 	}
+	r.reopen()
+}
+
+// crash ends the store as a crash would: what pebble held in memory is lost
+// (it has no write-ahead log). Then it restores warm.
+func (r *diskRun) crash() {
+	r.t.Helper()
+	if err := r.d.db.Close(); err != nil { // no flush
+		r.t.Fatal(err)
+	}
+	r.d.db = nil
+	r.reopen()
+}
+
+func (r *diskRun) reopen() {
+	r.t.Helper()
 	r.d = openDisk(r.t, r.dir, r.ttl, r.opts...)
 	restoreFrom(r.t, r.d, r.log.recs[r.d.Position():], int64(len(r.log.recs)))
 }
@@ -287,14 +305,16 @@ func runDiskModel(t *testing.T, pr profile, seed uint64, opts []Option) {
 			since, sinceRecs = since[:0], multiset{}
 			committed = gauges{r.d.Pending(), r.d.WaitingOutcomes(), r.d.Len()}
 		case x < 0.075:
-			switch rng.IntN(4) {
+			switch rng.IntN(5) {
 			case 0:
 				r.d.Abort()
 			case 1:
 				r.warm()
 			case 2:
-				r.cold(false)
+				r.crash()
 			case 3:
+				r.cold(false)
+			case 4:
 				r.cold(true)
 			}
 			restores++
@@ -403,4 +423,256 @@ func boolToInt(b bool) int64 {
 		return 1
 	}
 	return 0
+}
+
+// diskState is everything a DiskStore's committed state determines.
+type diskState struct {
+	entries                map[ident]entry
+	wm, next, swept        int64
+	pending, waiting, held int
+}
+
+func stateOf(d *DiskStore) diskState {
+	s := diskState{entries: make(map[ident]entry), wm: d.wm, next: d.nextSweep, swept: d.swept,
+		pending: d.Pending(), waiting: d.WaitingOutcomes(), held: d.Len()}
+	d.forEach(func(e entry) { s.entries[ident{e.key, e.model}] = e })
+	return s
+}
+
+func (s diskState) equal(o diskState) bool {
+	if len(s.entries) != len(o.entries) || s.wm != o.wm || s.next != o.next || s.swept != o.swept ||
+		s.pending != o.pending || s.waiting != o.waiting || s.held != o.held {
+		return false
+	}
+	for id, e := range s.entries {
+		if o.entries[id] != e {
+			return false
+		}
+	}
+	return true
+}
+
+// Work that is aborted, or never committed before the process ends, leaves
+// nothing on disk; committed work is all there, whether the directory is
+// opened again (warm) or the changelog restored into an empty one (cold).
+func TestDiskCommitAbortRestore(t *testing.T) {
+	pr := profiles[1] // sparse ids
+	rng := rand.New(rand.NewPCG(7, 7))
+	ops := genStream(pr, rng)
+	r := newDiskRun(t, pr.ttl, WithMemory(4<<10))
+	half := len(ops) / 2
+	for _, o := range ops[:half] {
+		applyStore(r.d, o, &recorder{})
+	}
+	r.commit()
+	want := stateOf(r.d)
+	if want.held == 0 || want.pending == 0 {
+		t.Fatalf("the first half holds nothing: %+v", want)
+	}
+	for _, o := range ops[half:] {
+		applyStore(r.d, o, &recorder{})
+	}
+	if stateOf(r.d).equal(want) {
+		t.Fatal("the second half changed nothing")
+	}
+	r.d.Abort()
+	if got := stateOf(r.d); !got.equal(want) {
+		t.Fatalf("after Abort: %d held, wm %d; committed %d held, wm %d", got.held, got.wm, want.held, want.wm)
+	}
+	for _, o := range ops[half:] {
+		applyStore(r.d, o, &recorder{})
+	}
+	r.warm() // closes without committing: the second half is lost again
+	if got := stateOf(r.d); !got.equal(want) {
+		t.Fatalf("after a warm restore: %d held, wm %d; committed %d held, wm %d", got.held, got.wm, want.held, want.wm)
+	}
+	for _, o := range ops[half:] {
+		applyStore(r.d, o, &recorder{})
+	}
+	r.crash()
+	if got := stateOf(r.d); !got.equal(want) {
+		t.Fatalf("after a crash: %d held, wm %d; committed %d held, wm %d", got.held, got.wm, want.held, want.wm)
+	}
+	r.cold(false)
+	if got := stateOf(r.d); !got.equal(want) {
+		t.Fatalf("after a cold restore: %d held, wm %d; committed %d held, wm %d", got.held, got.wm, want.held, want.wm)
+	}
+	checkDiskInvariants(t, r.d)
+	if r.d.Written().IsZero() || time.Since(r.d.Written()) > time.Minute {
+		t.Fatalf("Written() = %v", r.d.Written())
+	}
+}
+
+// A warm restore applies only what the disk lacks, and tolerates records
+// it already has.
+func TestDiskWarmRestoreReplaysFromPosition(t *testing.T) {
+	r := newDiskRun(t, 1000)
+	rc := &recorder{}
+	r.d.AddPrediction(Prediction{Key: 1, TimeMs: 10}, rc)
+	r.d.AddPrediction(Prediction{Key: 2, TimeMs: 10}, rc)
+	r.commit()
+	pos := r.d.Position()
+	if pos != int64(len(r.log.recs)) || pos != 2 {
+		t.Fatalf("position %d after 2 records, log of %d", pos, len(r.log.recs))
+	}
+	// Another member commits more: a join and an advance.
+	other := openDisk(t, t.TempDir(), 1000)
+	restoreFrom(t, other, r.log.recs, int64(len(r.log.recs)))
+	other.AddOutcome(Outcome{Key: 1, TimeMs: 20}, rc)
+	other.Advance(500, rc)
+	r.log.produce(t, other)
+	other.Close()
+	if len(rc.take()) != 1 {
+		t.Fatal("want one join")
+	}
+	// This member's directory is at pos: it replays from there. Then
+	// replaying everything again, from 0, changes nothing.
+	r.d.Close()
+	for i, from := range []int64{pos, 0} {
+		d := openDisk(t, r.dir, 1000)
+		if want := []int64{pos, int64(len(r.log.recs))}[i]; d.Position() != want {
+			t.Fatalf("Position() = %d, want %d", d.Position(), want)
+		}
+		restoreFrom(t, d, r.log.recs[from:], int64(len(r.log.recs)))
+		if d.Pending() != 1 || d.Len() != 2 || d.Watermark() != 500 {
+			t.Fatalf("from %d: pending %d held %d wm %d", from, d.Pending(), d.Len(), d.Watermark())
+		}
+		checkDiskInvariants(t, d)
+		d.AddOutcome(Outcome{Key: 1, TimeMs: 30}, rc) // closed: a duplicate
+		if got := rc.take(); len(got) != 1 || got[0].kind != "DO" {
+			t.Fatalf("from %d: %v, want a duplicate outcome", from, got)
+		}
+		d.Close()
+	}
+	r.d = openDisk(t, r.dir, 1000)
+}
+
+func TestDiskRestoreErrors(t *testing.T) {
+	good := appendEntryValue(nil, entry{t: 5, flags: stateClosed})
+	key := appendEKey(nil, 1, 0)
+	tests := []struct {
+		name       string
+		key, value []byte
+		want       string
+	}{
+		{"not a join key", []byte("w/0/0"), good, "not a join changelog key"},
+		{"key too short", key[:5], good, "not a join changelog key"},
+		{"future version", key, append([]byte{2}, good[1:]...), "version 2"},
+		{"invalid state", key, []byte{1, 0, 10}, "flags"},
+		{"unknown flags", key, []byte{1, stateClosed | 0x40, 10}, "flags"},
+		{"truncated time", key, []byte{1, stateClosed}, "truncated"},
+		{"pending without score", key, []byte{1, statePending, 10}, "truncated"},
+		{"trailing bytes", key, append(bytes.Clone(good), 0), "trailing"},
+		{"bad metadata", []byte(metaKey), []byte{1, 2}, "truncated"},
+	}
+	for _, warm := range []bool{false, true} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprint(tt.name, " warm=", warm), func(t *testing.T) {
+				r := newDiskRun(t, 1000)
+				if warm {
+					r.d.AddPrediction(Prediction{Key: 9, TimeMs: 1}, &recorder{})
+					r.commit()
+					r.d.Close()
+					r.d = openDisk(t, r.dir, 1000)
+				}
+				err := r.d.Restore(tt.key, tt.value)
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("error %v, want one containing %q", err, tt.want)
+				}
+			})
+		}
+	}
+}
+
+// A cold restore cut short leaves a directory that Open empties.
+func TestDiskUnfinishedColdRestore(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, 1000)
+	for i := range 5 {
+		if err := d.Restore(appendEKey(nil, uint64(i), 0), appendEntryValue(nil, entry{t: 5, flags: stateClosed})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.flushRestore(true) // as a batch would be written before a crash
+	d.Close()
+	d = openDisk(t, dir, 1000)
+	defer d.Close()
+	if d.Len() != 0 || d.Position() != 0 {
+		t.Fatalf("reopened: %d held at position %d", d.Len(), d.Position())
+	}
+	n := 0
+	d.diskEntries(func(entry) { n++ })
+	if n != 0 {
+		t.Fatalf("%d entries left on disk", n)
+	}
+}
+
+func TestDiskReset(t *testing.T) {
+	r := newDiskRun(t, 1000)
+	r.d.AddPrediction(Prediction{Key: 1, TimeMs: 10}, &recorder{})
+	r.commit()
+	if err := r.d.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if r.d.Len() != 0 || r.d.Position() != 0 || r.d.Watermark() != math.MinInt64 {
+		t.Fatalf("after Reset: %d held, position %d", r.d.Len(), r.d.Position())
+	}
+	restoreFrom(t, r.d, r.log.recs, int64(len(r.log.recs)))
+	if r.d.Pending() != 1 {
+		t.Fatalf("restored after Reset: %d pending", r.d.Pending())
+	}
+}
+
+// A store that fits its budget never reads the disk; one that does not
+// evicts, and still finds every id.
+func TestDiskCacheBudget(t *testing.T) {
+	for _, mem := range []int64{defaultMemory, 8 << 10} {
+		r := newDiskRun(t, 1<<40, WithMemory(mem))
+		rc := &recorder{}
+		const n = 5000
+		for i := range n {
+			r.d.AddPrediction(Prediction{Key: uint64(i), TimeMs: int64(i)}, rc)
+			if i%100 == 99 {
+				r.commit()
+			}
+		}
+		if mem == defaultMemory && (r.d.cold != 0 || r.d.hot.count != n) {
+			t.Fatalf("budget %d: %d cold, %d cached", mem, r.d.cold, r.d.hot.count)
+		}
+		if mem < defaultMemory && (r.d.cold == 0 || len(r.d.hot.slots) > r.d.hotCells) {
+			t.Fatalf("budget %d: %d cold, %d cells of at most %d", mem, r.d.cold, len(r.d.hot.slots), r.d.hotCells)
+		}
+		for i := range n {
+			r.d.AddOutcome(Outcome{Key: uint64(i), TimeMs: int64(i)}, rc)
+		}
+		if st := r.d.Stats(); st.Joined != n {
+			t.Fatalf("budget %d: %d joined of %d", mem, st.Joined, n)
+		}
+		r.commit()
+		checkDiskInvariants(t, r.d)
+	}
+}
+
+// After a crash the disk lags: pebble runs without a write-ahead log, so its
+// memtables are lost. The position on disk says so, and replaying from
+// there makes the state equal to the committed one again.
+func TestDiskCrashReplaysWhatWasLost(t *testing.T) {
+	r := newDiskRun(t, 1000)
+	rc := &recorder{}
+	for i := range 3 {
+		r.d.AddPrediction(Prediction{Key: uint64(i), TimeMs: 10}, rc)
+		r.commit()
+	}
+	want := stateOf(r.d)
+	r.d.db.Close() // as crash does
+	r.d.db = nil
+	d := openDisk(t, r.dir, 1000)
+	if d.Position() >= int64(len(r.log.recs)) {
+		t.Fatalf("position %d after a crash: nothing was lost, so the crash proves nothing", d.Position())
+	}
+	d.Close()
+	r.reopen()
+	if got := stateOf(r.d); !got.equal(want) {
+		t.Fatalf("after the crash and replay: %+v, want %+v", got, want)
+	}
 }
