@@ -98,7 +98,10 @@ type DiskStore struct {
 
 // compareTOps orders time index writes as their keys sort.
 func compareTOps(x, y tOp) int {
-	return cmp.Or(cmp.Compare(x.t, y.t), cmp.Compare(x.id.key, y.id.key), cmp.Compare(x.id.model, y.id.model))
+	if x.t != y.t {
+		return cmp.Compare(x.t, y.t)
+	}
+	return cmp.Or(cmp.Compare(x.id.key, y.id.key), cmp.Compare(x.id.model, y.id.model))
 }
 
 // tOp is a write to the time index.
@@ -163,27 +166,12 @@ func Open(dir string, ttl time.Duration, opts ...Option) (*DiskStore, error) {
 
 func (d *DiskStore) open() error {
 	m := d.opts.memory
-	cache := pebble.NewCache(max(m/4, 1<<20))
-	defer cache.Unref()
-	po := &pebble.Options{
-		Cache:                       cache,
-		DisableWAL:                  true, // the changelog in Kafka is the log
-		MemTableSize:                uint64(memtableBytes(m)),
-		MemTableStopWritesThreshold: 2,
-		FormatMajorVersion:          pebble.FormatNewest,
-		Logger:                      quietLogger{},
-	}
-	for i := range po.Levels {
-		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-	}
 	if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return fmt.Errorf("join: state directory: %w", err)
 	}
-	db, err := pebble.Open(d.dir, po)
-	if err != nil {
-		return fmt.Errorf("join: opening %s: %w", d.dir, err)
+	if err := d.openDB(false); err != nil {
+		return err
 	}
-	d.db = db
 	d.hotCells = max(int(m-m/4-2*memtableBytes(m))/cellBytes, minCapacity)
 	d.hot.alloc(minCapacity)
 	d.jidx = make(map[ident]int32)
@@ -207,6 +195,51 @@ func (d *DiskStore) open() error {
 	}
 	d.last = d.snapshot()
 	return nil
+}
+
+// openDB opens pebble in the store's directory. In bulk mode, for a cold
+// restore, pebble compacts nothing on its own: the sorted runs the restore
+// writes pile up in level 0 until Restored merges them all at once, each
+// byte written twice instead of once per level.
+func (d *DiskStore) openDB(bulk bool) error {
+	m := d.opts.memory
+	cache := pebble.NewCache(max(m/4, 1<<20))
+	defer cache.Unref()
+	po := &pebble.Options{
+		Cache:                       cache,
+		DisableWAL:                  true, // the changelog in Kafka is the log
+		MemTableSize:                uint64(memtableBytes(m)),
+		MemTableStopWritesThreshold: 2,
+		FormatMajorVersion:          pebble.FormatNewest,
+		Logger:                      quietLogger{},
+	}
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	if bulk {
+		po.DisableAutomaticCompactions = true
+		po.L0CompactionThreshold = math.MaxInt32 / 2
+		po.L0CompactionFileThreshold = math.MaxInt32 / 2
+		po.L0StopWritesThreshold = math.MaxInt32
+	}
+	db, err := pebble.Open(d.dir, po)
+	if err != nil {
+		return fmt.Errorf("join: opening %s: %w", d.dir, err)
+	}
+	d.db = db
+	return nil
+}
+
+// reopenDB closes pebble, with everything written on disk, and opens it
+// again in or out of bulk mode.
+func (d *DiskStore) reopenDB(bulk bool) error {
+	err := d.db.Flush()
+	err = errors.Join(err, d.db.Close())
+	d.db = nil
+	if err != nil {
+		return fmt.Errorf("join: closing %s: %w", d.dir, err)
+	}
+	return d.openDB(bulk)
 }
 
 const cellBytes = 20 // a hot table cell: a slot and an offset

@@ -1,7 +1,7 @@
 package join
 
 import (
-	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -26,12 +26,19 @@ type restoring struct {
 }
 
 type restoreOp struct {
-	key    [eKeyLen]byte
+	id     ident
+	seq    int32 // the record's place in the batch
 	v0, v1 int32 // the value is arena[v0:v1]; v0 < 0 for a tombstone
 }
 
-// restoreBatchBytes is how much a restore buffers before writing to pebble.
+// restoreBatchBytes is how much a warm restore buffers before writing to
+// pebble.
 const restoreBatchBytes = 4 << 20
+
+// coldBatchBytes is how much a cold restore buffers: a memtable's size, so
+// that pebble takes each batch as a sorted run of its own (a "flushable
+// batch", written to a table without going through the memtable).
+func (d *DiskStore) coldBatchBytes() int { return int(memtableBytes(d.opts.memory)) }
 
 var errRestoreOrder = errors.New("join: Restore and Restored come before any event, after Open or Reset")
 
@@ -49,14 +56,19 @@ func (d *DiskStore) Restore(key, value []byte) error {
 	}
 	if d.rs == nil {
 		d.rs = &restoring{cold: d.held == 0}
-		if !d.rs.cold {
+		if d.rs.cold {
+			if err := d.reopenDB(true); err != nil {
+				d.fail(err)
+				return d.err
+			}
+		} else {
 			d.rs.batch = d.db.NewIndexedBatch()
 		}
 	}
 	if err := d.restore(key, value); err != nil {
 		return fmt.Errorf("join: changelog record %x: %w", key, err)
 	}
-	if rs := d.rs; (rs.cold && len(rs.arena)+len(rs.ops)*20 >= restoreBatchBytes) ||
+	if rs := d.rs; (rs.cold && len(rs.arena)+len(rs.ops)*(eKeyLen+4) >= d.coldBatchBytes()) ||
 		(!rs.cold && rs.batch.Len() >= restoreBatchBytes) {
 		return d.flushRestore(false)
 	}
@@ -85,8 +97,7 @@ func (d *DiskStore) restore(key, value []byte) error {
 		}
 	}
 	if rs := d.rs; rs.cold {
-		op := restoreOp{v0: -1}
-		copy(op.key[:], key)
+		op := restoreOp{id: id, seq: int32(len(rs.ops)), v0: -1}
 		if value != nil {
 			op.v0 = int32(len(rs.arena))
 			rs.arena = append(rs.arena, value...)
@@ -148,15 +159,22 @@ func (d *DiskStore) flushRestore(final bool) error {
 			b.Set([]byte{mPrefix}, d.appendLocalMeta(nil, false), nil)
 			rs.begun = true
 		}
-		// Stable: of two records of one key, the later one is written
-		// later, and wins.
-		slices.SortStableFunc(rs.ops, func(x, y restoreOp) int { return bytes.Compare(x.key[:], y.key[:]) })
+		// Of two records of one key, the later one is written later, and
+		// wins.
+		slices.SortFunc(rs.ops, func(x, y restoreOp) int {
+			if x.id.key != y.id.key { // the common case, decided by one comparison
+				return cmp.Compare(x.id.key, y.id.key)
+			}
+			return cmp.Or(cmp.Compare(x.id.model, y.id.model), cmp.Compare(x.seq, y.seq))
+		})
+		var k []byte
 		for i := range rs.ops {
 			op := &rs.ops[i]
+			k = appendEKey(k[:0], op.id.key, op.id.model)
 			if op.v0 < 0 {
-				b.Delete(op.key[:], nil)
+				b.Delete(k, nil)
 			} else {
-				b.Set(op.key[:], rs.arena[op.v0:op.v1], nil)
+				b.Set(k, rs.arena[op.v0:op.v1], nil)
 			}
 		}
 		rs.ops, rs.arena = rs.ops[:0], rs.arena[:0]
@@ -199,6 +217,14 @@ func (d *DiskStore) Restored(position int64) error {
 	if err := d.load(cold); err != nil {
 		d.fail(err)
 		return d.err
+	}
+	if cold {
+		// Back to normal operation: pebble merges the sorted runs level 0
+		// holds in the background, while the store serves.
+		if err := d.reopenDB(false); err != nil {
+			d.fail(err)
+			return d.err
+		}
 	}
 	b := d.db.NewBatch()
 	b.Set([]byte{mPrefix}, d.appendLocalMeta(nil, true), nil)
@@ -248,7 +274,7 @@ func (d *DiskStore) load(build bool) error {
 			}
 			d.count(e, +1)
 			d.tops = append(d.tops, tOp{t: e.t, id: id, flags: e.flags})
-			if len(d.tops) >= restoreBatchBytes/tKeyLen {
+			if len(d.tops) >= d.coldBatchBytes()/(tKeyLen+4) {
 				if err := d.writeTimeIndex(b); err != nil {
 					return err
 				}
