@@ -35,10 +35,11 @@ type restoreOp struct {
 // pebble.
 const restoreBatchBytes = 4 << 20
 
-// coldBatchBytes is how much a cold restore buffers: a memtable's size, so
-// that pebble takes each batch as a sorted run of its own (a "flushable
-// batch", written to a table without going through the memtable).
-func (d *DiskStore) coldBatchBytes() int { return int(memtableBytes(d.opts.memory)) }
+// coldBatchBytes is how much a cold restore buffers: just over half a
+// memtable, so that pebble takes each batch as a sorted run of its own (a
+// "flushable batch", written to a table without going through the
+// memtable).
+func (d *DiskStore) coldBatchBytes() int { return int(memtableBytes(d.opts.memory))/2 + 4<<10 }
 
 var errRestoreOrder = errors.New("join: Restore and Restored come before any event, after Open or Reset")
 
