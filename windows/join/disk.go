@@ -44,9 +44,10 @@ import (
 //
 // # Memory
 //
-// A DiskStore keeps at most about WithMemory bytes (default 256 MiB): 1/4 for
+// A DiskStore keeps about WithMemory bytes (default 256 MiB): 1/4 for
 // pebble's block cache, up to 1/4 (at most 128 MiB) for its two memtables,
-// and the rest for a cache of committed entries (23 to 34 bytes per id). The journal of the open transaction is on
+// 1/8 left for pebble's other structures and the Go runtime, and the rest
+// for a cache of committed entries (23 to 34 bytes per id). The journal of the open transaction is on
 // top: about 100 bytes per id it changed. An id that is not in the cache
 // costs one pebble lookup.
 //
@@ -172,7 +173,7 @@ func (d *DiskStore) open() error {
 	if err := d.openDB(false); err != nil {
 		return err
 	}
-	d.hotCells = max(int(m-m/4-2*memtableBytes(m))/cellBytes, minCapacity)
+	d.hotCells = max(int(m-m/4-2*memtableBytes(m)-m/8)/cellBytes, minCapacity)
 	d.hot.alloc(minCapacity)
 	d.jidx = make(map[ident]int32)
 

@@ -281,6 +281,9 @@ func (d *DiskStore) load(build bool) error {
 				}
 			}
 		}
+		if full && !build {
+			break // the rest stays on disk
+		}
 		if full || !d.hotFits(e.t) {
 			continue
 		}
