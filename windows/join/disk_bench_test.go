@@ -228,6 +228,7 @@ func reportMemory(b *testing.B, d *DiskStore) {
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MiB")
 	b.ReportMetric(float64(rssBytes())/(1<<20), "rss-MiB")
+	b.ReportMetric(float64(peakRSSBytes())/(1<<20), "peak-rss-MiB") // set-up included
 	b.ReportMetric(float64(d.MemoryBytes())/(1<<20), "store-MiB")
 	b.ReportMetric(float64(benchMemory)/(1<<20), "budget-MiB")
 	b.ReportMetric(float64(d.DiskBytes())/float64(max(d.Len(), 1)), "disk-B/held")
@@ -265,13 +266,19 @@ func settle(b testing.TB, d *DiskStore) {
 
 // rssBytes returns the resident set of the process, or 0 where /proc has
 // none.
-func rssBytes() int64 {
+func rssBytes() int64 { return procStatus("VmRSS:") }
+
+// peakRSSBytes returns the largest resident set the process has had.
+func peakRSSBytes() int64 { return procStatus("VmHWM:") }
+
+// procStatus returns a size in /proc/self/status, in bytes.
+func procStatus(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range bytes.Split(b, []byte("\n")) {
-		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+		if rest, ok := bytes.CutPrefix(line, []byte(field)); ok {
 			kb, _ := strconv.ParseInt(string(bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte("kB")))), 10, 64)
 			return kb << 10
 		}
@@ -371,6 +378,7 @@ func BenchmarkDiskRestore(b *testing.B) {
 			// The merging of the sorted runs the restore leaves, which
 			// pebble does in the background once the store is ready.
 			b.ReportMetric(compact.Seconds()/float64(b.N), "then-compact-s")
+			b.ReportMetric(float64(peakRSSBytes())/(1<<20), "peak-rss-MiB")
 		})
 	}
 }
