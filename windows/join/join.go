@@ -93,6 +93,17 @@
 // AddPrediction, AddOutcome and Advance allocate only when the table grows or
 // an id goes into the side map.
 //
+// # Two stores
+//
+// Store holds the state in memory and checkpoints it whole (MarshalBinary).
+// DiskStore holds it in an embedded LSM (pebble) under a directory, with the
+// ids it uses most cached in memory within a byte budget, and checkpoints it
+// as a changelog of what each transaction changed. Both make every decision
+// through the same code, so they report the same for the same calls; only
+// the order of the retirements within one sweep may differ. DiskStore keeps
+// times at full width: it has no side map, whatever the TTL.
+// docs/state.md describes DiskStore's design and formats.
+//
 // # Concurrency
 //
 // A Store is not safe for concurrent use. It has no locks: one partition worker
