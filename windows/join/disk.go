@@ -47,9 +47,11 @@ import (
 // A DiskStore keeps about WithMemory bytes (default 256 MiB): 1/4 for
 // pebble's block cache, up to 1/4 (at most 128 MiB) for its two memtables,
 // 1/8 left for pebble's other structures and the Go runtime, and the rest
-// for a cache of committed entries (23 to 34 bytes per id). The journal of the open transaction is on
-// top: about 100 bytes per id it changed. An id that is not in the cache
-// costs one pebble lookup.
+// for a cache of committed entries (23 to 34 bytes per id). The journal of
+// the open transaction is on top: about 100 bytes per id it changed. While
+// every committed id is cached, the disk is only written; an id that is not
+// cached costs a pebble lookup (bloom filters spare the data blocks of most
+// absent ids).
 //
 // A DiskStore is not safe for concurrent use: one goroutine owns it, as it
 // owns a Store. Its errors stick: after an I/O error, Changes and Commit
@@ -90,7 +92,8 @@ type DiskStore struct {
 	err       error      // the first I/O error; it sticks
 	arena     []byte     // what Changes hands out, valid until Commit or Abort
 
-	rs *restoring // non-nil between the first Restore and Restored
+	rs  *restoring // non-nil between the first Restore and Restored
+	rs0 int        // entry records a cold restore has read
 
 	kbuf  [tKeyLen]byte
 	order []int32 // Commit's buffers

@@ -98,6 +98,7 @@ func (d *DiskStore) restore(key, value []byte) error {
 		}
 	}
 	if rs := d.rs; rs.cold {
+		d.rs0++
 		op := restoreOp{id: id, seq: int32(len(rs.ops)), v0: -1}
 		if value != nil {
 			op.v0 = int32(len(rs.arena))
@@ -215,6 +216,7 @@ func (d *DiskStore) Restored(position int64) error {
 	}
 	d.rs = nil
 	d.pos = position
+	defer func() { d.rs0 = 0 }()
 	if err := d.load(cold); err != nil {
 		d.fail(err)
 		return d.err
@@ -242,8 +244,13 @@ func (d *DiskStore) Restored(position int64) error {
 // the entries, and drops any whose time the last sweep passed: an id retired
 // whose tombstone the changelog topic no longer has.
 func (d *DiskStore) load(build bool) error {
+	// Size the cache for what it will hold, sparing the rehashes of growing.
+	n := d.held
+	if build {
+		n = d.rs0
+	}
 	d.hot = table{}
-	d.hot.alloc(minCapacity)
+	d.hot.alloc(max(min(capacityFor(n), d.hotCells*2/3), minCapacity))
 	d.hand = 0
 	if build {
 		d.held, d.pending, d.waiting = 0, 0, 0
