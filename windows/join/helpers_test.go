@@ -92,9 +92,30 @@ func (s *Store) forEach(f func(e entry)) {
 	}
 }
 
-// overdue returns the retirements a Sweep would report now, without
+// tested is what the tests drive: a Store or a DiskStore.
+type tested interface {
+	AddPrediction(Prediction, Sink)
+	AddOutcome(Outcome, Sink)
+	Advance(int64, Sink)
+	Sweep(Sink)
+	Pending() int
+	WaitingOutcomes() int
+	Len() int
+	Watermark() int64
+	Stats() Stats
+	overdue(t int64) bool
+	// forEach calls f for every held entry.
+	forEach(f func(e entry))
+}
+
+var (
+	_ tested = (*Store)(nil)
+	_ tested = (*DiskStore)(nil)
+)
+
+// overdueRecs returns the retirements a Sweep would report now, without
 // reporting them, and how many of the held ids are overdue.
-func (s *Store) overdueRecs() (recs []rec, pending, waiting, all int) {
+func overdueRecs(s tested) (recs []rec, pending, waiting, all int) {
 	s.forEach(func(e entry) {
 		if !s.overdue(e.t) {
 			return
@@ -112,9 +133,14 @@ func (s *Store) overdueRecs() (recs []rec, pending, waiting, all int) {
 	return
 }
 
-// checkInvariants verifies the table's structure and the Store's counters.
-func checkInvariants(t testing.TB, s *Store) {
+// checkInvariants verifies a store's structure and counters.
+func checkInvariants(t testing.TB, st tested) {
 	t.Helper()
+	s, ok := st.(*Store)
+	if !ok {
+		checkDiskInvariants(t, st.(*DiskStore))
+		return
+	}
 	tab := &s.tab
 	n := len(tab.slots)
 	count, pending, waiting := 0, 0, 0

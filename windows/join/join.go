@@ -93,6 +93,17 @@
 // AddPrediction, AddOutcome and Advance allocate only when the table grows or
 // an id goes into the side map.
 //
+// # Two stores
+//
+// Store holds the state in memory and checkpoints it whole (MarshalBinary).
+// DiskStore holds it in an embedded LSM (pebble) under a directory, with the
+// ids it uses most cached in memory within a byte budget, and checkpoints it
+// as a changelog of what each transaction changed. Both make every decision
+// through the same code, so they report the same for the same calls; only
+// the order of the retirements within one sweep may differ. DiskStore keeps
+// times at full width: it has no side map, whatever the TTL.
+// docs/state.md describes DiskStore's design and formats.
+//
 // # Concurrency
 //
 // A Store is not safe for concurrent use. It has no locks: one partition worker
@@ -163,37 +174,35 @@ type Sink interface {
 	Orphaned(model uint16, outcomeTimeMs int64)
 }
 
-// Option configures a Store.
-type Option func(*Store)
+// Option configures a Store or a DiskStore.
+type Option func(*options)
+
+type options struct {
+	interval int64 // sweep interval, ms; 0 for ttl/16
+	capacity int   // ids to size the table for up front
+	memory   int64 // DiskStore: memory budget, bytes
+}
 
 // WithSweepInterval sets how much watermark progress there is between sweeps
 // (see the package documentation). A shorter interval reports retirements
-// sooner and keeps Pending closer to exact, but runs more O(capacity) sweeps.
-// The default is ttl/16. Values under a millisecond are taken as 1ms.
+// sooner and keeps Pending closer to exact, but runs more sweeps. The default
+// is ttl/16. Values under a millisecond are taken as 1ms.
 func WithSweepInterval(d time.Duration) Option {
-	return func(s *Store) { s.interval = max(d.Milliseconds(), 1) }
+	return func(o *options) { o.interval = max(d.Milliseconds(), 1) }
 }
 
 // WithCapacity sizes the table for n held ids up front, avoiding rehashes on
 // the way there. A sweep still shrinks the table while it is less than a
-// quarter full.
+// quarter full. A DiskStore ignores it.
 func WithCapacity(n int) Option {
-	return func(s *Store) {
-		if n > 0 {
-			s.tab.alloc(max(n*maxLoadDen/maxLoadNum+1, minCapacity))
-		}
-	}
+	return func(o *options) { o.capacity = n }
 }
 
 // Store is the join state of one partition: predictions waiting for a label,
 // outcomes waiting for a prediction, and recently decided ids. Make one with
 // New. It is owned by a single goroutine (see the package documentation).
 type Store struct {
-	ttl      int64 // milliseconds, ≥ 1
-	interval int64 // sweep interval, milliseconds, ≥ 1
-
-	wm        int64 // watermark; math.MinInt64 before the first Advance
-	nextSweep int64 // Advance sweeps once wm >= nextSweep
+	core
 
 	// base is the time origin of table.offs. An entry whose time is not within
 	// int32 range of base lives in over instead of tab. An id is never held in
@@ -201,9 +210,42 @@ type Store struct {
 	base int64
 	tab  table
 	over map[ident]entry
+}
 
-	pending, waiting int // held ids by state, in tab and over together
+// core is what the state table of the package documentation acts on, shared
+// by Store and DiskStore: the TTL, the watermark, the sweep schedule, the
+// gauges and the totals. Its methods make every decision; the stores only
+// hold entries.
+type core struct {
+	ttl      int64 // milliseconds, ≥ 1
+	interval int64 // sweep interval, milliseconds, ≥ 1
+
+	wm        int64 // watermark; math.MinInt64 before the first Advance
+	nextSweep int64 // Advance sweeps once wm >= nextSweep
+
+	pending, waiting int // held ids by state
 	stats            Stats
+}
+
+// newCore returns the core of a new store with label TTL ttl.
+func newCore(ttl time.Duration, o options) core {
+	ms := ttl.Milliseconds()
+	if ms < 1 {
+		panic("join: label TTL must be at least 1ms, got " + ttl.String())
+	}
+	c := core{ttl: ms, interval: max(ms/16, 1), wm: math.MinInt64, nextSweep: math.MinInt64}
+	if o.interval > 0 {
+		c.interval = o.interval
+	}
+	return c
+}
+
+func applyOptions(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
 }
 
 // ident is an id as the side map keys it.
@@ -226,18 +268,10 @@ func (e entry) state() uint8 { return e.flags & stateMask }
 // New returns an empty Store with label TTL ttl. It panics if ttl is less
 // than a millisecond.
 func New(ttl time.Duration, opts ...Option) *Store {
-	ms := ttl.Milliseconds()
-	if ms < 1 {
-		panic("join: label TTL must be at least 1ms, got " + ttl.String())
-	}
-	s := &Store{
-		ttl:       ms,
-		interval:  max(ms/16, 1),
-		wm:        math.MinInt64,
-		nextSweep: math.MinInt64,
-	}
-	for _, o := range opts {
-		o(s)
+	o := applyOptions(opts)
+	s := &Store{core: newCore(ttl, o)}
+	if o.capacity > 0 {
+		s.tab.alloc(max(o.capacity*maxLoadDen/maxLoadNum+1, minCapacity))
 	}
 	return s
 }
@@ -246,115 +280,155 @@ func New(ttl time.Duration, opts ...Option) *Store {
 // reckon_pending_predictions gauge. It includes predictions already past
 // their deadline that have not yet been reported Expired (at most one sweep
 // interval of watermark behind).
-func (s *Store) Pending() int { return s.pending }
+func (c *core) Pending() int { return c.pending }
 
 // WaitingOutcomes returns how many outcomes are held waiting for their
 // prediction, including overdue ones not yet reported Orphaned.
-func (s *Store) WaitingOutcomes() int { return s.waiting }
+func (c *core) WaitingOutcomes() int { return c.waiting }
 
 // Len returns how many ids are held in any state. Memory is proportional to
 // it.
 func (s *Store) Len() int { return s.tab.count + len(s.over) }
 
 // Watermark returns the watermark last passed to Advance, or math.MinInt64.
-func (s *Store) Watermark() int64 { return s.wm }
+func (c *core) Watermark() int64 { return c.wm }
 
 // Stats returns the totals reported so far.
-func (s *Store) Stats() Stats { return s.stats }
+func (c *core) Stats() Stats { return c.stats }
 
 // AddPrediction processes a prediction event. It does not allocate unless the
 // table grows.
 func (s *Store) AddPrediction(p Prediction, sink Sink) {
 	r := s.lookup(p.Key, p.Model)
+	var e entry
 	if r.found {
-		e := s.get(r)
-		if !s.overdue(e.t) {
-			switch e.state() {
-			case statePending, stateClosed:
-				s.stats.DuplicatePredictions++
-				sink.DuplicatePrediction(p.Model)
-			case stateWaiting:
-				s.waiting--
-				if s.overdue(p.TimeMs) {
-					s.stats.Expired++
-					sink.Expired(p.Model, p.TimeMs)
-					s.stats.Orphaned++
-					sink.Orphaned(e.model, e.t)
-				} else {
-					s.stats.Joined++
-					sink.Joined(Joined{
-						Model:         p.Model,
-						PredTimeMs:    p.TimeMs,
-						OutcomeTimeMs: e.t,
-						Score:         p.Score,
-						Predicted:     p.Predicted,
-						Label:         e.flags&flagLabel != 0,
-					})
-				}
-				s.set(&r, entry{key: p.Key, model: p.Model, t: max(p.TimeMs, e.t), flags: stateClosed})
-			}
-			return
-		}
-		s.retire(e, sink) // overdue, not yet swept: the id is absent
+		e = s.get(r)
 	}
-	if s.overdue(p.TimeMs) {
-		s.stats.Expired++
-		sink.Expired(p.Model, p.TimeMs)
-		if r.found {
-			s.del(r)
-		}
-		return
-	}
-	flags := statePending
-	if p.Predicted {
-		flags |= flagPredicted
-	}
-	s.pending++
-	s.set(&r, entry{key: p.Key, model: p.Model, t: p.TimeMs, score: math.Float32bits(p.Score), flags: flags})
+	s.apply(&r, s.prediction(e, r.found, p, sink))
 }
 
 // AddOutcome processes an outcome event. It does not allocate unless the
 // table grows.
 func (s *Store) AddOutcome(o Outcome, sink Sink) {
 	r := s.lookup(o.Key, o.Model)
+	var e entry
 	if r.found {
-		e := s.get(r)
-		if !s.overdue(e.t) {
+		e = s.get(r)
+	}
+	s.apply(&r, s.outcome(e, r.found, o, sink))
+}
+
+// apply carries out a decision on the id r refers to.
+func (s *Store) apply(r *ref, d decision) {
+	switch d.act {
+	case put:
+		s.set(r, d.e)
+	case drop:
+		s.del(*r)
+	}
+}
+
+// decision is what becomes of an id's entry after an event.
+type decision struct {
+	e   entry // the id's entry afterwards, for put
+	act action
+}
+
+type action uint8
+
+const (
+	keep action = iota // the entry stays as it was (or absent)
+	put                // the id holds e, replacing what it held
+	drop               // the id, which was held, is no longer
+)
+
+// prediction decides a prediction for an id that holds e if found, following
+// the state table: it reports to sink, counts, and returns what becomes of
+// the id.
+func (c *core) prediction(e entry, found bool, p Prediction, sink Sink) decision {
+	if found {
+		if !c.overdue(e.t) {
+			switch e.state() {
+			case statePending, stateClosed:
+				c.stats.DuplicatePredictions++
+				sink.DuplicatePrediction(p.Model)
+				return decision{}
+			}
+			c.waiting--
+			if c.overdue(p.TimeMs) {
+				c.stats.Expired++
+				sink.Expired(p.Model, p.TimeMs)
+				c.stats.Orphaned++
+				sink.Orphaned(e.model, e.t)
+			} else {
+				c.stats.Joined++
+				sink.Joined(Joined{
+					Model:         p.Model,
+					PredTimeMs:    p.TimeMs,
+					OutcomeTimeMs: e.t,
+					Score:         p.Score,
+					Predicted:     p.Predicted,
+					Label:         e.flags&flagLabel != 0,
+				})
+			}
+			return decision{entry{key: p.Key, model: p.Model, t: max(p.TimeMs, e.t), flags: stateClosed}, put}
+		}
+		c.retire(e, sink) // overdue, not yet swept: the id is absent
+	}
+	if c.overdue(p.TimeMs) {
+		c.stats.Expired++
+		sink.Expired(p.Model, p.TimeMs)
+		if found {
+			return decision{act: drop}
+		}
+		return decision{}
+	}
+	flags := statePending
+	if p.Predicted {
+		flags |= flagPredicted
+	}
+	c.pending++
+	return decision{entry{key: p.Key, model: p.Model, t: p.TimeMs, score: math.Float32bits(p.Score), flags: flags}, put}
+}
+
+// outcome decides an outcome, as prediction does a prediction.
+func (c *core) outcome(e entry, found bool, o Outcome, sink Sink) decision {
+	if found {
+		if !c.overdue(e.t) {
 			switch e.state() {
 			case stateWaiting, stateClosed:
-				s.stats.DuplicateOutcomes++
+				c.stats.DuplicateOutcomes++
 				sink.DuplicateOutcome(o.Model)
-			case statePending:
-				s.pending--
-				s.stats.Joined++
-				sink.Joined(Joined{
-					Model:         o.Model,
-					PredTimeMs:    e.t,
-					OutcomeTimeMs: o.TimeMs,
-					Score:         math.Float32frombits(e.score),
-					Predicted:     e.flags&flagPredicted != 0,
-					Label:         o.Label,
-				})
-				s.set(&r, entry{key: o.Key, model: o.Model, t: max(e.t, o.TimeMs), flags: stateClosed})
+				return decision{}
 			}
-			return
+			c.pending--
+			c.stats.Joined++
+			sink.Joined(Joined{
+				Model:         o.Model,
+				PredTimeMs:    e.t,
+				OutcomeTimeMs: o.TimeMs,
+				Score:         math.Float32frombits(e.score),
+				Predicted:     e.flags&flagPredicted != 0,
+				Label:         o.Label,
+			})
+			return decision{entry{key: o.Key, model: o.Model, t: max(e.t, o.TimeMs), flags: stateClosed}, put}
 		}
-		s.retire(e, sink)
+		c.retire(e, sink)
 	}
-	if s.overdue(o.TimeMs) {
-		s.stats.Orphaned++
+	if c.overdue(o.TimeMs) {
+		c.stats.Orphaned++
 		sink.Orphaned(o.Model, o.TimeMs)
-		if r.found {
-			s.del(r)
+		if found {
+			return decision{act: drop}
 		}
-		return
+		return decision{}
 	}
 	flags := stateWaiting
 	if o.Label {
 		flags |= flagLabel
 	}
-	s.waiting++
-	s.set(&r, entry{key: o.Key, model: o.Model, t: o.TimeMs, flags: flags})
+	c.waiting++
+	return decision{entry{key: o.Key, model: o.Model, t: o.TimeMs, flags: flags}, put}
 }
 
 // Advance moves the watermark to watermarkMs. Once the watermark has crossed
@@ -362,24 +436,32 @@ func (s *Store) AddOutcome(o Outcome, sink Sink) {
 // The watermark never goes back: a value below the current one is ignored,
 // and an equal one is a no-op.
 func (s *Store) Advance(watermarkMs int64, sink Sink) {
-	if watermarkMs <= s.wm {
-		return
+	if s.advance(watermarkMs) {
+		s.Sweep(sink)
 	}
-	s.wm = watermarkMs
-	if watermarkMs < s.nextSweep {
-		return
+}
+
+// advance moves the watermark and reports whether it has crossed the next
+// sweep point, which it then moves on.
+func (c *core) advance(watermarkMs int64) bool {
+	if watermarkMs <= c.wm {
+		return false
 	}
-	s.Sweep(sink)
+	c.wm = watermarkMs
+	if watermarkMs < c.nextSweep {
+		return false
+	}
 	// The next multiple of interval strictly after wm, saturating.
-	q := watermarkMs / s.interval
-	if watermarkMs%s.interval < 0 {
+	q := watermarkMs / c.interval
+	if watermarkMs%c.interval < 0 {
 		q--
 	}
-	if q >= math.MaxInt64/s.interval {
-		s.nextSweep = math.MaxInt64
+	if q >= math.MaxInt64/c.interval {
+		c.nextSweep = math.MaxInt64
 	} else {
-		s.nextSweep = (q + 1) * s.interval
+		c.nextSweep = (q + 1) * c.interval
 	}
+	return true
 }
 
 // Sweep retires every held id whose deadline the watermark has reached. It
@@ -546,29 +628,41 @@ func near(a, b int64, slack uint64) bool {
 }
 
 // deadline returns t + ttl, saturating at math.MaxInt64.
-func (s *Store) deadline(t int64) int64 {
-	if t > math.MaxInt64-s.ttl {
+func (c *core) deadline(t int64) int64 {
+	if t > math.MaxInt64-c.ttl {
 		return math.MaxInt64
 	}
-	return t + s.ttl
+	return t + c.ttl
 }
 
 // overdue reports whether the watermark has reached the deadline of an event
 // at time t.
-func (s *Store) overdue(t int64) bool { return s.deadline(t) <= s.wm }
+func (c *core) overdue(t int64) bool { return c.deadline(t) <= c.wm }
+
+// overdueLimit returns the latest overdue time: t is overdue exactly when
+// t <= limit. ok is false when no time is overdue.
+func (c *core) overdueLimit() (limit int64, ok bool) {
+	switch {
+	case c.wm == math.MaxInt64: // deadlines saturate there
+		return math.MaxInt64, true
+	case c.wm < math.MinInt64+c.ttl:
+		return 0, false
+	}
+	return c.wm - c.ttl, true
+}
 
 // retire reports the retirement of a held entry: Expired for a pending
 // prediction, Orphaned for a waiting outcome, nothing for a closed id. The
 // caller removes the entry or overwrites it.
-func (s *Store) retire(e entry, sink Sink) {
+func (c *core) retire(e entry, sink Sink) {
 	switch e.state() {
 	case statePending:
-		s.pending--
-		s.stats.Expired++
+		c.pending--
+		c.stats.Expired++
 		sink.Expired(e.model, e.t)
 	case stateWaiting:
-		s.waiting--
-		s.stats.Orphaned++
+		c.waiting--
+		c.stats.Orphaned++
 		sink.Orphaned(e.model, e.t)
 	}
 }

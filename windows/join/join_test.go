@@ -239,60 +239,128 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			interval := tt.interval
-			if interval == 0 {
-				interval = time.Millisecond
-			}
-			s := New(100*time.Millisecond, WithSweepInterval(interval))
-			rc := &recorder{}
-			for i, st := range tt.steps {
-				switch st.do {
-				case "P":
-					s.AddPrediction(Prediction{Key: st.id, Model: st.model, TimeMs: st.t, Score: st.score, Predicted: st.flag}, rc)
-				case "O":
-					s.AddOutcome(Outcome{Key: st.id, Model: st.model, TimeMs: st.t, Label: st.flag}, rc)
-				case "W":
-					s.Advance(st.t, rc)
-				case "S":
-					s.Sweep(rc)
+	for _, v := range variants {
+		for _, tt := range tests {
+			t.Run(v.name+"/"+tt.name, func(t *testing.T) {
+				interval := tt.interval
+				if interval == 0 {
+					interval = time.Millisecond
 				}
-				got, want := multiset{}, multiset{}
-				got.add(rc.take()...)
-				want.add(st.want...)
-				if d := diff(got, want); d != "" {
-					t.Fatalf("step %d %s(%d, %d): got minus want: %s", i, st.do, st.id, st.t, d)
+				u := v.make(t, 100, WithSweepInterval(interval))
+				rc := &recorder{}
+				for i, st := range tt.steps {
+					s := u.store()
+					switch st.do {
+					case "P":
+						s.AddPrediction(Prediction{Key: st.id, Model: st.model, TimeMs: st.t, Score: st.score, Predicted: st.flag}, rc)
+					case "O":
+						s.AddOutcome(Outcome{Key: st.id, Model: st.model, TimeMs: st.t, Label: st.flag}, rc)
+					case "W":
+						s.Advance(st.t, rc)
+					case "S":
+						s.Sweep(rc)
+					}
+					got, want := multiset{}, multiset{}
+					got.add(rc.take()...)
+					want.add(st.want...)
+					if d := diff(got, want); d != "" {
+						t.Fatalf("step %d %s(%d, %d): got minus want: %s", i, st.do, st.id, st.t, d)
+					}
+					checkInvariants(t, s)
+					u.step()
 				}
-				checkInvariants(t, s)
-			}
-			// Report what is owed, then compare the gauges.
-			s.Sweep(rc)
-			if extra := rc.take(); len(extra) > 0 {
-				t.Fatalf("Sweep after the last step reported %v", extra)
-			}
-			if s.Pending() != tt.pending || s.WaitingOutcomes() != tt.waiting || s.Len() != tt.held {
-				t.Fatalf("pending/waiting/held = %d/%d/%d, want %d/%d/%d",
-					s.Pending(), s.WaitingOutcomes(), s.Len(), tt.pending, tt.waiting, tt.held)
-			}
-		})
+				// Report what is owed, then compare the gauges.
+				s := u.store()
+				s.Sweep(rc)
+				if extra := rc.take(); len(extra) > 0 {
+					t.Fatalf("Sweep after the last step reported %v", extra)
+				}
+				if s.Pending() != tt.pending || s.WaitingOutcomes() != tt.waiting || s.Len() != tt.held {
+					t.Fatalf("pending/waiting/held = %d/%d/%d, want %d/%d/%d",
+						s.Pending(), s.WaitingOutcomes(), s.Len(), tt.pending, tt.waiting, tt.held)
+				}
+			})
+		}
 	}
+}
+
+// underTest is a store in a test, with what happens to it between steps.
+type underTest interface {
+	store() tested
+	step() // called after each step
+}
+
+type memoryUnderTest struct{ s *Store }
+
+func (m memoryUnderTest) store() tested { return m.s }
+func (memoryUnderTest) step()           {}
+
+// diskUnderTest commits after each step, and then restores warm or cold.
+type diskUnderTest struct {
+	r          *diskRun
+	commit     bool
+	warm, cold bool
+}
+
+func (u *diskUnderTest) store() tested { return u.r.d }
+func (u *diskUnderTest) step() {
+	if u.commit {
+		u.r.commit()
+	}
+	if u.warm {
+		u.r.warm()
+	}
+	if u.cold {
+		u.r.cold(false)
+	}
+}
+
+// variants are the stores that tests written for Store run against: a Store,
+// and a DiskStore with commits and restores between steps, which must not
+// change what it decides.
+var variants = []struct {
+	name string
+	make func(t *testing.T, ttl int64, opts ...Option) underTest
+}{
+	{"Store", func(t *testing.T, ttl int64, opts ...Option) underTest {
+		return memoryUnderTest{New(time.Duration(ttl)*time.Millisecond, opts...)}
+	}},
+	{"DiskStore", func(t *testing.T, ttl int64, opts ...Option) underTest {
+		return &diskUnderTest{r: newDiskRun(t, ttl, opts...)}
+	}},
+	{"DiskStore committing", func(t *testing.T, ttl int64, opts ...Option) underTest {
+		return &diskUnderTest{r: newDiskRun(t, ttl, opts...), commit: true}
+	}},
+	{"DiskStore restoring warm", func(t *testing.T, ttl int64, opts ...Option) underTest {
+		return &diskUnderTest{r: newDiskRun(t, ttl, opts...), commit: true, warm: true}
+	}},
+	{"DiskStore restoring cold, tiny cache", func(t *testing.T, ttl int64, opts ...Option) underTest {
+		return &diskUnderTest{r: newDiskRun(t, ttl, append(opts, WithMemory(1))...), commit: true, cold: true}
+	}},
 }
 
 // Between sweeps, gauges include overdue ids. They are exact after a sweep.
 func TestPendingBetweenSweeps(t *testing.T) {
-	s := New(100*time.Millisecond, WithSweepInterval(time.Hour))
-	rc := &recorder{}
-	s.Advance(0, rc)
-	s.AddPrediction(Prediction{Key: 1}, rc)
-	s.AddOutcome(Outcome{Key: 2}, rc)
-	s.Advance(100, rc)
-	if s.Pending() != 1 || s.WaitingOutcomes() != 1 || len(rc.recs) != 0 {
-		t.Fatalf("before the sweep: pending %d waiting %d records %v", s.Pending(), s.WaitingOutcomes(), rc.recs)
-	}
-	s.Advance(time.Hour.Milliseconds(), rc) // crosses the sweep point
-	if s.Pending() != 0 || s.WaitingOutcomes() != 0 || len(rc.take()) != 2 {
-		t.Fatalf("after the sweep: pending %d waiting %d", s.Pending(), s.WaitingOutcomes())
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			u := v.make(t, 100, WithSweepInterval(time.Hour))
+			rc := &recorder{}
+			u.store().Advance(0, rc)
+			u.store().AddPrediction(Prediction{Key: 1}, rc)
+			u.step()
+			u.store().AddOutcome(Outcome{Key: 2}, rc)
+			u.step()
+			u.store().Advance(100, rc)
+			u.step()
+			s := u.store()
+			if s.Pending() != 1 || s.WaitingOutcomes() != 1 || len(rc.recs) != 0 {
+				t.Fatalf("before the sweep: pending %d waiting %d records %v", s.Pending(), s.WaitingOutcomes(), rc.recs)
+			}
+			s.Advance(time.Hour.Milliseconds(), rc) // crosses the sweep point
+			if s.Pending() != 0 || s.WaitingOutcomes() != 0 || len(rc.take()) != 2 {
+				t.Fatalf("after the sweep: pending %d waiting %d", s.Pending(), s.WaitingOutcomes())
+			}
+		})
 	}
 }
 

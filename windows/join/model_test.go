@@ -230,7 +230,7 @@ func newForProfile(pr profile) *Store {
 }
 
 // apply runs one op on the Store and the reference.
-func apply(s *Store, ref *refStore, o op, sink Sink) {
+func apply(s tested, ref *refStore, o op, sink Sink) {
 	applyStore(s, o, sink)
 	switch o.kind {
 	case "P":
@@ -243,7 +243,7 @@ func apply(s *Store, ref *refStore, o op, sink Sink) {
 }
 
 // applyStore runs one op on the Store only.
-func applyStore(s *Store, o op, sink Sink) {
+func applyStore(s tested, o op, sink Sink) {
 	switch o.kind {
 	case "P":
 		s.AddPrediction(o.p, sink)
@@ -259,9 +259,9 @@ func applyStore(s *Store, o op, sink Sink) {
 // compare checks that what the Store reported, plus the retirements it owes,
 // equals what the reference reported, and that the gauges agree. delta holds
 // the Store's records minus the reference's, with zero counts deleted.
-func compare(t *testing.T, s *Store, ref *refStore, delta multiset, step int, o op) {
+func compare(t *testing.T, s tested, ref *refStore, delta multiset, step int, o op) {
 	t.Helper()
-	owed, owedP, owedW, owedAll := s.overdueRecs()
+	owed, owedP, owedW, owedAll := overdueRecs(s)
 	check := multiset{}
 	for r, n := range delta {
 		check[r] = n

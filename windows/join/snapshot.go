@@ -104,7 +104,7 @@ func (s *Store) UnmarshalBinary(data []byte) error {
 	}
 
 	// Build the new state aside, then swap it in.
-	ns := Store{ttl: s.ttl, interval: s.interval, wm: wm, nextSweep: next, stats: s.stats}
+	ns := Store{core: core{ttl: s.ttl, interval: s.interval, wm: wm, nextSweep: next, stats: s.stats}}
 	ns.tab.alloc(capacityFor(int(n))) // set picks the base
 	for range n {
 		e := entry{key: d.Uint64()}

@@ -79,7 +79,7 @@ func TestSnapshotRestoresBehaviour(t *testing.T) {
 					ref.out = ref.out[:0]
 					rb := &recorder{}
 					delta := multiset{}
-					owed, _, _, _ := b.overdueRecs()
+					owed, _, _, _ := overdueRecs(b)
 					for _, r := range owed {
 						delta[r]--
 					}

@@ -30,7 +30,7 @@ type slot struct {
 	score    uint32
 	model    uint16
 	flags    uint8
-	_        uint8
+	hi       int8 // DiskStore: bits 32 to 39 of the time offset; 0 in a Store
 }
 
 func (s *slot) key() uint64     { return uint64(s.klo) | uint64(s.khi)<<32 }
