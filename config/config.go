@@ -32,6 +32,8 @@ const (
 	DefaultMaxRecordBytes   = 1 << 20
 	DefaultSeriesLimit      = 10000
 	DefaultMaxModelVersions = 100
+	DefaultStateDir         = "reckon-state"
+	DefaultStateMemory      = 1 << 30
 	DefaultThreshold        = 0.5
 	DefaultSLOLatency       = 250 * time.Millisecond
 	DefaultSLOObjective     = 0.999
@@ -96,6 +98,19 @@ type Config struct {
 	// bound of MaxClockSkew. Default 0, >= 0; 0 disables the check. Set it
 	// well above label_ttl and any backfill you mean to run.
 	MaxEventAge time.Duration
+	// StateDir (key state_dir) is the local cache of committed state: the
+	// delayed-label join's disk-backed store, one directory per member and
+	// input partition. Kafka's changelog is the durable copy; a member that
+	// restarts on the same directory replays only the changelog's tail. A
+	// relative path is resolved against the configuration file's directory.
+	// Default "reckon-state" beside the configuration file; empty (a
+	// Config built in code): a temporary directory, removed at exit.
+	StateDir string
+	// StateMemory (key state_memory) is the memory the state may use, in
+	// bytes (the file takes "1GiB", "512MiB", ...): the join's hot entries
+	// and its store's caches, shared by the partitions a member owns; the
+	// rest stays on disk. Default 1 GiB, at least 16 MiB.
+	StateMemory int64
 	// CommitInterval (key commit_interval) is how often a member commits
 	// its Kafka transaction: the input offsets, the state checkpoint, and
 	// what it produced since the last commit. Counters and results become
@@ -345,6 +360,7 @@ func Default() *Config {
 		MaxRecordBytes:   DefaultMaxRecordBytes,
 		SeriesLimit:      DefaultSeriesLimit,
 		MaxModelVersions: DefaultMaxModelVersions,
+		StateMemory:      DefaultStateMemory,
 	}
 }
 

@@ -66,6 +66,7 @@ func exampleConfig() *Config {
 	m.Drift.Numeric = sketch.MethodKS
 	m.Drift.Categorical = sketch.MethodChi2
 	c.Models = []Model{m}
+	c.StateDir = filepath.Join("testdata", DefaultStateDir)
 	c.index()
 	return c
 }
@@ -148,6 +149,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := Default()
 	want.Models = []Model{DefaultModel("m")}
+	want.StateDir = DefaultStateDir // beside reckon.yaml, in the working directory
 	want.index()
 	for _, got := range []*Config{c, n} {
 		if !reflect.DeepEqual(got, want) {
@@ -877,5 +879,38 @@ func TestDriftVocabulary(t *testing.T) {
 	}
 	if got := errorList(t, c.Validate()); !slices.Equal(got, want) {
 		t.Errorf("Validate: %q, want %q", got, want)
+	}
+}
+
+func TestStateSettings(t *testing.T) {
+	tests := []struct {
+		yaml   string
+		dir    string
+		memory int64
+		err    string
+	}{
+		{"", filepath.Join("conf", DefaultStateDir), DefaultStateMemory, ""},
+		{"state_dir: /var/lib/reckon\nstate_memory: 512MiB\n", "/var/lib/reckon", 512 << 20, ""},
+		{"state_dir: s\nstate_memory: 2GB\n", filepath.Join("conf", "s"), 2e9, ""},
+		{"state_memory: 67108864\n", filepath.Join("conf", DefaultStateDir), 64 << 20, ""},
+		{"state_memory: 1MiB\n", "", 0, "conf/r.yaml:1: state_memory: must be at least 16MiB, got 1048576 bytes"},
+		{"state_memory: lots\n", "", 0, `conf/r.yaml:1: state_memory: size "lots": want a number of bytes with an optional unit`},
+		{"state_memory: [1]\n", "", 0, "conf/r.yaml:1: state_memory: want a size such as 1GiB"},
+	}
+	for _, tt := range tests {
+		c, err := Parse(filepath.Join("conf", "r.yaml"), []byte(tt.yaml+"models: [{name: m}]\n"))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: error %v, want %q", tt.yaml, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.yaml, err)
+			continue
+		}
+		if c.StateDir != tt.dir || c.StateMemory != tt.memory {
+			t.Errorf("%q: state_dir %q, state_memory %d; want %q, %d", tt.yaml, c.StateDir, c.StateMemory, tt.dir, tt.memory)
+		}
 	}
 }

@@ -545,6 +545,44 @@ func (d *decoder) bool(dst *bool) field {
 	}
 }
 
+// bytes is a size: an integer of bytes, or a number with a unit (KiB,
+// MiB, GiB, TiB; KB, MB, GB, TB), "1GiB".
+func (d *decoder) bytes(dst *int64) field {
+	return func(v *yaml.Node, path string) {
+		if v.Kind == yaml.ScalarNode {
+			if n, err := parseBytes(v.Value); err == nil {
+				*dst = n
+				return
+			} else if v.ShortTag() == "!!str" {
+				d.errorf(at(v), path, "%v", err)
+				return
+			}
+		}
+		d.errorf(at(v), path, "want a size such as 1GiB or 536870912, got %s", describe(v))
+	}
+}
+
+// parseBytes parses a size of bytes with an optional unit.
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	t := strings.TrimSpace(strings.ReplaceAll(s, "_", ""))
+	mult := 1.0
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	x, err := strconv.ParseFloat(t, 64)
+	if err != nil || x < 0 || math.IsInf(x, 0) || x*mult > math.MaxInt64/2 {
+		return 0, fmt.Errorf("size %q: want a number of bytes with an optional unit (KiB, MiB, GiB, TiB, KB, MB, GB, TB)", s)
+	}
+	return int64(x * mult), nil
+}
+
 func (d *decoder) duration(dst *time.Duration) field {
 	return func(v *yaml.Node, path string) {
 		if x, ok := d.durationValue(v, path); ok {
@@ -565,6 +603,7 @@ func (d *decoder) time(dst *time.Time) field {
 
 func (d *decoder) config(root *yaml.Node) *Config {
 	c := Default()
+	c.StateDir = resolve(d.dir, DefaultStateDir)
 	d.lines[""] = at(root)
 	d.mapping(root, "", fields{
 		"kafka":              func(v *yaml.Node, p string) { d.kafka(v, p, &c.Kafka) },
@@ -581,6 +620,8 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		"max_record_bytes":   d.int(&c.MaxRecordBytes),
 		"series_limit":       d.int(&c.SeriesLimit),
 		"max_model_versions": d.int(&c.MaxModelVersions),
+		"state_dir":          d.file(&c.StateDir),
+		"state_memory":       d.bytes(&c.StateMemory),
 		"models":             func(v *yaml.Node, p string) { c.Models = d.models(v, p) },
 	})
 	return c

@@ -6,6 +6,7 @@
 //
 //	kafka:
 //	  brokers: [host:port, ...]
+//	  instance_id: string; session_timeout: duration
 //	  group, client_id, predictions_topic, outcomes_topic,
 //	  dead_letter_topic, results_topic: strings
 //	  tls: {enabled, ca_file, cert_file, key_file, insecure_skip_verify}
@@ -16,7 +17,10 @@
 //	web_config_file: path
 //	windows: [duration, ...]
 //	allowed_lateness, idle_timeout, label_ttl, max_clock_skew, max_event_age: duration
+//	commit_interval: duration
 //	max_record_bytes, series_limit, max_model_versions: integer
+//	state_dir: path
+//	state_memory: size (1GiB)
 //	models:
 //	  - name: string
 //	    threshold: number

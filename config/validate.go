@@ -72,6 +72,9 @@ func (v *validator) config(c *Config) {
 	if c.CommitInterval < 10*time.Millisecond || c.CommitInterval > time.Minute {
 		v.errorf("commit_interval", "must be between 10ms and 1m, got %s", c.CommitInterval)
 	}
+	if c.StateMemory < 16<<20 {
+		v.errorf("state_memory", "must be at least 16MiB, got %d bytes", c.StateMemory)
+	}
 	if c.LabelTTL <= 0 {
 		v.errorf("label_ttl", "must be > 0, got %s", c.LabelTTL)
 	}
