@@ -108,6 +108,7 @@ func (p *Processor) access() []Permission {
 		{p.topics[rekeyTopic], "forward and consume re-keyed records"},
 		{p.partialsTopic, "exchange panes and watermarks between members"},
 		{p.stateTopic, "checkpoint and restore state"},
+		{p.joinTopic, "checkpoint and restore the delayed-label join"},
 	}
 	for _, t := range internal {
 		topic(t.name, kmsg.ACLOperationRead, t.why)
@@ -117,7 +118,7 @@ func (p *Processor) access() []Permission {
 	topic(k.ResultsTopic, kmsg.ACLOperationWrite, "publish results")
 	// Sizes (topics.go): the dead-letter and re-key topics must take what
 	// the inputs take, and every topic reckon writes what it writes.
-	for _, t := range []string{p.topics[predictionsTopic], p.topics[outcomesTopic], k.DeadLetterTopic, k.ResultsTopic, p.topics[rekeyTopic], p.partialsTopic, p.stateTopic} {
+	for _, t := range []string{p.topics[predictionsTopic], p.topics[outcomesTopic], k.DeadLetterTopic, k.ResultsTopic, p.topics[rekeyTopic], p.partialsTopic, p.stateTopic, p.joinTopic} {
 		topic(t, kmsg.ACLOperationDescribeConfigs, "read its max.message.bytes, which bounds the records reckon writes")
 	}
 	perms = append(perms, Permission{Resource: kmsg.ACLResourceTypeGroup, Name: k.Group, Operation: kmsg.ACLOperationRead,
@@ -130,7 +131,7 @@ func (p *Processor) access() []Permission {
 		txn.Pattern, txn.PatternName = kmsg.ACLResourcePatternTypeLiteral, txn.Name
 	}
 	perms = append(perms, txn)
-	for _, t := range []string{k.DeadLetterTopic, k.ResultsTopic, p.topics[rekeyTopic], p.partialsTopic, p.stateTopic} {
+	for _, t := range []string{k.DeadLetterTopic, k.ResultsTopic, p.topics[rekeyTopic], p.partialsTopic, p.stateTopic, p.joinTopic} {
 		perms = append(perms, Permission{Resource: kmsg.ACLResourceTypeTopic, Name: t, Operation: kmsg.ACLOperationCreate,
 			Pattern: kmsg.ACLResourcePatternTypeLiteral, PatternName: t, IfMissing: true,
 			Why: "create the topic while it is missing (or have an admin create it)"})

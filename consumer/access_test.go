@@ -134,6 +134,8 @@ func TestRequiredAccess(t *testing.T) {
 		`Write on topic "reckon-partials"`,
 		`Read on topic "reckon-state"`,
 		`Write on topic "reckon-state"`,
+		`Read on topic "reckon-join"`,
+		`Write on topic "reckon-join"`,
 		`Write on topic "reckon-dead-letter"`,
 		`Write on topic "reckon-results"`,
 		`DescribeConfigs on topic "predictions"`,
@@ -143,6 +145,7 @@ func TestRequiredAccess(t *testing.T) {
 		`DescribeConfigs on topic "reckon-rekey"`,
 		`DescribeConfigs on topic "reckon-partials"`,
 		`DescribeConfigs on topic "reckon-state"`,
+		`DescribeConfigs on topic "reckon-join"`,
 		`Read on group "reckon"`,
 		`Write on transactional id "reckon-m-0" (an ACL on the prefix "reckon-" grants it)`,
 		`Create on topic "reckon-dead-letter" if missing`,
@@ -150,6 +153,7 @@ func TestRequiredAccess(t *testing.T) {
 		`Create on topic "reckon-rekey" if missing`,
 		`Create on topic "reckon-partials" if missing`,
 		`Create on topic "reckon-state" if missing`,
+		`Create on topic "reckon-join" if missing`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("RequiredAccess:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
@@ -399,11 +403,11 @@ func TestACLCommands(t *testing.T) {
 	const add = "kafka-acls.sh --bootstrap-server $BOOTSTRAP --command-config admin.properties --add --allow-principal User:reckon"
 	want := []string{
 		add + " --operation Read --operation DescribeConfigs --topic predictions --topic outcomes",
-		add + " --operation Read --operation Write --operation DescribeConfigs --topic reckon-rekey --topic reckon-partials --topic reckon-state",
+		add + " --operation Read --operation Write --operation DescribeConfigs --topic reckon-rekey --topic reckon-partials --topic reckon-state --topic reckon-join",
 		add + " --operation Write --operation DescribeConfigs --topic reckon-dead-letter --topic reckon-results",
 		add + " --operation Read --group reckon",
 		add + " --operation Write --resource-pattern-type prefixed --transactional-id reckon-",
-		add + " --operation Create --topic reckon-dead-letter --topic reckon-results --topic reckon-rekey --topic reckon-partials --topic reckon-state",
+		add + " --operation Create --topic reckon-dead-letter --topic reckon-results --topic reckon-rekey --topic reckon-partials --topic reckon-state --topic reckon-join",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("ACLCommands:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))

@@ -39,6 +39,7 @@ func TestCatchUpReadsTopicsInStep(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg.Kafka.Brokers = c.ListenAddrs()
+		cfg.StateDir = ""
 		cfg.LabelTTL = 2 * time.Minute // the join's own state small beside what waits
 		cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic = "predictions", "outcomes"
 		cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.MaxBufferedRecords(200_000), kgo.ProducerBatchMaxBytes(16<<10))

@@ -27,15 +27,16 @@ import (
 // loaded the machine, because the clock moves only once the group has read
 // and committed what was produced.
 type kgroup struct {
-	ctx     context.Context
-	c       *kfake.Cluster
-	cfg     *config.Config
-	clock   *testClock
-	prod    *kgo.Client
-	adm     *kadm.Client
-	opts    []Option
-	running []*member
-	stopped []*member
+	ctx        context.Context
+	c          *kfake.Cluster
+	cfg        *config.Config
+	clock      *testClock
+	partitions int
+	prod       *kgo.Client
+	adm        *kadm.Client
+	opts       []Option
+	running    []*member
+	stopped    []*member
 }
 
 type member struct {
@@ -66,12 +67,13 @@ func newKGroup(ctx context.Context, yaml, group string, partitions int32, seed .
 	}
 	cfg.Kafka.Brokers = c.ListenAddrs()
 	cfg.Kafka.Group = group
+	cfg.StateDir = "" // a temporary directory per member
 	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchMaxBytes(16<<20))
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	g := &kgroup{ctx: ctx, c: c, cfg: cfg, clock: new(testClock), prod: prod, adm: kadm.NewClient(prod)}
+	g := &kgroup{ctx: ctx, c: c, cfg: cfg, clock: new(testClock), partitions: int(partitions), prod: prod, adm: kadm.NewClient(prod)}
 	g.clock.ns.Store(time.Unix(1_000_000, 0).UnixNano())
 	return g, nil
 }
@@ -156,7 +158,7 @@ func (g *kgroup) pause(d time.Duration, wm int64) error {
 	for _, mem := range g.running {
 		ps = append(ps, mem.p)
 	}
-	return waitSettled(g.ctx, ps, g.clock, g.cfg.IdleTimeout, wm)
+	return waitSettled(g.ctx, ps, g.partitions, g.clock, g.cfg.IdleTimeout, wm)
 }
 
 // results reads every committed record of the results topic.
@@ -170,12 +172,33 @@ func (g *kgroup) results() (map[shapes.WindowKey][]*results.Record, error) {
 // so that all of it is committed. The pause goes on meanwhile: the clock
 // moves on by idle every so often, since a rebalance that ends during the
 // pause makes its partitions active again for idle_timeout.
-func waitSettled(ctx context.Context, ps []*Processor, clock *testClock, idle time.Duration, wm int64) error {
+func waitSettled(ctx context.Context, ps []*Processor, partitions int, clock *testClock, idle time.Duration, wm int64) error {
 	settled := func() (bool, []uint64) {
 		var commits []uint64
+		// Every partition owned, once: a group in the middle of a
+		// rebalance owns nothing and must not look settled.
+		owned, aggs := map[int32]int{}, map[int32]int{}
 		for _, p := range ps {
 			p.mu.Lock()
-			ok := len(p.tasks) > 0 || len(ps) > 1
+			for part := range p.tasks {
+				owned[part]++
+			}
+			for part := range p.aggs {
+				aggs[part]++
+			}
+			p.mu.Unlock()
+		}
+		if len(owned) != partitions || len(aggs) != partitions {
+			return false, nil
+		}
+		for part := range owned {
+			if owned[part] != 1 || aggs[part] != 1 {
+				return false, nil
+			}
+		}
+		for _, p := range ps {
+			p.mu.Lock()
+			ok := true
 			for _, t := range p.tasks {
 				pr, sent := t.part.Reported()
 				ok = ok && sent && pr.Idle && pr.Watermark >= wm && t.part.Watermark() >= wm

@@ -25,6 +25,7 @@ import (
 	"github.com/reckonhq/reckon/exporter"
 	"github.com/reckonhq/reckon/reference"
 	"github.com/reckonhq/reckon/windows"
+	"github.com/reckonhq/reckon/windows/join"
 )
 
 // Option configures a Processor.
@@ -93,9 +94,15 @@ type Processor struct {
 	set    *windows.Settings
 	cals   windows.Calibrations
 	topics [numInputTopics]string
-	// The internal topics (DESIGN.md §2): the cores' messages between
-	// members, and their state changelog.
-	partialsTopic, stateTopic string
+	// The internal topics: the cores' messages between members, their
+	// state changelog, and the join's changelog (join.go).
+	partialsTopic, stateTopic, joinTopic string
+	// stateDir is this member's local state directory (join.go), and
+	// joinRetention the join changelog's delete.retention.ms.
+	stateDir      string
+	joinRetention time.Duration
+	// joinWrites tracks the join changelog records of the open transaction.
+	joinWrites joinWrites
 	// modelKeys are the models' names as record keys.
 	modelKeys [][]byte
 	base      []kgo.Opt
@@ -134,8 +141,12 @@ type Processor struct {
 	slack  int64
 	order  []*task // the batch's tasks, biggest input first
 
-	counts     []*windows.Counts // scratch of committed
-	produceErr atomic.Pointer[error]
+	counts []*windows.Counts // scratch of committed
+	// stateBytes and joinBytes are what the open transaction writes to the
+	// state and join changelogs.
+	stateBytes, joinBytes int
+	joinRecs              []*kgo.Record // scratch: the join changelog's records
+	produceErr            atomic.Pointer[error]
 	// commits counts the transactions committed, for tests that wait for
 	// one.
 	commits atomic.Uint64
@@ -163,10 +174,13 @@ func New(cfg *config.Config, m *exporter.Metrics, opts ...Option) *Processor {
 		topics:        [numInputTopics]string{cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic, cfg.Kafka.Group + "-rekey"},
 		partialsTopic: cfg.Kafka.Group + "-partials",
 		stateTopic:    cfg.Kafka.Group + "-state",
+		joinTopic:     cfg.Kafka.Group + "-join",
+		joinRetention: 24 * time.Hour,
 		tasks:         make(map[int32]*task),
 		aggs:          make(map[int32]*windows.Aggregation),
 		state:         make(map[int32]*stateLog),
 		group:         windows.Unset,
+		joinWrites:    joinWrites{next: map[int32]int64{}},
 	}
 	for _, o := range opts {
 		o(p)
@@ -211,6 +225,12 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 	p.cals = windows.NewCalibrations(p.set)
 	p.m.InitModels(p.set)
+	dir, cleanup, err := p.openStateDir()
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	p.stateDir = dir
 	for {
 		err := p.prepareTopics(ctx, base)
 		if err == nil {
@@ -344,7 +364,7 @@ func (p *Processor) session(ctx context.Context) error {
 		kgo.SessionTimeout(p.cfg.Kafka.SessionTimeout),
 		kgo.TransactionalID(txnID),
 		kgo.TransactionTimeout(p.transactionTimeout()),
-		kgo.RecordPartitioner(partitioner{manual: map[string]bool{p.partialsTopic: true, p.stateTopic: true}}),
+		kgo.RecordPartitioner(partitioner{manual: map[string]bool{p.partialsTopic: true, p.stateTopic: true, p.joinTopic: true}}),
 		kgo.OnPartitionsAssigned(p.assigned),
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
@@ -517,13 +537,20 @@ func (p *Processor) assigned(ctx context.Context, cl *kgo.Client, assigned map[s
 	if err == nil && p.untilEnd {
 		err = p.startOffsets(ctx, cl, restore)
 	}
+	var stores map[int32]*join.DiskStore
+	if err == nil {
+		stores, err = p.openJoins(ctx, restore, p.cfg.StateMemory/int64(max(1, len(owned))))
+	}
 	if err != nil {
 		p.restoreErr = &sessionError{fmt.Errorf("restoring state: %w", err)}
 		return
 	}
 	for _, part := range restore {
-		core, agg, err := p.restore(part, logs[part], now)
+		core, agg, err := p.restore(part, logs[part], stores[part], now)
 		if err != nil {
+			for _, st := range stores {
+				st.Close()
+			}
 			p.restoreErr = fmt.Errorf("restoring partition %d: %w", part, err)
 			return
 		}
@@ -588,6 +615,11 @@ func (p *Processor) dropPartition(part int32) {
 			if t.assigned[ti] {
 				p.deleteLag(topic, part)
 			}
+		}
+	}
+	if t := p.tasks[part]; t != nil {
+		if err := t.part.JoinStore().Close(); err != nil {
+			p.log.Warn("closing the join store", "partition", part, "err", err)
 		}
 	}
 	delete(p.tasks, part)
@@ -795,7 +827,11 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 	// record the broker refused, MESSAGE_TOO_LARGE say, fails alone). So
 	// flush first and abort on any failure.
 	ferr := sess.Client().Flush(ctx)
-	if perr := p.produceErr.Swap(nil); perr != nil || ferr != nil {
+	perr := p.produceErr.Swap(nil)
+	if perr == nil && p.joinWrites.err != nil {
+		perr = &p.joinWrites.err
+	}
+	if perr != nil || ferr != nil {
 		if perr != nil {
 			ferr = *perr
 		}
@@ -808,10 +844,13 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 			return false, rerr
 		}
 		p.log.Error("writing the transaction's records failed; it was aborted and nothing past it committed", "err", ferr)
-		if kerr.IsRetriable(ferr) || isNetError(ferr) || errors.Is(ferr, context.DeadlineExceeded) {
-			return false, &sessionError{fmt.Errorf("writing the transaction's records: %w", ferr)}
+		// Only a broker's definite, non-retriable refusal (too large, not
+		// authorized) stops the processor; anything else (a closed or
+		// dropped connection, a timeout) ends the session and retries.
+		if fatalProduce(ferr) {
+			return false, &ProduceError{Err: ferr}
 		}
-		return false, &ProduceError{Err: ferr}
+		return false, &sessionError{fmt.Errorf("writing the transaction's records: %w", ferr)}
 	}
 	committed, err := sess.End(ctx, kgo.TryCommit)
 	p.mu.Lock()
@@ -828,7 +867,9 @@ func (p *Processor) commit(ctx context.Context, sess *kgo.GroupTransactSession) 
 		}
 		return false, nil
 	}
-	p.committed()
+	if err := p.committed(); err != nil {
+		return true, &sessionError{err}
+	}
 	return true, nil
 }
 
@@ -852,6 +893,10 @@ func (p *Processor) sendChanges(sess *kgo.GroupTransactSession, now time.Time) e
 			p.produce = p.broadcast(p.produce, windows.KindProgress, nil, windows.AppendProgressMessage(nil, pr))
 		}
 		errs = append(errs, t.part.AppendChanges(p.state[part].emit))
+		errs = append(errs, t.part.JoinStore().Changes(func(k, v []byte) {
+			// k and v stay valid until the store commits or aborts.
+			p.joinRecs = append(p.joinRecs, &kgo.Record{Topic: p.joinTopic, Partition: part, Key: k, Value: v})
+		}))
 	}
 	for part, a := range p.aggs {
 		errs = append(errs, a.AppendChanges(p.state[part].emit))
@@ -862,9 +907,24 @@ func (p *Processor) sendChanges(sess *kgo.GroupTransactSession, now time.Time) e
 	for part, l := range p.state {
 		p.produce = l.records(p.produce, p.stateTopic, part)
 	}
+	p.stateBytes, p.joinBytes = 0, 0
+	for _, r := range p.produce {
+		if r.Topic == p.stateTopic {
+			p.stateBytes += len(r.Key) + len(r.Value)
+		}
+	}
+	for _, r := range p.joinRecs {
+		p.joinBytes += len(r.Key) + len(r.Value)
+	}
 	p.send(sess, p.produce)
 	clear(p.produce)
 	p.produce = p.produce[:0]
+	p.joinWrites.reset()
+	for _, r := range p.joinRecs {
+		sess.Produce(context.Background(), r, p.joinWrites.produced)
+	}
+	clear(p.joinRecs)
+	p.joinRecs = p.joinRecs[:0]
 	return nil
 }
 
@@ -876,7 +936,9 @@ func (p *Processor) rollback(now time.Time) error {
 	}
 	for part, l := range p.state {
 		l.abort()
-		core, agg, err := p.restore(part, l, now)
+		st := p.tasks[part].part.JoinStore()
+		st.Abort()
+		core, agg, err := p.restore(part, l, st, now)
 		if err != nil {
 			return err
 		}
@@ -890,8 +952,19 @@ func (p *Processor) rollback(now time.Time) error {
 	return nil
 }
 
-// committed applies a committed transaction to the metrics.
-func (p *Processor) committed() {
+// committed applies a committed transaction to the local state and the
+// metrics. An error of a join store leaves it behind the changelog: a new
+// session reopens it and replays the changelog's tail.
+func (p *Processor) committed() error {
+	var errs []error
+	for part, t := range p.tasks {
+		st := t.part.JoinStore()
+		at, ok := p.joinWrites.next[part]
+		if !ok {
+			at = st.Position()
+		}
+		errs = append(errs, st.Commit(at))
+	}
 	for _, l := range p.state {
 		l.commit()
 	}
@@ -910,12 +983,25 @@ func (p *Processor) committed() {
 		p.m.ApplyCounts(p.set, t.part.Counts())
 	}
 	p.m.Pending.Set(float64(pending))
+	p.m.StateWritten.WithLabelValues(p.stateTopic).Add(float64(p.stateBytes))
+	p.m.StateWritten.WithLabelValues(p.joinTopic).Add(float64(p.joinBytes))
+	var mem, disk int64
+	for _, t := range p.tasks {
+		mem += t.part.JoinStore().MemoryBytes()
+		disk += t.part.JoinStore().DiskBytes()
+	}
+	p.m.StateBytes.WithLabelValues("memory").Set(float64(mem))
+	p.m.StateBytes.WithLabelValues("disk").Set(float64(disk))
 	for _, a := range p.aggs {
 		p.logCompleted(a)
 		p.m.ApplyOutput(p.set, a.Output())
 		a.ResetOutput()
 	}
 	p.commits.Add(1)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("committing the join stores: %w", err)
+	}
+	return nil
 }
 
 // ProduceError is a record reckon could not write and will never be able
@@ -928,6 +1014,14 @@ func (e *ProduceError) Error() string {
 }
 
 func (e *ProduceError) Unwrap() error { return e.Err }
+
+// fatalProduce reports whether err is a broker's refusal that a retry
+// cannot change: a Kafka error code that is not retriable. Client-side
+// errors (client closed, connection reset, deadline) are not.
+func fatalProduce(err error) bool {
+	var ke *kerr.Error
+	return errors.As(err, &ke) && !ke.Retriable
+}
 
 func (p *Processor) onProduced(r *kgo.Record, err error) {
 	if err != nil {

@@ -31,6 +31,7 @@ models:
 		t.Fatal(err)
 	}
 	cfg.Kafka.Brokers = brokers
+	cfg.StateDir = "" // a temporary directory per member, not one beside "test.yaml"
 	return cfg
 }
 

@@ -28,7 +28,7 @@ import (
 // above idle_timeout" is one for sure, however loaded the machine: the test
 // waits until the group has read and committed everything before it moves
 // the clock past idle_timeout. RECKON_SHAPES sets the number of seeds
-// (default 200; 20 with -short).
+// (default 200; 20 with -short), RECKON_SHAPE_SEED runs one seed.
 func TestTrafficShapesKfake(t *testing.T) {
 	seeds := 200
 	if testing.Short() {
@@ -44,7 +44,15 @@ func TestTrafficShapesKfake(t *testing.T) {
 	const parallel = 16
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
-	for seed := range uint64(seeds) {
+	first := uint64(0)
+	if s := os.Getenv("RECKON_SHAPE_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("RECKON_SHAPE_SEED=%q: %v", s, err)
+		}
+		first, seeds = n, 1
+	}
+	for seed := first; seed < first+uint64(seeds); seed++ {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -63,10 +71,14 @@ func murmur2Partition(n int) func([]byte) int32 {
 
 // playShape runs one seed's shape and checks it.
 func playShape(seed uint64) error {
+	parts := 1 + int(seed%4)
+	return playShapeWith(seed, shapes.Defaults(parts, murmur2Partition(parts)), parts)
+}
+
+// playShapeWith is playShape with options o over parts partitions.
+func playShapeWith(seed uint64, o shapes.Options, parts int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	parts := 1 + int(seed%4)
-	o := shapes.Defaults(parts, murmur2Partition(parts))
 	sh := shapes.Generate(seed, o)
 	ex := shapes.Model(sh)
 	g, err := newKGroup(ctx, o.Config()+"commit_interval: 20ms\n", fmt.Sprintf("shapes-%d", seed), int32(parts))
@@ -164,4 +176,29 @@ func sumOver(v *prometheus.CounterVec, match map[string]string) uint64 {
 		}
 	}
 	return uint64(sum)
+}
+
+// TestLongLabelDelaysKfake is TestTrafficShapesKfake with labels up to
+// about 30 days (event time) after their predictions, a 45-day label_ttl
+// and windows of an hour and a day: every results record and counter
+// equals the model's, expiries included, across members joining and
+// leaving.
+func TestLongLabelDelaysKfake(t *testing.T) {
+	seeds := 20
+	if testing.Short() {
+		seeds = 4
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for seed := range uint64(seeds) {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			parts := 1 + int(seed%3)
+			if err := playShapeWith(seed, shapes.LongDelays(parts, murmur2Partition(parts)), parts); err != nil {
+				t.Errorf("seed %d: %v", seed, err)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reckonhq/reckon/internal/wire"
 	"github.com/reckonhq/reckon/windows"
+	"github.com/reckonhq/reckon/windows/join"
 )
 
 // State in Kafka. Partition p of <group>-state (compacted, as many
@@ -214,16 +215,43 @@ func assembleState(latest map[string][]byte) (*stateLog, error) {
 }
 
 // readState reads the committed state of the given partitions of topic.
-// It first waits until no transaction is open on them (a predecessor's,
-// which its fencing or the transaction timeout ends), so that what it reads
-// is what the input offsets were committed with.
 func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []int32) (map[int32]*stateLog, error) {
+	latest := make(map[int32]map[string][]byte, len(partitions))
+	from := make(map[int32]int64, len(partitions))
+	for _, p := range partitions {
+		latest[p], from[p] = map[string][]byte{}, 0
+	}
+	_, err := readCommitted(ctx, base, topic, from, func(part int32, r *kgo.Record) error {
+		if r.Value == nil {
+			delete(latest[part], string(r.Key))
+		} else {
+			latest[part][string(r.Key)] = r.Value
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[int32]*stateLog, len(partitions))
 	for _, p := range partitions {
-		out[p] = newStateLog()
+		l, err := assembleState(latest[p])
+		if err != nil {
+			return nil, fmt.Errorf("state partition %s/%d: %w", topic, p, err)
+		}
+		out[p] = l
 	}
-	if len(partitions) == 0 {
-		return out, nil
+	return out, nil
+}
+
+// readCommitted reads the given partitions of topic, each from its offset
+// in from, up to their last stable offsets, which it returns, and calls
+// each for every data record, in order. It first waits until no
+// transaction is open on them (a predecessor's, which its fencing or the
+// transaction timeout ends), so that what it reads is what the input
+// offsets were committed with.
+func readCommitted(ctx context.Context, base []kgo.Opt, topic string, from map[int32]int64, each func(part int32, r *kgo.Record) error) (map[int32]int64, error) {
+	if len(from) == 0 {
+		return nil, nil
 	}
 	cl, err := kgo.NewClient(append(slices.Clone(base), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(), kgo.FetchMaxWait(200*time.Millisecond))...)
 	if err != nil {
@@ -241,9 +269,9 @@ func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []i
 		if err != nil {
 			return nil, fmt.Errorf("listing end offsets of %s: %w", topic, err)
 		}
-		ends = make(map[int32]int64, len(partitions))
+		ends = make(map[int32]int64, len(from))
 		open := false
-		for _, p := range partitions {
+		for p := range from {
 			s, okS := stable.Lookup(topic, p)
 			h, okH := high.Lookup(topic, p)
 			if !okS || !okH || s.Err != nil || h.Err != nil {
@@ -263,14 +291,10 @@ func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []i
 	}
 
 	assign := map[int32]kgo.Offset{}
-	for _, p := range partitions {
-		if ends[p] > 0 {
-			assign[p] = kgo.NewOffset().AtStart()
+	for p, at := range from {
+		if at < ends[p] {
+			assign[p] = kgo.NewOffset().At(at)
 		}
-	}
-	latest := make(map[int32]map[string][]byte, len(partitions))
-	for _, p := range partitions {
-		latest[p] = map[string][]byte{}
 	}
 	if len(assign) > 0 {
 		cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign})
@@ -297,17 +321,12 @@ func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []i
 			break
 		}
 		fs.EachPartition(func(ft kgo.FetchTopicPartition) {
-			m := latest[ft.Partition]
 			for _, r := range ft.Records {
 				if r.Offset >= ends[ft.Partition] {
 					break // written after we listed the end: not ours to read
 				}
-				switch {
-				case r.Attrs.IsControl():
-				case r.Value == nil:
-					delete(m, string(r.Key))
-				default:
-					m[string(r.Key)] = r.Value
+				if !r.Attrs.IsControl() && ferr == nil {
+					ferr = each(ft.Partition, r)
 				}
 			}
 			// Control records (kept) take the offsets of transaction
@@ -316,21 +335,17 @@ func readState(ctx context.Context, base []kgo.Opt, topic string, partitions []i
 				delete(assign, ft.Partition)
 			}
 		})
-	}
-	for _, p := range partitions {
-		l, err := assembleState(latest[p])
-		if err != nil {
-			return nil, fmt.Errorf("state partition %s/%d: %w", topic, p, err)
+		if ferr != nil {
+			return nil, fmt.Errorf("%s: %w", topic, ferr)
 		}
-		out[p] = l
 	}
-	return out, nil
+	return ends, nil
 }
 
-// restore rebuilds partition part's core and aggregation from its
-// committed state.
-func (p *Processor) restore(part int32, l *stateLog, now time.Time) (*windows.Partition, *windows.Aggregation, error) {
-	core, err := windows.RestorePartition(p.set, p.cals, part, now, windows.Records(l.committed))
+// restore rebuilds partition part's core, with its join store st, and its
+// aggregation from its committed state.
+func (p *Processor) restore(part int32, l *stateLog, st *join.DiskStore, now time.Time) (*windows.Partition, *windows.Aggregation, error) {
+	core, err := windows.RestorePartition(p.set, p.cals, part, now, st, windows.Records(l.committed))
 	if err != nil {
 		return nil, nil, err
 	}

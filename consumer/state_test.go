@@ -15,6 +15,7 @@ import (
 
 	"github.com/reckonhq/reckon/exporter"
 	"github.com/reckonhq/reckon/windows"
+	"github.com/reckonhq/reckon/windows/join"
 )
 
 // compact keeps the newest record of every key, as a compacted topic does.
@@ -116,7 +117,15 @@ func TestRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Unix(1_000_000, 0)
-	p.tasks[0] = p.newTask(0, windows.NewPartition(p.set, p.cals, 0, now))
+	st, err := join.Open(t.TempDir(), p.set.LabelTTL, join.WithMemory(16<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Restored(0); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p.tasks[0] = p.newTask(0, windows.NewPartition(p.set, p.cals, 0, now, st))
 	p.aggs[0], p.state[0] = windows.NewAggregation(p.set, 0), newStateLog()
 	t0 := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
 	feed := func(from, n int) {
@@ -136,6 +145,9 @@ func TestRollback(t *testing.T) {
 		if err := tk.part.AppendChanges(p.state[0].emit); err != nil {
 			t.Fatal(err)
 		}
+		if err := tk.part.JoinStore().Changes(func(k, v []byte) {}); err != nil {
+			t.Fatal(err)
+		}
 		if err := p.aggs[0].AppendChanges(p.state[0].emit); err != nil {
 			t.Fatal(err)
 		}
@@ -143,6 +155,9 @@ func TestRollback(t *testing.T) {
 	feed(0, 50)
 	checkpoint()
 	p.state[0].commit()
+	if err := p.tasks[0].part.JoinStore().Commit(1); err != nil {
+		t.Fatal(err)
+	}
 	committed := maps.Clone(p.state[0].committed)
 	pending := p.tasks[0].part.Pending()
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -63,6 +64,7 @@ func planTopics(cfg *config.Config, inputBytes int64) []topicPlan {
 		{name: cfg.Kafka.ResultsTopic, configs: size(), minBytes: defaultInputBytes},
 		{name: g + "-partials", configs: size(), minBytes: defaultInputBytes},
 		{name: g + "-state", configs: size("cleanup.policy", "compact"), minBytes: 2 * chunkBytes},
+		{name: g + "-join", configs: size("cleanup.policy", "compact"), minBytes: defaultInputBytes},
 	}
 }
 
@@ -116,7 +118,10 @@ func (p *Processor) prepareTopics(ctx context.Context, base []kgo.Opt) error {
 	}
 	// The internal topics may predate a change of the inputs' partition
 	// count.
-	if _, err := WaitCopartitioned(ctx, cl, p.topicWait, append(p.topics[:], p.partialsTopic, p.stateTopic)...); err != nil {
+	if _, err := WaitCopartitioned(ctx, cl, p.topicWait, append(p.topics[:], p.partialsTopic, p.stateTopic, p.joinTopic)...); err != nil {
+		return err
+	}
+	if p.joinRetention, err = deleteRetention(ctx, adm, p.joinTopic); err != nil {
 		return err
 	}
 	if p.batchLimit, err = checkTopicSizes(ctx, adm, plans, names); err != nil {
@@ -281,4 +286,28 @@ func endOffsets(ctx context.Context, base []kgo.Opt, topics ...string) (map[topi
 		}
 	}
 	return out, nil
+}
+
+// deleteRetention is topic's delete.retention.ms: how long compaction keeps
+// its tombstones.
+func deleteRetention(ctx context.Context, adm *kadm.Client, topic string) (time.Duration, error) {
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("describing the configuration of %s: %w", topic, err)
+	}
+	for _, rc := range rcs {
+		if rc.Err != nil {
+			return 0, fmt.Errorf("describing the configuration of %s: %w", topic, rc.Err)
+		}
+		for _, c := range rc.Configs {
+			if c.Key == "delete.retention.ms" && c.Value != nil {
+				ms, err := strconv.ParseInt(*c.Value, 10, 64)
+				if err != nil {
+					return 0, fmt.Errorf("%s: delete.retention.ms %q: %w", topic, *c.Value, err)
+				}
+				return time.Duration(ms) * time.Millisecond, nil
+			}
+		}
+	}
+	return 24 * time.Hour, nil // Kafka's default
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/reckonhq/reckon/exporter"
 	"github.com/reckonhq/reckon/simulate"
 	"github.com/reckonhq/reckon/windows"
+	"github.com/reckonhq/reckon/windows/join"
 )
 
 // BenchmarkWorker drives one partition worker with pre-built record batches
@@ -60,7 +61,15 @@ func benchWorker(b *testing.B, o simulate.Options) {
 	if err := p.offline(1); err != nil {
 		b.Fatal(err)
 	}
-	w := p.newTask(0, windows.NewPartition(p.set, p.cals, 0, time.Now()))
+	st, err := join.Open(b.TempDir(), p.set.LabelTTL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := st.Restored(0); err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	w := p.newTask(0, windows.NewPartition(p.set, p.cals, 0, time.Now(), st))
 	p.tasks[0], p.aggs[0], p.state[0] = w, windows.NewAggregation(p.set, 0), newStateLog()
 
 	g := simulate.New(o)

@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -41,8 +40,9 @@ func BenchmarkObserveCounts(b *testing.B) {
 	score := draw(5000, func() float64 { return 1 / (1 + math.Exp(2-1.2*rng.NormFloat64())) })
 	delay := draw(2500, func() float64 { return float64(int64(rng.ExpFloat64()*60000)) / 1000 })
 	var counts []*windows.Counts
-	for part := range int32(partitions) {
-		counts = append(counts, windows.NewPartition(set, windows.NewCalibrations(set), part, time.Now()).Counts())
+	for range partitions {
+		c := windows.NewCounts(set.Layout)
+		counts = append(counts, &c)
 	}
 	fill := func() (n int) {
 		for _, c := range counts {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -26,8 +25,8 @@ func applyTestSetup(t *testing.T, yaml string) (*Metrics, *windows.Settings, *wi
 	}
 	set.SetTopology(1, make([]int32, len(cfg.Models)))
 	m.InitModels(set)
-	part := windows.NewPartition(set, windows.NewCalibrations(set), 0, time.Time{})
-	return m, set, part.Counts()
+	c := windows.NewCounts(set.Layout)
+	return m, set, &c
 }
 
 func addVersion(c *windows.Counts, model int, version string, ok, errs uint64) {

@@ -132,6 +132,8 @@ const (
 	DuplicatePredictions
 	BusinessCost
 	ReferenceComplete
+	StateBytes
+	StateWritten
 
 	numIDs
 )
@@ -222,6 +224,12 @@ var live = [numIDs]Metric{
 		Labels: []string{"topic", "partition"}},
 	Pending: {Name: "reckon_pending_predictions", Kind: Gauge,
 		Help: "Predictions held by this member waiting for their outcome (join state size)."},
+	StateBytes: {Name: "reckon_state_bytes", Kind: Gauge,
+		Help:   "Bytes of this member's join state, where=memory (its caches, within state_memory) or where=disk (under state_dir), as of the last commit.",
+		Labels: []string{"where"}},
+	StateWritten: {Name: "reckon_state_written_bytes_total", Kind: Counter,
+		Help:   "Bytes of state changelog records (keys and values) written in committed transactions, by topic (<group>-state, <group>-join).",
+		Labels: lTopic},
 	BuildInfo: {Name: "reckon_build_info", Kind: Gauge,
 		Help:   "Always 1; labels say which reckon and Go built this binary.",
 		Labels: []string{"version", "goversion"}},

@@ -68,6 +68,8 @@ type Metrics struct {
 	Confusion            *prometheus.CounterVec // model, outcome = tp | fp | tn | fn
 	BusinessCost         *prometheus.CounterVec // model
 	Pending              prometheus.Gauge
+	StateBytes           *prometheus.GaugeVec   // where = memory | disk
+	StateWritten         *prometheus.CounterVec // topic
 	ConceptDriftActive   *prometheus.GaugeVec   // model, detector
 	ConceptDrifts        *prometheus.CounterVec // model, detector
 	ReferenceComplete    *prometheus.GaugeVec   // model
@@ -116,6 +118,8 @@ func New(reg *prometheus.Registry, version string, seriesLimit int, opts ...Opti
 	m.LateEvents = m.counterVec(LateEvents)
 	m.ConsumerLag = m.gaugeVec(ConsumerLag)
 	m.Pending = m.gauge(Pending)
+	m.StateBytes = m.gaugeVec(StateBytes)
+	m.StateWritten = m.counterVec(StateWritten)
 	m.gaugeVec(BuildInfo).WithLabelValues(version, runtime.Version()).Set(1)
 	m.Ready = m.gauge(Ready)
 	m.Assigned = m.gauge(AssignedPartitions)

@@ -36,7 +36,8 @@ type ModelCounts struct {
 	LabelDelays []float64
 }
 
-func newCounts(layout Layout) Counts {
+// NewCounts returns empty counts for the models of layout.
+func NewCounts(layout Layout) Counts {
 	c := Counts{Models: make([]ModelCounts, len(layout))}
 	for i := range c.Models {
 		c.Models[i] = ModelCounts{

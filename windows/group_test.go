@@ -11,6 +11,7 @@ import (
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/internal/shapes"
 	"github.com/reckonhq/reckon/results"
+	"github.com/reckonhq/reckon/windows/join"
 )
 
 // group is an in-memory runtime of the core: what consumer/ does with
@@ -37,6 +38,8 @@ type group struct {
 	inputs [][2]*inputLog // per partition, per topic
 	msgs   []*msgLog      // per aggregation
 	state  []map[string][]byte
+	joins  []*joinLog // per partition: the join's committed changelog
+	dirs   []string   // per partition: the directory of its last store
 
 	parts []*Partition
 	aggs  []*Aggregation
@@ -96,6 +99,8 @@ func newGroup(t testing.TB, o shapes.Options, seed uint64) *group {
 		inputs:  make([][2]*inputLog, o.Partitions),
 		msgs:    make([]*msgLog, o.Partitions),
 		state:   make([]map[string][]byte, o.Partitions),
+		joins:   make([]*joinLog, o.Partitions),
+		dirs:    make([]string, o.Partitions),
 		parts:   make([]*Partition, o.Partitions),
 		aggs:    make([]*Aggregation, o.Partitions),
 		results: map[shapes.WindowKey][]*results.Record{},
@@ -109,6 +114,7 @@ func newGroup(t testing.TB, o shapes.Options, seed uint64) *group {
 		g.inputs[p] = [2]*inputLog{{}, {}}
 		g.msgs[p] = &msgLog{}
 		g.state[p] = map[string][]byte{}
+		g.joins[p] = &joinLog{}
 	}
 	g.rebalance(1)
 	return g
@@ -145,9 +151,39 @@ func (g *group) rebalance(n int) {
 
 // restore rebuilds partition p and its aggregation from the committed
 // state, for member m, and rewinds what they read to the committed
-// positions.
+// positions. Its join store is reopened on its last directory (a warm
+// restart: only the changelog's tail is replayed) or a new one (cold), at
+// random.
 func (g *group) restore(p int32, m *member) {
-	part, err := RestorePartition(g.set, m.cals, p, g.clock, Records(g.state[p]))
+	if old := g.parts[p]; old != nil {
+		if err := old.JoinStore().Close(); err != nil {
+			g.t.Fatal(err)
+		}
+	}
+	dir := g.dirs[p]
+	if dir == "" || g.rng.IntN(2) == 0 {
+		dir = g.t.TempDir()
+	}
+	g.dirs[p] = dir
+	st, err := join.Open(dir, g.set.LabelTTL, join.WithMemory(16<<20))
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	log := g.joins[p]
+	for _, r := range log.recs[st.Position():] {
+		if err := st.Restore(r[0], r[1]); err != nil {
+			g.t.Fatal(err)
+		}
+	}
+	if err := st.Restored(int64(len(log.recs))); err != nil {
+		g.t.Fatal(err)
+	}
+	g.restoreWith(p, m, st)
+}
+
+// restoreWith is restore with the join store st.
+func (g *group) restoreWith(p int32, m *member, st *join.DiskStore) {
+	part, err := RestorePartition(g.set, m.cals, p, g.clock, st, Records(g.state[p]))
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -267,6 +303,7 @@ func (g *group) commit(mi int) {
 		if err := g.aggs[p].AppendChanges(emit); err != nil {
 			g.t.Fatal(err)
 		}
+		g.joins[p].commit(g.t, g.parts[p].JoinStore())
 	}
 	for _, p := range m.parts {
 		out := g.aggs[p].Output()
@@ -321,7 +358,9 @@ func (g *group) abort(mi int) {
 	m.group = Unset
 	m.cals = NewCalibrations(g.set)
 	for _, p := range m.parts {
-		g.restore(p, m)
+		st := g.parts[p].JoinStore()
+		st.Abort()
+		g.restoreWith(p, m, st)
 	}
 	for _, p := range m.parts {
 		m.cals.Adopt(g.aggs[p])
@@ -435,6 +474,11 @@ func (g *group) run(sh *shapes.Shape) {
 // check compares what the group published with the model's expectation.
 func (g *group) check(sh *shapes.Shape) {
 	g.t.Helper()
+	for _, part := range g.parts {
+		if err := part.JoinStore().Close(); err != nil {
+			g.t.Fatal(err)
+		}
+	}
 	ex := shapes.Model(sh)
 	if err := shapes.Check(ex, g.results, g.counts, g.dead); err != nil {
 		g.t.Fatalf("seed %d: %v", sh.Seed, err)
@@ -469,4 +513,44 @@ func TestTrafficShapes(t *testing.T) {
 		g.run(sh)
 		g.check(sh)
 	}
+}
+
+// TestLongLabelDelays plays shapes whose labels come up to about 30 days
+// (event time) after their predictions, with a 45-day label_ttl and
+// windows of an hour and a day: every window and counter as the model
+// says, expiries included.
+func TestLongLabelDelays(t *testing.T) {
+	longest := 0.0
+	for seed := range uint64(40) {
+		parts := 1 + int(seed%3)
+		o := shapes.LongDelays(parts, fnvPartition(parts))
+		sh := shapes.Generate(seed, o)
+		longest = max(longest, maxDelayDays(sh))
+		g := newGroup(t, o, seed)
+		g.run(sh)
+		g.check(sh)
+	}
+	if longest < 25 {
+		t.Errorf("the longest label delay was %.1f days: the test means about 30", longest)
+	}
+	t.Logf("longest label delay %.1f days", longest)
+}
+
+// maxDelayDays is the longest label delay of a shape in days: outcome time
+// minus its prediction's time.
+func maxDelayDays(sh *shapes.Shape) float64 {
+	pred := map[string]int64{}
+	var longest int64
+	for _, r := range sh.Records() {
+		ms, ok := shapes.EventTime(r)
+		if !ok {
+			continue
+		}
+		if r.Topic == shapes.Predictions {
+			pred[string(r.Key)] = ms
+		} else if p, ok := pred[string(r.Key)]; ok {
+			longest = max(longest, ms-p)
+		}
+	}
+	return float64(longest) / 86_400_000
 }

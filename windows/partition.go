@@ -60,19 +60,22 @@ type Partition struct {
 	sent     bool
 
 	panes   *Panes
-	join    *join.Store
+	join    *join.DiskStore
 	counts  Counts
 	harvest []*Partial // scratch
 
-	// State changes since the last Committed (state.go).
-	metaDirty, joinDirty bool
-	removed              []paneID
+	// State changes since the last AppendChanges (state.go); the join
+	// keeps its own.
+	metaDirty bool
+	removed   []paneID
 }
 
 // NewPartition returns the core of partition id, assigned at now with
-// nothing seen. cals is shared with the member's other partitions and
-// only read.
-func NewPartition(set *Settings, cals Calibrations, id int32, now time.Time) *Partition {
+// nothing seen but what its join store st holds (the runtime opens the
+// store, restores it from the join's changelog and closes it: see
+// JoinStore). cals is shared with the member's other partitions and only
+// read.
+func NewPartition(set *Settings, cals Calibrations, id int32, now time.Time, st *join.DiskStore) *Partition {
 	p := &Partition{
 		id:     id,
 		set:    set,
@@ -80,8 +83,8 @@ func NewPartition(set *Settings, cals Calibrations, id int32, now time.Time) *Pa
 		own:    Unset,
 		wm:     Unset,
 		panes:  NewPanes(time.Duration(set.PaneLength)*time.Millisecond, set.Layout),
-		join:   join.New(set.LabelTTL),
-		counts: newCounts(set.Layout),
+		join:   st,
+		counts: NewCounts(set.Layout),
 	}
 	for i := range p.sources {
 		p.sources[i] = NewSource(now)
@@ -115,6 +118,13 @@ func (p *Partition) Pending() int { return p.join.Pending() }
 // Held is the number of ids the join holds: pending predictions, waiting
 // outcomes, and decided ids kept to recognise duplicates.
 func (p *Partition) Held() int { return p.join.Len() }
+
+// JoinStore is the partition's join store. Its state is a changelog of its
+// own, apart from the partition's records (AppendChanges): the runtime
+// writes the store's Changes in the transaction, Commits the store once the
+// transaction committed and Aborts it when not, restores it, and Closes
+// it when the partition goes.
+func (p *Partition) JoinStore() *join.DiskStore { return p.join }
 
 // Observe records the event time of an event read from topic t. A runtime
 // calls it for every event of the input topics, including one it then
@@ -151,7 +161,6 @@ func (p *Partition) Prediction(e *event.Prediction) {
 		ms.Violations[v.Feature+1][v.Kind]++
 	}
 	if !e.Error {
-		p.joinDirty = true
 		p.join.AddPrediction(join.Prediction{
 			Key:       join.KeyOf(uint16(e.Model), e.ID),
 			Model:     uint16(e.Model),
@@ -177,7 +186,6 @@ func (p *Partition) Outcome(o *event.Outcome) {
 	} else {
 		p.panes.Get(o.Model, o.TimeMs).Outcomes++
 	}
-	p.joinDirty = true
 	p.join.AddOutcome(join.Outcome{
 		Key:    join.KeyOf(uint16(o.Model), o.ID),
 		Model:  uint16(o.Model),
@@ -283,7 +291,6 @@ func (p *Partition) harvestBefore(wm int64, out []*Partial) []*Partial {
 		p.metaDirty = true
 	}
 	if p.wm > p.join.Watermark() {
-		p.joinDirty = true
 		p.join.Advance(p.wm, (*sink)(p))
 	}
 	return out

@@ -1,12 +1,14 @@
 package windows
 
 import (
+	"bytes"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
+	"github.com/reckonhq/reckon/windows/join"
 )
 
 const coreConfig = `windows: [1m, 3m]
@@ -35,6 +37,59 @@ func coreSettings(t testing.TB, partitions int) *Settings {
 	}
 	set.SetTopology(partitions, []int32{0, int32(partitions - 1)})
 	return set
+}
+
+// openStore opens an empty join store for a test, closed at its end.
+func openStore(t testing.TB, set *Settings) *join.DiskStore {
+	t.Helper()
+	st, err := join.Open(t.TempDir(), set.LabelTTL, join.WithMemory(16<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Restored(0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// joinLog is a join store's changelog as a compacted topic would hold it,
+// read back in order.
+type joinLog struct{ recs [][2][]byte }
+
+// commit writes st's changes to the log and commits the store at the
+// log's end.
+func (l *joinLog) commit(t testing.TB, st *join.DiskStore) {
+	t.Helper()
+	if err := st.Changes(func(k, v []byte) { l.recs = append(l.recs, [2][]byte{bytes.Clone(k), bytes.Clone(v)}) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(int64(len(l.recs))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// restore returns a store restored from the log: dir's store (warm) or, if
+// dir is "", a new one (cold).
+func (l *joinLog) restore(t testing.TB, set *Settings, dir string) *join.DiskStore {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	st, err := join.Open(dir, set.LabelTTL, join.WithMemory(16<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range l.recs[st.Position():] {
+		if err := st.Restore(r[0], r[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Restored(int64(len(l.recs))); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // t0 is the wall clock the tests start at; ms an event time.
@@ -69,7 +124,7 @@ func TestPartitionLateness(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			set := coreSettings(t, 1)
-			p := NewPartition(set, NewCalibrations(set), 0, t0)
+			p := NewPartition(set, NewCalibrations(set), 0, t0, openStore(t, set))
 			for i, ms := range tt.own {
 				feed(p, 0, "o"+strconv.Itoa(i), ms)
 			}
@@ -95,7 +150,7 @@ func TestPartitionLateness(t *testing.T) {
 // another fragment of it, after the first.
 func TestPartitionIdleFlush(t *testing.T) {
 	set := coreSettings(t, 1)
-	p := NewPartition(set, NewCalibrations(set), 0, t0)
+	p := NewPartition(set, NewCalibrations(set), 0, t0, openStore(t, set))
 	feed(p, 0, "a", base+30_000)
 	feed(p, 1, "b", base+40_000)
 	p.Fetched(Predictions, t0, true)
@@ -140,7 +195,7 @@ func TestPartitionIdleFlush(t *testing.T) {
 // raised by the group's watermark, never back.
 func TestPartitionWatermark(t *testing.T) {
 	set := coreSettings(t, 1)
-	p := NewPartition(set, NewCalibrations(set), 0, t0)
+	p := NewPartition(set, NewCalibrations(set), 0, t0, openStore(t, set))
 	feed(p, 0, "a", base+100_000)
 	p.Observe(Outcomes, base+40_000)
 	p.Fetched(Predictions, t0, false)
@@ -174,7 +229,7 @@ func TestPartitionWatermark(t *testing.T) {
 // nothing.
 func TestPartitionExpiresWithTheGroup(t *testing.T) {
 	set := coreSettings(t, 1)
-	p := NewPartition(set, NewCalibrations(set), 0, t0)
+	p := NewPartition(set, NewCalibrations(set), 0, t0, openStore(t, set))
 	feed(p, 0, "a", base)
 	p.Release(p.Advance(t0.Add(time.Minute), base+2*time.Hour.Milliseconds(), nil))
 	if got := p.Counts().Models[0].Expired; got != 1 {
@@ -189,7 +244,7 @@ func TestPartitionExpiresWithTheGroup(t *testing.T) {
 // longest window holding its latest event; it counts as idle.
 func TestPartitionFinish(t *testing.T) {
 	set := coreSettings(t, 1)
-	p := NewPartition(set, NewCalibrations(set), 0, t0)
+	p := NewPartition(set, NewCalibrations(set), 0, t0, openStore(t, set))
 	feed(p, 0, "a", base+250_000) // in [base+180s, base+360s) of the 3m windows
 	p.Fetched(Predictions, t0, false)
 	p.Finish()

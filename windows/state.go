@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reckonhq/reckon/internal/wire"
+	"github.com/reckonhq/reckon/windows/join"
 	"github.com/reckonhq/reckon/windows/perf"
 )
 
@@ -18,16 +19,17 @@ import (
 // as records keyed so that keeping the newest value of every key (a
 // compacted Kafka topic, say) keeps exactly their live state, and write
 // only the records that changed (AppendChanges): the event-time metadata,
-// each open pane, each open window, each model's reference and detectors,
-// and the join. A nil value deletes its key. Restoring reads every live
-// record of an owner back (RestorePartition, RestoreAggregation).
+// each open pane, each open window, each model's reference and detectors.
+// A nil value deletes its key. Restoring reads every live record of an
+// owner back (RestorePartition, RestoreAggregation). The delayed-label
+// join, which grows with the label delay, keeps a changelog of its own
+// (join.DiskStore: a record per id), apart from these.
 //
 // A key is an owner byte (StatePartition or StateAggregation), the owner's
 // id as a uvarint, and a component byte with the component's identity:
 //
 //	partition    'm'                         watermarks, sources, fragment count, progress reported
 //	             'n' model start             an open pane
-//	             'j'                         the join
 //	aggregation  'm'                         group watermark, partitions' progress
 //	             'w' window model start      an open window
 //	             'r' model                   reference, calibrator, detectors, pending errors
@@ -45,7 +47,6 @@ const (
 
 	compMeta   = 'm'
 	compPane   = 'n'
-	compJoin   = 'j'
 	compWindow = 'w'
 	compModel  = 'r'
 )
@@ -81,7 +82,7 @@ func ParseStateKey(key []byte) (StateKey, error) {
 	k.Component = r.Byte()
 	switch {
 	case r.Err() != nil:
-	case k.Component == compMeta, k.Owner == StatePartition && k.Component == compJoin:
+	case k.Component == compMeta:
 	case k.Owner == StatePartition && k.Component == compPane:
 		k.Model, k.Start = int(r.Uvarint()), r.Varint()
 	case k.Owner == StateAggregation && k.Component == compWindow:
@@ -151,15 +152,6 @@ func (p *Partition) AppendChanges(emit func(key, value []byte)) error {
 			pane.dirty = false
 		}
 	}
-	if p.joinDirty {
-		key = appendStateKey(key[:0], StatePartition, p.id, compJoin)
-		var err error
-		if val, err = p.join.AppendBinary(append(val[:0], stateVersion)); err != nil {
-			return fmt.Errorf("join: %w", err)
-		}
-		emit(key, val)
-		p.joinDirty = false
-	}
 	return nil
 }
 
@@ -173,10 +165,12 @@ func stateReader(val []byte) *wire.Reader {
 }
 
 // RestorePartition returns partition id as the given state records
-// describe it (records of other owners are ignored), assigned at now. No
-// record at all is a partition that has seen nothing.
-func RestorePartition(set *Settings, cals Calibrations, id int32, now time.Time, records iter.Seq2[[]byte, []byte]) (*Partition, error) {
-	p := NewPartition(set, cals, id, now)
+// describe it (records of other owners are ignored), assigned at now, with
+// its join store st (restored apart: JoinStore). No record at all is a
+// partition that has seen nothing. A runtime rolls a partition back by
+// aborting its store and restoring it from its committed records.
+func RestorePartition(set *Settings, cals Calibrations, id int32, now time.Time, st *join.DiskStore, records iter.Seq2[[]byte, []byte]) (*Partition, error) {
+	p := NewPartition(set, cals, id, now, st)
 	var panes []*Partial
 	for key, val := range records {
 		k, err := ParseStateKey(key)
@@ -205,10 +199,6 @@ func RestorePartition(set *Settings, cals Calibrations, id int32, now time.Time,
 				err = fmt.Errorf("%w: pane [%d,%d) of model %d under the key of %d, model %d", ErrCorrupt, pane.Start, pane.End, pane.Model, k.Start, k.Model)
 			}
 			panes = append(panes, pane)
-		case compJoin:
-			if err = r.Err(); err == nil {
-				err = p.join.UnmarshalBinary(r.Rest())
-			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("state of partition %d: %w", id, err)
@@ -221,7 +211,7 @@ func RestorePartition(set *Settings, cals Calibrations, id int32, now time.Time,
 	for _, open := range p.panes.open {
 		slices.SortFunc(open, func(a, b *Partial) int { return cmp.Compare(a.Start, b.Start) })
 	}
-	p.metaDirty, p.joinDirty = false, false
+	p.metaDirty = false
 	return p, nil
 }
 

@@ -44,7 +44,7 @@ func TestParseStateKey(t *testing.T) {
 	}{
 		{"partition meta", key(StatePartition, 7, compMeta), StateKey{Owner: StatePartition, ID: 7, Component: compMeta}, false},
 		{"pane", key(StatePartition, 2, compPane, 1, -60_000), StateKey{Owner: StatePartition, ID: 2, Component: compPane, Model: 1, Start: -60_000}, false},
-		{"join", key(StatePartition, 0, compJoin), StateKey{Owner: StatePartition, Component: compJoin}, false},
+		{"an earlier build's join snapshot", key(StatePartition, 0, 'j'), StateKey{}, true},
 		{"aggregation meta", key(StateAggregation, 3, compMeta), StateKey{Owner: StateAggregation, ID: 3, Component: compMeta}, false},
 		{"window", key(StateAggregation, 1, compWindow, 1, 2, base), StateKey{Owner: StateAggregation, ID: 1, Component: compWindow, Window: 1, Model: 2, Start: base}, false},
 		{"model", key(StateAggregation, 1, compModel, 4), StateKey{Owner: StateAggregation, ID: 1, Component: compModel, Model: 4}, false},
@@ -97,8 +97,9 @@ func randomTraffic(rng *rand.Rand, p *Partition, n int, at int64) {
 func TestPartitionStateRestores(t *testing.T) {
 	set := coreSettings(t, 2)
 	rng := rand.New(rand.NewPCG(5, 6))
-	live := NewPartition(set, NewCalibrations(set), 1, t0)
+	live := NewPartition(set, NewCalibrations(set), 1, t0, openStore(t, set))
 	log := changelog{}
+	var jlog joinLog
 	for round := range 12 {
 		randomTraffic(rng, live, 200, int64(round)*40_000)
 		now := t0.Add(time.Duration(round) * time.Second)
@@ -110,8 +111,9 @@ func TestPartitionStateRestores(t *testing.T) {
 		if err := live.AppendChanges(log.emit); err != nil {
 			t.Fatal(err)
 		}
+		jlog.commit(t, live.JoinStore())
 	}
-	restored, err := RestorePartition(set, NewCalibrations(set), 1, t0, Records(log))
+	restored, err := RestorePartition(set, NewCalibrations(set), 1, t0, jlog.restore(t, set, ""), Records(log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +160,7 @@ func TestPartitionStateRestores(t *testing.T) {
 func TestAggregationStateRestores(t *testing.T) {
 	set := coreSettings(t, 2)
 	rng := rand.New(rand.NewPCG(9, 10))
-	parts := []*Partition{NewPartition(set, NewCalibrations(set), 0, t0), NewPartition(set, NewCalibrations(set), 1, t0)}
+	parts := []*Partition{NewPartition(set, NewCalibrations(set), 0, t0, openStore(t, set)), NewPartition(set, NewCalibrations(set), 1, t0, openStore(t, set))}
 	var msgs []sent
 	for round := range 10 {
 		for _, p := range parts {
@@ -227,7 +229,7 @@ func TestAggregationStateRestores(t *testing.T) {
 // silently wrong state.
 func TestStateRefusesCorrupt(t *testing.T) {
 	set := coreSettings(t, 2)
-	p := NewPartition(set, NewCalibrations(set), 0, t0)
+	p := NewPartition(set, NewCalibrations(set), 0, t0, openStore(t, set))
 	randomTraffic(rand.New(rand.NewPCG(1, 1)), p, 100, 0)
 	a := NewAggregation(set, 0)
 	progress(a, t, 0, base, false, false)
@@ -244,7 +246,7 @@ func TestStateRefusesCorrupt(t *testing.T) {
 			"truncated": val[:len(val)/2],
 		} {
 			m := changelog{key: bad}
-			_, perr := RestorePartition(set, NewCalibrations(set), 0, t0, Records(m))
+			_, perr := RestorePartition(set, NewCalibrations(set), 0, t0, openStore(t, set), Records(m))
 			_, aerr := RestoreAggregation(set, 0, Records(m))
 			if perr == nil && aerr == nil {
 				k, _ := ParseStateKey([]byte(key))
@@ -262,7 +264,7 @@ func coreSettingsN(t *testing.T, n int) *Settings { return coreSettings(t, n) }
 // FuzzRestore: no state record read from Kafka makes a restore panic.
 func FuzzRestore(f *testing.F) {
 	set := coreSettings(f, 2)
-	p := NewPartition(set, NewCalibrations(set), 0, t0)
+	p := NewPartition(set, NewCalibrations(set), 0, t0, openStore(f, set))
 	randomTraffic(rand.New(rand.NewPCG(2, 2)), p, 50, 0)
 	a := NewAggregation(set, 0)
 	log := changelog{}
@@ -271,9 +273,10 @@ func FuzzRestore(f *testing.F) {
 	for k, v := range log {
 		f.Add([]byte(k), v)
 	}
+	st := openStore(f, set)
 	f.Fuzz(func(t *testing.T, key, val []byte) {
 		m := changelog{string(key): val}
-		RestorePartition(set, NewCalibrations(set), 0, t0, Records(m))
+		RestorePartition(set, NewCalibrations(set), 0, t0, st, Records(m))
 		RestoreAggregation(set, 0, Records(m))
 		a := NewAggregation(set, 0)
 		for _, k := range []MessageKind{KindPane, KindProgress, KindCalibrator} {

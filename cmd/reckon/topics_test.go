@@ -43,7 +43,7 @@ func TestTopicsCreate(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("topics create --partitions 3: exit %d: %s", code, out)
 	}
-	want := []string{"predictions", "outcomes", "reckon-dead-letter", "g-rekey", "reckon-results", "g-partials", "g-state"}
+	want := []string{"predictions", "outcomes", "reckon-dead-letter", "g-rekey", "reckon-results", "g-partials", "g-state", "g-join"}
 	for _, name := range want {
 		if !strings.Contains(out, "created "+name+"\n") {
 			t.Errorf("output %q does not say it created %s", out, name)

@@ -48,8 +48,24 @@ type Options struct {
 	// Segments is how many segments a shape has at most, and Records
 	// about how many prediction records a segment holds.
 	Segments, Records int
-	// Start is the event time of the first segment.
+	// Start is the event time of the first segment, and Gap the most event
+	// time that may pass between two segments beyond a few panes (0: none):
+	// days of label delay when labels come segments after their
+	// predictions.
 	Start time.Time
+	Gap   time.Duration
+}
+
+// LongDelays are options whose labels come up to about 30 days (event
+// time) after their predictions: nine days at most between segments, windows
+// of an hour and a day, label_ttl 45 days.
+func LongDelays(partitions int, partition func([]byte) int32) Options {
+	o := Defaults(partitions, partition)
+	o.Windows = []time.Duration{time.Hour, 24 * time.Hour}
+	o.LabelTTL = 45 * 24 * time.Hour
+	o.Gap = 9 * 24 * time.Hour
+	o.Segments = 7
+	return o
 }
 
 // Defaults are options for a small, fast shape.
@@ -206,6 +222,9 @@ func Generate(seed uint64, o Options) *Shape {
 			t = max(t, settled)
 			t += int64(rng.IntN(4)) * pane // zero to three panes of event time between segments
 			t += int64(rng.IntN(int(pane)))
+			if o.Gap > 0 {
+				t += rng.Int64N(o.Gap.Milliseconds())
+			}
 		}
 		start := t
 		span := int64(rng.IntN(int(lateness*9/10))) + 1
@@ -368,3 +387,6 @@ func (sh *Shape) Records() []Record {
 	}
 	return out
 }
+
+// EventTime is a record's event time, false for a record that is not JSON.
+func EventTime(r Record) (int64, bool) { return r.ev.timeMs, !r.ev.bad }
