@@ -214,8 +214,14 @@ type Target struct {
 	Ratios []float64 `json:"ratios"`
 	// Pending is reckon_pending_predictions when the full pipeline had
 	// counted every record.
-	Pending float64  `json:"pending"`
-	Latency *Latency `json:"latency,omitempty"`
+	Pending float64 `json:"pending"`
+	// StateBytesPerEvent and JoinBytesPerEvent are the bytes of key and
+	// value the full pipeline wrote to <group>-state (panes, windows,
+	// models) and to <group>-join (the join's changes) per record consumed
+	// (reckon_state_written_bytes_total): what a commit costs.
+	StateBytesPerEvent float64  `json:"state_bytes_per_event"`
+	JoinBytesPerEvent  float64  `json:"join_bytes_per_event"`
+	Latency            *Latency `json:"latency,omitempty"`
 }
 
 // Phase is one throughput measurement.
@@ -261,6 +267,11 @@ type Latency struct {
 	MaxMs          float64 `json:"max_ms"`
 	ScrapeInterval float64 `json:"scrape_interval_ms"`
 	ScrapeP50Ms    float64 `json:"scrape_p50_ms"` // duration of one scrape
+	// StateBytesPerEvent and JoinBytesPerEvent are as Target's, over the
+	// records of this phase: at a steady rate rather than catching up, a
+	// commit holds fewer records, and what it rewrites costs more each.
+	StateBytesPerEvent float64 `json:"state_bytes_per_event"`
+	JoinBytesPerEvent  float64 `json:"join_bytes_per_event"`
 }
 
 // Run measures what o asks for. Progress goes to o.Log.

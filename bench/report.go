@@ -58,9 +58,11 @@ func WriteTable(w io.Writer, r *Report) error {
 			return err
 		}
 		fmt.Fprintf(w, "  produced at %s records/s; reckon_pending_predictions at the end: %s\n", thousands(t.ProduceEventsPerSec), thousands(t.Pending))
+		fmt.Fprintf(w, "  changelog written per record: %.1f B to <group>-state (panes, windows, models), %.1f B to <group>-join (the join's changes)\n", t.StateBytesPerEvent, t.JoinBytesPerEvent)
 		if l := t.Latency; l != nil {
 			fmt.Fprintf(w, "  latency produce → /metrics: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d of %d probes seen; %s records/s background; scrape every %.0f ms, p50 scrape %.1f ms)\n",
 				l.P50Ms, l.P99Ms, l.MaxMs, l.Seen, l.Probes, thousands(l.LoadRate), l.ScrapeInterval, l.ScrapeP50Ms)
+			fmt.Fprintf(w, "  changelog written per record at that steady rate: %.1f B to <group>-state, %.1f B to <group>-join\n", l.StateBytesPerEvent, l.JoinBytesPerEvent)
 		}
 		if f.CPU != nil {
 			fmt.Fprintf(w, "  CPU of the full pipeline by component (%d samples, %.1f CPU s):\n", f.CPU.Samples, f.CPU.Seconds)

@@ -71,6 +71,7 @@ func runTarget(ctx context.Context, o *Options, t *Target, brokers []string, r *
 	type pair struct {
 		ceiling, full  Phase
 		pending, ratio float64
+		written        [2]float64
 	}
 	var pairs []pair
 	for i := range o.Repeat {
@@ -90,7 +91,7 @@ func runTarget(ctx context.Context, o *Options, t *Target, brokers []string, r *
 		fmt.Fprintf(o.Log, "bench:   ceiling: %.0f records/s\n", pr.ceiling.EventsPerSec)
 		fmt.Fprintf(o.Log, "bench:   full pipeline%s\n", run)
 		var lat *Latency
-		if pr.full, pr.pending, lat, err = runFull(ctx, o, &rc, g, total, last, profilePath(o.ProfileDir, t.Kafka, "full", i, o.Repeat)); err != nil {
+		if pr.full, pr.pending, pr.written, lat, err = runFull(ctx, o, &rc, g, total, last, profilePath(o.ProfileDir, t.Kafka, "full", i, o.Repeat)); err != nil {
 			return fmt.Errorf("full pipeline: %w", err)
 		}
 		if pr.ceiling.EventsPerSec > 0 {
@@ -107,6 +108,7 @@ func runTarget(ctx context.Context, o *Options, t *Target, brokers []string, r *
 	slices.SortStableFunc(pairs, func(a, b pair) int { return cmp.Compare(a.ratio, b.ratio) })
 	med := pairs[(len(pairs)-1)/2]
 	t.Ceiling, t.Full, t.Pending, t.Ratio = med.ceiling, med.full, med.pending, med.ratio
+	t.StateBytesPerEvent, t.JoinBytesPerEvent = med.written[0], med.written[1]
 	return nil
 }
 
@@ -243,7 +245,7 @@ func runCeiling(ctx context.Context, o *Options, cfg *config.Config, total uint6
 
 // runFull runs the processor until it has counted every record, then, if
 // latency is set, the latency phase while it keeps running.
-func runFull(ctx context.Context, o *Options, cfg *config.Config, g *simulate.Generator, total uint64, latency bool, profileFile string) (full Phase, pending float64, lat *Latency, err error) {
+func runFull(ctx context.Context, o *Options, cfg *config.Config, g *simulate.Generator, total uint64, latency bool, profileFile string) (full Phase, pending float64, written [2]float64, lat *Latency, err error) {
 	reg := prometheus.NewRegistry()
 	met := exporter.New(reg, "bench", cfg.SeriesLimit, exporter.WithMaxModelVersions(cfg.MaxModelVersions))
 	ready := new(exporter.Readiness)
@@ -278,10 +280,7 @@ func runFull(ctx context.Context, o *Options, cfg *config.Config, g *simulate.Ge
 	var n uint64
 	for {
 		m.observe(min(processed.Load(), total))
-		n = 0
-		for _, c := range consumed {
-			n += uint64(metricValue(c))
-		}
+		n = uint64(sumCounters(consumed))
 		if n >= total {
 			break
 		}
@@ -289,34 +288,44 @@ func runFull(ctx context.Context, o *Options, cfg *config.Config, g *simulate.Ge
 		case err := <-done:
 			stopped = true
 			m.finish(n, "")
-			return full, 0, nil, fmt.Errorf("the processor stopped after %d of %d records: %v", n, total, err)
+			return full, 0, written, nil, fmt.Errorf("the processor stopped after %d of %d records: %v", n, total, err)
 		case <-pctx.Done():
 			m.finish(n, "")
-			return full, 0, nil, fmt.Errorf("%d of %d records after %s: %w", n, total, o.PhaseTimeout, pctx.Err())
+			return full, 0, written, nil, fmt.Errorf("%d of %d records after %s: %w", n, total, o.PhaseTimeout, pctx.Err())
 		case <-tick.C:
 		}
 	}
 	if p := processed.Load(); p < n {
 		m.finish(n, "")
-		return full, 0, nil, fmt.Errorf("the batch observer saw %d records, the processor committed %d", p, n)
+		return full, 0, written, nil, fmt.Errorf("the batch observer saw %d records, the processor committed %d", p, n)
 	}
 	full = m.finish(n, profileFile)
 	full.DeadLetters = uint64(sumMetrics(met.DeadLetters))
 	pending = metricValue(met.Pending)
+	written = [2]float64{
+		metricValue(met.StateWritten.WithLabelValues(cfg.Kafka.Group+"-state")) / float64(n),
+		metricValue(met.StateWritten.WithLabelValues(cfg.Kafka.Group+"-join")) / float64(n),
+	}
 	fmt.Fprintf(o.Log, "bench:   full pipeline: %.0f records/s\n", full.EventsPerSec)
 
 	if latency && o.LatencyDuration > 0 {
 		fmt.Fprintf(o.Log, "bench:   latency: %s of probes at %g/s under %g records/s\n", o.LatencyDuration, o.ProbeRate, o.LatencyRate)
+		stateTopic, joinTopic := met.StateWritten.WithLabelValues(cfg.Kafka.Group+"-state"), met.StateWritten.WithLabelValues(cfg.Kafka.Group+"-join")
+		consumedBefore, stateBefore, joinBefore := sumCounters(consumed), metricValue(stateTopic), metricValue(joinTopic)
 		if lat, err = runLatency(ctx, o, cfg, g, reg, ready); err != nil {
-			return full, pending, nil, fmt.Errorf("latency: %w", err)
+			return full, pending, written, nil, fmt.Errorf("latency: %w", err)
+		}
+		if n := sumCounters(consumed) - consumedBefore; n > 0 {
+			lat.StateBytesPerEvent = (metricValue(stateTopic) - stateBefore) / n
+			lat.JoinBytesPerEvent = (metricValue(joinTopic) - joinBefore) / n
 		}
 	}
 	stop()
 	stopped = true
 	if err := <-done; err != nil {
-		return full, pending, lat, fmt.Errorf("processor: %w", err)
+		return full, pending, written, lat, fmt.Errorf("processor: %w", err)
 	}
-	return full, pending, lat, nil
+	return full, pending, written, lat, nil
 }
 
 // runLatency measures produce → visible in /metrics with the processor
@@ -522,6 +531,15 @@ func metricValue(m prometheus.Metric) float64 {
 		return 0
 	}
 	return d.GetCounter().GetValue() + d.GetGauge().GetValue()
+}
+
+// sumCounters adds up counters' values.
+func sumCounters(cs []prometheus.Counter) float64 {
+	var s float64
+	for _, c := range cs {
+		s += metricValue(c)
+	}
+	return s
 }
 
 // sumMetrics adds up every series of a collector.
