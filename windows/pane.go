@@ -64,6 +64,15 @@ type Partial struct {
 	holders int
 	// dirty marks an open pane changed since its state was last written.
 	dirty bool
+	// The checkpoint of an open pane (state.go). Once a pane has been
+	// written, the partial events update holds only what came since, and
+	// written the merge of what was written, in the order written: the
+	// pane is written.Merge(partial). The records live under indexes
+	// [first, next) of the pane's key, liveBytes long in all, the first
+	// of them (a whole pane) firstBytes.
+	written               *Partial
+	first, next           uint64
+	liveBytes, firstBytes int
 }
 
 // ScoredPrediction is a prediction's score and predicted class.
@@ -194,6 +203,13 @@ func (p *Partial) Merge(o *Partial) error {
 
 func (p *Partial) reset(model int, start, end int64) {
 	p.Model, p.Start, p.End, p.Source, p.Seq = model, start, end, 0, 0
+	p.written, p.first, p.next, p.liveBytes, p.firstBytes = nil, 0, 0, 0, 0
+	p.clear()
+}
+
+// clear empties what the partial counts, keeping its identity and
+// checkpoint.
+func (p *Partial) clear() {
 	p.Predictions, p.Errors, p.Outcomes = 0, 0, 0
 	p.Perf.Reset()
 	p.Estimate.Reset()
@@ -207,6 +223,13 @@ func (p *Partial) reset(model int, start, end int64) {
 			f.Cat.Reset()
 		}
 	}
+}
+
+// mergePane adds o, what a pane received after p, to p: Merge, and the
+// joined error stream in order after p's.
+func mergePane(p, o *Partial) error {
+	p.Joined = append(p.Joined, o.Joined...)
+	return p.Merge(o)
 }
 
 // ComparePanes orders partials for merging: by pane start, then source
@@ -325,6 +348,15 @@ func (ps *Panes) Get(model int, ms int64) *Partial {
 }
 
 func (ps *Panes) insert(model, at int, start int64) *Partial {
+	p := ps.take(model, start)
+	p.dirty = true
+	ps.open[model] = slices.Insert(ps.open[model], at, p)
+	return p
+}
+
+// take returns an empty partial of model's pane at start, recycled when
+// one is free.
+func (ps *Panes) take(model int, start int64) *Partial {
 	var p *Partial
 	if free := ps.free[model]; len(free) > 0 {
 		p, ps.free[model] = free[len(free)-1], free[:len(free)-1]
@@ -332,13 +364,13 @@ func (ps *Panes) insert(model, at int, start int64) *Partial {
 		p = ps.layout.NewPartial(model)
 	}
 	p.reset(model, start, start+ps.length)
-	p.dirty = true
-	ps.open[model] = slices.Insert(ps.open[model], at, p)
 	return p
 }
 
-// Harvest moves every pane that ends at or before watermark to dst and
-// returns it. The caller hands them back with Release once merged.
+// Harvest moves every pane that ends at or before watermark to dst, whole
+// (what was written of it merged with what came since), and returns it.
+// Each keeps the index range of its records (first, next) for the caller
+// to delete. The caller hands them back with Release once merged.
 func (ps *Panes) Harvest(watermark int64, dst []*Partial) []*Partial {
 	for m, open := range ps.open {
 		n := 0
@@ -348,11 +380,29 @@ func (ps *Panes) Harvest(watermark int64, dst []*Partial) []*Partial {
 		if n == 0 {
 			continue
 		}
-		dst = append(dst, open[:n]...)
+		for _, p := range open[:n] {
+			dst = append(dst, ps.whole(p))
+		}
 		clear(open[:n])
 		ps.open[m] = append(open[:0], open[n:]...)
 	}
 	return dst
+}
+
+// whole returns open pane p whole, recycling what it no longer needs.
+func (ps *Panes) whole(p *Partial) *Partial {
+	w := p.written
+	if w == nil {
+		return p
+	}
+	// Both halves were made by ps's layout: their sketches always match.
+	if err := mergePane(w, p); err != nil {
+		panic(fmt.Sprintf("windows: pane %d of model %d does not merge with its checkpoint: %v", p.Start, p.Model, err))
+	}
+	w.first, w.next = p.first, p.next
+	p.written = nil
+	ps.free[p.Model] = append(ps.free[p.Model], p)
+	return w
 }
 
 // Release returns harvested partials for reuse.

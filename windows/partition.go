@@ -67,7 +67,7 @@ type Partition struct {
 	// State changes since the last AppendChanges (state.go); the join
 	// keeps its own.
 	metaDirty bool
-	removed   []paneID
+	removed   []paneRecords
 }
 
 // NewPartition returns the core of partition id, assigned at now with
@@ -284,7 +284,9 @@ func (p *Partition) harvestBefore(wm int64, out []*Partial) []*Partial {
 		part.Source = p.id
 		part.Seq = p.seq
 		p.seq++
-		p.removed = append(p.removed, paneID{part.Model, part.Start})
+		if part.next > part.first {
+			p.removed = append(p.removed, paneRecords{paneID{part.Model, part.Start}, part.first, part.next})
+		}
 		out = append(out, part)
 	}
 	if len(p.harvest) > 0 {

@@ -29,12 +29,29 @@ import (
 // id as a uvarint, and a component byte with the component's identity:
 //
 //	partition    'm'                         watermarks, sources, fragment count, progress reported
-//	             'n' model start             an open pane
+//	             'n' model start index       a checkpoint of an open pane
 //	aggregation  'm'                         group watermark, partitions' progress
 //	             'w' window model start      an open window
 //	             'r' model                   reference, calibrator, detectors, pending errors
 //
 // Every value starts with stateVersion.
+//
+// # Open panes
+//
+// A pane takes events for as long as it is open, and in exact mode holds
+// up to 10,000 values per feature: writing it whole at every commit would
+// cost in proportion to what it holds, not to what changed. So each commit
+// writes, under the pane's next index, only what the pane received since
+// the last one (a partial of its own), and a restore merges the records of
+// a pane in index order, as the partition merged them at each commit: the
+// same pane, bit for bit. When the records of a pane outgrow twice its
+// first one, or number maxPaneRecords, the commit writes the pane whole
+// instead, as its new first record, and deletes the older ones: so what a
+// pane costs to write stays within about three times what it received, its
+// live records within three times the most it ever held (a pane shrinks
+// when it leaves exact mode), and a restore merges a bounded number of
+// records. When the pane closes, all its
+// records are deleted.
 
 // Owners of state records.
 const (
@@ -51,10 +68,19 @@ const (
 	compModel  = 'r'
 )
 
+// maxPaneRecords bounds the records of one pane (see Open panes).
+const maxPaneRecords = 256
+
 // paneID identifies an open pane of a partition.
 type paneID struct {
 	model int
 	start int64
+}
+
+// paneRecords are the records of a pane, indexes [first, next).
+type paneRecords struct {
+	paneID
+	first, next uint64
 }
 
 // StateKey is a parsed state key.
@@ -65,6 +91,7 @@ type StateKey struct {
 	// The component's identity, where it has one.
 	Window, Model int
 	Start         int64
+	Index         uint64 // of a pane's record
 }
 
 // ParseStateKey parses a key written by AppendChanges.
@@ -84,7 +111,7 @@ func ParseStateKey(key []byte) (StateKey, error) {
 	case r.Err() != nil:
 	case k.Component == compMeta:
 	case k.Owner == StatePartition && k.Component == compPane:
-		k.Model, k.Start = int(r.Uvarint()), r.Varint()
+		k.Model, k.Start, k.Index = int(r.Uvarint()), r.Varint(), r.Uvarint()
 	case k.Owner == StateAggregation && k.Component == compWindow:
 		k.Window, k.Model, k.Start = int(r.Uvarint()), int(r.Uvarint()), r.Varint()
 	case k.Owner == StateAggregation && k.Component == compModel:
@@ -128,15 +155,18 @@ func (p *Partition) AppendChanges(emit func(key, value []byte)) error {
 		emit(key, val)
 		p.metaDirty = false
 	}
-	paneKey := func(id paneID) []byte {
+	paneKey := func(id paneID, index uint64) []byte {
 		key = appendStateKey(key[:0], StatePartition, p.id, compPane)
 		key = binary.AppendUvarint(key, uint64(id.model))
-		return binary.AppendVarint(key, id.start)
+		key = binary.AppendVarint(key, id.start)
+		return binary.AppendUvarint(key, index)
 	}
 	// A pane harvested and opened again (a fragment) is written after its
 	// deletion.
-	for _, id := range p.removed {
-		emit(paneKey(id), nil)
+	for _, rs := range p.removed {
+		for i := rs.first; i < rs.next; i++ {
+			emit(paneKey(rs.paneID, i), nil)
+		}
 	}
 	p.removed = p.removed[:0]
 	for _, open := range p.panes.open {
@@ -145,14 +175,52 @@ func (p *Partition) AppendChanges(emit func(key, value []byte)) error {
 				continue
 			}
 			var err error
-			if val, err = pane.AppendBinary(append(val[:0], stateVersion)); err != nil {
+			if val, err = p.checkpoint(pane, val, func(index uint64, value []byte) {
+				emit(paneKey(paneID{pane.Model, pane.Start}, index), value)
+			}); err != nil {
 				return fmt.Errorf("pane %d of model %d: %w", pane.Start, pane.Model, err)
 			}
-			emit(paneKey(paneID{pane.Model, pane.Start}), val)
-			pane.dirty = false
 		}
 	}
 	return nil
+}
+
+// checkpoint writes what open pane cur received since its last checkpoint
+// (see Open panes) and merges it into what was written, leaving cur empty.
+// val is scratch, returned for reuse.
+func (p *Partition) checkpoint(cur *Partial, val []byte, emit func(index uint64, value []byte)) ([]byte, error) {
+	var err error
+	if val, err = cur.AppendBinary(append(val[:0], stateVersion)); err != nil {
+		return val, err
+	}
+	w := cur.written
+	if w == nil {
+		// The first record: what cur holds is the whole pane.
+		w = p.panes.take(cur.Model, cur.Start)
+		cur.written = w
+	}
+	if err := mergePane(w, cur); err != nil {
+		return val, err
+	}
+	cur.clear()
+	cur.dirty = false
+	if cur.next > cur.first && (cur.liveBytes+len(val) > 2*cur.firstBytes || cur.next-cur.first >= maxPaneRecords) {
+		// Write the pane whole instead, and delete its older records.
+		if val, err = w.AppendBinary(append(val[:0], stateVersion)); err != nil {
+			return val, err
+		}
+		for i := cur.first; i < cur.next; i++ {
+			emit(i, nil)
+		}
+		cur.first, cur.liveBytes, cur.firstBytes = cur.next, 0, len(val)
+	}
+	if cur.next == cur.first {
+		cur.firstBytes = len(val)
+	}
+	emit(cur.next, val)
+	cur.next++
+	cur.liveBytes += len(val)
+	return val, nil
 }
 
 // stateReader reads a state value written with stateVersion.
@@ -171,7 +239,12 @@ func stateReader(val []byte) *wire.Reader {
 // aborting its store and restoring it from its committed records.
 func RestorePartition(set *Settings, cals Calibrations, id int32, now time.Time, st *join.DiskStore, records iter.Seq2[[]byte, []byte]) (*Partition, error) {
 	p := NewPartition(set, cals, id, now, st)
-	var panes []*Partial
+	type record struct {
+		index uint64
+		part  *Partial
+		bytes int
+	}
+	panes := map[paneID][]record{}
 	for key, val := range records {
 		k, err := ParseStateKey(key)
 		if err != nil {
@@ -198,15 +271,31 @@ func RestorePartition(set *Settings, cals Calibrations, id int32, now time.Time,
 			if err == nil && (pane.Model != k.Model || pane.Start != k.Start || pane.End-pane.Start != set.PaneLength) {
 				err = fmt.Errorf("%w: pane [%d,%d) of model %d under the key of %d, model %d", ErrCorrupt, pane.Start, pane.End, pane.Model, k.Start, k.Model)
 			}
-			panes = append(panes, pane)
+			pid := paneID{k.Model, k.Start}
+			panes[pid] = append(panes[pid], record{k.Index, pane, len(val)})
 		}
 		if err != nil {
 			return nil, fmt.Errorf("state of partition %d: %w", id, err)
 		}
 	}
-	for _, pane := range panes {
-		pane.holders = 0
-		p.panes.open[pane.Model] = append(p.panes.open[pane.Model], pane)
+	// Each pane is its records merged in index order, as the partition
+	// merged them when it wrote them (checkpoint).
+	for pid, recs := range panes {
+		slices.SortFunc(recs, func(a, b record) int { return cmp.Compare(a.index, b.index) })
+		w := recs[0].part
+		w.holders = 0
+		cur := p.panes.take(pid.model, pid.start)
+		cur.written = w
+		cur.first, cur.next, cur.firstBytes = recs[0].index, recs[len(recs)-1].index+1, recs[0].bytes
+		for _, rec := range recs {
+			if rec.index > recs[0].index {
+				if err := mergePane(w, rec.part); err != nil {
+					return nil, fmt.Errorf("state of partition %d: pane %d of model %d, record %d: %w", id, pid.start, pid.model, rec.index, err)
+				}
+			}
+			cur.liveBytes += rec.bytes
+		}
+		p.panes.open[pid.model] = append(p.panes.open[pid.model], cur)
 	}
 	for _, open := range p.panes.open {
 		slices.SortFunc(open, func(a, b *Partial) int { return cmp.Compare(a.Start, b.Start) })

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"iter"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -43,14 +46,15 @@ func TestParseStateKey(t *testing.T) {
 		bad  bool
 	}{
 		{"partition meta", key(StatePartition, 7, compMeta), StateKey{Owner: StatePartition, ID: 7, Component: compMeta}, false},
-		{"pane", key(StatePartition, 2, compPane, 1, -60_000), StateKey{Owner: StatePartition, ID: 2, Component: compPane, Model: 1, Start: -60_000}, false},
+		{"pane", key(StatePartition, 2, compPane, 1, -60_000, 300), StateKey{Owner: StatePartition, ID: 2, Component: compPane, Model: 1, Start: -60_000, Index: 300}, false},
+		{"a pane without its record's index", key(StatePartition, 2, compPane, 1, -60_000), StateKey{}, true},
 		{"an earlier build's join snapshot", key(StatePartition, 0, 'j'), StateKey{}, true},
 		{"aggregation meta", key(StateAggregation, 3, compMeta), StateKey{Owner: StateAggregation, ID: 3, Component: compMeta}, false},
 		{"window", key(StateAggregation, 1, compWindow, 1, 2, base), StateKey{Owner: StateAggregation, ID: 1, Component: compWindow, Window: 1, Model: 2, Start: base}, false},
 		{"model", key(StateAggregation, 1, compModel, 4), StateKey{Owner: StateAggregation, ID: 1, Component: compModel, Model: 4}, false},
 		{"unknown owner", key('x', 0, compMeta), StateKey{}, true},
 		{"an earlier build's key", []byte("w/0/0"), StateKey{}, true},
-		{"a pane of an aggregation", key(StateAggregation, 0, compPane, 0, 0), StateKey{}, true},
+		{"a pane of an aggregation", key(StateAggregation, 0, compPane, 0, 0, 0), StateKey{}, true},
 		{"trailing bytes", append(key(StatePartition, 0, compMeta), 0), StateKey{}, true},
 		{"truncated", key(StateAggregation, 1, compWindow, 1)[:5], StateKey{}, true},
 		{"empty", nil, StateKey{}, true},
@@ -283,4 +287,144 @@ func FuzzRestore(f *testing.F) {
 			a.Receive(k, val)
 		}
 	})
+}
+
+// TestPaneCheckpoints: a pane open across hundreds of commits is written as
+// what changed at each commit (now and then whole, see Open panes in
+// state.go), at a fraction of what writing it whole every time would cost,
+// and a partition restored after any commit continues exactly as the live
+// one: the same pane, bit for bit, in exact mode and past it.
+func TestPaneCheckpoints(t *testing.T) {
+	set := coreSettings(t, 2)
+	rng := rand.New(rand.NewPCG(11, 12))
+	live := NewPartition(set, NewCalibrations(set), 1, t0, openStore(t, set))
+	log := changelog{}
+	var jlog joinLog
+	var paneBytes, wholeBytes, maxWhole, events int
+	emit := func(k, v []byte) {
+		if key, err := ParseStateKey(k); err == nil && key.Component == compPane {
+			paneBytes += len(k) + len(v)
+		}
+		log.emit(k, v)
+	}
+	const commits = 700
+	forkAt := map[int]bool{0: true, 1: true, 37: true, maxPaneRecords - 1: true, maxPaneRecords: true, 400: true, commits - 2: true}
+	forks := []*Partition{live}
+	id := 0
+	for c := range commits {
+		// Bursts and lulls: a commit holds 0 to 60 events, all of them in
+		// the pane [base, base+1m); 25,000 distinct values in all, so the
+		// pane leaves exact mode half-way.
+		n := rng.IntN(61)
+		if c%50 < 10 {
+			n = rng.IntN(3)
+		}
+		for range n {
+			ms := base + rng.Int64N(50_000)
+			e := pred(0, "p"+strconv.Itoa(id), ms)
+			id++
+			e.Num[0] = rng.NormFloat64()
+			for _, p := range forks {
+				p.Observe(Predictions, ms)
+				p.Prediction(e)
+			}
+			events++
+		}
+		for _, p := range forks {
+			panes, _, _ := p.Report(t0, Unset, nil)
+			if len(panes) > 0 {
+				t.Fatalf("commit %d: %d panes harvested before the end", c, len(panes))
+			}
+		}
+		if err := live.AppendChanges(emit); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range forks[1:] {
+			if err := p.AppendChanges(func(k, v []byte) {}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		jlog.commit(t, live.JoinStore())
+		whole := 0
+		if open := live.panes.open[0]; len(open) > 0 && open[0].written != nil {
+			b, err := open[0].written.AppendBinary(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole = len(b)
+			wholeBytes += whole
+			// A pane shrinks when it leaves exact mode.
+			maxWhole = max(maxWhole, whole)
+		}
+		records, liveBytes := 0, 0
+		for k, v := range log {
+			if key, _ := ParseStateKey([]byte(k)); key.Component == compPane {
+				records++
+				liveBytes += len(v)
+			}
+		}
+		if records > maxPaneRecords {
+			t.Fatalf("commit %d: %d live records of one pane, want at most %d", c, records, maxPaneRecords)
+		}
+		if liveBytes > 3*maxWhole {
+			t.Fatalf("commit %d: the pane's live records hold %d bytes, more than 3 times the most the pane ever held (%d)", c, liveBytes, maxWhole)
+		}
+		if forkAt[c] {
+			// In any order: a compacted topic's order is not the index's.
+			f, err := RestorePartition(set, NewCalibrations(set), 1, t0, jlog.restore(t, set, ""), shuffled(rng, log))
+			if err != nil {
+				t.Fatal(err)
+			}
+			forks = append(forks, f)
+		}
+	}
+	if live.panes.open[0][0].written.Features[0].Num.Exact() {
+		t.Fatal("the pane never left exact mode: the test covers less than it says")
+	}
+	out := func(p *Partition) []byte {
+		p.Fetched(Predictions, t0, true)
+		p.Fetched(Outcomes, t0, true)
+		panes, _, _ := p.Report(t0.Add(time.Hour), Unset, nil) // idle: flushes
+		var b []byte
+		for _, pane := range panes {
+			var err error
+			if b, err = pane.AppendBinary(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b
+	}
+	want := out(live)
+	for i, f := range forks[1:] {
+		if !bytes.Equal(out(f), want) {
+			t.Errorf("restored after commit %d: the pane differs from the live one's", slices.Sorted(maps.Keys(forkAt))[i])
+		}
+	}
+	// Once harvested, the pane's records are all deleted.
+	if err := live.AppendChanges(log.emit); err != nil {
+		t.Fatal(err)
+	}
+	for k := range log {
+		if key, _ := ParseStateKey([]byte(k)); key.Component == compPane {
+			t.Errorf("record %+v of a harvested pane is still live", key)
+		}
+	}
+	t.Logf("%d events over %d commits: %d bytes of pane records (%.1f per event), %d bytes had the pane been written whole at every commit (%.1f×)",
+		events, commits, paneBytes, float64(paneBytes)/float64(events), wholeBytes, float64(wholeBytes)/float64(paneBytes))
+	if paneBytes*10 > wholeBytes {
+		t.Errorf("pane records cost %d bytes, more than a tenth of writing the pane whole at every commit (%d)", paneBytes, wholeBytes)
+	}
+}
+
+// shuffled yields the records of log in a random order.
+func shuffled(rng *rand.Rand, log changelog) iter.Seq2[[]byte, []byte] {
+	keys := slices.Collect(maps.Keys(log))
+	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	return func(yield func([]byte, []byte) bool) {
+		for _, k := range keys {
+			if !yield([]byte(k), log[k]) {
+				return
+			}
+		}
+	}
 }
