@@ -118,6 +118,13 @@ type Processor struct {
 	// rebalanced is set by the callbacks: the loop drops what the poll
 	// returned and starts again from the committed offsets.
 	rebalanced atomic.Bool
+	// revoking is set from the revocation of a rebalance until its
+	// assignment (or loss): meanwhile another member may have restored
+	// the revoked partitions, and whatever this one wrote for them (an
+	// idle flush of their panes, say) would count twice. A transaction
+	// with no input offsets commits without a membership check, so the
+	// loop begins none.
+	revoking   atomic.Bool
 	restoreErr error
 	// batchLimit is the largest record batch every topic reckon writes
 	// takes (topics.go).
@@ -420,6 +427,10 @@ func (p *Processor) session(ctx context.Context) error {
 			sess.AllowRebalance()
 			continue
 		}
+		if !inTxn && p.revoking.Load() {
+			sess.AllowRebalance()
+			continue
+		}
 		if !inTxn {
 			if err := sess.Begin(); err != nil {
 				return &sessionError{fmt.Errorf("beginning a transaction: %w", err)}
@@ -513,6 +524,7 @@ func (p *Processor) assigned(ctx context.Context, cl *kgo.Client, assigned map[s
 	defer p.mu.Unlock()
 	p.resumeAll(cl)
 	p.rebalanced.Store(true)
+	p.revoking.Store(false)
 	p.ready.Set(false)
 	p.m.Ready.Set(0)
 	now := p.now()
@@ -585,6 +597,7 @@ func (p *Processor) assigned(ctx context.Context, cl *kgo.Client, assigned map[s
 // The loop ends each transaction before it allows a rebalance, so the
 // state is the committed one.
 func (p *Processor) revoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	p.revoking.Store(true)
 	p.rebalanced.Store(true)
 	p.log.Info("partitions revoked", "revoked", revoked)
 }
@@ -595,6 +608,7 @@ func (p *Processor) lost(_ context.Context, cl *kgo.Client, lost map[string][]in
 	defer p.mu.Unlock()
 	p.resumeAll(cl)
 	p.rebalanced.Store(true)
+	p.revoking.Store(false)
 	p.dropAll()
 	p.log.Warn("partitions lost", "lost", lost)
 }
