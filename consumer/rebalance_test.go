@@ -69,7 +69,7 @@ func TestRevokedMemberCommitsNothing(t *testing.T) {
 	watch.p.Store(a.p)
 	slow := *g.cfg
 	g.cfg.CommitInterval = 2 * time.Second
-	g.start(WithClientOpts(kgo.HeartbeatInterval(2*time.Second)))
+	g.start(WithClientOpts(kgo.HeartbeatInterval(2 * time.Second)))
 	g.cfg = &slow
 	t0 := time.Date(2026, 12, 7, 20, 17, 30, 0, time.UTC)
 	const rounds = 3
