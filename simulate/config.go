@@ -14,7 +14,8 @@ import (
 // future of the wall clock, as Start and Run's speed make them), and every
 // model of o with its features' types, bounds and categories, its
 // threshold, and the first o.Reference of event time as its reference;
-// with probe, ProbeModel too. Kafka settings and the listen address are
+// with probe, ProbeModel too (and a cap of model versions its probes fit
+// under). Kafka settings and the listen address are
 // the defaults, for the caller to set.
 func Config(o Options, probe bool) (*config.Config, error) {
 	if err := o.Validate(); err != nil {
@@ -22,6 +23,12 @@ func Config(o Options, probe bool) (*config.Config, error) {
 	}
 	var b strings.Builder
 	b.WriteString("windows: [5m, 1h]\nallowed_lateness: 1m\nidle_timeout: 30s\nmax_clock_skew: 0s\n")
+	if probe {
+		// Each probe is a model version of its own (Generator.Probe):
+		// the default cap of 100 would fold all but the first into
+		// "other", and the latency phase would see none of them.
+		b.WriteString("max_model_versions: 1000000\n")
+	}
 	if o.LabelTTL > 0 {
 		fmt.Fprintf(&b, "label_ttl: %s\n", o.LabelTTL)
 	}
