@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -18,8 +19,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/reckonhq/reckon/config"
+	"github.com/reckonhq/reckon/consumer"
 	"github.com/reckonhq/reckon/internal/shapes"
 	"github.com/reckonhq/reckon/results"
+	"github.com/reckonhq/reckon/windows"
 )
 
 // shapesIdle is idle_timeout of TestTrafficShapes. The generator makes
@@ -36,7 +40,7 @@ const shapesParallel = 10
 // shapesSettleTimeout bounds each long pause: how long the group may take
 // to settle where the model says (rebalances included) before the test
 // fails.
-const shapesSettleTimeout = 2 * time.Minute
+const shapesSettleTimeout = time.Minute
 
 // TestTrafficShapes plays generated traffic shapes (internal/shapes) through
 // reckon processes in real time, against the suite's Kafka, and compares
@@ -57,11 +61,16 @@ const shapesSettleTimeout = 2 * time.Minute
 //
 // A long pause is over when the group has committed its input offsets at
 // the end of the input topics, the pause has lasted its real time (three
-// times idle_timeout), and shapes.Check passes against the model of the
-// shape so far: every window closed by then (Expectation.Settled) published
-// once with the model's counts, no other window, and the counters summed
-// over the members equal the model's. The wait tolerates rebalances (a
-// newly assigned partition is active for idle_timeout): it only fails after
+// times idle_timeout), every input partition has reported itself idle at
+// the model's watermark (Expectation.Settled) on the partials topic, and
+// shapes.Check passes against the model of the shape so far: every window
+// closed by then published once with the model's counts, no other window,
+// and the counters summed over the members equal the model's. The
+// partitions' reports are needed because the windows alone do not prove
+// that the watermark settled (a window closed by the settled watermark may
+// close before it), and the generator's late events are late only against
+// the settled watermark. The wait tolerates rebalances (a newly assigned
+// partition is active for idle_timeout): it fails only after
 // shapesSettleTimeout.
 //
 // Counters are process-local, so a member is scraped just before it stops.
@@ -126,6 +135,7 @@ type shapeRun struct {
 	stopped     map[string]*shapes.Counters
 	stoppedDead uint64
 	results     *resultsReader
+	partials    *partialsWatcher
 }
 
 func playShapeKafka(t *testing.T, seed uint64) {
@@ -152,14 +162,19 @@ func playShapeKafka(t *testing.T, seed uint64) {
   results_topic: %s
 commit_interval: 100ms
 %s`, r.group, r.predTopic, r.outTopic, r.group, r.resultsTopic, o.Config())
+	parsed, err := config.Parse("shapes.yaml", []byte(r.cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
 	prod := newClient(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	begin := time.Now()
 
 	for si, seg := range sh.Segments {
 		r.scale(si, seg.Members)
 		if r.results == nil {
-			// The first member created the results topic.
+			// The first member created the results and partials topics.
 			r.results = newResultsReader(t, r.resultsTopic)
+			r.partials = newPartialsWatcher(t, r.group+"-partials", windows.LayoutOf(parsed))
 		}
 		for bi, b := range seg.Bursts {
 			var recs []*kgo.Record
@@ -184,6 +199,7 @@ commit_interval: 100ms
 	time.Sleep(shapesIdle)
 	if err := r.check(ex); err != nil {
 		r.logWindows(ex)
+		r.partials.logDuplicates(seed)
 		t.Fatalf("seed %d, after the last pause and %v more: %v", seed, shapesIdle, err)
 	}
 	r.scale(len(sh.Segments), 0)
@@ -194,6 +210,7 @@ commit_interval: 100ms
 	}
 	if err := r.check(ex); err != nil {
 		r.logWindows(ex)
+		r.partials.logDuplicates(seed)
 		t.Fatalf("seed %d, after every member stopped: %v", seed, err)
 	}
 	t.Logf("seed %d: %d partitions, %d segments (members %v), %d windows closed, %d open; %v",
@@ -242,25 +259,37 @@ func (r *shapeRun) scale(si, n int) {
 
 // settle waits until the long pause after segment si is over: the group
 // has committed its input offsets at the end of the input topics, real
-// time has reached until, and the results and counters are what the model
-// of the shape so far says.
+// time has reached until, every input partition has reported itself idle
+// at the model's watermark (Expectation.Settled), and the results and
+// counters are what the model of the shape so far says.
 func (r *shapeRun) settle(si int, until time.Time) {
 	t := r.t
 	prefix := *r.sh
 	prefix.Segments = prefix.Segments[:si+1]
 	ex := shapes.Model(&prefix)
+	wm := ex.Settled[si]
 	ctx, cancel := context.WithTimeout(context.Background(), shapesSettleTimeout)
 	defer cancel()
 	why := "the pause has not lasted long enough"
 	for {
-		switch behind, err := r.behind(ctx); {
+		err := r.partials.poll(ctx)
+		var behind string
+		if err == nil {
+			behind, err = r.behind(ctx)
+		}
+		switch {
 		case err != nil:
-			why = err.Error()
+			if ctx.Err() == nil {
+				why = err.Error()
+			}
 		case behind != "":
 			why = "the group has not committed its input offsets at the end: " + behind
 		case time.Now().Before(until):
 			why = "the pause has not lasted long enough"
 		default:
+			if why = r.partials.settled(r.sh.Options.Partitions, wm); why != "" {
+				break
+			}
 			err := r.results.poll(ctx)
 			if err == nil {
 				err = r.check(ex)
@@ -280,8 +309,9 @@ func (r *shapeRun) settle(si int, until time.Time) {
 		select {
 		case <-ctx.Done():
 			r.logWindows(ex)
+			r.partials.logDuplicates(r.seed)
 			t.Fatalf("seed %d, segment %d: the group did not settle at %v (the model's watermark) within %v: %s",
-				r.seed, si, time.UnixMilli(ex.Settled[si]).UTC().Format(time.RFC3339Nano), shapesSettleTimeout, why)
+				r.seed, si, time.UnixMilli(wm).UTC().Format(time.RFC3339Nano), shapesSettleTimeout, why)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -477,6 +507,173 @@ func (rr *resultsReader) readToEnd(adm *kadm.Client) error {
 		})
 		if done {
 			return nil
+		}
+	}
+}
+
+// partialsWatcher reads a group's partials topic (<group>-partials, reckon's
+// internal topic between members), the only place where reckon says how
+// far each input partition's watermark has come: every partition's
+// progress (windows.Progress) is sent there to every aggregation whenever
+// it changes. It also keeps the pane fragments, to name any published
+// twice when a window's counts are wrong.
+type partialsWatcher struct {
+	t      *testing.T
+	topic  string
+	layout windows.Layout
+	cl     *kgo.Client
+	// progress is each input partition's last progress, as read in
+	// partition 0 (progress goes to every partition).
+	progress  map[int32]windows.Progress
+	fragments map[fragmentKey][]fragment
+}
+
+// fragmentKey identifies a harvested pane: its partition and number.
+type fragmentKey struct {
+	source int32
+	seq    uint64
+}
+
+type fragment struct {
+	producer              int64 // the member's transactional producer
+	at                    time.Time
+	model                 int
+	start                 int64
+	predictions, outcomes uint64
+}
+
+func newPartialsWatcher(t *testing.T, topic string, layout windows.Layout) *partialsWatcher {
+	return &partialsWatcher{
+		t: t, topic: topic, layout: layout,
+		cl: newClient(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted())),
+		progress:  map[int32]windows.Progress{},
+		fragments: map[fragmentKey][]fragment{},
+	}
+}
+
+// poll reads what is there to read now.
+func (w *partialsWatcher) poll(ctx context.Context) error {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		fs := w.cl.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var err error
+		fs.EachRecord(func(rec *kgo.Record) {
+			if err != nil {
+				return
+			}
+			kind := ""
+			for _, h := range rec.Headers {
+				if h.Key == consumer.HeaderPartialKind {
+					kind = string(h.Value)
+				}
+			}
+			switch kind {
+			case windows.KindProgress.String():
+				if rec.Partition != 0 {
+					return
+				}
+				var pr windows.Progress
+				if pr, err = decodeProgress(rec.Value); err == nil {
+					if old, ok := w.progress[pr.Source]; ok {
+						pr.Watermark = max(pr.Watermark, old.Watermark) // never goes back
+					}
+					w.progress[pr.Source] = pr
+				}
+			case windows.KindPane.String():
+				src, n := binary.Uvarint(rec.Value[min(1, len(rec.Value)):])
+				if n <= 0 {
+					err = fmt.Errorf("%s: pane record %x", w.topic, rec.Value)
+					return
+				}
+				var p *windows.Partial
+				if p, _, err = w.layout.DecodePartial(rec.Value[1+n:]); err == nil {
+					k := fragmentKey{int32(src), p.Seq}
+					w.fragments[k] = append(w.fragments[k], fragment{rec.ProducerID, rec.Timestamp, p.Model, p.Start, p.Predictions, p.Outcomes})
+				}
+			}
+			if err != nil {
+				err = fmt.Errorf("%s/%d@%d: %w", w.topic, rec.Partition, rec.Offset, err)
+			}
+		})
+		if err != nil || fs.NumRecords() == 0 {
+			return err
+		}
+	}
+}
+
+// settled says why the input partitions have not settled at wm ("" when
+// they have): each must have reported itself idle at wm or above, as every
+// partition does once the group watermark reached the highest partition
+// watermark (DESIGN.md §2) and its member learnt it.
+func (w *partialsWatcher) settled(partitions int, wm int64) string {
+	var not []string
+	for s := range int32(partitions) {
+		pr, ok := w.progress[s]
+		switch {
+		case !ok:
+			not = append(not, fmt.Sprintf("partition %d has not reported", s))
+		case !pr.Idle || pr.Watermark < wm:
+			not = append(not, fmt.Sprintf("partition %d reported %+v", s, pr))
+		}
+	}
+	if len(not) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("not every input partition reported itself idle at %d: %s", wm, strings.Join(not, "; "))
+}
+
+// logDuplicates logs every pane fragment published more than once.
+func (w *partialsWatcher) logDuplicates(seed uint64) {
+	for k, fs := range w.fragments {
+		if len(fs) < 2 {
+			continue
+		}
+		var b strings.Builder
+		for _, f := range fs {
+			fmt.Fprintf(&b, "\n  by producer %d at %s: model %d pane %s, %d predictions, %d outcomes",
+				f.producer, f.at.Format("15:04:05.000"), f.model, time.UnixMilli(f.start).UTC().Format(time.RFC3339), f.predictions, f.outcomes)
+		}
+		w.t.Logf("seed %d: fragment %d of partition %d's panes published %d times:%s", seed, k.seq, k.source, len(fs), b.String())
+	}
+}
+
+// decodeProgress reads a progress message of the partials topic as
+// windows.AppendProgressMessage writes it: version 2, the source
+// partition (uvarint), its watermark (varint) and flags (1 idle, 2
+// finished). TestShapesProgressDecoding holds it to the encoder.
+func decodeProgress(v []byte) (windows.Progress, error) {
+	bad := fmt.Errorf("progress record %x", v)
+	if len(v) == 0 || v[0] != 2 {
+		return windows.Progress{}, bad
+	}
+	src, n := binary.Uvarint(v[1:])
+	if n <= 0 {
+		return windows.Progress{}, bad
+	}
+	wm, m := binary.Varint(v[1+n:])
+	if m <= 0 || len(v) != 1+n+m+1 || v[1+n+m] > 3 {
+		return windows.Progress{}, bad
+	}
+	flags := v[1+n+m]
+	return windows.Progress{Source: int32(src), Watermark: wm, Idle: flags&1 != 0, Finished: flags&2 != 0}, nil
+}
+
+// TestShapesProgressDecoding holds TestTrafficShapes' reading of progress
+// messages to windows' encoding of them.
+func TestShapesProgressDecoding(t *testing.T) {
+	for _, pr := range []windows.Progress{
+		{Source: 0, Watermark: windows.Unset},
+		{Source: 3, Watermark: 1_795_000_000_000, Idle: true},
+		{Source: 200, Watermark: -5, Finished: true, Idle: true},
+	} {
+		got, err := decodeProgress(windows.AppendProgressMessage(nil, pr))
+		if err != nil || got != pr {
+			t.Errorf("decodeProgress(AppendProgressMessage(%+v)) = %+v, %v", pr, got, err)
 		}
 	}
 }
