@@ -287,7 +287,8 @@ func (r *shapeRun) settle(si int, until time.Time) {
 		case time.Now().Before(until):
 			why = "the pause has not lasted long enough"
 		default:
-			if why = r.partials.settled(r.sh.Options.Partitions, wm); why != "" {
+			if not := r.partials.settled(r.sh.Options.Partitions, wm); not != "" {
+				why = not
 				break
 			}
 			err := r.results.poll(ctx)
