@@ -277,12 +277,30 @@ func startReckon(t *testing.T, cfg string) *reckonProc {
 // --listen address, without waiting for it to be ready. At the test's end
 // it is stopped with SIGTERM (unless it exited already) and, if the test
 // failed, its output is logged.
+//
+// A free address is only free until someone binds it: when many processes
+// start at once (TestTrafficShapes), another may take it between freeAddr
+// and reckon's listen, and /readyz would then answer for that process. So
+// launchReckon waits until reckon has bound its address (it logs "serving
+// metrics") and starts it again on another one if the address was taken.
 func launchReckon(t *testing.T, cfg string, addrs []string, args ...string) *reckonProc {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "reckon.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	for attempt := 1; ; attempt++ {
+		p := startReckonProc(t, path, addrs, args)
+		if !p.addrTaken() || attempt == 5 {
+			return p
+		}
+		t.Logf("reckon could not listen on %s, taken meanwhile; starting it on another address", p.addr)
+	}
+}
+
+// startReckonProc is one attempt of launchReckon.
+func startReckonProc(t *testing.T, path string, addrs []string, args []string) *reckonProc {
+	t.Helper()
 	addr := freeAddr(t)
 	p := &reckonProc{addr: addr, out: new(syncBuffer), done: make(chan error, 1)}
 	p.cmd = exec.Command(reckonBin, append([]string{"run", "--config", path, "--brokers", strings.Join(addrs, ","), "--listen", addr, "--log.level", "debug"}, args...)...)
@@ -302,6 +320,22 @@ func launchReckon(t *testing.T, cfg string, addrs []string, args ...string) *rec
 		}
 	})
 	return p
+}
+
+// addrTaken waits until p has bound its --listen address or exited, and
+// reports whether it exited because the address was in use.
+func (p *reckonProc) addrTaken() bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(p.out.String(), "serving metrics") {
+			return false
+		}
+		if ok, _ := p.exited(); ok {
+			return strings.Contains(p.out.String(), "address already in use")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
 }
 
 // waitReady polls /readyz every poll until it answers 200, failing the
