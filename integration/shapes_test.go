@@ -579,7 +579,7 @@ func (w *partialsWatcher) poll(ctx context.Context) error {
 					return
 				}
 				var pr windows.Progress
-				if pr, err = decodeProgress(rec.Value); err == nil {
+				if pr, err = windows.DecodeProgressMessage(rec.Value); err == nil {
 					if old, ok := w.progress[pr.Source]; ok {
 						pr.Watermark = max(pr.Watermark, old.Watermark) // never goes back
 					}
@@ -640,41 +640,5 @@ func (w *partialsWatcher) logDuplicates(seed uint64) {
 				f.producer, f.at.Format("15:04:05.000"), f.model, time.UnixMilli(f.start).UTC().Format(time.RFC3339), f.predictions, f.outcomes)
 		}
 		w.t.Logf("seed %d: fragment %d of partition %d's panes published %d times:%s", seed, k.seq, k.source, len(fs), b.String())
-	}
-}
-
-// decodeProgress reads a progress message of the partials topic as
-// windows.AppendProgressMessage writes it: version 2, the source
-// partition (uvarint), its watermark (varint) and flags (1 idle, 2
-// finished). TestShapesProgressDecoding holds it to the encoder.
-func decodeProgress(v []byte) (windows.Progress, error) {
-	bad := fmt.Errorf("progress record %x", v)
-	if len(v) == 0 || v[0] != 2 {
-		return windows.Progress{}, bad
-	}
-	src, n := binary.Uvarint(v[1:])
-	if n <= 0 {
-		return windows.Progress{}, bad
-	}
-	wm, m := binary.Varint(v[1+n:])
-	if m <= 0 || len(v) != 1+n+m+1 || v[1+n+m] > 3 {
-		return windows.Progress{}, bad
-	}
-	flags := v[1+n+m]
-	return windows.Progress{Source: int32(src), Watermark: wm, Idle: flags&1 != 0, Finished: flags&2 != 0}, nil
-}
-
-// TestShapesProgressDecoding holds TestTrafficShapes' reading of progress
-// messages to windows' encoding of them.
-func TestShapesProgressDecoding(t *testing.T) {
-	for _, pr := range []windows.Progress{
-		{Source: 0, Watermark: windows.Unset},
-		{Source: 3, Watermark: 1_795_000_000_000, Idle: true},
-		{Source: 200, Watermark: -5, Finished: true, Idle: true},
-	} {
-		got, err := decodeProgress(windows.AppendProgressMessage(nil, pr))
-		if err != nil || got != pr {
-			t.Errorf("decodeProgress(AppendProgressMessage(%+v)) = %+v, %v", pr, got, err)
-		}
 	}
 }

@@ -188,7 +188,7 @@ func (a *Aggregation) Receive(kind MessageKind, data []byte) error {
 		}
 		return a.addPane(part)
 	case KindProgress:
-		pr, err := decodeProgress(data)
+		pr, err := DecodeProgressMessage(data)
 		if err != nil {
 			return err
 		}

@@ -109,8 +109,8 @@ func messageHeader(data []byte) (version byte, src uint64, rest []byte, err erro
 	return version, src, r.Rest(), r.Err()
 }
 
-// decodeProgress reads a progress message.
-func decodeProgress(data []byte) (Progress, error) {
+// DecodeProgressMessage reads a progress message (AppendProgressMessage).
+func DecodeProgressMessage(data []byte) (Progress, error) {
 	version, src, rest, err := messageHeader(data)
 	if err != nil {
 		return Progress{}, err
