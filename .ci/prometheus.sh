@@ -72,7 +72,7 @@ write_config() {
     fi
     # With native histograms on, a histogram that has native buckets is stored
     # ONLY as a native histogram, unless classic buckets are asked for as well.
-    # reckon exports both (DESIGN §3), and tests query both, so keep both where
+    # reckon exports both (docs/metrics.md), and tests query both, so keep both where
     # this Prometheus can (2.45+). Prometheus 2.42 (Debian 12) cannot: there the
     # _bucket/_sum/_count series of such histograms are absent, and queries must
     # use histogram_quantile/histogram_count/histogram_sum on the native series.

@@ -4,7 +4,7 @@ import "github.com/reckonhq/reckon/exporter"
 
 // Names of the recording rules that Rules generates. Dashboards use them
 // too (the SLO dashboard reads the error-budget series), so they are part
-// of reckon's public interface like the metrics of DESIGN.md §3: rename one
+// of reckon's public interface like the metrics of docs/metrics.md: rename one
 // only together with everything that uses it.
 //
 // They follow the Prometheus convention level:metric:operations.

@@ -30,7 +30,7 @@ func (e *NotCopartitionedError) Error() string {
 		" partitions; predictions and outcomes need the same partition count (and the same key partitioner) so that a prediction and its outcome meet in one partition"
 }
 
-// CopartitionBalancer returns the group balancer of DESIGN.md §1: partition
+// CopartitionBalancer returns the group balancer of docs/events.md: partition
 // N of every input topic goes to the same member (the Kafka Streams task
 // model), sticky across rebalances, with members' loads differing by at
 // most one. It fails the rebalance when the topics' partition counts
@@ -42,7 +42,7 @@ type copartitionBalancer struct{}
 // ProtocolName names the protocol; every member of the group must use it.
 func (copartitionBalancer) ProtocolName() string { return "reckon-copartition" }
 
-// IsCooperative is false: the classic eager protocol, as DESIGN.md §1 says.
+// IsCooperative is false: the classic eager protocol, as docs/events.md says.
 func (copartitionBalancer) IsCooperative() bool { return false }
 
 func (copartitionBalancer) JoinGroupMetadata(interests []string, current map[string][]int32, generation int32) []byte {

@@ -23,7 +23,7 @@ import (
 // TestTrafficShapesKfake plays generated traffic shapes (internal/shapes)
 // through real processors on an embedded Kafka (kfake), members joining and
 // leaving between segments, and compares every results-topic record and
-// every counter with the independent model of DESIGN.md §2. Wall-clock
+// every counter with the independent model of docs/semantics.md. Wall-clock
 // idleness runs on a clock of the test's (WithClock), so that a pause "well
 // above idle_timeout" is one for sure, however loaded the machine: the test
 // waits until the group has read and committed everything before it moves

@@ -29,7 +29,7 @@ const (
 // coreTopic maps the two event-time input topics to the core's.
 var coreTopic = [2]windows.Topic{predictionsTopic: windows.Predictions, outcomesTopic: windows.Outcomes}
 
-// Dead-letter headers, DESIGN.md §1.
+// Dead-letter headers, docs/events.md.
 const (
 	HeaderSourceTopic     = "reckon.source.topic"
 	HeaderSourcePartition = "reckon.source.partition"

@@ -51,7 +51,7 @@ type Decoder struct {
 	fields   Fields
 }
 
-// NewDecoder returns a decoder of JSON records (DESIGN.md §1) of at most
+// NewDecoder returns a decoder of JSON records (docs/events.md) of at most
 // maxBytes bytes (0 means unlimited).
 func NewDecoder(s *Schema, maxBytes int) *Decoder {
 	j := new(JSON)

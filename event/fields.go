@@ -6,11 +6,11 @@ import "strconv"
 // event contract. A format (the JSON scanner of scan.go, the CSV and flat
 // JSON rows of package reference, a test's fastjson scanner) only finds the
 // contract's fields in a record and reports each value with its type; it
-// fills a Fields. Rules (rules.go) then apply every rule of DESIGN.md §1 to
+// fills a Fields. Rules (rules.go) then apply every rule of docs/events.md to
 // the Fields: required fields, types, ranges, features, violations and
 // dead-letter reasons. A new format implements no rule; it fills a Fields.
 
-// Field is a top-level field of the contract (DESIGN.md §1). Its String is
+// Field is a top-level field of the contract (docs/events.md). Its String is
 // the field's name in a record, in errors and in dead-letter messages.
 type Field uint8
 

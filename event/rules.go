@@ -7,7 +7,7 @@ import (
 	"unsafe"
 )
 
-// Rules applies the event contract (DESIGN.md §1, and docs/events.md for
+// Rules applies the event contract (docs/events.md, and docs/events.md for
 // what reckon decided where it is silent) to the fields a format found in a
 // record: required fields, types, ranges, the model's features, schema
 // violations and the reason of every dead letter. It is the one copy of
@@ -168,7 +168,7 @@ func (r *Rules) prediction(mi int, f *Fields, p *Prediction, needScore bool) (sc
 			return scored, nil
 		}
 	default:
-		// A wrong-typed top-level field is a dead letter (DESIGN.md §1),
+		// A wrong-typed top-level field is a dead letter (docs/events.md),
 		// not a record whose features all went missing.
 		return false, wrongType(FieldFeatures, "an object", fv)
 	}

@@ -22,7 +22,7 @@ import (
 // the scanner's buffer, which is reset per record, so every []byte it
 // returns is valid until the next record.
 
-// JSON is reckon's JSON format (DESIGN.md §1): it implements Format. It is
+// JSON is reckon's JSON format (docs/events.md): it implements Format. It is
 // not safe for concurrent use; the zero JSON is ready to use.
 type JSON struct {
 	// KeepMembers makes Scan keep every top-level member of the record,

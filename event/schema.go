@@ -1,5 +1,5 @@
 // Package event decodes and validates the prediction and outcome records of
-// DESIGN.md §1: the wire schema that model servers and labellers publish
+// docs/events.md: the wire schema that model servers and labellers publish
 // (docs/events.md describes it as implemented).
 //
 // Decoding is two steps with a small boundary between them: a Format (JSON,

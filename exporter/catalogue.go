@@ -40,7 +40,7 @@ type Scope uint8
 const (
 	// ScopeProcess series count this process's committed work or describe
 	// the process. They live as long as the process (Prometheus counters
-	// are process-local, DESIGN.md §2).
+	// are process-local, docs/semantics.md).
 	ScopeProcess Scope = iota
 	// ScopeAggregator series of a model are kept current by the member
 	// that aggregates the model (the owner of its partials partition);
@@ -102,7 +102,7 @@ type ID int
 
 // The metrics the processor updates, each backed by a field of Metrics.
 const (
-	// DESIGN.md §3, golden signals.
+	// docs/metrics.md, golden signals.
 	Predictions ID = iota
 	PredictionLatency
 	PredictionScore
@@ -110,11 +110,11 @@ const (
 	PredictionsExpired
 	LabelDelay
 	Confusion
-	// DESIGN.md §3, per model and window outside the window gauges.
+	// docs/metrics.md, per model and window outside the window gauges.
 	WindowsClosed
 	ConceptDriftActive
 	ConceptDrifts
-	// DESIGN.md §3, data quality and the pipeline.
+	// docs/metrics.md, data quality and the pipeline.
 	SchemaViolations
 	RecordsConsumed
 	DeadLetters
@@ -260,7 +260,7 @@ var live = [numIDs]Metric{
 }
 
 // perWindow is the catalogue of the metrics read off a closed window's
-// results record (ScopeWindow), in the order of DESIGN.md §3. Adding one is
+// results record (ScopeWindow), in the order of docs/metrics.md. Adding one is
 // adding an entry here (and, if the record lacks the value, a field to
 // results.Record).
 var perWindow = []Metric{

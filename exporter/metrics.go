@@ -1,4 +1,4 @@
-// Package exporter defines reckon's Prometheus metrics (DESIGN.md §3) on an
+// Package exporter defines reckon's Prometheus metrics (docs/metrics.md) on an
 // explicit registry, and serves them over HTTP with /healthz and /readyz.
 //
 // Every metric is declared once, in the catalogue (Catalogue,

@@ -63,7 +63,7 @@ func (b *ownBroker) run(cmd string) ([]byte, error) {
 }
 
 // TestBrokerRestart proves that reckon rides out a restart of the Kafka
-// cluster it works with (DESIGN.md §2 "Delivery": after a crash, every
+// cluster it works with (docs/semantics.md "Delivery": after a crash, every
 // result equals an uninterrupted run's): mid-stream the broker (its own,
 // single node: group and transaction coordinator, partition leader) stops
 // for a few seconds and starts again on its data; the same reckon process,

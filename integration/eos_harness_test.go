@@ -23,7 +23,7 @@ import (
 	"github.com/reckonhq/reckon/results"
 )
 
-// Helpers of the exactly-once acceptance tests (DESIGN.md §2 "Delivery" and
+// Helpers of the exactly-once acceptance tests (docs/semantics.md "Delivery" and
 // "Scale-out"; issue 6): a deterministic stream with its ground truth, the
 // configuration, and checks of the results topic and of counters over a
 // process's lifetimes.
@@ -329,7 +329,7 @@ func (s *scraper) finish() map[string]*dto.MetricFamily {
 	return s.last
 }
 
-// lifetimeCounters are the exactly-once counters of DESIGN.md §2 summed
+// lifetimeCounters are the exactly-once counters of docs/semantics.md summed
 // over the last scrapes of a member's (or a group's) lifetimes.
 type lifetimeCounters struct {
 	consumed, predictions, joined map[string]float64

@@ -21,7 +21,7 @@ import (
 // the least.
 const eosMinKills = 4
 
-// TestExactlyOnceAcrossKills proves DESIGN.md §2 "Delivery" across crashes:
+// TestExactlyOnceAcrossKills proves docs/semantics.md "Delivery" across crashes:
 // a reckon killed with SIGKILL at random moments while the stream is being
 // produced, and restarted each time (the same group and instance id),
 // publishes exactly the results of a reckon that ran uninterrupted over the
@@ -122,7 +122,7 @@ func TestExactlyOnceAcrossKills(t *testing.T) {
 	t.Logf("run B: counters summed over %d lifetimes: consumed %v of %v", len(lifetimes), sum.consumed, s.consumed(gB, predTopic, outTopic))
 }
 
-// TestScaleOutAndBack proves DESIGN.md §2 "Scale-out" and "Delivery" over
+// TestScaleOutAndBack proves docs/semantics.md "Scale-out" and "Delivery" over
 // rebalances: while the stream is produced, a group grows from one member
 // to three (static members m1, m2, m3) and back to one (m2 and m3 stopped
 // with SIGTERM), and the results topic holds exactly what an uninterrupted

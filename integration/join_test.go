@@ -96,7 +96,7 @@ func TestJoinEndToEnd(t *testing.T) {
 		late = append(late, outRec(id, outcome{t: t0.Add(time.Duration(i) * time.Minute), label: i%2 == 0}))
 	}
 
-	// Ground truth, from the semantics of DESIGN.md §2 on this data: every
+	// Ground truth, from the semantics of docs/semantics.md on this data: every
 	// event arrives while the watermark is far below any deadline.
 	type cell struct{ tp, fp, tn, fn float64 }
 	var joined, expired, orphaned float64

@@ -37,7 +37,7 @@ models:
 
 // TestKcatProducerInterop produces predictions and outcomes with kcat, i.e.
 // librdkafka, the client most model servers outside the JVM and Go use,
-// configured as DESIGN.md §1 asks (partitioner=murmur2_random, Kafka's
+// configured as docs/events.md asks (partitioner=murmur2_random, Kafka's
 // default partitioner), into co-partitioned topics. It checks that every
 // key's prediction and outcome land in the same partition number, the one
 // franz-go's (and the Java client's) default partitioner picks, and that
@@ -116,7 +116,7 @@ func TestKcatProducerInterop(t *testing.T) {
 
 	// Negative control: librdkafka's default partitioner (consistent_random,
 	// a CRC32 of the key) scatters the same keys differently, which is why
-	// DESIGN.md §1 asks librdkafka producers for murmur2_random. Without
+	// docs/events.md asks librdkafka producers for murmur2_random. Without
 	// that setting the check above must fail, or it proves nothing.
 	kcatProduce(t, kcat, controlTopic, false, predLines)
 	ctrlParts := readPartitions(t, controlTopic, predValues)

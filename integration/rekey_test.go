@@ -26,7 +26,7 @@ models:
 
 // TestMisKeyedRecordsStillJoin produces predictions keyed by something
 // other than their prediction_id, so that most land in another partition
-// than their outcome (DESIGN.md §1): each must still join, through the
+// than their outcome (docs/events.md): each must still join, through the
 // re-key topic, and be counted.
 func TestMisKeyedRecordsStillJoin(t *testing.T) {
 	group := uniqueName("rekey")

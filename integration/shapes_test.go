@@ -45,7 +45,7 @@ const shapesSettleTimeout = time.Minute
 // TestTrafficShapes plays generated traffic shapes (internal/shapes) through
 // reckon processes in real time, against the suite's Kafka, and compares
 // every results-topic record and every counter with the independent model
-// of DESIGN.md §2, as TestTrafficShapesKfake (consumer/) does in-process
+// of docs/semantics.md, as TestTrafficShapesKfake (consumer/) does in-process
 // with a fake clock. Here idleness is the real wall clock: idle_timeout is
 // shapesIdle, short pauses are really short, long pauses really long, and
 // the group grows and shrinks between segments as Segment.Members says
@@ -610,7 +610,7 @@ func (w *partialsWatcher) poll(ctx context.Context) error {
 // settled says why the input partitions have not settled at wm ("" when
 // they have): each must have reported itself idle at wm or above, as every
 // partition does once the group watermark reached the highest partition
-// watermark (DESIGN.md §2) and its member learnt it.
+// watermark (docs/semantics.md) and its member learnt it.
 func (w *partialsWatcher) settled(partitions int, wm int64) string {
 	var not []string
 	for s := range int32(partitions) {

@@ -1,5 +1,5 @@
 // Package reference builds, saves and loads reference profiles: the
-// reference distribution of one model (DESIGN.md §2) computed from a file of
+// reference distribution of one model (docs/semantics.md) computed from a file of
 // historical rows by `reckon reference`, against which the processor compares
 // every closed window.
 //
@@ -19,7 +19,7 @@
 // JSON Lines: one JSON object per line; blank lines are skipped. A line with
 // a top-level "features" key (an object, if the model declares a feature
 // named "features") is a prediction record exactly as on the wire
-// (DESIGN.md §1), decoded and validated by package event just as the
+// (docs/events.md), decoded and validated by package event just as the
 // processor does, so a dump of the predictions topic is a valid input. It may
 // carry an extra top-level "label" (1/0, true/false or the model's configured
 // label strings, as in an outcome record) for the calibrator. Any other line

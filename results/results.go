@@ -1,4 +1,4 @@
-// Package results is the wire format of the results topic (DESIGN.md §3):
+// Package results is the wire format of the results topic (docs/metrics.md):
 // one JSON record per model, window length and window start, written once
 // when the window closes, keyed by model.
 //

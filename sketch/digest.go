@@ -11,14 +11,14 @@ import (
 // two additions: tail centroids that grow geometrically from singletons
 // (tailGrowth) and heavy atoms kept apart from their neighbours (atomShare).
 //
-// Why not github.com/caio/go-tdigest v4, the dependency DESIGN.md §6 names:
+// Why not github.com/caio/go-tdigest v4, the t-digest first planned as a dependency:
 // measured on this machine, its Add costs 330 ns at compression 100 and
 // 530 ns at 200, keeping 1,500–2,750 centroids (9–16 KiB encoded); it picks
 // merge candidates with a random number generator whose state cannot be
 // saved; and its encoding stores centroid means as float32 deltas, and the
 // only other way to rebuild a digest (AddWeighted) re-clusters. The last two
 // make a sketch restored from a checkpoint diverge from the one that was
-// saved, which breaks DESIGN.md §2 (after a restart every windowed result
+// saved, which breaks docs/semantics.md (after a restart every windowed result
 // must equal that of an uninterrupted run). The merging variant has no
 // randomness, a lossless encoding, a Merge that is commutative bit for bit,
 // and costs about 38 ns per value (BenchmarkNumericAdd).

@@ -13,7 +13,7 @@ import (
 
 // Method names a drift statistic or test. Its String form is the value of
 // the `method` / `test` label of reckon_feature_drift{…} and
-// reckon_feature_drift_pvalue{…} (DESIGN.md §3) and of the configuration's
+// reckon_feature_drift_pvalue{…} (docs/metrics.md) and of the configuration's
 // numeric_test / categorical_test.
 type Method uint8
 

@@ -411,7 +411,7 @@ func TestNumericSelfMerge(t *testing.T) {
 
 // TestNumericCheckpointDeterminism: a sketch restored from its encoding at
 // any point and fed the rest of the stream ends identical to one that never
-// stopped (DESIGN.md §2, exactly-once results).
+// stopped (docs/semantics.md, exactly-once results).
 func TestNumericCheckpointDeterminism(t *testing.T) {
 	vs := continuous(9, 20_000, 0)
 	for _, cut := range []int{0, 100, 511, 512, 513, 7777, 20_000} {

@@ -6,7 +6,7 @@ import (
 )
 
 // Counts are what a partition counted since the runtime last took them:
-// the live figures of DESIGN.md §3 (golden signals, the join, data
+// the live figures of docs/metrics.md (golden signals, the join, data
 // quality). The runtime applies them to the metrics once the work they
 // describe is committed, and discards them when it is rolled back.
 type Counts struct {

@@ -1,5 +1,5 @@
 // Package windows is reckon's core: event time, with no Kafka. It owns what
-// DESIGN.md §2 says about time, windows and labels, and knows nothing of
+// docs/semantics.md says about time, windows and labels, and knows nothing of
 // how records are fetched, transactions committed or state stored: a
 // runtime (package consumer, for Kafka; the in-memory one of the tests)
 // feeds it decoded events and wall-clock facts, carries its messages

@@ -499,7 +499,7 @@ func fnvPartition(n int) func([]byte) int32 {
 // runtime, with members joining and leaving, transactions aborted at
 // random and every interleaving of the partitions' reads, and compares
 // every published window and counter with the independent model of
-// DESIGN.md §2 (internal/shapes). A mismatch names its seed.
+// docs/semantics.md (internal/shapes). A mismatch names its seed.
 func TestTrafficShapes(t *testing.T) {
 	seeds := 300
 	if testing.Short() {

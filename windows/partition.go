@@ -35,7 +35,7 @@ const (
 // What it reports, and uses, is its watermark: the highest of its own and
 // the group watermark the runtime last gave it (Advance), never going
 // back. An event older than the watermark when it is read is late
-// (DESIGN.md §2): counted, and added to no pane. Below the watermark the
+// (docs/semantics.md): counted, and added to no pane. Below the watermark the
 // partition sends nothing more: a pane is harvested once the watermark
 // reaches its end, and when the partition is idle (both sources idle, or
 // finished) it first flushes every open pane, so that the aggregations can
@@ -215,7 +215,7 @@ func (p *Partition) Advance(now time.Time, group int64, out []*Partial) []*Parti
 	return p.harvestBefore(wm, out)
 }
 
-// Idle reports whether the partition is idle at now (DESIGN.md §2): both
+// Idle reports whether the partition is idle at now (docs/semantics.md): both
 // its sources have been idle for idle_timeout with nothing left to read,
 // or it has finished.
 func (p *Partition) Idle(now time.Time) bool {

@@ -8,13 +8,13 @@ import (
 )
 
 // FeatureQuantiles are the quantiles reported per numeric feature, with
-// their label values (DESIGN.md §3).
+// their label values (docs/metrics.md).
 var FeatureQuantiles = []struct {
 	Q     float64
 	Label string
 }{{0.05, "0.05"}, {0.5, "0.5"}, {0.95, "0.95"}, {0.99, "0.99"}}
 
-// Record is the results-topic record of a closed window (DESIGN.md §3):
+// Record is the results-topic record of a closed window (docs/metrics.md):
 // the plain value that the runtime publishes and the exporter shows. rep is
 // nil when the model has no complete reference for the window.
 func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {

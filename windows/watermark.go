@@ -47,7 +47,7 @@ func (s *Source) Max() int64 { return s.maxMs }
 func (s *Source) CaughtUp() bool { return s.caughtUp }
 
 // Idle reports whether the source has had nothing new for idleTimeout and
-// nothing is left to read (DESIGN.md §2: wall clock, nothing new fetched and
+// nothing is left to read (docs/semantics.md: wall clock, nothing new fetched and
 // nothing left to read).
 func (s *Source) Idle(now time.Time, idleTimeout time.Duration) bool {
 	return s.caughtUp && now.Sub(s.lastActive) >= idleTimeout
@@ -69,7 +69,7 @@ type Input struct {
 	Idle      bool
 }
 
-// NextWatermark applies the watermark rule of DESIGN.md §2 to inputs and
+// NextWatermark applies the watermark rule of docs/semantics.md to inputs and
 // returns the watermark that follows cur. It is the one rule of event time
 // in reckon, applied at two levels: a partition over its predictions and
 // outcomes topic-partitions, and the group over the partitions. Because

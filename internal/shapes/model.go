@@ -62,7 +62,7 @@ type idState struct {
 	predicted, label  bool
 }
 
-// Model applies DESIGN.md §2 to the shape, record by record in production
+// Model applies docs/semantics.md to the shape, record by record in production
 // order, segment by segment: the group watermark is the one that settled in
 // the last long pause (Generate keeps every event clear of the range it can
 // reach within a segment); after each long pause it is the highest event

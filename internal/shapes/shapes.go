@@ -1,5 +1,5 @@
 // Package shapes generates traffic shapes and says what reckon must make of
-// them: the test oracle of event time (DESIGN.md §2) that the core's
+// them: the test oracle of event time (docs/semantics.md) that the core's
 // tests, the end-to-end test on kfake and the one on Apache Kafka share.
 //
 // A shape is a sequence of segments separated by long pauses (well above

@@ -38,8 +38,8 @@
 //
 // Detectors are sequential: unlike the sketches elsewhere in reckon they
 // cannot be merged, and their answer depends on the order of observations.
-// For results to be identical however many members share the work (DESIGN.md
-// §2), feed one model's detector from one place, in a deterministic order
+// For results to be identical however many members share the work
+// (docs/semantics.md), feed one model's detector from one place, in a deterministic order
 // (for instance by outcome time, then prediction_id).
 //
 // Each detector serialises its parameters and complete state with

@@ -1,4 +1,4 @@
-// Package join implements reckon's delayed-label join (DESIGN.md §2). It pairs
+// Package join implements reckon's delayed-label join (docs/semantics.md). It pairs
 // each outcome with the prediction that has the same prediction_id and model,
 // in event time, under a watermark supplied by the caller.
 //

@@ -191,7 +191,7 @@ func (c ExpectedConfusion) Accuracy() (v float64, ok bool) { return c.Rate(Metri
 //
 // The two sides should describe the same predictions. In reckon they
 // usually do not quite: an [Estimate] is keyed by prediction time and a
-// [Window] by outcome time (DESIGN.md §3), so compare windows long enough
+// [Window] by outcome time (docs/metrics.md), so compare windows long enough
 // that the label delay is small against them, or compare an Estimate with a
 // Window fed the same joined predictions.
 func Gap(m Metric, estimated ExpectedConfusion, realised Confusion) (gap float64, ok bool) {

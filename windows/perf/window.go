@@ -34,7 +34,7 @@ type calBin struct {
 // (Brier, ECE, AUC) count only observations with a score: pass math.NaN()
 // as the score of a prediction that has none (a status "error" event, say)
 // and it is left out of them. Scores are clamped into [0,1] (they should
-// already be there: DESIGN.md §1), so an out-of-range score ranks as 0 or 1.
+// already be there: docs/events.md), so an out-of-range score ranks as 0 or 1.
 //
 // A Window is not safe for concurrent use; it is owned by one goroutine.
 type Window struct {

@@ -211,7 +211,7 @@ func gonumAUC(ts []triple) float64 {
 // TestWindowMergeDeterministic checks that partial windows merged in any
 // order and grouping are bit-for-bit the window of the whole stream, which
 // is what makes results identical whether one member or several did the
-// work (DESIGN.md §2).
+// work (docs/semantics.md).
 func TestWindowMergeDeterministic(t *testing.T) {
 	r := newRand(7)
 	ts := labelled(r, 50_000, func(r *rand.Rand) float64 { return sigmoid(-1 + 1.5*r.NormFloat64()) },
