@@ -132,6 +132,9 @@ const (
 	DuplicatePredictions
 	BusinessCost
 	ReferenceComplete
+	ReferenceCalibrationError
+	ReferenceCalibrationShift
+	ReferenceCalibrationMatters
 	StateBytes
 	StateWritten
 
@@ -256,6 +259,15 @@ var live = [numIDs]Metric{
 		Labels: lModel},
 	ReferenceComplete: {Name: "reckon_reference_complete", Kind: Gauge,
 		Help:   "1 once the model's reference distribution is complete and drift is computed against it.",
+		Labels: lModel},
+	ReferenceCalibrationError: {Name: "reckon_reference_calibration_error", Kind: Gauge,
+		Help:   "Expected calibration error (10 equal-width bins) of the model's reference: of its raw scores (scores=raw), and of the probabilities of the isotonic calibration fitted on it, 10-fold cross-validated (scores=calibrated).",
+		Labels: []string{"model", "scores"}},
+	ReferenceCalibrationShift: {Name: "reckon_reference_calibration_shift", Kind: Gauge,
+		Help:   "How much calibrating the scores moves an estimate on the model's reference: |estimate with calibration - without| over the reference's predictions, by estimated metric (estimated_false_positive_rate, ...).",
+		Labels: []string{"model", "metric"}},
+	ReferenceCalibrationMatters: {Name: "reckon_reference_calibration_matters", Kind: Gauge,
+		Help:   "1 when calibration moves some estimate on the model's reference by more than 0.01 (reckon_reference_calibration_shift), else 0.",
 		Labels: lModel},
 }
 

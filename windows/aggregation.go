@@ -80,6 +80,9 @@ type Output struct {
 	// Completed lists the models whose stream reference completed here:
 	// the runtime sends their calibrators to every partition.
 	Completed []int
+	// Calibrations are the calibration reports of those references,
+	// Calibrations[i] that of model Completed[i].
+	Calibrations []CalibrationReport
 }
 
 // DetectorState is what a concept-drift detector did in a transaction.
@@ -160,6 +163,7 @@ func (a *Aggregation) ResetOutput() {
 		}
 	}
 	a.out.Completed = a.out.Completed[:0]
+	a.out.Calibrations = a.out.Calibrations[:0]
 }
 
 // Done reports whether every partition has finished (reckon run
@@ -306,6 +310,7 @@ func (a *Aggregation) close(wm int64) error {
 	for mi, ref := range a.refs {
 		if ref != nil && ref.MaybeComplete(wm) {
 			a.out.Completed = append(a.out.Completed, mi)
+			a.out.Calibrations = append(a.out.Calibrations, ref.CalibrationReport())
 			a.dirtyRefs[mi] = true
 		}
 	}
