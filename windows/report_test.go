@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -121,5 +122,35 @@ func TestCalibratorOf(t *testing.T) {
 	set.Files[0] = &Reference{Calibrator: cal}
 	if c := a.calibratorOf(win(0, 0)); c != cal {
 		t.Error("reference file: not its calibrator")
+	}
+}
+
+// BenchmarkRecord is the cost of a closed window's results record, which
+// now computes the estimated AUC (over the score sketch's masses) and the
+// standard errors: once per window and model, not per event.
+func BenchmarkRecord(b *testing.B) {
+	for _, n := range []int{5_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			set := coreSettings(b, 1)
+			r := rand.New(rand.NewPCG(4, 4))
+			var w perf.Window
+			for range 20_000 {
+				s := r.Float64()
+				w.Add(s, false, r.Float64() < s*s)
+			}
+			cal, _ := perf.FitCalibrator(&w)
+			part := set.Layout.NewPartial(0)
+			for range n {
+				s := 1 / (1 + math.Exp(-r.NormFloat64()*2))
+				part.Estimate.Add(cal.Calibrate(s), s >= 0.5)
+				part.Score.Add(s)
+				part.Perf.Add(s, s >= 0.5, r.Float64() < s*s)
+			}
+			res := &Result{Partial: part, Calibrator: cal}
+			b.ReportAllocs()
+			for b.Loop() {
+				set.Record(res, nil)
+			}
+		})
 	}
 }

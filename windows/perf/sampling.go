@@ -96,10 +96,10 @@ func (e *Estimate) F1() (v float64, ok bool) { return e.Expected().F1() }
 // (positives above + ½ tied)/P, AUC is the mean V10 and
 // SE² = Var(V10)/P + Var(V01)/N (DeLong, DeLong and Clarke-Pearson 1988).
 // Products are converted explicitly so that no fused multiply-add forms.
-func aucPlacements(n int, group func(i int) (pos, neg float64)) (auc, se, p, q float64, ok bool) {
+func aucPlacements(pos, neg []float64) (auc, se, p, q float64, ok bool) {
 	var num float64
-	for i := range n {
-		pk, nk := group(i)
+	for i, pk := range pos {
+		nk := neg[i]
 		num += float64(pk * float64(2*q+nk)) // q: negatives below so far
 		q += nk
 		p += pk
@@ -110,8 +110,8 @@ func aucPlacements(n int, group func(i int) (pos, neg float64)) (auc, se, p, q f
 	auc = num / (2 * p * q)
 	var below, above, v10, v01 float64
 	above = p
-	for i := range n {
-		pk, nk := group(i)
+	for i, pk := range pos {
+		nk := neg[i]
 		above -= pk
 		d10 := float64(below+nk/2)/q - auc
 		d01 := float64(above+pk/2)/p - auc
@@ -126,9 +126,11 @@ func aucPlacements(n int, group func(i int) (pos, neg float64)) (auc, se, p, q f
 // from the placements of the window's scored positives and negatives
 // (tied within a histogram bin, as the AUC itself counts them).
 func (w *Window) AUCStandardError() (float64, bool) {
-	_, se, _, _, ok := aucPlacements(NumScoreBins, func(b int) (float64, float64) {
-		return float64(w.pos[b]), float64(w.neg[b])
-	})
+	pos, neg := make([]float64, NumScoreBins), make([]float64, NumScoreBins)
+	for b := range NumScoreBins {
+		pos[b], neg[b] = float64(w.pos[b]), float64(w.neg[b])
+	}
+	_, se, _, _, ok := aucPlacements(pos, neg)
 	return se, ok
 }
 
@@ -150,13 +152,13 @@ func (w *Window) AUCStandardError() (float64, bool) {
 // ok is false when there is no expected positive or negative. A nil cal is
 // the identity.
 func EstimatedAUC(scores, weights []float64, cal *Calibrator) (auc, se float64, ok bool) {
-	auc, se, _, _, ok = aucPlacements(len(scores), func(i int) (float64, float64) {
-		w, s := weights[i], scores[i]
-		if !(w > 0) || isNaN(s) {
-			return 0, 0
+	pos, neg := make([]float64, len(scores)), make([]float64, len(scores))
+	for i, s := range scores {
+		if w := weights[i]; w > 0 && !isNaN(s) {
+			p := cal.Calibrate(s)
+			pos[i], neg[i] = float64(w*p), float64(w*(1-p))
 		}
-		p := cal.Calibrate(s)
-		return float64(w * p), float64(w * (1 - p))
-	})
+	}
+	auc, se, _, _, ok = aucPlacements(pos, neg)
 	return auc, se, ok
 }
