@@ -7,11 +7,11 @@
 //   - reckon-drift.json: per-feature drift over time as a heatmap, drift
 //     flags, feature quantiles, dataset drift share, prediction drift,
 //     p-values, missing values, distinct values, schema violations;
-//   - reckon-performance.json: FPR, TPR, precision, accuracy, Brier score
-//     and ECE per window (and the reference's ECE raw and calibrated),
-//     estimated vs realised FPR, ROC AUC and F1 each in a band of ±3
-//     standard errors, confusion counts, label delay and coverage, concept
-//     drift, and business cost where the configuration gives costs;
+//   - reckon-performance.json: FPR, TPR, precision, accuracy, ROC AUC,
+//     Brier score and ECE per window (and the reference's ECE, raw and
+//     calibrated), estimated vs realised FPR, ROC AUC and F1 each in a band
+//     of ±3 standard errors, confusion counts, label delay and coverage,
+//     concept drift, and business cost where the configuration gives costs;
 //   - reckon-slo.json: SLO objective, compliance, error budget remaining
 //     and its burn-down, burn rates (reads the recording rules of package
 //     alerts);

@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -149,58 +150,42 @@ func TestApplyWindow(t *testing.T) {
 	m.ConceptDriftActive.WithLabelValues("fraud", "adwin").Set(1)
 	m.ConceptDriftActive.WithLabelValues("spam", "adwin").Set(0)
 	want := map[string]float64{
-		`reckon_window_end_timestamp_seconds{model="fraud",window="5m"}`:                          1795728900, // 2026-11-26T21:35:00Z
-		`reckon_windows_closed_total{model="fraud",window="5m"}`:                                  1,
-		`reckon_window_confusion{model="fraud",outcome="tp",window="5m"}`:                         10,
-		`reckon_window_confusion{model="fraud",outcome="fp",window="5m"}`:                         5,
-		`reckon_window_confusion{model="fraud",outcome="tn",window="5m"}`:                         20,
-		`reckon_window_confusion{model="fraud",outcome="fn",window="5m"}`:                         5,
-		`reckon_false_positive_rate{model="fraud",window="5m"}`:                                   0.2,
-		`reckon_true_positive_rate{model="fraud",window="5m"}`:                                    2.0 / 3,
-		`reckon_precision{model="fraud",window="5m"}`:                                             2.0 / 3,
-		`reckon_accuracy{model="fraud",window="5m"}`:                                              0.75,
-		`reckon_roc_auc{model="fraud",window="5m"}`:                                               0.9,
-		`reckon_brier_score{model="fraud",window="5m"}`:                                           0.1,
-		`reckon_expected_calibration_error{model="fraud",window="5m"}`:                            0.05,
-		`reckon_f1{average="binary",model="fraud",window="5m"}`:                                   2.0 / 3,
-		`reckon_estimated_false_positive_rate{model="fraud",window="5m"}`:                         0.25,
-		`reckon_estimation_gap{metric="fpr",model="fraud",window="5m"}`:                           0.25 - 0.2,
-		`reckon_estimated_true_positive_rate{model="fraud",window="5m"}`:                          0.7,
-		`reckon_estimated_precision{model="fraud",window="5m"}`:                                   0.6,
-		`reckon_estimated_accuracy{model="fraud",window="5m"}`:                                    0.72,
-		`reckon_estimated_roc_auc{model="fraud",window="5m"}`:                                     0.875,
-		`reckon_estimated_f1{model="fraud",window="5m"}`:                                          0.625,
-		`reckon_standard_error{metric="false_positive_rate",model="fraud",window="5m"}`:           0.08,
-		`reckon_standard_error{metric="true_positive_rate",model="fraud",window="5m"}`:            0.11,
-		`reckon_standard_error{metric="precision",model="fraud",window="5m"}`:                     0.12,
-		`reckon_standard_error{metric="accuracy",model="fraud",window="5m"}`:                      0.068,
-		`reckon_standard_error{metric="roc_auc",model="fraud",window="5m"}`:                       0.05,
-		`reckon_standard_error{metric="f1",model="fraud",window="5m"}`:                            0.09,
-		`reckon_standard_error{metric="estimated_false_positive_rate",model="fraud",window="5m"}`: 0.085,
-		`reckon_standard_error{metric="estimated_true_positive_rate",model="fraud",window="5m"}`:  0.105,
-		`reckon_standard_error{metric="estimated_precision",model="fraud",window="5m"}`:           0.115,
-		`reckon_standard_error{metric="estimated_accuracy",model="fraud",window="5m"}`:            0.07,
-		`reckon_standard_error{metric="estimated_roc_auc",model="fraud",window="5m"}`:             0.055,
-		`reckon_standard_error{metric="estimated_f1",model="fraud",window="5m"}`:                  0.095,
-		`reckon_feature_drift{feature="amount",method="ks",model="fraud",window="5m"}`:            0.3,
-		`reckon_feature_drift{feature="amount",method="psi",model="fraud",window="5m"}`:           0.4,
-		`reckon_feature_drift{feature="country",method="chi2",model="fraud",window="5m"}`:         3,
-		`reckon_feature_drift_pvalue{feature="amount",model="fraud",test="ks",window="5m"}`:       1e-6,
-		`reckon_feature_drift_pvalue{feature="country",model="fraud",test="chi2",window="5m"}`:    0.5,
-		`reckon_feature_drifted{feature="amount",model="fraud",window="5m"}`:                      1,
-		`reckon_feature_drifted{feature="country",model="fraud",window="5m"}`:                     0,
-		`reckon_dataset_drift_share{model="fraud",window="5m"}`:                                   0.5,
-		`reckon_prediction_drift{method="ks",model="fraud",window="5m"}`:                          0.1,
-		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.05",window="5m"}`:     1,
-		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.5",window="5m"}`:      10,
-		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.95",window="5m"}`:     90,
-		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.99",window="5m"}`:     99,
-		`reckon_feature_missing_ratio{feature="amount",model="fraud",window="5m"}`:                6.0 / 100,
-		`reckon_feature_missing_ratio{feature="country",model="fraud",window="5m"}`:               0,
-		`reckon_feature_distinct{feature="country",model="fraud",window="5m"}`:                    7,
-		`reckon_concept_drift_active{detector="adwin",model="fraud"}`:                             1,
-		`reckon_concept_drift_active{detector="adwin",model="spam"}`:                              0,
+		`reckon_window_end_timestamp_seconds{model="fraud",window="5m"}`:                       1795728900, // 2026-11-26T21:35:00Z
+		`reckon_windows_closed_total{model="fraud",window="5m"}`:                               1,
+		`reckon_window_confusion{model="fraud",outcome="tp",window="5m"}`:                      10,
+		`reckon_window_confusion{model="fraud",outcome="fp",window="5m"}`:                      5,
+		`reckon_window_confusion{model="fraud",outcome="tn",window="5m"}`:                      20,
+		`reckon_window_confusion{model="fraud",outcome="fn",window="5m"}`:                      5,
+		`reckon_false_positive_rate{model="fraud",window="5m"}`:                                0.2,
+		`reckon_true_positive_rate{model="fraud",window="5m"}`:                                 2.0 / 3,
+		`reckon_precision{model="fraud",window="5m"}`:                                          2.0 / 3,
+		`reckon_accuracy{model="fraud",window="5m"}`:                                           0.75,
+		`reckon_roc_auc{model="fraud",window="5m"}`:                                            0.9,
+		`reckon_brier_score{model="fraud",window="5m"}`:                                        0.1,
+		`reckon_expected_calibration_error{model="fraud",window="5m"}`:                         0.05,
+		`reckon_f1{average="binary",model="fraud",window="5m"}`:                                2.0 / 3,
+		`reckon_estimated_false_positive_rate{model="fraud",window="5m"}`:                      0.25,
+		`reckon_estimation_gap{metric="fpr",model="fraud",window="5m"}`:                        0.25 - 0.2,
+		`reckon_feature_drift{feature="amount",method="ks",model="fraud",window="5m"}`:         0.3,
+		`reckon_feature_drift{feature="amount",method="psi",model="fraud",window="5m"}`:        0.4,
+		`reckon_feature_drift{feature="country",method="chi2",model="fraud",window="5m"}`:      3,
+		`reckon_feature_drift_pvalue{feature="amount",model="fraud",test="ks",window="5m"}`:    1e-6,
+		`reckon_feature_drift_pvalue{feature="country",model="fraud",test="chi2",window="5m"}`: 0.5,
+		`reckon_feature_drifted{feature="amount",model="fraud",window="5m"}`:                   1,
+		`reckon_feature_drifted{feature="country",model="fraud",window="5m"}`:                  0,
+		`reckon_dataset_drift_share{model="fraud",window="5m"}`:                                0.5,
+		`reckon_prediction_drift{method="ks",model="fraud",window="5m"}`:                       0.1,
+		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.05",window="5m"}`:  1,
+		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.5",window="5m"}`:   10,
+		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.95",window="5m"}`:  90,
+		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.99",window="5m"}`:  99,
+		`reckon_feature_missing_ratio{feature="amount",model="fraud",window="5m"}`:             6.0 / 100,
+		`reckon_feature_missing_ratio{feature="country",model="fraud",window="5m"}`:            0,
+		`reckon_feature_distinct{feature="country",model="fraud",window="5m"}`:                 7,
+		`reckon_concept_drift_active{detector="adwin",model="fraud"}`:                          1,
+		`reckon_concept_drift_active{detector="adwin",model="spam"}`:                           0,
 	}
+	maps.Copy(want, estimateSeries)
 	got := windowSamples(t, m)
 	compareSamples(t, "full record", got, want)
 
@@ -222,19 +207,19 @@ func TestApplyWindow(t *testing.T) {
 	m.ApplyWindow(next)
 	m.ApplyWindow(hour)
 	want = map[string]float64{
-		`reckon_window_end_timestamp_seconds{model="fraud",window="5m"}`:                          1795729200, // 21:40
-		`reckon_windows_closed_total{model="fraud",window="5m"}`:                                  2,
-		`reckon_window_confusion{model="fraud",outcome="tp",window="5m"}`:                         0,
-		`reckon_window_confusion{model="fraud",outcome="fp",window="5m"}`:                         0,
-		`reckon_window_confusion{model="fraud",outcome="tn",window="5m"}`:                         0,
-		`reckon_window_confusion{model="fraud",outcome="fn",window="5m"}`:                         0,
-		`reckon_estimated_false_positive_rate{model="fraud",window="5m"}`:                         0.3,
-		`reckon_standard_error{metric="estimated_false_positive_rate",model="fraud",window="5m"}`: 0.02,
-		`reckon_feature_missing_ratio{feature="amount",model="fraud",window="5m"}`:                1,
-		`reckon_feature_distinct{feature="country",model="fraud",window="5m"}`:                    0,
-		`reckon_concept_drift_active{detector="adwin",model="fraud"}`:                             1,
-		`reckon_concept_drift_active{detector="adwin",model="spam"}`:                              0,
+		`reckon_window_end_timestamp_seconds{model="fraud",window="5m"}`:           1795729200, // 21:40
+		`reckon_windows_closed_total{model="fraud",window="5m"}`:                   2,
+		`reckon_window_confusion{model="fraud",outcome="tp",window="5m"}`:          0,
+		`reckon_window_confusion{model="fraud",outcome="fp",window="5m"}`:          0,
+		`reckon_window_confusion{model="fraud",outcome="tn",window="5m"}`:          0,
+		`reckon_window_confusion{model="fraud",outcome="fn",window="5m"}`:          0,
+		`reckon_estimated_false_positive_rate{model="fraud",window="5m"}`:          0.3,
+		`reckon_feature_missing_ratio{feature="amount",model="fraud",window="5m"}`: 1,
+		`reckon_feature_distinct{feature="country",model="fraud",window="5m"}`:     0,
+		`reckon_concept_drift_active{detector="adwin",model="fraud"}`:              1,
+		`reckon_concept_drift_active{detector="adwin",model="spam"}`:               0,
 	}
+	want[`reckon_standard_error{metric="estimated_false_positive_rate",model="fraud",window="5m"}`] = 0.02
 	got = windowSamples(t, m)
 	hourly := 0
 	for k := range got {
@@ -254,6 +239,28 @@ func TestApplyWindow(t *testing.T) {
 		`reckon_windows_closed_total{model="fraud",window="1h"}`:     1,
 		`reckon_concept_drift_active{detector="adwin",model="spam"}`: 0,
 	})
+}
+
+// estimateSeries are the series of fullRecord's estimates beyond the FPR
+// and of its standard errors.
+var estimateSeries = map[string]float64{
+	`reckon_estimated_true_positive_rate{model="fraud",window="5m"}`:                          0.7,
+	`reckon_estimated_precision{model="fraud",window="5m"}`:                                   0.6,
+	`reckon_estimated_accuracy{model="fraud",window="5m"}`:                                    0.72,
+	`reckon_estimated_roc_auc{model="fraud",window="5m"}`:                                     0.875,
+	`reckon_estimated_f1{model="fraud",window="5m"}`:                                          0.625,
+	`reckon_standard_error{metric="false_positive_rate",model="fraud",window="5m"}`:           0.08,
+	`reckon_standard_error{metric="true_positive_rate",model="fraud",window="5m"}`:            0.11,
+	`reckon_standard_error{metric="precision",model="fraud",window="5m"}`:                     0.12,
+	`reckon_standard_error{metric="accuracy",model="fraud",window="5m"}`:                      0.068,
+	`reckon_standard_error{metric="roc_auc",model="fraud",window="5m"}`:                       0.05,
+	`reckon_standard_error{metric="f1",model="fraud",window="5m"}`:                            0.09,
+	`reckon_standard_error{metric="estimated_false_positive_rate",model="fraud",window="5m"}`: 0.085,
+	`reckon_standard_error{metric="estimated_true_positive_rate",model="fraud",window="5m"}`:  0.105,
+	`reckon_standard_error{metric="estimated_precision",model="fraud",window="5m"}`:           0.115,
+	`reckon_standard_error{metric="estimated_accuracy",model="fraud",window="5m"}`:            0.07,
+	`reckon_standard_error{metric="estimated_roc_auc",model="fraud",window="5m"}`:             0.055,
+	`reckon_standard_error{metric="estimated_f1",model="fraud",window="5m"}`:                  0.095,
 }
 
 // fullWindowSeries is the per-window series of fullRecord.

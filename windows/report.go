@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/reckonhq/reckon/results"
-	"github.com/reckonhq/reckon/windows/perf"
 )
 
 // FeatureQuantiles are the quantiles reported per numeric feature, with
@@ -20,9 +19,6 @@ var FeatureQuantiles = []struct {
 // nil when the model has no complete reference for the window.
 func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {
 	c := r.Perf.Confusion()
-	est := r.Estimate.Expected()
-	scores, weights := r.Score.Masses()
-	estAUC, estAUCSE, estAUCOK := perf.EstimatedAUC(scores, weights, r.Calibrator)
 	rec := &results.Record{
 		Model:       s.Models[r.Model],
 		Window:      s.Texts[r.Window],
@@ -43,30 +39,10 @@ func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {
 			F1:        results.Opt(r.Perf.F1()),
 		},
 		Estimated: results.Rates{
-			FPR:       results.Opt(est.FPR()),
-			TPR:       results.Opt(est.TPR()),
-			Precision: results.Opt(est.Precision()),
-			Accuracy:  results.Opt(est.Accuracy()),
-			AUC:       results.Opt(estAUC, estAUCOK),
-			F1:        results.Opt(est.F1()),
-		},
-		StandardError: &results.StandardErrors{
-			Rates: results.Rates{
-				FPR:       results.Opt(c.StandardError(perf.MetricFPR)),
-				TPR:       results.Opt(c.StandardError(perf.MetricTPR)),
-				Precision: results.Opt(c.StandardError(perf.MetricPrecision)),
-				Accuracy:  results.Opt(c.StandardError(perf.MetricAccuracy)),
-				AUC:       results.Opt(r.Perf.AUCStandardError()),
-				F1:        results.Opt(c.StandardError(perf.MetricF1)),
-			},
-			Estimated: results.Rates{
-				FPR:       results.Opt(est.StandardError(perf.MetricFPR)),
-				TPR:       results.Opt(est.StandardError(perf.MetricTPR)),
-				Precision: results.Opt(est.StandardError(perf.MetricPrecision)),
-				Accuracy:  results.Opt(est.StandardError(perf.MetricAccuracy)),
-				AUC:       results.Opt(estAUCSE, estAUCOK),
-				F1:        results.Opt(est.StandardError(perf.MetricF1)),
-			},
+			FPR:       results.Opt(r.Estimate.FPR()),
+			TPR:       results.Opt(r.Estimate.TPR()),
+			Precision: results.Opt(r.Estimate.Precision()),
+			Accuracy:  results.Opt(r.Estimate.Accuracy()),
 		},
 		Features: make(map[string]results.Feature, len(r.Features)),
 	}
@@ -97,6 +73,7 @@ func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {
 		}
 		rec.Features[s.featureName(r.Model, i)] = fr
 	}
+	addEstimates(rec, r)
 	if rep != nil {
 		rec.PredictionDrift = statMap(rep.Score.Stats)
 		if rep.ShareOK {

@@ -17,8 +17,6 @@ import (
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/reference"
-	"github.com/reckonhq/reckon/windows"
-	"github.com/reckonhq/reckon/windows/perf"
 )
 
 // cmdReference builds a model's reference profile from files of rows:
@@ -207,9 +205,6 @@ func printSummary(w io.Writer, path string, p *reference.Profile) {
 	default:
 		fmt.Fprintf(w, "  %d labelled rows (for the calibrator)\n", st.Labelled)
 	}
-	if st.Labelled > 0 {
-		printCalibration(w, p.Reference().CalibrationReport())
-	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  feature\ttype\tcount\tmissing\tmin\tmax\tdistinct\tviolations")
@@ -235,34 +230,9 @@ func printSummary(w io.Writer, path string, p *reference.Profile) {
 		fmt.Fprintf(tw, "  (score)\t\t0\t\t\t\t\tno scores: no prediction drift\n")
 	}
 	tw.Flush()
-}
-
-// printCalibration describes how calibrated the reference's scores are and
-// whether calibrating them changes the estimates (windows.CalibrationReport).
-func printCalibration(w io.Writer, rep windows.CalibrationReport) {
-	if !rep.ECEOK {
-		return
+	if st.Labelled > 0 {
+		printCalibration(w, p.Reference().CalibrationReport())
 	}
-	fmt.Fprintf(w, "  calibration: expected calibration error %.4f of the raw scores, %.4f after the isotonic fit (%d-fold cross-validated)\n",
-		rep.RawECE, rep.CalibratedECE, perf.CalibrationFolds)
-	if !rep.ShiftOK {
-		fmt.Fprintln(w, "  calibration's effect on the estimates not computed: the predicted class is not a threshold of the score")
-		return
-	}
-	var parts []string
-	largest := 0.0
-	for _, m := range perf.Metrics() {
-		if v, ok := rep.Shift[m]; ok {
-			parts = append(parts, fmt.Sprintf("%s %.4f", m, v))
-			largest = max(largest, v)
-		}
-	}
-	verdict := fmt.Sprintf("calibration matters (> %g)", windows.CalibrationMatters)
-	if !rep.Matters {
-		verdict = fmt.Sprintf("within %g, calibration hardly matters", windows.CalibrationMatters)
-	}
-	fmt.Fprintf(w, "  calibration moves the estimates on the reference by up to %.4f (%s): %s\n",
-		largest, strings.Join(parts, ", "), verdict)
 }
 
 // numCount is the count of a numeric feature, with its non-finite values.
