@@ -3,6 +3,7 @@ package windows
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/reckonhq/reckon/sketch"
@@ -84,5 +85,81 @@ func TestCalibrationReport(t *testing.T) {
 	empty.Finish()
 	if rep := empty.CalibrationReport(); rep.ECEOK || rep.ShiftOK || rep.Matters {
 		t.Errorf("empty reference: %+v", rep)
+	}
+}
+
+// TestAggregationCalibration runs a stream reference through an
+// aggregation: when it completes, Output carries its calibration report;
+// a window after the reference's end gets its estimated ROC AUC with the
+// reference's calibrator, a window inside it with the identity (as its
+// predictions were estimated).
+func TestAggregationCalibration(t *testing.T) {
+	set := coreSettings(t, 1)
+	a := NewAggregation(set, 0)
+	const model = 1 // b, with a stream reference
+	from, to := set.Ranges[model][0], set.Ranges[model][1]
+	r := rand.New(rand.NewPCG(12, 12))
+	pane := func(start int64, labelled bool) *Partial {
+		p := set.Layout.NewPartial(model)
+		p.reset(model, start, start+60_000)
+		for range 300 {
+			s := 1 / (1 + math.Exp(-1.5*r.NormFloat64()))
+			p.Predictions++
+			p.Estimate.Add(s, s >= 0.5)
+			p.Score.Add(s)
+			if labelled {
+				p.Perf.Add(s, s >= 0.5, r.Float64() < s*s)
+			}
+		}
+		return p
+	}
+	first := pane(from, true)
+	sendPane(a, t, first)
+	for start := from + 60_000; start < to; start += 60_000 {
+		sendPane(a, t, pane(start, true))
+	}
+	after := pane(to, false)
+	sendPane(a, t, after)
+	progress(a, t, 0, to+60_000, false, false)
+	if err := a.Advance(); err != nil {
+		t.Fatal(err)
+	}
+	out := a.Output()
+	ref := a.Reference(model)
+	if len(out.Completed) != 1 || out.Completed[0] != model || len(out.Calibrations) != 1 {
+		t.Fatalf("completed %v with %d reports", out.Completed, len(out.Calibrations))
+	}
+	if rep := out.Calibrations[0]; !rep.ECEOK || !rep.ShiftOK || !rep.Matters || !reflect.DeepEqual(rep, ref.CalibrationReport()) {
+		t.Errorf("report %+v, want the reference's, with errors and a shift that matters", rep)
+	}
+	auc := func(p *Partial, cal *perf.Calibrator) float64 {
+		vs, ws := p.Score.Masses()
+		v, _, _ := perf.EstimatedAUC(vs, ws, cal)
+		return v
+	}
+	found := 0
+	for _, rec := range out.Closed {
+		if rec.Model != "b" || rec.Window != "1m" || rec.Estimated.AUC == nil {
+			continue
+		}
+		switch rec.Start.UnixMilli() {
+		case from:
+			found++
+			if want := auc(first, nil); *rec.Estimated.AUC != want {
+				t.Errorf("reference window: estimated AUC %v, want %v (identity)", *rec.Estimated.AUC, want)
+			}
+		case to:
+			found++
+			if want := auc(after, ref.Calibrator); *rec.Estimated.AUC != want || want == auc(after, nil) {
+				t.Errorf("window after the reference: estimated AUC %v, want %v (calibrated)", *rec.Estimated.AUC, want)
+			}
+		}
+	}
+	if found != 2 {
+		t.Errorf("found %d of the two windows checked", found)
+	}
+	a.ResetOutput()
+	if len(a.Output().Calibrations) != 0 {
+		t.Error("ResetOutput kept the calibration reports")
 	}
 }
