@@ -171,3 +171,46 @@ func TestApplyCalibration(t *testing.T) {
 	}
 	compareSamples(t, "calibration", got, want)
 }
+
+// TestInitModelsCalibration: a model with a reference file gets its
+// calibration gauges at start, from its reference's report; a model
+// without a reference gets none.
+func TestInitModelsCalibration(t *testing.T) {
+	cfg, err := config.Parse("test.yaml", []byte("models: [{name: fraud}, {name: spam}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &windows.Reference{Partial: windows.LayoutOf(cfg).NewPartial(0)}
+	for i := range 20_000 {
+		s := float64(i%1000) / 1000
+		ref.Estimate.Add(s, s >= 0.5)
+		ref.Score.Add(s)
+		ref.Perf.Add(s, s >= 0.5, i%7 == 0) // labels independent of the scores
+	}
+	ref.Finish()
+	rep := ref.CalibrationReport()
+	if !rep.ECEOK || !rep.ShiftOK {
+		t.Fatalf("report %+v", rep)
+	}
+	set, err := windows.NewSettings(cfg, []*windows.Reference{ref, nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(prometheus.NewRegistry(), "test", 0)
+	m.InitModels(set)
+	got := samples(t, m.Registry)
+	want := map[string]float64{
+		`reckon_reference_calibration_error{model="fraud",scores="raw"}`:        rep.RawECE,
+		`reckon_reference_calibration_error{model="fraud",scores="calibrated"}`: rep.CalibratedECE,
+		`reckon_reference_calibration_matters{model="fraud"}`:                   b2f(rep.Matters),
+	}
+	for pm, name := range estimatedNames {
+		want[`reckon_reference_calibration_shift{metric="`+name+`",model="fraud"}`] = rep.Shift[pm]
+	}
+	for k := range got {
+		if !strings.HasPrefix(k, "reckon_reference_calibration") {
+			delete(got, k)
+		}
+	}
+	compareSamples(t, "reference file", got, want)
+}
