@@ -23,9 +23,11 @@ const CalibrationFolds = 10
 // calibrator is fitted on all folds but one and applied to the one left
 // out, and the ECE is taken over every held-out prediction. The split is of
 // the fine score histograms' counts (predictions in one bin of width 1/2048
-// are alike to the fit), drawn from a fixed seed, so the result is a
-// deterministic function of ref. Held-out predictions are scored at their
-// bin's midpoint.
+// are alike to the fit), drawn from a fixed seed, so the result is
+// reproducible: the same for the same ref (on one platform: the binomial
+// draws use the math library's floating point). Held-out predictions are
+// scored at their bin's midpoint. It is a report, not part of any window's
+// state.
 //
 // ok is false when ref has no scored prediction.
 func CalibrationErrors(ref *Window) (raw, calibrated float64, ok bool) {
