@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -115,7 +116,13 @@ func fullRecord() *results.Record {
 			FPR: ptr(0.2), TPR: ptr(2.0 / 3), Precision: ptr(2.0 / 3), Accuracy: ptr(0.75),
 			AUC: ptr(0.9), Brier: ptr(0.1), ECE: ptr(0.05), F1: ptr(2.0 / 3),
 		},
-		Estimated: results.Rates{FPR: ptr(0.25)},
+		Estimated: results.Rates{FPR: ptr(0.25), TPR: ptr(0.7), Precision: ptr(0.6), Accuracy: ptr(0.72), AUC: ptr(0.875), F1: ptr(0.625)},
+		StandardError: &results.StandardErrors{
+			Rates: results.Rates{FPR: ptr(0.08), TPR: ptr(0.11), Precision: ptr(0.12), Accuracy: ptr(0.068),
+				AUC: ptr(0.05), F1: ptr(0.09)},
+			Estimated: results.Rates{FPR: ptr(0.085), TPR: ptr(0.105), Precision: ptr(0.115), Accuracy: ptr(0.07),
+				AUC: ptr(0.055), F1: ptr(0.095)},
+		},
 		Features: map[string]results.Feature{
 			"amount": {
 				Drifted: ptr(true), Test: "ks",
@@ -178,6 +185,7 @@ func TestApplyWindow(t *testing.T) {
 		`reckon_concept_drift_active{detector="adwin",model="fraud"}`:                          1,
 		`reckon_concept_drift_active{detector="adwin",model="spam"}`:                           0,
 	}
+	maps.Copy(want, estimateSeries)
 	got := windowSamples(t, m)
 	compareSamples(t, "full record", got, want)
 
@@ -187,6 +195,8 @@ func TestApplyWindow(t *testing.T) {
 		Model: "fraud", Window: "5m",
 		Start: time.Date(2026, 11, 26, 21, 35, 0, 0, time.UTC), End: time.Date(2026, 11, 26, 21, 40, 0, 0, time.UTC),
 		Estimated: results.Rates{FPR: ptr(0.3)},
+		// Only the estimate's standard error: the others are gone.
+		StandardError: &results.StandardErrors{Estimated: results.Rates{FPR: ptr(0.02)}},
 		Features: map[string]results.Feature{
 			"amount":  {Missing: 4},
 			"country": {Distinct: ptr(uint64(0))},
@@ -209,6 +219,7 @@ func TestApplyWindow(t *testing.T) {
 		`reckon_concept_drift_active{detector="adwin",model="fraud"}`:              1,
 		`reckon_concept_drift_active{detector="adwin",model="spam"}`:               0,
 	}
+	want[`reckon_standard_error{metric="estimated_false_positive_rate",model="fraud",window="5m"}`] = 0.02
 	got = windowSamples(t, m)
 	hourly := 0
 	for k := range got {
@@ -228,6 +239,28 @@ func TestApplyWindow(t *testing.T) {
 		`reckon_windows_closed_total{model="fraud",window="1h"}`:     1,
 		`reckon_concept_drift_active{detector="adwin",model="spam"}`: 0,
 	})
+}
+
+// estimateSeries are the series of fullRecord's estimates beyond the FPR
+// and of its standard errors.
+var estimateSeries = map[string]float64{
+	`reckon_estimated_true_positive_rate{model="fraud",window="5m"}`:                          0.7,
+	`reckon_estimated_precision{model="fraud",window="5m"}`:                                   0.6,
+	`reckon_estimated_accuracy{model="fraud",window="5m"}`:                                    0.72,
+	`reckon_estimated_roc_auc{model="fraud",window="5m"}`:                                     0.875,
+	`reckon_estimated_f1{model="fraud",window="5m"}`:                                          0.625,
+	`reckon_standard_error{metric="false_positive_rate",model="fraud",window="5m"}`:           0.08,
+	`reckon_standard_error{metric="true_positive_rate",model="fraud",window="5m"}`:            0.11,
+	`reckon_standard_error{metric="precision",model="fraud",window="5m"}`:                     0.12,
+	`reckon_standard_error{metric="accuracy",model="fraud",window="5m"}`:                      0.068,
+	`reckon_standard_error{metric="roc_auc",model="fraud",window="5m"}`:                       0.05,
+	`reckon_standard_error{metric="f1",model="fraud",window="5m"}`:                            0.09,
+	`reckon_standard_error{metric="estimated_false_positive_rate",model="fraud",window="5m"}`: 0.085,
+	`reckon_standard_error{metric="estimated_true_positive_rate",model="fraud",window="5m"}`:  0.105,
+	`reckon_standard_error{metric="estimated_precision",model="fraud",window="5m"}`:           0.115,
+	`reckon_standard_error{metric="estimated_accuracy",model="fraud",window="5m"}`:            0.07,
+	`reckon_standard_error{metric="estimated_roc_auc",model="fraud",window="5m"}`:             0.055,
+	`reckon_standard_error{metric="estimated_f1",model="fraud",window="5m"}`:                  0.095,
 }
 
 // fullWindowSeries is the per-window series of fullRecord.

@@ -37,6 +37,11 @@ type Record struct {
 	// Estimated holds rates estimated from the calibrated scores of the
 	// window's ok predictions (by prediction time), before labels.
 	Estimated Rates `json:"estimated"`
+	// StandardError holds the sampling error (one standard error) of each
+	// rate of Rates and Estimated that has one: the figure's spread over
+	// windows of this size when nothing changes. Absent in records written
+	// before reckon computed it.
+	StandardError *StandardErrors `json:"standard_error,omitempty"`
 
 	// Features describes each declared feature over the window's ok
 	// predictions; drift fields appear once the model's reference is
@@ -94,6 +99,13 @@ type Rates struct {
 	Brier     *float64 `json:"brier,omitempty"`
 	ECE       *float64 `json:"ece,omitempty"`
 	F1        *float64 `json:"f1,omitempty"`
+}
+
+// StandardErrors are the standard errors of a record's rates, field for
+// field (Brier and ECE have none).
+type StandardErrors struct {
+	Rates     Rates `json:"rates"`
+	Estimated Rates `json:"estimated"`
 }
 
 // Opt returns &v when ok, else nil: for optional rates.

@@ -73,6 +73,7 @@ func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {
 		}
 		rec.Features[s.featureName(r.Model, i)] = fr
 	}
+	addEstimates(rec, r)
 	if rep != nil {
 		rec.PredictionDrift = statMap(rep.Score.Stats)
 		if rep.ShareOK {

@@ -230,6 +230,9 @@ func printSummary(w io.Writer, path string, p *reference.Profile) {
 		fmt.Fprintf(tw, "  (score)\t\t0\t\t\t\t\tno scores: no prediction drift\n")
 	}
 	tw.Flush()
+	if st.Labelled > 0 {
+		printCalibration(w, p.Reference().CalibrationReport())
+	}
 }
 
 // numCount is the count of a numeric feature, with its non-finite values.
