@@ -99,6 +99,10 @@ func TestDriftParamsCheck(t *testing.T) {
 		{"ks for categorical", DriftParams{Categorical: MethodKS}, []Param{ParamCategorical}},
 		{"chi2 for numeric", DriftParams{Numeric: MethodChi2}, []Param{ParamNumeric}},
 		{"unknown method and p-value", DriftParams{Numeric: 42, PValue: 7}, []Param{ParamNumeric, ParamPValue}},
+		{"learned", DriftParams{Threshold: ThresholdLearned, K: 2.5}, nil},
+		{"negative k", DriftParams{K: -1}, []Param{ParamK}},
+		{"infinite k", DriftParams{K: math.Inf(1)}, []Param{ParamK}},
+		{"unknown threshold", DriftParams{Threshold: 7}, []Param{ParamThreshold}},
 	}
 	for _, tt := range tests {
 		err := tt.p.Validate()
@@ -114,8 +118,8 @@ func TestDriftParamsCheck(t *testing.T) {
 		}
 	}
 	// Check takes the numbers as written: zero is out of bounds.
-	if got := len(DriftParams{}.Check()); got != 4 {
-		t.Errorf("Check of zero parameters: %d errors, want 4", got)
+	if got := len(DriftParams{}.Check()); got != 5 {
+		t.Errorf("Check of zero parameters: %d errors, want 5", got)
 	}
 	var pe *ParamError
 	if err := (DriftParams{Categorical: MethodKS}).Validate(); !errors.As(err, &pe) || !errors.Is(err, ErrMethod) || pe.Param.String() != "categorical_test" {
