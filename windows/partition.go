@@ -174,7 +174,11 @@ func (p *Partition) Prediction(e *event.Prediction) {
 		return
 	}
 	cal, deferEstimate := p.cals[e.Model].at(e.TimeMs)
-	p.panes.Get(e.Model, e.TimeMs).AddPrediction(e, cal, deferEstimate)
+	part := p.panes.Get(e.Model, e.TimeMs)
+	part.AddPrediction(e, cal, deferEstimate)
+	if f := p.set.Files[e.Model]; f != nil && f.PCA != nil {
+		part.AddMultivariate(f.PCA, e)
+	}
 }
 
 // Outcome processes one valid outcome: its pane unless it is late, and the

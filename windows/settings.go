@@ -38,6 +38,11 @@ type Settings struct {
 	Ranges []*[2]int64
 	Files  []*Reference
 
+	// Learn says, per model, that its stream reference keeps its windows
+	// for learned thresholds (some feature, or the score, has threshold:
+	// learned).
+	Learn []bool
+
 	// Drift parameters of each model's features and of its score.
 	FeatureDrift [][]sketch.DriftParams
 	ScoreDrift   []sketch.DriftParams
@@ -83,12 +88,46 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 		s.Features = append(s.Features, names)
 		s.Costs = append(s.Costs, mc.Cost)
 		s.FeatureDrift = append(s.FeatureDrift, params)
+		learn := mc.Drift.Threshold == sketch.ThresholdLearned
+		for _, p := range params {
+			learn = learn || p.Threshold == sketch.ThresholdLearned
+		}
+		s.Learn = append(s.Learn, learn)
 		s.ScoreDrift = append(s.ScoreDrift, mc.Drift)
 		if r := mc.Reference; r != nil && r.IsRange() {
 			s.Ranges[i] = &[2]int64{r.From.UnixMilli(), r.To.UnixMilli()}
 		}
+		if err := s.checkFile(i, mc, cfg.Windows); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// checkFile checks that model i's reference file has what its drift
+// settings need: learned windows of every configured length, enough of
+// them, and a multivariate model.
+func (s *Settings) checkFile(i int, mc *config.Model, windows []config.Window) error {
+	f := s.Files[i]
+	if f == nil {
+		return nil
+	}
+	if mc.Drift.Multivariate && f.PCA == nil {
+		return fmt.Errorf("model %q: multivariate drift is on but its reference file has no multivariate model: rebuild it with reckon reference", mc.Name)
+	}
+	if !s.Learn[i] && !mc.Drift.Multivariate {
+		return nil
+	}
+	for _, w := range windows {
+		l := f.Learned[w.Length.Milliseconds()]
+		switch {
+		case l == nil:
+			return fmt.Errorf("model %q: its reference file has no windows of %s for learned thresholds: rebuild it with reckon reference and this configuration's windows", mc.Name, w.Text)
+		case l.Windows() < sketch.MinLearnedWindows:
+			return fmt.Errorf("model %q: its reference file spans %d windows of %s; learned thresholds need at least %d", mc.Name, l.Windows(), w.Text, sketch.MinLearnedWindows)
+		}
+	}
+	return nil
 }
 
 // LayoutOf is the layout of cfg's models: which of each model's declared
