@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/sketch"
 )
 
@@ -97,4 +98,115 @@ func learnedVerdict(fd *FeatureDrift) {
 	}
 	fd.Learned = true
 	fd.Decision.Drifted = sketch.Outside(fd.Stats[j].Value, fd.Bounds[i].Lower, fd.Bounds[i].Upper)
+}
+
+// Learner cuts a reference file's rows into windows of the configured
+// lengths (by their event time, aligned to the Unix epoch like the
+// stream's) and, for multivariate drift, keeps the rows to fit the PCA on:
+// what Learned and PCA need of a file, which `reckon reference` reads
+// once. Every window with at least one row counts; the first and last are
+// partial unless the file starts and ends on window edges.
+type Learner struct {
+	lengths []int64
+	windows map[int64]map[int64]*Partial
+	proto   *Partial
+	rows    *Rows // nil without multivariate drift
+	ids     []map[string]int32
+}
+
+// NewLearner returns a learner of windows of lengths (milliseconds) for
+// partials like proto (same model and kinds of sketches); multivariate
+// keeps the rows for FitPCA.
+func NewLearner(proto *Partial, lengths []int64, multivariate bool) *Learner {
+	l := &Learner{lengths: lengths, windows: make(map[int64]map[int64]*Partial, len(lengths)), proto: proto}
+	for _, length := range lengths {
+		l.windows[length] = map[int64]*Partial{}
+	}
+	if multivariate {
+		d := len(proto.Features)
+		l.rows = &Rows{Num: make([][]float64, d), Cat: make([][]int32, d), Names: make([][]string, d)}
+		l.ids = make([]map[string]int32, d)
+		for i, f := range proto.Features {
+			if f.Cat != nil {
+				l.rows.Cat[i] = []int32{}
+				l.ids[i] = map[string]int32{}
+			}
+		}
+	}
+	return l
+}
+
+// Add adds a prediction of the model at its event time, as the reference
+// itself adds it (Partial.AddPrediction, identity calibration).
+func (l *Learner) Add(e *event.Prediction) {
+	for _, length := range l.lengths {
+		start := floorTo(e.TimeMs, length)
+		w := l.windows[length][start]
+		if w == nil {
+			w = l.proto.emptyLike()
+			w.reset(l.proto.Model, start, start+length)
+			w.SetCompression(sketch.ReferenceCompression)
+			l.windows[length][start] = w
+		}
+		w.AddPrediction(e, nil, false)
+	}
+	if l.rows == nil || e.Error {
+		return
+	}
+	r := l.rows
+	r.Times = append(r.Times, e.TimeMs)
+	for i := range r.Num {
+		if r.Cat[i] == nil {
+			x := e.Num[i]
+			if e.Missing[i] {
+				x = math.NaN()
+			}
+			r.Num[i] = append(r.Num[i], x)
+			continue
+		}
+		id := int32(-1)
+		if !e.Missing[i] {
+			var ok bool
+			if id, ok = l.ids[i][string(e.Cat[i])]; !ok {
+				id = int32(len(r.Names[i]))
+				l.ids[i][string(e.Cat[i])] = id
+				r.Names[i] = append(r.Names[i], string(e.Cat[i]))
+			}
+		}
+		r.Cat[i] = append(r.Cat[i], id)
+	}
+}
+
+// Finish fits the PCA (with multivariate drift), adds the rows'
+// reconstruction errors to ref and to their windows, and sets ref's
+// Learned and PCA. ref must be complete (Finish) and hold the same rows.
+func (l *Learner) Finish(ref *Reference) error {
+	if l.rows != nil {
+		pca, err := FitPCA(l.rows, sketch.MultivariateVariance)
+		if err != nil {
+			return err
+		}
+		ref.PCA = pca
+		z := make([]float64, pca.Features())
+		ref.MV = MultivariateSum{}
+		for r, t := range l.rows.Times {
+			e := pca.RowError(l.rows, r, z)
+			ref.MV.Sum += e
+			ref.MV.Count++
+			for _, length := range l.lengths {
+				w := l.windows[length][floorTo(t, length)]
+				w.MV.Sum += e
+				w.MV.Count++
+			}
+		}
+	}
+	ref.Learned = make(map[int64]*Learned, len(l.lengths))
+	for _, length := range l.lengths {
+		ws := make([]*Partial, 0, len(l.windows[length]))
+		for _, w := range l.windows[length] {
+			ws = append(ws, w)
+		}
+		ref.Learned[length] = Learn(ref, ws, length)
+	}
+	return nil
 }
