@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -88,46 +89,55 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 		s.Features = append(s.Features, names)
 		s.Costs = append(s.Costs, mc.Cost)
 		s.FeatureDrift = append(s.FeatureDrift, params)
-		learn := mc.Drift.Threshold == sketch.ThresholdLearned
-		for _, p := range params {
-			learn = learn || p.Threshold == sketch.ThresholdLearned
-		}
-		s.Learn = append(s.Learn, learn)
+		s.Learn = append(s.Learn, learns(mc))
 		s.ScoreDrift = append(s.ScoreDrift, mc.Drift)
 		if r := mc.Reference; r != nil && r.IsRange() {
 			s.Ranges[i] = &[2]int64{r.From.UnixMilli(), r.To.UnixMilli()}
 		}
-		if err := s.checkFile(i, mc, cfg.Windows); err != nil {
-			return nil, err
+		if f := s.Files[i]; f != nil {
+			if err := CheckFile(f, mc, cfg.Windows); err != nil {
+				return nil, fmt.Errorf("model %q: %w", mc.Name, err)
+			}
 		}
 	}
 	return s, nil
 }
 
-// checkFile checks that model i's reference file has what its drift
-// settings need: learned windows of every configured length, enough of
-// them, and a multivariate model.
-func (s *Settings) checkFile(i int, mc *config.Model, windows []config.Window) error {
-	f := s.Files[i]
-	if f == nil {
-		return nil
-	}
+// CheckFile checks that a model's reference file has what its drift
+// settings need: for learned thresholds or multivariate drift, learned
+// windows of every configured length, at least sketch.MinLearnedWindows of
+// them; for multivariate drift, a multivariate model.
+func CheckFile(f *Reference, mc *config.Model, windows []config.Window) error {
 	if mc.Drift.Multivariate && f.PCA == nil {
-		return fmt.Errorf("model %q: multivariate drift is on but its reference file has no multivariate model: rebuild it with reckon reference", mc.Name)
+		return errors.New("multivariate drift is on but the reference file has no multivariate model: rebuild it with reckon reference")
 	}
-	if !s.Learn[i] && !mc.Drift.Multivariate {
+	if !learns(mc) && !mc.Drift.Multivariate {
 		return nil
 	}
 	for _, w := range windows {
 		l := f.Learned[w.Length.Milliseconds()]
 		switch {
 		case l == nil:
-			return fmt.Errorf("model %q: its reference file has no windows of %s for learned thresholds: rebuild it with reckon reference and this configuration's windows", mc.Name, w.Text)
+			return fmt.Errorf("the reference file has no windows of %s for learned thresholds: rebuild it with reckon reference and this configuration's windows", w.Text)
 		case l.Windows() < sketch.MinLearnedWindows:
-			return fmt.Errorf("model %q: its reference file spans %d windows of %s; learned thresholds need at least %d", mc.Name, l.Windows(), w.Text, sketch.MinLearnedWindows)
+			return fmt.Errorf("the reference file spans %d windows of %s; learned thresholds need at least %d", l.Windows(), w.Text, sketch.MinLearnedWindows)
 		}
 	}
 	return nil
+}
+
+// learns reports whether some feature of mc, or its score, has learned
+// thresholds.
+func learns(mc *config.Model) bool {
+	if mc.Drift.Threshold == sketch.ThresholdLearned {
+		return true
+	}
+	for i := range mc.Features {
+		if mc.FeatureDrift(i).Threshold == sketch.ThresholdLearned {
+			return true
+		}
+	}
+	return false
 }
 
 // LayoutOf is the layout of cfg's models: which of each model's declared
