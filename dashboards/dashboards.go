@@ -7,8 +7,8 @@
 //   - reckon-drift.json: per-feature drift over time as a heatmap, drift
 //     flags, each statistic with its learned thresholds, multivariate
 //     drift with its band, feature quantiles, dataset drift share,
-//     prediction drift,
-//     p-values, missing values, distinct values, schema violations;
+//     prediction drift, p-values, missing values, distinct values, schema
+//     violations;
 //   - reckon-performance.json: FPR, TPR, precision, accuracy, ROC AUC,
 //     Brier score and ECE per window, estimated vs realised FPR, confusion
 //     counts, label delay and coverage, concept drift, and business cost
