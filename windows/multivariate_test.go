@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/reckonhq/reckon/config"
@@ -153,6 +154,21 @@ func TestMultivariateCorrelationFlip(t *testing.T) {
 			}
 		}
 	}
+	// The same file with multivariate drift turned off: no error computed.
+	off, err := config.Parse("reckon.yaml", []byte(strings.Replace(mvConfig, "multivariate: true, ", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	offSet, err := NewSettings(off, []*Reference{ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runThrough(t, offSet, mvRows(rng, 0, 1, 100, func(int) float64 { return 0.8 })) {
+		if r.Multivariate != nil {
+			t.Errorf("multivariate: false, yet window %v has %+v", r.Start, r.Multivariate)
+		}
+	}
+
 	// The error itself, against the PCA applied to each event by hand.
 	var sum float64
 	events := mvRows(rand.New(rand.NewPCG(1, 1)), 0, 1, 500, func(int) float64 { return 0.8 })

@@ -176,8 +176,8 @@ func (p *Partition) Prediction(e *event.Prediction) {
 	cal, deferEstimate := p.cals[e.Model].at(e.TimeMs)
 	part := p.panes.Get(e.Model, e.TimeMs)
 	part.AddPrediction(e, cal, deferEstimate)
-	if f := p.set.Files[e.Model]; f != nil && f.PCA != nil {
-		part.AddMultivariate(f.PCA, e)
+	if pca := p.set.PCA[e.Model]; pca != nil {
+		part.AddMultivariate(pca, e)
 	}
 }
 

@@ -39,6 +39,11 @@ type Settings struct {
 	Ranges []*[2]int64
 	Files  []*Reference
 
+	// PCA is, per model with multivariate: true, its reference file's
+	// multivariate drift model (nil for the others): what partitions add
+	// each prediction's reconstruction error with.
+	PCA []*PCA
+
 	// Learn says, per model, that its stream reference keeps its windows
 	// for learned thresholds (some feature, or the score, has threshold:
 	// learned).
@@ -94,11 +99,16 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 		if r := mc.Reference; r != nil && r.IsRange() {
 			s.Ranges[i] = &[2]int64{r.From.UnixMilli(), r.To.UnixMilli()}
 		}
+		var pca *PCA
 		if f := s.Files[i]; f != nil {
 			if err := CheckFile(f, mc, cfg.Windows); err != nil {
 				return nil, fmt.Errorf("model %q: %w", mc.Name, err)
 			}
+			if mc.Drift.Multivariate {
+				pca = f.PCA
+			}
 		}
+		s.PCA = append(s.PCA, pca)
 	}
 	return s, nil
 }
