@@ -294,3 +294,35 @@ func TestDatasetDrift(t *testing.T) {
 		}
 	}
 }
+
+// TestBand: the band is the mean and sample standard deviation of the
+// values that are not NaN; its bounds are mean ∓ k·SD, the lower one no
+// lower than the floor; fewer than two values give none.
+func TestBand(t *testing.T) {
+	xs := []float64{0.01, math.NaN(), 0.02, 0.03, 0.06}
+	b := BandOf(xs)
+	mean := (0.01 + 0.02 + 0.03 + 0.06) / 4
+	ss := 0.0
+	for _, x := range []float64{0.01, 0.02, 0.03, 0.06} {
+		ss += (x - mean) * (x - mean)
+	}
+	sd := math.Sqrt(ss / 3)
+	if b.N != 4 || math.Abs(b.Mean-mean) > 1e-15 || math.Abs(b.SD-sd) > 1e-15 {
+		t.Errorf("band %+v, want mean %v, SD %v over 4", b, mean, sd)
+	}
+	lo, hi, ok := b.Bounds(1, 0)
+	if !ok || math.Abs(lo-(mean-sd)) > 1e-15 || math.Abs(hi-(mean+sd)) > 1e-15 {
+		t.Errorf("k = 1: [%v, %v] %v", lo, hi, ok)
+	}
+	if lo, _, _ := b.Bounds(3, 0); lo != 0 {
+		t.Errorf("k = 3: lower bound %v, want the floor 0", lo)
+	}
+	if !Outside(0.1, lo, hi) || Outside(mean, lo, hi) {
+		t.Error("Outside")
+	}
+	for _, few := range [][]float64{nil, {0.3}, {math.NaN(), 0.3}} {
+		if _, _, ok := BandOf(few).Bounds(3, 0); ok {
+			t.Errorf("a band of %v has bounds", few)
+		}
+	}
+}

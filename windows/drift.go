@@ -253,7 +253,7 @@ type DriftReport struct {
 func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scoreParams sketch.DriftParams) DriftReport {
 	rep := DriftReport{Features: make([]FeatureDrift, len(cur.Features))}
 	learned := ref.Learned[cur.End-cur.Start]
-	decide := func(fd *FeatureDrift, values map[sketch.Method][]float64, p sketch.DriftParams) {
+	decide := func(fd *FeatureDrift, values map[sketch.Method][]float64, p sketch.DriftParams, categorical bool) {
 		k := p.K
 		if k == 0 {
 			k = sketch.DefaultK
@@ -262,7 +262,7 @@ func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scorePar
 			fd.Bounds = bounds(values, fd.Stats, k)
 		}
 		if p.Threshold == sketch.ThresholdLearned && fd.OK {
-			learnedVerdict(fd)
+			learnedVerdict(fd, categorical)
 		}
 	}
 	decided, drifted := 0, 0
@@ -277,7 +277,7 @@ func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scorePar
 		if learned != nil {
 			values = learned.Features[i]
 		}
-		decide(&fd, values, params[i])
+		decide(&fd, values, params[i], f.Cat != nil)
 		if fd.OK {
 			decided++
 			if fd.Decision.Drifted {
@@ -291,7 +291,7 @@ func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scorePar
 	if learned != nil {
 		scoreValues = learned.Score
 	}
-	decide(&rep.Score, scoreValues, scoreParams)
+	decide(&rep.Score, scoreValues, scoreParams, false)
 	if mean, ok := cur.MV.Mean(); ok && ref.PCA != nil {
 		md := &MultivariateDrift{Error: mean}
 		if learned != nil {

@@ -82,13 +82,22 @@ func bounds(values map[sketch.Method][]float64, stats []Statistic, k float64) []
 	return out
 }
 
-// learnedVerdict decides fd on its learned thresholds: the statistic of
-// the method the test chose (z, which has no statistic of its own here,
-// on chi2's) outside its bounds. ok is false without bounds or statistic.
-func learnedVerdict(fd *FeatureDrift) {
+// learnedVerdict decides fd on its learned thresholds: the statistic that
+// Stats (the results record's drift) reports for the method the test chose
+// outside its bounds. A test whose statistic is not among them (z; chi2 or z
+// chosen by auto for a numeric feature with few values) is judged on chi2
+// for a categorical feature and on ks for a numeric one; Decision then
+// names the statistic judged. OK is false without bounds or statistic.
+func learnedVerdict(fd *FeatureDrift, categorical bool) {
+	has := func(m sketch.Method) bool {
+		return slices.ContainsFunc(fd.Stats, func(s Statistic) bool { return s.Method == m })
+	}
 	m := fd.Decision.Method
-	if m == sketch.MethodZ {
-		m = sketch.MethodChi2
+	if !has(m) {
+		m = sketch.MethodKS
+		if categorical {
+			m = sketch.MethodChi2
+		}
 	}
 	i := slices.IndexFunc(fd.Bounds, func(b Bounds) bool { return b.Method == m })
 	j := slices.IndexFunc(fd.Stats, func(s Statistic) bool { return s.Method == m })
@@ -97,7 +106,8 @@ func learnedVerdict(fd *FeatureDrift) {
 		return
 	}
 	fd.Learned = true
-	fd.Decision.Drifted = sketch.Outside(fd.Stats[j].Value, fd.Bounds[i].Lower, fd.Bounds[i].Upper)
+	fd.Decision = sketch.Drift{Method: m, Stat: fd.Stats[j].Value, PValue: math.NaN(),
+		Drifted: sketch.Outside(fd.Stats[j].Value, fd.Bounds[i].Lower, fd.Bounds[i].Upper)}
 }
 
 // Learner cuts a reference file's rows into windows of the configured

@@ -252,3 +252,69 @@ func TestLearnedWindowsState(t *testing.T) {
 		}
 	}
 }
+
+// TestLearnedVerdictFallback: with a small reference, auto tests a numeric
+// feature of three values with chi2 and a two-valued categorical one with
+// z, neither of which has a statistic among a numeric feature's (or, for
+// z, at all); learned thresholds then judge ks and chi2, and say so.
+func TestLearnedVerdictFallback(t *testing.T) {
+	const in = `
+windows: [1h]
+models:
+  - name: m
+    reference: {file: ref.json}
+    drift: {threshold: learned}
+    features:
+      - {name: x, type: numeric}
+      - {name: c, type: categorical}
+`
+	cfg, err := config.Parse("reckon.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	gen := func(h0, hours, n int, pTwo float64) []*event.Prediction {
+		var out []*event.Prediction
+		for h := h0; h < h0+hours; h++ {
+			for i := range n {
+				x := float64(rng.IntN(2))
+				if rng.Float64() < pTwo {
+					x = 2
+				}
+				c := "a"
+				if rng.IntN(2) == 1 {
+					c = "b"
+				}
+				out = append(out, &event.Prediction{TimeMs: base + int64(h)*hour + int64(i), Score: 0.5, LatencySeconds: math.NaN(),
+					Num: []float64{x, 0}, Cat: [][]byte{nil, []byte(c)}, Missing: []bool{false, false}})
+			}
+		}
+		return out
+	}
+	ref := fileReference(t, cfg, gen(0, 6, 150, 0.2)) // 900 rows: auto uses the tests
+	for _, tc := range []struct {
+		pTwo  float64
+		drift bool
+	}{{0.2, false}, {0.6, true}} {
+		cur := LayoutOf(cfg).NewPartial(0)
+		cur.reset(0, base+10*hour, base+11*hour)
+		for _, e := range gen(10, 1, 150, tc.pTwo) {
+			cur.AddPrediction(e, nil, false)
+		}
+		params := []sketch.DriftParams{cfg.Models[0].FeatureDrift(0), cfg.Models[0].FeatureDrift(1)}
+		rep := Compare(ref, cur, params, cfg.Models[0].Drift)
+		x, c := rep.Features[0], rep.Features[1]
+		if !x.OK || !x.Learned || x.Decision.Method != sketch.MethodKS || !c.OK || !c.Learned || c.Decision.Method != sketch.MethodChi2 {
+			t.Fatalf("x decided %v on %v (learned %v), c %v on %v (learned %v): want ks and chi2 on learned thresholds",
+				x.OK, x.Decision.Method, x.Learned, c.OK, c.Decision.Method, c.Learned)
+		}
+		if x.Decision.Drifted != tc.drift {
+			t.Errorf("share of 2s %v: x drifted %v (ks %v, bounds %+v), want %v", tc.pTwo, x.Decision.Drifted, x.Decision.Stat, x.Bounds, tc.drift)
+		}
+		// Without learned thresholds auto tests x with chi2.
+		fixed := Compare(ref, cur, []sketch.DriftParams{sketch.DefaultDriftParams(), sketch.DefaultDriftParams()}, sketch.DefaultDriftParams())
+		if m := fixed.Features[0].Decision.Method; m != sketch.MethodChi2 {
+			t.Errorf("fixed thresholds: x tested with %v, want chi2 (the case this test is about)", m)
+		}
+	}
+}
