@@ -214,7 +214,11 @@ func printSummary(w io.Writer, path string, p *reference.Profile) {
 		fmt.Fprintf(w, "  %d windows of %s for learned thresholds\n", p.Learned[length].Windows(), time.Duration(length)*time.Millisecond)
 	}
 	if p.PCA != nil {
-		fmt.Fprintf(w, "  multivariate drift: %d principal components explain %.1f%% of the variance\n", len(p.PCA.Components), 100*p.PCA.Explained)
+		n, noun := len(p.PCA.Components), "principal components explain"
+		if n == 1 {
+			noun = "principal component explains"
+		}
+		fmt.Fprintf(w, "  multivariate drift: %d %s %.1f%% of the variance\n", n, noun, 100*p.PCA.Explained)
 	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
