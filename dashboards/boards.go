@@ -64,6 +64,14 @@ func overview(cfg *config.Config) *dashboard.DashboardBuilder {
 			q{fmt.Sprintf("%s\nor\n(%s unless on() %s)", scoreClassic, scoreNative, scoreClassic), "{{le}}"}))
 }
 
+// dashStyle draws a query's series dashed: thresholds and comparisons.
+var dashStyle = []dashboard.DynamicConfigValue{{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}}}
+
+// dashed draws query ref of p dashed.
+func dashed(p *timeseries.PanelBuilder, ref string) *timeseries.PanelBuilder {
+	return p.OverrideByQuery(ref, dashStyle)
+}
+
 // drift: data and prediction drift.
 func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 	selFeature := selModel + "," + selWindow + `,feature=~"$feature"`
@@ -94,9 +102,18 @@ func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 			q{fmt.Sprintf(`max by (feature) (reckon_feature_drift{%s,method="$method"})`, selFeature), "{{feature}}"})).
 		WithPanel(stateTimeline("Drifted features", "Per feature: whether its configured drift test said drift in the last closed $window window.", "no drift", "drift", full,
 			q{fmt.Sprintf("max by (feature) (reckon_feature_drifted{%s})", selFeature), "{{feature}}"})).
+		WithPanel(dashed(timeSeries("Feature drift and learned thresholds ($method)",
+			"The drift statistic of each feature per closed $window window (solid) and, where the reference learned its own windows (threshold: learned), the band mean ± k·SD of the statistic over them (dashed): outside it is drift.", "none", half,
+			q{fmt.Sprintf(`max by (feature) (reckon_feature_drift{%s,method="$method"})`, selFeature), "{{feature}}"},
+			q{fmt.Sprintf(`max by (feature, bound) (reckon_feature_drift_threshold{%s,method="$method"})`, selFeature), "{{feature}} {{bound}}"}), "B")).
+		WithPanel(dashed(timeSeries("Multivariate drift",
+			"Mean PCA reconstruction error of the predictions per closed $window window (solid) and the band learned from the reference's windows (dashed): outside it, how the features move together changed (multivariate: true).", "none", half,
+			q{fmt.Sprintf("max by (model) (reckon_multivariate_drift{%s,%s})", selModel, selWindow), "{{model}}"},
+			q{fmt.Sprintf("max by (model, bound) (reckon_multivariate_drift_threshold{%s,%s})", selModel, selWindow), "{{model}} {{bound}}"}), "B")).
 		WithPanel(share).
-		WithPanel(timeSeries("Prediction drift", "Drift of the score distribution against the reference, per statistic.", "none", half,
-			q{fmt.Sprintf("max by (method) (reckon_prediction_drift{%s,%s})", selModel, selWindow), "{{method}}"})).
+		WithPanel(dashed(timeSeries("Prediction drift", "Drift of the score distribution against the reference, per statistic (solid), and its learned thresholds where there are (dashed).", "none", half,
+			q{fmt.Sprintf("max by (method) (reckon_prediction_drift{%s,%s})", selModel, selWindow), "{{method}}"},
+			q{fmt.Sprintf("max by (method, bound) (reckon_prediction_drift_threshold{%s,%s})", selModel, selWindow), "{{method}} {{bound}}"}), "B")).
 		WithRow(row("Features")).
 		WithPanel(timeSeries(fmt.Sprintf("Feature quantiles: $window against %s", longest),
 			fmt.Sprintf("Quantiles (5%%, 50%%, 95%%, 99%%) of the numeric features over the last closed $window window (solid) and the last closed %s window (the longest configured, dashed).", longest),
@@ -104,7 +121,7 @@ func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 			q{fmt.Sprintf("max by (feature, quantile) (reckon_feature_quantile{%s})", selFeature), "{{feature}} q{{quantile}} ($window)"},
 			q{fmt.Sprintf(`max by (feature, quantile) (reckon_feature_quantile{%s,window="%s",feature=~"$feature"})`, selModel, longest),
 				"{{feature}} q{{quantile}} (" + longest + ")"}).
-			OverrideByQuery("B", []dashboard.DynamicConfigValue{{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}}})).
+			OverrideByQuery("B", dashStyle)).
 		WithPanel(pvalues).
 		WithPanel(ratio("Missing values", "Share of events with the feature missing (null or absent) per closed window.", half,
 			q{fmt.Sprintf("max by (feature) (reckon_feature_missing_ratio{%s})", selFeature), "{{feature}}"})).

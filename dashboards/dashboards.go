@@ -5,8 +5,10 @@
 //   - reckon-overview.json: prediction rate, error ratio, p50/p95/p99
 //     latency, the score distribution as a heatmap, outcomes;
 //   - reckon-drift.json: per-feature drift over time as a heatmap, drift
-//     flags, feature quantiles, dataset drift share, prediction drift,
-//     p-values, missing values, distinct values, schema violations;
+//     flags, each statistic with its learned thresholds, multivariate
+//     drift with its band, feature quantiles, dataset drift share,
+//     prediction drift, p-values, missing values, distinct values, schema
+//     violations;
 //   - reckon-performance.json: FPR, TPR, precision, accuracy, ROC AUC,
 //     Brier score and ECE per window (and the reference's ECE, raw and
 //     calibrated), estimated vs realised FPR, ROC AUC and F1 each in a band

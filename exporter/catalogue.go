@@ -399,6 +399,46 @@ var perWindow = []Metric{
 				emit(v, r.Model, r.Window, method)
 			}
 		}},
+	{Name: "reckon_feature_drift_threshold", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "feature", "window", "method", "bound"},
+		Help: "Learned drift threshold of a feature's statistic (bound lower or upper: mean ∓ k standard deviations over the reference's own windows), for the most recently closed window.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			for name, f := range r.Features {
+				for method, b := range f.DriftThreshold {
+					emit(b.Lower, r.Model, name, r.Window, method, "lower")
+					emit(b.Upper, r.Model, name, r.Window, method, "upper")
+				}
+			}
+		}},
+	{Name: "reckon_prediction_drift_threshold", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "method", "bound"},
+		Help: "Learned drift threshold of the score distribution's statistic (bound lower or upper), for the most recently closed window.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			for method, b := range r.PredictionDriftThreshold {
+				emit(b.Lower, r.Model, r.Window, method, "lower")
+				emit(b.Upper, r.Model, r.Window, method, "upper")
+			}
+		}},
+	{Name: "reckon_multivariate_drift", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		Help: "Mean PCA reconstruction error of the predictions in the most recently closed window (multivariate drift).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if r.Multivariate != nil {
+				emit(r.Multivariate.Error, r.Model, r.Window)
+			}
+		}},
+	{Name: "reckon_multivariate_drift_threshold", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "bound"},
+		Help: "Band of the mean reconstruction error learned from the reference's own windows (bound lower or upper: mean ∓ k standard deviations).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if mv := r.Multivariate; mv != nil && mv.Threshold != nil {
+				emit(mv.Threshold.Lower, r.Model, r.Window, "lower")
+				emit(mv.Threshold.Upper, r.Model, r.Window, "upper")
+			}
+		}},
+	{Name: "reckon_multivariate_drifted", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		Help: "1 when the most recently closed window's mean reconstruction error lies outside its band, else 0.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if mv := r.Multivariate; mv != nil && mv.Drifted != nil {
+				emit(b2f(*mv.Drifted), r.Model, r.Window)
+			}
+		}},
 	{Name: "reckon_feature_quantile", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "feature", "window", "quantile"},
 		Help: "Quantile of a numeric feature in the most recently closed window (t-digest).",
 		window: func(r *results.Record, emit func(float64, ...string)) {

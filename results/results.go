@@ -51,6 +51,30 @@ type Record struct {
 	PredictionDrift   map[string]float64 `json:"prediction_drift,omitempty"`
 	DatasetDriftShare *float64           `json:"dataset_drift_share,omitempty"`
 	DatasetDrift      *bool              `json:"dataset_drift,omitempty"`
+	// PredictionDriftThreshold holds the score's learned thresholds by
+	// method, when the reference learned its windows of this length.
+	PredictionDriftThreshold map[string]Bounds `json:"prediction_drift_threshold,omitempty"`
+	// Multivariate is the window's multivariate drift, for a model with
+	// multivariate: true and a window with ok predictions.
+	Multivariate *Multivariate `json:"multivariate_drift,omitempty"`
+}
+
+// Bounds are a learned threshold: a statistic below Lower or above Upper
+// is drift.
+type Bounds struct {
+	Lower float64 `json:"lower"`
+	Upper float64 `json:"upper"`
+}
+
+// Multivariate is a window's multivariate drift.
+type Multivariate struct {
+	// Error is the mean PCA reconstruction error of the window's ok
+	// predictions.
+	Error float64 `json:"error"`
+	// Threshold is the band learned from the reference's windows, and
+	// Drifted says Error lies outside it; both absent without a band.
+	Threshold *Bounds `json:"threshold,omitempty"`
+	Drifted   *bool   `json:"drifted,omitempty"`
 }
 
 // Feature is one feature in one window.
@@ -62,6 +86,11 @@ type Feature struct {
 	// psi, wasserstein, js, chi2); PValue the tests' p-values (ks, chi2).
 	Drift  map[string]float64 `json:"drift,omitempty"`
 	PValue map[string]float64 `json:"pvalue,omitempty"`
+	// DriftThreshold holds the learned thresholds by method, when the
+	// reference learned its windows of this length; Threshold is
+	// "learned" when Drifted was decided on them.
+	DriftThreshold map[string]Bounds `json:"drift_threshold,omitempty"`
+	Threshold      string            `json:"threshold,omitempty"`
 	// Count is the number of present values (of a numeric feature: finite
 	// ones, the values its quantiles describe), Missing of null or absent
 	// ones (and of values of the wrong type).

@@ -111,6 +111,9 @@ func NewAggregation(set *Settings, id int32) *Aggregation {
 	for i := range n {
 		if r := set.Ranges[i]; r != nil && a.Owns(i) {
 			a.refs[i] = NewStreamReference(set.Layout, i, r[0], r[1])
+			if set.Learn[i] {
+				a.refs[i].LearnWindows(set.Lengths)
+			}
 		}
 		a.detectors[i] = newDetectors()
 		a.pending[i] = make(map[int64][]JoinedError)
