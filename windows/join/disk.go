@@ -624,7 +624,7 @@ func (d *DiskStore) hotFits(t int64) bool {
 func (d *DiskStore) hotEntry(i int) entry {
 	sl := &d.hot.slots[i]
 	t := d.hotBase + (int64(sl.hi)<<32 | int64(uint32(d.hot.offs[i])))
-	return entry{key: sl.key(), t: t, score: sl.score, model: sl.model, flags: sl.flags & flagsKnown}
+	return entry{key: sl.key(), t: t, score: sl.score, model: sl.model, flags: sl.flags & flagsKnown, tag: d.hot.tag(i)}
 }
 
 func (d *DiskStore) hotCell(e entry) (slot, int32) {
@@ -645,6 +645,7 @@ func (d *DiskStore) cache(c *change) {
 		sl, off := d.hotCell(c.after)
 		sl.flags |= d.hot.slots[i].flags & flagRef
 		d.hot.slots[i], d.hot.offs[i] = sl, off
+		d.hot.setTag(i, c.after.tag)
 	case in:
 		d.hot.deleteAt(i)
 		if c.has {
@@ -659,7 +660,7 @@ func (d *DiskStore) cache(c *change) {
 			return
 		}
 		sl, off := d.hotCell(c.after)
-		d.hot.insert(sl, off)
+		d.hot.insert(sl, off, c.after.tag)
 	case c.had:
 		d.cold--
 	}

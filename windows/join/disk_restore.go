@@ -302,7 +302,7 @@ func (d *DiskStore) load(build bool) error {
 			d.hot.grow()
 		}
 		sl, off := d.hotCell(e)
-		d.hot.insert(sl, off)
+		d.hot.insert(sl, off, e.tag)
 	}
 	if err := it.Error(); err != nil {
 		return err
