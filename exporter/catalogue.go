@@ -269,48 +269,50 @@ var perWindow = []Metric{
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			emit(float64(r.End.UnixMilli())/1000, r.Model, r.Window)
 		}},
-	{Name: "reckon_window_confusion", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "outcome"},
+	{Name: "reckon_window_confusion", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "outcome", SegmentLabel},
 		Help: "Confusion counts of the outcomes joined in the most recently closed window (by outcome time).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
-			c := r.Confusion
-			for _, cell := range [...]struct {
-				name string
-				n    uint64
-			}{{"tp", c.TP}, {"fp", c.FP}, {"tn", c.TN}, {"fn", c.FN}} {
-				emit(float64(cell.n), r.Model, r.Window, cell.name)
-			}
+			confusionCells(r.Confusion, emit, r.Model, r.Window, "")
+			eachSegment(r, func(label string, s *results.Segment) {
+				confusionCells(s.Confusion, emit, r.Model, r.Window, label)
+			})
 		}},
-	{Name: "reckon_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+	{Name: "reckon_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "FP / (FP + TN) over the outcomes joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.FPR })},
-	{Name: "reckon_true_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.FPR }, false)},
+	{Name: "reckon_true_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "TP / (TP + FN) over the outcomes joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.TPR })},
-	{Name: "reckon_precision", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.TPR }, false)},
+	{Name: "reckon_precision", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "TP / (TP + FP) over the outcomes joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.Precision })},
-	{Name: "reckon_accuracy", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.Precision }, false)},
+	{Name: "reckon_accuracy", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "(TP + TN) / all, over the outcomes joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.Accuracy })},
-	{Name: "reckon_roc_auc", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.Accuracy }, false)},
+	{Name: "reckon_roc_auc", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "ROC AUC of the scores of the outcomes joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.AUC })},
-	{Name: "reckon_brier_score", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.AUC }, false)},
+	{Name: "reckon_brier_score", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "Mean squared error of the scores against the labels joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.Brier })},
-	{Name: "reckon_expected_calibration_error", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.Brier }, false)},
+	{Name: "reckon_expected_calibration_error", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "Expected calibration error (10 equal-width bins) over the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.ECE })},
-	{Name: "reckon_f1", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "average"},
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.ECE }, false)},
+	{Name: "reckon_f1", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "average", SegmentLabel},
 		Help: "F1 score over the outcomes joined in the most recently closed window: 2TP / (2TP + FP + FN) of the positive class (average=binary).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			if r.Rates.F1 != nil {
-				emit(*r.Rates.F1, r.Model, r.Window, "binary")
+				emit(*r.Rates.F1, r.Model, r.Window, "binary", "")
 			}
+			eachSegment(r, func(label string, s *results.Segment) {
+				if s.Rates.F1 != nil {
+					emit(*s.Rates.F1, r.Model, r.Window, "binary", label)
+				}
+			})
 		}},
-	{Name: "reckon_estimated_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+	{Name: "reckon_estimated_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "False-positive rate estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
-		window: rate(func(r *results.Record) *float64 { return r.Estimated.FPR })},
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.FPR }, true)},
 	{Name: "reckon_estimation_gap", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "metric"},
 		Help: "Estimated minus realised value of a metric (fpr) in the most recently closed window.",
 		window: func(r *results.Record, emit func(float64, ...string)) {
@@ -348,12 +350,17 @@ var perWindow = []Metric{
 	{Name: "reckon_dataset_drift_share", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
 		Help:   "Share of the model's features that drifted in the most recently closed window.",
 		window: rate(func(r *results.Record) *float64 { return r.DatasetDriftShare })},
-	{Name: "reckon_prediction_drift", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "method"},
-		Help: "Drift statistic of the score distribution in the most recently closed window against the reference.",
+	{Name: "reckon_prediction_drift", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "method", SegmentLabel},
+		Help: "Drift statistic of the score distribution in the most recently closed window against the reference (a segment's: against the same segment of a stream reference).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			for method, v := range r.PredictionDrift {
-				emit(v, r.Model, r.Window, method)
+				emit(v, r.Model, r.Window, method, "")
 			}
+			eachSegment(r, func(label string, s *results.Segment) {
+				for method, v := range s.PredictionDrift {
+					emit(v, r.Model, r.Window, method, label)
+				}
+			})
 		}},
 	{Name: "reckon_feature_quantile", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "feature", "window", "quantile"},
 		Help: "Quantile of a numeric feature in the most recently closed window (t-digest).",
@@ -405,11 +412,14 @@ func b2f(b bool) float64 {
 // processor updates, in ID order, then the per-window ones. The result is
 // a new slice that the caller may keep and modify.
 func Catalogue() []Metric {
-	out := make([]Metric, 0, len(live)+len(perWindow))
+	out := make([]Metric, 0, len(live)+len(perWindow)+len(segmentMetrics))
 	for _, m := range live {
 		out = append(out, m.clone())
 	}
 	for _, m := range perWindow {
+		out = append(out, m.clone())
+	}
+	for _, m := range segmentMetrics {
 		out = append(out, m.clone())
 	}
 	return out

@@ -46,6 +46,10 @@ type Record struct {
 	PredictionDrift   map[string]float64 `json:"prediction_drift,omitempty"`
 	DatasetDriftShare *float64           `json:"dataset_drift_share,omitempty"`
 	DatasetDrift      *bool              `json:"dataset_drift,omitempty"`
+
+	// Segments splits the window's figures by the values of each of the
+	// model's segment features (results/segments.go), by feature name.
+	Segments map[string]Segments `json:"segments,omitempty"`
 }
 
 // Feature is one feature in one window.

@@ -19,8 +19,10 @@ import (
 const (
 	// partialV1 is a pane without its fragment number (Seq 0); still read.
 	partialV1 = 1
-	// partialVersion adds the fragment number.
-	partialVersion = 2
+	// partialV2 adds the fragment number; still read.
+	partialV2 = 2
+	// partialVersion adds the segment splits.
+	partialVersion = 3
 	// encodingVersion versions the other encodings of this file.
 	encodingVersion = 3
 )
@@ -92,7 +94,7 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 			return b, err
 		}
 	}
-	return b, nil
+	return p.appendSegments(b)
 }
 
 // DecodePartial decodes a partial encoded by Partial.AppendBinary, checking
@@ -116,8 +118,14 @@ func (a *Aggregator) DecodePartial(data []byte) (*Partial, []byte, error) {
 // readPartial decodes a partial, into one of free[model] when there is one
 // (taken off the list, and dropped on error).
 func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error) {
+	return l.readPartialInto(r, free, nil)
+}
+
+// readPartialInto is readPartial into sub, a segment's sub-partial, when
+// not nil.
+func (l Layout) readPartialInto(r *wire.Reader, free [][]*Partial, sub *Partial) (*Partial, error) {
 	version := r.Byte()
-	if version != partialVersion && version != partialV1 && r.Err() == nil {
+	if version != partialVersion && version != partialV2 && version != partialV1 && r.Err() == nil {
 		r.Fail("unknown partial version")
 	}
 	model := r.Uvarint()
@@ -128,7 +136,10 @@ func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error)
 		return nil, r.Err()
 	}
 	var p *Partial
-	if f := free; f != nil && len(f[model]) > 0 {
+	if sub != nil {
+		p = sub
+		p.Model = int(model)
+	} else if f := free; f != nil && len(f[model]) > 0 {
 		n := len(f[model]) - 1
 		p, f[model][n], f[model] = f[model][n], nil, f[model][:n]
 		// Only what decoding appends to; the rest is overwritten, and the
@@ -141,7 +152,7 @@ func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error)
 	p.Start, p.End = r.Varint(), r.Varint()
 	p.Source = int32(r.Uvarint())
 	p.Seq = 0
-	if version == partialVersion {
+	if version >= partialV2 {
 		p.Seq = r.Uvarint()
 	}
 	p.Predictions, p.Errors, p.Outcomes = r.Uvarint(), r.Uvarint(), r.Uvarint()
@@ -173,6 +184,18 @@ func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
+	}
+	switch {
+	case r.Err() != nil:
+	case version >= partialVersion:
+		if err := l.readSegments(r, p); err != nil {
+			return nil, err
+		}
+	default:
+		for k := range p.Segments {
+			p.Segments[k].clear()
+		}
+		p.Segments = p.Segments[:0]
 	}
 	if r.Err() != nil {
 		return nil, r.Err()
