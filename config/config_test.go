@@ -63,6 +63,7 @@ func exampleConfig() *Config {
 		{Name: "country", Type: FeatureCategorical},
 		{Name: "is_new", Type: FeatureCategorical},
 	}
+	m.Segments = []Segment{{Feature: "country", MaxValues: 50}}
 	m.Drift.Numeric = sketch.MethodKS
 	m.Drift.Categorical = sketch.MethodChi2
 	c.Models = []Model{m}

@@ -95,7 +95,7 @@ func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 			q{fmt.Sprintf("max by (feature) (reckon_feature_drifted{%s})", selFeature), "{{feature}}"})).
 		WithPanel(share).
 		WithPanel(timeSeries("Prediction drift", "Drift of the score distribution against the reference, per statistic.", "none", half,
-			q{fmt.Sprintf("max by (method) (reckon_prediction_drift{%s,%s})", selModel, selWindow), "{{method}}"})).
+			q{fmt.Sprintf(`max by (method) (reckon_prediction_drift{%s,%s,segment=""})`, selModel, selWindow), "{{method}}"})).
 		WithRow(row("Features")).
 		WithPanel(timeSeries(fmt.Sprintf("Feature quantiles: $window against %s", longest),
 			fmt.Sprintf("Quantiles (5%%, 50%%, 95%%, 99%%) of the numeric features over the last closed $window window (solid) and the last closed %s window (the longest configured, dashed).", longest),
@@ -115,7 +115,8 @@ func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 
 // performance: model quality from delayed labels.
 func performance(cfg *config.Config) *dashboard.DashboardBuilder {
-	sel := selModel + "," + selWindow
+	// segment="" is the model as a whole (docs/metrics.md).
+	sel := selModel + "," + selWindow + `,segment=""`
 	gauge := func(metric, legend string) q {
 		return q{fmt.Sprintf("max by (model) (%s{%s})", metric, sel), "{{model}} " + legend}
 	}
@@ -152,6 +153,7 @@ func performance(cfg *config.Config) *dashboard.DashboardBuilder {
 	if cost := businessCost(cfg); len(cost) > 0 {
 		b = b.WithPanel(timeSeries("Business cost", "Cost of the errors joined, per hour: false positives × cost.false_positive + false negatives × cost.false_negative, as configured per model.", "none", full, cost...))
 	}
+	b = withSegments(cfg, b)
 	return b
 }
 
