@@ -1,11 +1,16 @@
 package windows
 
 import (
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/internal/shapes"
+	"github.com/reckonhq/reckon/sketch"
 )
 
 // TestSegmentShapes plays traffic shapes whose models split by the
@@ -186,5 +191,111 @@ func TestSegmentEncodingRoundTrips(t *testing.T) {
 	// FR, JP, US, ZA over max_values; "" and "other" straight to Other.
 	if s.Overflow != 4 || s.Other.Predictions != 6 || s.Other.Outcomes != 6 {
 		t.Fatalf("other: overflow %d, %d predictions, %d outcomes; want 4, 6, 6", s.Overflow, s.Other.Predictions, s.Other.Outcomes)
+	}
+}
+
+// A segment's prediction drift compares its scores with the same value's
+// in the model's stream reference: with two partitions merged by the
+// aggregation, the KS and PSI of each value kept apart equal those of
+// sketches built directly from that value's scores in the reference and in
+// the window (exact mode: no sketch error), and a value the reference did
+// not keep apart has none.
+func TestSegmentDriftAgainstStreamReference(t *testing.T) {
+	rfc := func(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
+	cfg, err := config.Parse("seg.yaml", []byte(fmt.Sprintf(`windows: [1m, 5m]
+allowed_lateness: 0s
+models:
+  - name: a
+    reference: {from: %q, to: %q}
+    features: [{name: country, type: categorical}]
+    segments: [{feature: country, max_values: 2}]
+`, rfc(base), rfc(base+300_000))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := NewSettings(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.SetTopology(2, []int32{0})
+	cals := NewCalibrations(set)
+	ps := []*Partition{NewPartition(set, cals, 0, t0, openStore(t, set)), NewPartition(set, cals, 1, t0, openStore(t, set))}
+	agg := NewAggregation(set, 0)
+	rng := rand.New(rand.NewPCG(3, 4))
+	ref := map[string]*sketch.Numeric{"BR": sketch.NewNumeric(nil), "DE": sketch.NewNumeric(nil)}
+	cur := map[string]*sketch.Numeric{"BR": sketch.NewNumeric(nil), "DE": sketch.NewNumeric(nil)}
+	for i := range 6000 {
+		ms := base + int64(i)*100 // ten minutes: the reference, then a 5m window
+		c := []string{"BR", "DE", "ZA"}[i%3]
+		s := rng.Float64()
+		if c == "BR" && ms >= base+300_000 {
+			s = 0.5 + s/2 // BR's scores drift upwards
+		}
+		s = math.Round(s*1000) / 1000
+		e := segPred(c, "", ms)
+		e.Cat, e.Missing, e.Num = e.Cat[:1], e.Missing[:1], e.Num[:1]
+		e.Score, e.Predicted = s, s >= 0.5
+		p := ps[i%2]
+		p.Observe(Predictions, ms)
+		p.Prediction(e)
+		if m := ref; c != "ZA" {
+			if ms >= base+300_000 {
+				m = cur
+			}
+			m[c].Add(s)
+		}
+	}
+	for _, p := range ps {
+		p.Finish()
+		panes, pr, _ := p.Report(t0, Unset, nil)
+		for _, pane := range panes {
+			msg, err := AppendPaneMessage(nil, pane)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := agg.Receive(KindPane, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.Release(panes)
+		if err := agg.Receive(KindProgress, AppendProgressMessage(nil, pr)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := agg.Advance(); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, rec := range agg.Output().Closed {
+		if rec.Window != "5m" || rec.Start.UnixMilli() != base+300_000 {
+			if rec.End.UnixMilli() < base+300_000 && rec.Segments["country"].Values["BR"].PredictionDrift != nil {
+				t.Errorf("window %s@%s, ending before the reference's end, has segment drift", rec.Window, rec.Start)
+			}
+			continue
+		}
+		for _, v := range []string{"BR", "DE"} {
+			got := rec.Segments["country"].Values[v].PredictionDrift
+			d, _, err := sketch.KS(ref[v], cur[v])
+			if err != nil {
+				t.Fatal(err)
+			}
+			psi, err := sketch.PSIOn(ref[v], cur[v], sketch.QuantileEdges(ref[v], ReferenceBins))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got["ks"] != d || got["psi"] != psi {
+				t.Errorf("%s: ks %v psi %v, want %v and %v", v, got["ks"], got["psi"], d, psi)
+			}
+			checked++
+		}
+		if br, de := rec.Segments["country"].Values["BR"].PredictionDrift["ks"], rec.Segments["country"].Values["DE"].PredictionDrift["ks"]; !(br > 0.4 && de < 0.1) {
+			t.Errorf("KS of BR %v, of DE %v: want BR drifted, DE not", br, de)
+		}
+		if d := rec.Segments["country"].Values["other"].PredictionDrift; d == nil {
+			t.Errorf("other (ZA) has no drift against the reference's other")
+		}
+	}
+	if checked != 2 {
+		t.Fatalf("checked %d segments, want 2", checked)
 	}
 }
