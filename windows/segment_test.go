@@ -299,3 +299,30 @@ models:
 		t.Fatalf("checked %d segments, want 2", checked)
 	}
 }
+
+// BenchmarkSegmentPrediction is a prediction's pane update with and
+// without its model's two segments (country over 7 values with max_values
+// 4, plan over 2): what segments add to the per-event path.
+func BenchmarkSegmentPrediction(b *testing.B) {
+	set := segmentSettings(b)
+	p := NewPartition(set, NewCalibrations(set), 0, t0, openStore(b, set))
+	countries := []string{"BR", "DE", "FR", "US", "AR", "JP", ""}
+	var evs []*event.Prediction
+	for i := range 64 {
+		evs = append(evs, segPred(countries[i%len(countries)], []string{"free", "pro"}[i%2], base+int64(i)))
+	}
+	pane := p.panes.Get(0, base)
+	b.Run("plain", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			pane.AddPrediction(evs[i%len(evs)], nil, false)
+		}
+	})
+	b.Run("segments", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			e := evs[i%len(evs)]
+			p.segmentTag(e)
+			pane.AddPrediction(e, nil, false)
+			p.addSegments(pane, e, nil, false)
+		}
+	})
+}
