@@ -248,6 +248,18 @@ func (d *DiskStore) reopenDB(bulk bool) error {
 
 const cellBytes = 20 // a hot table cell: a slot and an offset
 
+// tagBytes is what a cell costs more once the store holds tags.
+const tagBytes = 8
+
+// cellBudget is the capacity hot may grow to: hotCells, or fewer once
+// cells hold tags, so that the cache stays within its memory.
+func (d *DiskStore) cellBudget() int {
+	if d.hot.tags == nil {
+		return d.hotCells
+	}
+	return max(d.hotCells*cellBytes/(cellBytes+tagBytes), minCapacity)
+}
+
 // memtableBytes is the size of one of pebble's memtables under a memory
 // budget of m bytes. There are at most two. Larger memtables cost less CPU
 // per write (fewer flushes and compactions) up to about 64 MiB.
@@ -308,7 +320,11 @@ func (d *DiskStore) fail(err error) {
 // the journal, and pebble's block cache and memtables.
 func (d *DiskStore) MemoryBytes() int64 {
 	m := d.db.Metrics()
-	n := int64(len(d.hot.slots))*cellBytes +
+	cell := int64(cellBytes)
+	if d.hot.tags != nil {
+		cell += tagBytes
+	}
+	n := int64(len(d.hot.slots))*cell +
 		int64(cap(d.jlog))*int64(sizeofChange) + int64(len(d.jidx))*mapBytesPerID +
 		int64(cap(d.due))*16 + int64(cap(d.arena))
 	return n + m.BlockCache.Size + int64(m.MemTable.Size)
@@ -672,7 +688,7 @@ func (d *DiskStore) makeRoom() bool {
 	if !d.hot.full() {
 		return true
 	}
-	if n := len(d.hot.slots); n+n/2 <= d.hotCells {
+	if n := len(d.hot.slots); n+n/2 <= d.cellBudget() {
 		d.hot.grow()
 		return true
 	}

@@ -295,7 +295,7 @@ func (d *DiskStore) load(build bool) error {
 			continue
 		}
 		if d.hot.full() {
-			if n := len(d.hot.slots); n+n/2 > d.hotCells {
+			if n := len(d.hot.slots); n+n/2 > d.cellBudget() {
 				full = true
 				continue
 			}
