@@ -36,6 +36,10 @@ type Expectation struct {
 type SegmentWindow struct {
 	Predictions, Errors, Outcomes uint64
 	TP, FP, TN, FN                uint64
+	// PredPos and PredNeg count the ok predictions by predicted class:
+	// with every score 0.5 and no calibration, the estimate's expected
+	// confusion is half of each.
+	PredPos, PredNeg uint64
 }
 
 func (s *SegmentWindow) add(o *SegmentWindow) {
@@ -46,6 +50,8 @@ func (s *SegmentWindow) add(o *SegmentWindow) {
 	s.FP += o.FP
 	s.TN += o.TN
 	s.FN += o.FN
+	s.PredPos += o.PredPos
+	s.PredNeg += o.PredNeg
 }
 
 // WindowKey identifies a window of a model.
@@ -186,8 +192,13 @@ func Model(sh *Shape) *Expectation {
 						})
 						addSeg(e.model, e.timeMs, e.c, func(s *SegmentWindow) {
 							s.Predictions++
-							if e.errorPred {
+							switch {
+							case e.errorPred:
 								s.Errors++
+							case e.predicted:
+								s.PredPos++
+							default:
+								s.PredNeg++
 							}
 						})
 					}

@@ -71,7 +71,8 @@ func checkSegments(max int, byValue map[string]*SegmentWindow, r *results.Record
 			return fmt.Errorf("value %q missing", v)
 		}
 		have := SegmentWindow{Predictions: g.Predictions, Errors: g.Errors, Outcomes: g.Outcomes,
-			TP: g.Confusion.TP, FP: g.Confusion.FP, TN: g.Confusion.TN, FN: g.Confusion.FN}
+			TP: g.Confusion.TP, FP: g.Confusion.FP, TN: g.Confusion.TN, FN: g.Confusion.FN,
+			PredPos: w.PredPos, PredNeg: w.PredNeg} // not in the record: checked through the estimate below
 		if have != w {
 			return fmt.Errorf("value %q:\n got %+v\nwant %+v", v, have, w)
 		}
@@ -82,10 +83,21 @@ func checkSegments(max int, byValue map[string]*SegmentWindow, r *results.Record
 		}{
 			{"fpr", g.Rates.FPR, r.Rates.FPR, w.FP, w.FP + w.TN},
 			{"tpr", g.Rates.TPR, r.Rates.TPR, w.TP, w.TP + w.FN},
+			{"precision", g.Rates.Precision, nil, w.TP, w.TP + w.FP},
+			{"accuracy", g.Rates.Accuracy, nil, w.TP + w.TN, w.TP + w.FP + w.TN + w.FN},
+			{"f1", g.Rates.F1, nil, 2 * w.TP, 2*w.TP + w.FP + w.FN},
+			// Every score is 0.5: the expected confusion is half of each
+			// predicted class, so both estimated rates are the share
+			// predicted positive.
+			{"estimated fpr", g.Estimated.FPR, nil, w.PredPos, w.PredPos + w.PredNeg},
+			{"estimated tpr", g.Estimated.TPR, nil, w.PredPos, w.PredPos + w.PredNeg},
 		} {
 			x, ok := ratio(rt.num, rt.den)
 			if ok != (rt.got != nil) || ok && *rt.got != x {
 				return fmt.Errorf("value %q: %s %v, want %v (defined %v)", v, rt.name, deref(rt.got), x, ok)
+			}
+			if rt.name != "fpr" && rt.name != "tpr" {
+				continue
 			}
 			ratioOK := ok && rt.model != nil && *rt.model != 0
 			gr, has := g.RateRatio[rt.name]
