@@ -9,6 +9,7 @@ import (
 
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/sketch"
+	"github.com/reckonhq/reckon/windows/join"
 	"github.com/reckonhq/reckon/windows/perf"
 )
 
@@ -162,6 +163,13 @@ func (p *Partial) AddPrediction(e *event.Prediction, cal *perf.Calibrator, defer
 			f.Cat.Add(e.Cat[i])
 		}
 	}
+}
+
+// AddJoined adds a joined pair to the figures of its outcome time: the
+// per-event update of the join, for a pane and for a segment's
+// sub-partial alike.
+func (p *Partial) AddJoined(j *join.Joined) {
+	p.Perf.Add(float64(j.Score), j.Predicted, j.Label)
 }
 
 // FeatureSketch is the sketch of one feature: exactly one field is set.

@@ -330,10 +330,10 @@ func (s *sink) Joined(j join.Joined) {
 		return // its outcome time's pane has been harvested: late
 	}
 	pane := p.panes.Get(int(j.Model), j.OutcomeTimeMs)
-	pane.Perf.Add(float64(j.Score), j.Predicted, j.Label)
+	pane.AddJoined(&j)
 	pane.Joined = append(pane.Joined, JoinedError{OutcomeMs: j.OutcomeTimeMs, PredMs: j.PredTimeMs, Wrong: j.Predicted != j.Label})
 	if len(p.dicts[j.Model]) > 0 {
-		p.joinedSegments(pane, int(j.Model), j.Tag, float64(j.Score), j.Predicted, j.Label)
+		p.joinedSegments(pane, &j)
 	}
 }
 

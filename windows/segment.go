@@ -7,6 +7,7 @@ import (
 
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/internal/wire"
+	"github.com/reckonhq/reckon/windows/join"
 	"github.com/reckonhq/reckon/windows/perf"
 )
 
@@ -273,17 +274,19 @@ func (p *Partition) addSegments(pane *Partial, e *event.Prediction, cal *perf.Ca
 	}
 }
 
-// joinedSegments adds a joined pair to the sub-partials of pane for the
-// segment values in tag.
-func (p *Partition) joinedSegments(pane *Partial, model int, tag uint64, score float64, predicted, label bool) {
+// joinedSegments adds joined pair j to the sub-partials of pane for the
+// segment values in its tag: an outcome's segment is its prediction's, so
+// a segment's outcomes are those joined.
+func (p *Partition) joinedSegments(pane *Partial, j *join.Joined) {
+	model := int(j.Model)
 	for k, sp := range p.set.segments(model) {
 		s := pane.split(k, sp.Max)
 		sub := s.Other
-		if c := uint16(tag >> (16 * k)); c != 0 {
+		if c := uint16(j.Tag >> (16 * k)); c != 0 {
 			sub, _ = s.part(p.dicts[model][k].value(c))
 		}
 		sub.Outcomes++
-		sub.Perf.Add(score, predicted, label)
+		sub.AddJoined(j)
 	}
 }
 

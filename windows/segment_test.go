@@ -11,6 +11,7 @@ import (
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/internal/shapes"
 	"github.com/reckonhq/reckon/sketch"
+	"github.com/reckonhq/reckon/windows/join"
 )
 
 // TestSegmentShapes plays traffic shapes whose models split by the
@@ -93,7 +94,7 @@ func TestSegmentHotPathAllocatesNothing(t *testing.T) {
 		e := evs[i%len(evs)]
 		tag := p.segmentTag(e)
 		p.addSegments(pane, e, nil, false)
-		p.joinedSegments(pane, 0, tag, 0.7, true, i%3 == 0)
+		p.joinedSegments(pane, &join.Joined{Tag: tag, Score: 0.7, Predicted: true, Label: i%3 == 0})
 	}
 	pane := p.panes.Get(0, base)
 	for i := range len(evs) {
@@ -136,7 +137,7 @@ func TestSegmentEncodingRoundTrips(t *testing.T) {
 			tag := p.segmentTag(e)
 			pane.AddPrediction(e, nil, false)
 			p.addSegments(pane, e, nil, false)
-			p.joinedSegments(pane, 0, tag, 0.7, i%2 == 0, i%3 == 0)
+			p.joinedSegments(pane, &join.Joined{Tag: tag, Score: 0.7, Predicted: i%2 == 0, Label: i%3 == 0})
 		}
 		return pane
 	}
