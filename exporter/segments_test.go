@@ -145,9 +145,14 @@ models:
 		}
 	}
 	// Per metric: two window lengths, 51 segments, and per segment at most
-	// four confusion cells or two statuses or two rates.
+	// four confusion cells or two statuses or two rates, or twelve
+	// standard errors.
 	for name, c := range perMetric {
-		if c > 2*(max+1)*4 {
+		per := 4
+		if name == "reckon_standard_error" {
+			per = 2 * len(StandardErrorMetrics)
+		}
+		if c > 2*(max+1)*per {
 			t.Errorf("%s has %d segment series", name, c)
 		}
 	}

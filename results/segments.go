@@ -23,6 +23,8 @@ type Segment struct {
 	Confusion Confusion `json:"confusion"`
 	Rates     Rates     `json:"rates"`
 	Estimated Rates     `json:"estimated"`
+	// StandardError is as the record's, over the segment.
+	StandardError *StandardErrors `json:"standard_error,omitempty"`
 	// PredictionDrift compares the segment's scores with the same
 	// segment's in a stream reference (absent without one, or when the
 	// reference did not keep the value apart).

@@ -186,6 +186,9 @@ func (p *Partition) Prediction(e *event.Prediction) {
 	cal, deferEstimate := p.cals[e.Model].at(e.TimeMs)
 	pane := p.panes.Get(e.Model, e.TimeMs)
 	pane.AddPrediction(e, cal, deferEstimate)
+	if pca := p.set.PCA[e.Model]; pca != nil {
+		pane.AddMultivariate(pca, e)
+	}
 	if len(p.dicts[e.Model]) > 0 {
 		p.addSegments(pane, e, cal, deferEstimate)
 	}

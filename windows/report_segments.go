@@ -67,6 +67,10 @@ func (s *Settings) addSegments(rec *results.Record, r *Result, ref *Reference) {
 				Estimated:   estimatedRates(sub),
 				RateRatio:   rateRatio(realisedRates(sub), rec.Rates),
 			}
+			// The window's estimates and standard errors, computed alike.
+			tmp := results.Record{Estimated: seg.Estimated}
+			addEstimates(&tmp, &Result{Window: r.Window, Partial: sub, Calibrator: r.Calibrator})
+			seg.Estimated, seg.StandardError = tmp.Estimated, tmp.StandardError
 			if refSub != nil {
 				fd := numericDrift(refSub.Score, sub.Score, sketch.QuantileEdges(refSub.Score, ReferenceBins), s.ScoreDrift[r.Model])
 				seg.PredictionDrift = statMap(fd.Stats)
