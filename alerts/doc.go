@@ -12,6 +12,7 @@
 //	ReckonFalsePositiveRateHigh            ticket    a window's FPR > Options.FPRCeiling (0.1)
 //	ReckonFalsePositiveRateAboveBaseline   ticket    a window's FPR > its 7d baseline + Options.FPRMargin (0.05)
 //	ReckonFalsePositiveRateEstimateGap     warning   |realised FPR - estimated FPR| > Options.EstimateGap (0.05)
+//	ReckonSegmentFalsePositiveRateHigh     ticket    a segment's FPR > the model's in the same window + Options.SegmentFPRMargin (0.05)
 //	ReckonLabelCoverageDropping            ticket    joined outcomes per ok prediction over 1h < half the 7d baseline, for 1h
 //	ReckonConceptDrift                     ticket    reckon_concept_drift_active == 1 for 5m
 //	ReckonErrorBudgetBurn                  page      error or latency SLO: burn > 14.4 over 1h and 5m, or > 6 over 6h and 30m
@@ -23,8 +24,9 @@
 //	ReckonDeadLetters                      warning   reckon_dead_letter_total increased in the last 10m
 //
 // The FPR alerts watch one window length (the longest configured, or
-// Options.PerformanceWindow) and only windows with at least
-// Options.MinNegatives actual negatives.
+// Options.PerformanceWindow) and only windows (or, for a segment, the
+// segment's outcomes in the window) with at least Options.MinNegatives
+// actual negatives.
 //
 // # Drift in N consecutive windows
 //

@@ -19,8 +19,10 @@ func (g *generator) performance() RuleGroup {
 	o := g.opts
 	w := quote(g.performanceWindow())
 	base := promDuration(o.BaselineRange)
-	enough := fmt.Sprintf(`(sum by (model, window) (reckon_window_confusion{window=%s,outcome=~"fp|tn"}) >= %s)`, w, num(o.MinNegatives))
-	fpr := fmt.Sprintf("reckon_false_positive_rate{window=%s}", w)
+	// segment="" is the model as a whole; segments have their own alert.
+	enough := fmt.Sprintf(`(sum by (model, window) (reckon_window_confusion{window=%s,segment="",outcome=~"fp|tn"}) >= %s)`, w, num(o.MinNegatives))
+	fpr := fmt.Sprintf(`reckon_false_positive_rate{window=%s,segment=""}`, w)
+	segEnough := fmt.Sprintf(`(sum by (model, window, segment) (reckon_window_confusion{window=%s,segment!="",outcome=~"fp|tn"}) >= %s)`, w, num(o.MinNegatives))
 
 	rules := []Rule{
 		g.alert("ReckonFalsePositiveRateHigh",
@@ -48,13 +50,23 @@ func (g *generator) performance() RuleGroup {
 			nil),
 
 		g.alert("ReckonFalsePositiveRateEstimateGap",
-			fmt.Sprintf("(abs(%s - reckon_estimated_false_positive_rate{window=%s}) > %s)\nand on(model, window)\n%s",
+			fmt.Sprintf("(abs(%s - reckon_estimated_false_positive_rate{window=%s,segment=\"\"}) > %s)\nand on(model, window)\n%s",
 				fpr, w, num(o.EstimateGap), enough),
 			"", SeverityWarning,
 			"Model {{ $labels.model }}: realised and estimated false-positive rate disagree",
 			fmt.Sprintf("Over the last closed {{ $labels.window }} window, the false-positive rate of model {{ $labels.model }} "+
 				"measured from labels and the one estimated from its calibrated scores differ by {{ $value | humanizePercentage }} "+
 				"(more than %s): the model is less calibrated than on its reference data, a sign of concept drift.", pct(o.EstimateGap)),
+			nil),
+
+		g.alert("ReckonSegmentFalsePositiveRateHigh",
+			fmt.Sprintf("(reckon_false_positive_rate{window=%s,segment!=\"\"} > on(model, window) group_left() (%s + %s))\nand on(model, window, segment)\n%s",
+				w, fpr, num(o.SegmentFPRMargin), segEnough),
+			"", SeverityTicket,
+			"Model {{ $labels.model }}: false-positive rate of {{ $labels.segment }} above the model's",
+			fmt.Sprintf("The false-positive rate of model {{ $labels.model }} for {{ $labels.segment }} over the last closed {{ $labels.window }} window "+
+				"is {{ $value | humanizePercentage }}, more than %s above the model's as a whole: the model treats that segment worse "+
+				"(reckon_segment_rate_ratio has the ratio).", pct(o.SegmentFPRMargin)),
 			nil),
 
 		{Record: RecordJoinedRate1h, Expr: `sum by (model) (rate(reckon_outcomes_total{result="joined"}[1h]))`},

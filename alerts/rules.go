@@ -153,6 +153,10 @@ type Options struct {
 	// realised and the estimated false-positive rate of a window differ by
 	// more than this (absolute). Default 0.05.
 	EstimateGap float64
+	// SegmentFPRMargin: ReckonSegmentFalsePositiveRateHigh fires when a
+	// segment's false-positive rate exceeds the model's in the same window
+	// by more than this (absolute). Default 0.05.
+	SegmentFPRMargin float64
 	// MinNegatives is the number of actual negatives (fp + tn joined in the
 	// window) a window needs before its false-positive rate may alert.
 	// Default 100.
@@ -183,6 +187,7 @@ func DefaultOptions() Options {
 		FPRCeiling:         0.1,
 		FPRMargin:          0.05,
 		EstimateGap:        0.05,
+		SegmentFPRMargin:   0.05,
 		MinNegatives:       100,
 		BaselineRange:      7 * 24 * time.Hour,
 		CoverageDrop:       0.5,
@@ -206,6 +211,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.EstimateGap == 0 {
 		o.EstimateGap = d.EstimateGap
+	}
+	if o.SegmentFPRMargin == 0 {
+		o.SegmentFPRMargin = d.SegmentFPRMargin
 	}
 	if o.MinNegatives == 0 {
 		o.MinNegatives = d.MinNegatives
@@ -332,7 +340,7 @@ func (g *generator) check() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"FPRCeiling", o.FPRCeiling}, {"FPRMargin", o.FPRMargin}, {"EstimateGap", o.EstimateGap}} {
+	}{{"FPRCeiling", o.FPRCeiling}, {"FPRMargin", o.FPRMargin}, {"EstimateGap", o.EstimateGap}, {"SegmentFPRMargin", o.SegmentFPRMargin}} {
 		if !(f.v > 0 && f.v < 1) {
 			bad(f.name, "%v is not in (0,1)", f.v)
 		}

@@ -244,6 +244,9 @@ type Model struct {
 	// Features are the declared features, unique names, none named
 	// ReservedFeature.
 	Features []Feature
+	// Segments (key segments) are categorical features whose values split
+	// the model's per-window figures; at most MaxSegments.
+	Segments []Segment
 	// Drift holds the model's drift settings, the defaults of every feature.
 	Drift Drift
 	// Cost (key cost) is the optional cost of an error, for cost metrics.

@@ -63,6 +63,7 @@ func exampleConfig() *Config {
 		{Name: "country", Type: FeatureCategorical},
 		{Name: "is_new", Type: FeatureCategorical},
 	}
+	m.Segments = []Segment{{Feature: "country", MaxValues: 50}}
 	m.Drift.Numeric = sketch.MethodKS
 	m.Drift.Categorical = sketch.MethodChi2
 	c.Models = []Model{m}
@@ -221,6 +222,16 @@ func TestBadFiles(t *testing.T) {
 			`reckon.yaml:11: models[0].slo.window: must be > 0, got -1h0m0s`,
 			`reckon.yaml:12: models[1].name: required`,
 			`reckon.yaml:13: max_model_versions: must be > 0, got 0`,
+		},
+		"segments.yaml": {
+			`reckon.yaml:6: models[0].segments: 6 segments, at most 4 per model`,
+			`reckon.yaml:7: models[0].segments[0].feature: "amount" is numeric: segments split by the values of a categorical feature`,
+			`reckon.yaml:8: models[0].segments[1].feature: "city" is not a declared feature of model "fraud"`,
+			`reckon.yaml:9: models[0].segments[2].max_values: must be in [1, 1000], got 0`,
+			`reckon.yaml:10: models[0].segments[3].feature: duplicate segment "country" (same as segments[2])`,
+			`reckon.yaml:11: models[0].segments[4].feature: required`,
+			`reckon.yaml:12: models[0].segments[5].feature: duplicate segment "country" (same as segments[2])`,
+			`reckon.yaml:12: models[0].segments[5].values: unknown key`,
 		},
 		"reference.yaml": {
 			`reckon.yaml:3: models[0].reference: want either {from, to} or {file}, not both`,

@@ -720,6 +720,7 @@ func (d *decoder) model(n *yaml.Node, path string, m *Model) {
 			m.Reference = r
 		},
 		"features": func(v *yaml.Node, p string) { features, featuresPath = v, p },
+		"segments": func(v *yaml.Node, p string) { m.Segments = d.segments(v, p) },
 		"drift":    func(v *yaml.Node, p string) { d.drift(v, p, &m.Drift, false, 0) },
 		"cost": func(v *yaml.Node, p string) {
 			c := &Cost{}

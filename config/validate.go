@@ -361,6 +361,7 @@ func (v *validator) model(m *Model, path string, grid time.Duration, gridText st
 		}
 		names[f.Name] = i
 	}
+	v.segments(m, path)
 	if c := m.Cost; c != nil {
 		if !(c.FalsePositive >= 0) || !finite(c.FalsePositive) {
 			v.errorf(path+".cost.false_positive", "must be >= 0, got %v", c.FalsePositive)

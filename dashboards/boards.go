@@ -112,7 +112,7 @@ func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 			q{fmt.Sprintf("max by (model, bound) (reckon_multivariate_drift_threshold{%s,%s})", selModel, selWindow), "{{model}} {{bound}}"}), "B")).
 		WithPanel(share).
 		WithPanel(dashed(timeSeries("Prediction drift", "Drift of the score distribution against the reference, per statistic (solid), and its learned thresholds where there are (dashed).", "none", half,
-			q{fmt.Sprintf("max by (method) (reckon_prediction_drift{%s,%s})", selModel, selWindow), "{{method}}"},
+			q{fmt.Sprintf(`max by (method) (reckon_prediction_drift{%s,%s,segment=""})`, selModel, selWindow), "{{method}}"},
 			q{fmt.Sprintf("max by (method, bound) (reckon_prediction_drift_threshold{%s,%s})", selModel, selWindow), "{{method}} {{bound}}"}), "B")).
 		WithRow(row("Features")).
 		WithPanel(timeSeries(fmt.Sprintf("Feature quantiles: $window against %s", longest),
@@ -133,7 +133,8 @@ func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 
 // performance: model quality from delayed labels.
 func performance(cfg *config.Config) *dashboard.DashboardBuilder {
-	sel := selModel + "," + selWindow
+	// segment="" is the model as a whole (docs/metrics.md).
+	sel := selModel + "," + selWindow + `,segment=""`
 	gauge := func(metric, legend string) q {
 		return q{fmt.Sprintf("max by (model) (%s{%s})", metric, sel), "{{model}} " + legend}
 	}
@@ -176,6 +177,7 @@ func performance(cfg *config.Config) *dashboard.DashboardBuilder {
 	if cost := businessCost(cfg); len(cost) > 0 {
 		b = b.WithPanel(timeSeries("Business cost", "Cost of the errors joined, per hour: false positives × cost.false_positive + false negatives × cost.false_negative, as configured per model.", "none", full, cost...))
 	}
+	b = withSegments(cfg, b)
 	return b
 }
 

@@ -281,79 +281,72 @@ var perWindow = []Metric{
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			emit(float64(r.End.UnixMilli())/1000, r.Model, r.Window)
 		}},
-	{Name: "reckon_window_confusion", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "outcome"},
+	{Name: "reckon_window_confusion", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "outcome", SegmentLabel},
 		Help: "Confusion counts of the outcomes joined in the most recently closed window (by outcome time).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
-			c := r.Confusion
-			for _, cell := range [...]struct {
-				name string
-				n    uint64
-			}{{"tp", c.TP}, {"fp", c.FP}, {"tn", c.TN}, {"fn", c.FN}} {
-				emit(float64(cell.n), r.Model, r.Window, cell.name)
-			}
+			confusionCells(r.Confusion, emit, r.Model, r.Window, "")
+			eachSegment(r, func(label string, s *results.Segment) {
+				confusionCells(s.Confusion, emit, r.Model, r.Window, label)
+			})
 		}},
-	{Name: "reckon_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+	{Name: "reckon_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "FP / (FP + TN) over the outcomes joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.FPR })},
-	{Name: "reckon_true_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.FPR }, false)},
+	{Name: "reckon_true_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "TP / (TP + FN) over the outcomes joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.TPR })},
-	{Name: "reckon_precision", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.TPR }, false)},
+	{Name: "reckon_precision", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "TP / (TP + FP) over the outcomes joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.Precision })},
-	{Name: "reckon_accuracy", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.Precision }, false)},
+	{Name: "reckon_accuracy", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "(TP + TN) / all, over the outcomes joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.Accuracy })},
-	{Name: "reckon_roc_auc", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.Accuracy }, false)},
+	{Name: "reckon_roc_auc", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "ROC AUC of the scores of the outcomes joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.AUC })},
-	{Name: "reckon_brier_score", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.AUC }, false)},
+	{Name: "reckon_brier_score", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "Mean squared error of the scores against the labels joined in the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.Brier })},
-	{Name: "reckon_expected_calibration_error", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.Brier }, false)},
+	{Name: "reckon_expected_calibration_error", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "Expected calibration error (10 equal-width bins) over the most recently closed window.",
-		window: rate(func(r *results.Record) *float64 { return r.Rates.ECE })},
-	{Name: "reckon_f1", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "average"},
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.ECE }, false)},
+	{Name: "reckon_f1", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "average", SegmentLabel},
 		Help: "F1 score over the outcomes joined in the most recently closed window: 2TP / (2TP + FP + FN) of the positive class (average=binary).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			if r.Rates.F1 != nil {
-				emit(*r.Rates.F1, r.Model, r.Window, "binary")
+				emit(*r.Rates.F1, r.Model, r.Window, "binary", "")
 			}
+			eachSegment(r, func(label string, s *results.Segment) {
+				if s.Rates.F1 != nil {
+					emit(*s.Rates.F1, r.Model, r.Window, "binary", label)
+				}
+			})
 		}},
-	{Name: "reckon_estimated_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+	{Name: "reckon_estimated_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "False-positive rate estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
-		window: rate(func(r *results.Record) *float64 { return r.Estimated.FPR })},
-	{Name: "reckon_estimated_true_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.FPR }, true)},
+	{Name: "reckon_estimated_true_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "True-positive rate estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
-		window: rate(func(r *results.Record) *float64 { return r.Estimated.TPR })},
-	{Name: "reckon_estimated_precision", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.TPR }, true)},
+	{Name: "reckon_estimated_precision", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "Precision estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
-		window: rate(func(r *results.Record) *float64 { return r.Estimated.Precision })},
-	{Name: "reckon_estimated_accuracy", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.Precision }, true)},
+	{Name: "reckon_estimated_accuracy", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "Accuracy estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
-		window: rate(func(r *results.Record) *float64 { return r.Estimated.Accuracy })},
-	{Name: "reckon_estimated_roc_auc", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.Accuracy }, true)},
+	{Name: "reckon_estimated_roc_auc", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "ROC AUC estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE: each prediction counts as p of a positive and 1-p of a negative).",
-		window: rate(func(r *results.Record) *float64 { return r.Estimated.AUC })},
-	{Name: "reckon_estimated_f1", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.AUC }, true)},
+	{Name: "reckon_estimated_f1", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "F1 estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE): 2E[TP] / (2E[TP] + E[FP] + E[FN]).",
-		window: rate(func(r *results.Record) *float64 { return r.Estimated.F1 })},
-	{Name: "reckon_standard_error", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "metric"},
+		window: segmentedRate(func(r *results.Rates) *float64 { return r.F1 }, true)},
+	{Name: "reckon_standard_error", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "metric", SegmentLabel},
 		Help: "Sampling error (one standard error) of a realised or estimated rate of the most recently closed window; metric is the rate's metric name without reckon_ (false_positive_rate, ..., estimated_roc_auc, estimated_f1). Dashboards draw rate ± 3 standard errors.",
 		window: func(r *results.Record, emit func(float64, ...string)) {
-			if r.StandardError == nil {
-				return
-			}
-			for _, set := range [...]struct {
-				prefix string
-				rates  *results.Rates
-			}{{"", &r.StandardError.Rates}, {"estimated_", &r.StandardError.Estimated}} {
-				for _, f := range StandardErrorMetrics {
-					if v := f.Field(set.rates); v != nil {
-						emit(*v, r.Model, r.Window, set.prefix+f.Metric)
-					}
-				}
-			}
+			standardErrors(r.StandardError, func(v float64, metric string) { emit(v, r.Model, r.Window, metric, "") })
+			eachSegment(r, func(label string, s *results.Segment) {
+				standardErrors(s.StandardError, func(v float64, metric string) { emit(v, r.Model, r.Window, metric, label) })
+			})
 		}},
 	{Name: "reckon_estimation_gap", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "metric"},
 		Help: "Estimated minus realised value of a metric (fpr) in the most recently closed window.",
@@ -392,12 +385,17 @@ var perWindow = []Metric{
 	{Name: "reckon_dataset_drift_share", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
 		Help:   "Share of the model's features that drifted in the most recently closed window.",
 		window: rate(func(r *results.Record) *float64 { return r.DatasetDriftShare })},
-	{Name: "reckon_prediction_drift", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "method"},
-		Help: "Drift statistic of the score distribution in the most recently closed window against the reference.",
+	{Name: "reckon_prediction_drift", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "method", SegmentLabel},
+		Help: "Drift statistic of the score distribution in the most recently closed window against the reference (a segment's: against the same segment of a stream reference).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			for method, v := range r.PredictionDrift {
-				emit(v, r.Model, r.Window, method)
+				emit(v, r.Model, r.Window, method, "")
 			}
+			eachSegment(r, func(label string, s *results.Segment) {
+				for method, v := range s.PredictionDrift {
+					emit(v, r.Model, r.Window, method, label)
+				}
+			})
 		}},
 	{Name: "reckon_feature_drift_threshold", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "feature", "window", "method", "bound"},
 		Help: "Learned drift threshold of a feature's statistic (bound lower or upper: mean ∓ k standard deviations over the reference's own windows), for the most recently closed window.",
@@ -468,6 +466,24 @@ var perWindow = []Metric{
 		}},
 }
 
+// standardErrors emits the standard errors of se (nil: none) by their
+// metric label.
+func standardErrors(se *results.StandardErrors, emit func(v float64, metric string)) {
+	if se == nil {
+		return
+	}
+	for _, set := range [...]struct {
+		prefix string
+		rates  *results.Rates
+	}{{"", &se.Rates}, {"estimated_", &se.Estimated}} {
+		for _, f := range StandardErrorMetrics {
+			if v := f.Field(set.rates); v != nil {
+				emit(*v, set.prefix+f.Metric)
+			}
+		}
+	}
+}
+
 // StandardErrorMetrics are the rates that have a standard error: the
 // `metric` label value of reckon_standard_error (prefixed with
 // "estimated_" for an estimate's), and the field of results.Rates it is
@@ -505,11 +521,14 @@ func b2f(b bool) float64 {
 // processor updates, in ID order, then the per-window ones. The result is
 // a new slice that the caller may keep and modify.
 func Catalogue() []Metric {
-	out := make([]Metric, 0, len(live)+len(perWindow))
+	out := make([]Metric, 0, len(live)+len(perWindow)+len(segmentMetrics))
 	for _, m := range live {
 		out = append(out, m.clone())
 	}
 	for _, m := range perWindow {
+		out = append(out, m.clone())
+	}
+	for _, m := range segmentMetrics {
 		out = append(out, m.clone())
 	}
 	return out

@@ -69,6 +69,15 @@ values of it; further values are counted under the value
 configuration key series_limit (default 10000) stays as a global backstop
 on the series of such labels over all models; updates beyond it are
 dropped and counted in reckon_series_dropped_total.
+
+The label segment splits a model's per-window figures by the values of its
+segment features (the model's ` + "`segments`" + `, see
+[configuration.md](configuration.md)): ` + "`<feature>=<value>`" + ` for a value kept
+apart and ` + "`<feature>=other`" + ` for the rest, at most ` + "`max_values`" + ` values
+plus other per feature, so its series are bounded by the configuration
+whatever the data; the predictions under other for want of room are
+reckon_segment_overflow. The model as a whole has an empty segment, which
+Prometheus stores as no label: select it with ` + "`segment=\"\"`" + `.
 `)
 	for _, s := range []struct {
 		scope Scope

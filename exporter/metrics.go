@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -141,7 +142,7 @@ func New(reg *prometheus.Registry, version string, seriesLimit int, opts ...Opti
 			panic(fmt.Sprintf("exporter: catalogue metric %s has no field in Metrics", ID(id)))
 		}
 	}
-	m.windows = newWindowCollector(perWindow)
+	m.windows = newWindowCollector(append(slices.Clone(perWindow), segmentMetrics...))
 	reg.MustRegister(m.windows)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

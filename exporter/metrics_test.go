@@ -27,6 +27,9 @@ func samples(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
 		for _, m := range mf.GetMetric() {
 			var ls []string
 			for _, l := range m.GetLabel() {
+				if l.GetValue() == "" {
+					continue // Prometheus stores an empty label as none (segment="")
+				}
 				ls = append(ls, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
 			}
 			k := mf.GetName() + "{" + strings.Join(ls, ",") + "}"

@@ -20,7 +20,11 @@ type Snapshot struct {
 	// when not measured) and the features whose drift test says drift.
 	FPR, EstimatedFPR float64
 	Drifted           []string // model/feature
-	latency           []bucket // cumulative, summed over models
+	// WorstSegment is the segment with the highest false-positive rate in
+	// that window ("" without segments), and WorstSegmentFPR its rate.
+	WorstSegment    string
+	WorstSegmentFPR float64
+	latency         []bucket // cumulative, summed over models
 }
 
 type bucket struct{ upper, count float64 }
@@ -50,11 +54,16 @@ func TakeSnapshot(g prometheus.Gatherer, window string) (Snapshot, error) {
 			case "reckon_schema_violations_total":
 				s.Violations += m.GetCounter().GetValue()
 			case "reckon_false_positive_rate":
-				if label(m, "window") == window {
-					s.FPR = m.GetGauge().GetValue()
+				v := m.GetGauge().GetValue()
+				switch seg := label(m, SegmentLabel); {
+				case label(m, "window") != window:
+				case seg == "":
+					s.FPR = v
+				case s.WorstSegment == "" || v > s.WorstSegmentFPR:
+					s.WorstSegment, s.WorstSegmentFPR = seg, v
 				}
 			case "reckon_estimated_false_positive_rate":
-				if label(m, "window") == window {
+				if label(m, "window") == window && label(m, SegmentLabel) == "" {
 					s.EstimatedFPR = m.GetGauge().GetValue()
 				}
 			case "reckon_feature_drifted":

@@ -55,6 +55,7 @@ models:
       - {name: age, type: numeric}
       - {name: country, type: categorical}
       - {name: is_new, type: categorical}
+    segments: [{feature: country}]
     drift: {numeric_test: ks, categorical_test: chi2, p_value: 0.01}
     cost: {false_positive: 1.5, false_negative: 10}
     slo: {latency: 250ms, objective: 0.99, window: 30d}

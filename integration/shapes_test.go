@@ -106,7 +106,7 @@ func TestTrafficShapes(t *testing.T) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { playShapeKafka(t, seed) })
+			t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { playShapeKafka(t, seed, nil) })
 		})
 	}
 	wg.Wait()
@@ -138,10 +138,15 @@ type shapeRun struct {
 	partials    *partialsWatcher
 }
 
-func playShapeKafka(t *testing.T, seed uint64) {
+// playShapeKafka plays the shape of seed; tune, when not nil, changes its
+// options first.
+func playShapeKafka(t *testing.T, seed uint64, tune func(*shapes.Options)) {
 	parts := 1 + int(seed%4)
 	o := shapes.Defaults(parts, shapePartitioner(parts))
 	o.IdleTimeout = shapesIdle
+	if tune != nil {
+		tune(&o)
+	}
 	sh := shapes.Generate(seed, o)
 	name := uniqueName(fmt.Sprintf("shapes%d", seed))
 	r := &shapeRun{

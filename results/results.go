@@ -51,12 +51,17 @@ type Record struct {
 	PredictionDrift   map[string]float64 `json:"prediction_drift,omitempty"`
 	DatasetDriftShare *float64           `json:"dataset_drift_share,omitempty"`
 	DatasetDrift      *bool              `json:"dataset_drift,omitempty"`
+
 	// PredictionDriftThreshold holds the score's learned thresholds by
 	// method, when the reference learned its windows of this length.
 	PredictionDriftThreshold map[string]Bounds `json:"prediction_drift_threshold,omitempty"`
 	// Multivariate is the window's multivariate drift, for a model with
 	// multivariate: true and a window with ok predictions.
 	Multivariate *Multivariate `json:"multivariate_drift,omitempty"`
+
+	// Segments splits the window's figures by the values of each of the
+	// model's segment features (results/segments.go), by feature name.
+	Segments map[string]Segments `json:"segments,omitempty"`
 }
 
 // Bounds are a learned threshold: a statistic below Lower or above Upper

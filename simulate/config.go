@@ -62,6 +62,12 @@ func Config(o Options, probe bool) (*config.Config, error) {
 			}
 			b.WriteString("}\n")
 		}
+		if len(m.Segments) > 0 {
+			b.WriteString("    segments:\n")
+			for _, s := range m.Segments {
+				fmt.Fprintf(&b, "      - {feature: %q}\n", s)
+			}
+		}
 	}
 	for i := range o.Models {
 		writeModel(&o.Models[i])

@@ -37,11 +37,14 @@ type Generator struct {
 	n       uint64 // predictions generated
 	startMs int64
 	driftMs int64 // math.MaxInt64 without drift
+	segMs   int64 // Drift.SegmentAt; math.MaxInt64 without
 	stepNs  float64
 	pending outcomeHeap
 	idBuf   [idLen]byte
 	emitted [2]uint64
 	lastMs  int64
+	// inSegment is set by appendValue when a value is Drift.Segment.
+	inSegment bool
 }
 
 // New returns a generator; o must be valid (see Options.Validate). The
@@ -55,10 +58,14 @@ func New(o Options) *Generator {
 		rng:     rand.New(rand.NewPCG(o.Seed, 0xbe4c)),
 		startMs: o.Start.UnixMilli(),
 		driftMs: math.MaxInt64,
+		segMs:   math.MaxInt64,
 		stepNs:  1e9 / o.EventRate,
 	}
 	if o.Drift.At > 0 {
 		g.driftMs = o.Start.Add(o.Drift.At).UnixMilli()
+	}
+	if o.Drift.Segment != "" {
+		g.segMs = o.Start.Add(o.Drift.SegmentAt).UnixMilli()
 	}
 	g.probe = o.Models[0]
 	g.probe.Name = ProbeModel
@@ -180,6 +187,7 @@ func (g *Generator) prediction(r *Record, ms int64, mi int, model *Model, versio
 	b = append(b, `,"features":{`...)
 	z := model.Bias
 	novel := false
+	g.inSegment = false
 	for i := range model.Features {
 		f := &model.Features[i]
 		if i > 0 {
@@ -204,6 +212,10 @@ func (g *Generator) prediction(r *Record, ms int64, mi int, model *Model, versio
 		z += model.Noise * rng.NormFloat64()
 	}
 	score := 1 / (1 + math.Exp(-z))
+	calibrated := score // what the labels follow
+	if g.inSegment && ms >= g.segMs {
+		score = 1 / (1 + math.Exp(-(z + g.o.Drift.SegmentShift)))
+	}
 	b = append(b, `},"score":`...)
 	b = strconv.AppendFloat(b, score, 'f', 5, 64)
 	b = append(b, `,"predicted":`...)
@@ -218,9 +230,9 @@ func (g *Generator) prediction(r *Record, ms int64, mi int, model *Model, versio
 	r.Value = b
 	if counted && rng.Float64() < g.o.LabelRate {
 		delay := int64(rng.ExpFloat64() * float64(g.o.LabelDelay.Milliseconds()))
-		p := score
+		p := calibrated
 		if drifted && novel {
-			p = min(1, score+g.o.Drift.Lift)
+			p = min(1, calibrated+g.o.Drift.Lift)
 		}
 		po := pendingOutcome{due: ms + delay, model: int32(mi), label: rng.Float64() < p}
 		copy(po.id[:], id)
@@ -273,6 +285,9 @@ func (g *Generator) appendValue(b []byte, f *Feature, drifted bool) (_ []byte, s
 			v, novel = f.Novel[rng.IntN(len(f.Novel))], true
 		} else {
 			v = f.Categories[rng.IntN(len(f.Categories))]
+		}
+		if v == g.o.Drift.Segment && g.o.Drift.Segment != "" {
+			g.inSegment = true
 		}
 		b = append(b, '"')
 		b = append(b, v...)

@@ -70,6 +70,15 @@ type Drift struct {
 	// Lift: a prediction with a Novel category is positive with
 	// probability min(1, score+Lift) instead of score.
 	Lift float64
+	// Segment, when set, is a category value whose predictions' scores
+	// move by SegmentShift in logit from SegmentAt (event time after
+	// Options.Start; it needs no At) while their labels keep the unshifted
+	// calibration: the model degrades for that segment only (its
+	// false-positive rate rises with a positive shift), and the average
+	// barely moves when the segment is small.
+	Segment      string
+	SegmentShift float64
+	SegmentAt    time.Duration
 }
 
 // Model declares a simulated model.
@@ -85,6 +94,9 @@ type Model struct {
 	// Threshold decides the records' "predicted" (score ≥ Threshold), and
 	// Config declares it.
 	Threshold float64
+	// Segments are the names of Category features that Config declares
+	// as the model's segments.
+	Segments []string
 }
 
 // Feature declares a feature of a simulated model.
@@ -163,8 +175,11 @@ const (
 // At +30m amounts grow (×1.8), 30% of the traffic comes from a country the
 // configuration does not declare, and fraud there rises by 0.25 in
 // probability, which the model does not see: drift verdicts, new_category
-// violations and labelled performance all move. The reference is the first
-// 20 minutes, before the drift; label_ttl is 2h.
+// violations and labelled performance all move. Country is a segment, and
+// from +2h the model scores NL (a seventh of the traffic) 0.8 higher in
+// logit than its labels warrant: NL's false-positive rate rises while the
+// model's barely moves. The reference is the first 20 minutes, before
+// the drift; label_ttl is 2h.
 func Fraud() Options {
 	return Options{
 		Models: []Model{{
@@ -177,16 +192,18 @@ func Fraud() Options {
 			},
 			Bias:      -2.2,
 			Threshold: 0.3,
+			Segments:  []string{"country"},
 		}},
 		EventRate:  float64(DefaultRate) / DefaultSpeed,
 		Start:      time.Now().Add(-24 * time.Hour).Truncate(time.Hour),
 		LabelRate:  0.9,
 		LabelDelay: 10 * time.Minute,
 		ErrorRate:  0.01,
-		Drift:      Drift{At: 30 * time.Minute, AmountScale: 1.8, NewCategoryRate: 0.3, Lift: 0.25},
-		Reference:  20 * time.Minute,
-		LabelTTL:   2 * time.Hour,
-		Seed:       1,
+		Drift: Drift{At: 30 * time.Minute, AmountScale: 1.8, NewCategoryRate: 0.3, Lift: 0.25,
+			Segment: "NL", SegmentShift: 0.8, SegmentAt: 2 * time.Hour},
+		Reference: 20 * time.Minute,
+		LabelTTL:  2 * time.Hour,
+		Seed:      1,
 	}
 }
 
@@ -263,6 +280,9 @@ func Fleet(models, features int) []Model {
 
 // ModelName is the name of model i of Fleet.
 func ModelName(i int) string { return "model-" + strconv.Itoa(i) }
+
+// SegmentDriftTime is the event time at which Drift.Segment degrades.
+func (o *Options) SegmentDriftTime() time.Time { return o.Start.Add(o.Drift.SegmentAt) }
 
 // DriftTime is the event time at which the drift begins (Start when there
 // is none).

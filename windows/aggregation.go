@@ -331,7 +331,9 @@ func (a *Aggregation) close(wm int64) error {
 			r.ResolveDeferred(ref.Calibrator)
 		}
 		r.Calibrator = a.calibratorOf(r)
-		a.out.Closed = append(a.out.Closed, a.set.Record(r, a.compare(r)))
+		rec := a.set.Record(r, a.compare(r))
+		a.set.addSegments(rec, r, a.streamReference(r))
+		a.out.Closed = append(a.out.Closed, rec)
 	}
 	clear(a.closedBuf)
 	a.closedBuf = a.closedBuf[:0]
@@ -401,4 +403,15 @@ func (a *Aggregation) compare(r *Result) *DriftReport {
 	}
 	rep := Compare(ref, r.Partial, a.set.FeatureDrift[r.Model], a.set.ScoreDrift[r.Model])
 	return &rep
+}
+
+// streamReference is the complete stream reference a closed window is
+// compared with, or nil: segments compare with the same segment of the
+// reference, which a reference profile file does not split.
+func (a *Aggregation) streamReference(r *Result) *Reference {
+	ref := a.refs[r.Model]
+	if a.set.Files[r.Model] != nil || ref == nil || !ref.Complete || r.End < ref.To {
+		return nil
+	}
+	return ref
 }

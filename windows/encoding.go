@@ -24,8 +24,10 @@ const (
 	partialV1 = 1
 	// partialV2 adds the fragment number; still read.
 	partialV2 = 2
-	// partialVersion adds the multivariate drift sums.
-	partialVersion = 3
+	// partialV3 adds the multivariate drift sums; still read.
+	partialV3 = 3
+	// partialVersion adds the segment splits.
+	partialVersion = 4
 	// encodingVersion versions the other encodings of this file.
 	encodingVersion = 3
 )
@@ -99,7 +101,7 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 			return b, err
 		}
 	}
-	return b, nil
+	return p.appendSegments(b)
 }
 
 // DecodePartial decodes a partial encoded by Partial.AppendBinary, checking
@@ -123,8 +125,14 @@ func (a *Aggregator) DecodePartial(data []byte) (*Partial, []byte, error) {
 // readPartial decodes a partial, into one of free[model] when there is one
 // (taken off the list, and dropped on error).
 func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error) {
+	return l.readPartialInto(r, free, nil)
+}
+
+// readPartialInto is readPartial into sub, a segment's sub-partial, when
+// not nil.
+func (l Layout) readPartialInto(r *wire.Reader, free [][]*Partial, sub *Partial) (*Partial, error) {
 	version := r.Byte()
-	if version != partialVersion && version != partialV2 && version != partialV1 && r.Err() == nil {
+	if (version < partialV1 || version > partialVersion) && r.Err() == nil {
 		r.Fail("unknown partial version")
 	}
 	model := r.Uvarint()
@@ -135,7 +143,10 @@ func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error)
 		return nil, r.Err()
 	}
 	var p *Partial
-	if f := free; f != nil && len(f[model]) > 0 {
+	if sub != nil {
+		p = sub
+		p.Model = int(model)
+	} else if f := free; f != nil && len(f[model]) > 0 {
 		n := len(f[model]) - 1
 		p, f[model][n], f[model] = f[model][n], nil, f[model][:n]
 		// Only what decoding appends to; the rest is overwritten, and the
@@ -153,7 +164,7 @@ func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error)
 	}
 	p.Predictions, p.Errors, p.Outcomes = r.Uvarint(), r.Uvarint(), r.Uvarint()
 	p.MV = MultivariateSum{}
-	if version >= partialVersion {
+	if version >= partialV3 {
 		p.MV.Sum, p.MV.Count = r.Float64(), r.Uvarint()
 	}
 	for _, u := range []interface{ UnmarshalBinary([]byte) error }{&p.Perf, &p.Estimate, p.Score} {
@@ -184,6 +195,18 @@ func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
+	}
+	switch {
+	case r.Err() != nil:
+	case version >= partialVersion:
+		if err := l.readSegments(r, p); err != nil {
+			return nil, err
+		}
+	default:
+		for k := range p.Segments {
+			p.Segments[k].clear()
+		}
+		p.Segments = p.Segments[:0]
 	}
 	if r.Err() != nil {
 		return nil, r.Err()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/sketch"
+	"github.com/reckonhq/reckon/windows/join"
 	"github.com/reckonhq/reckon/windows/perf"
 )
 
@@ -64,6 +65,13 @@ type Partial struct {
 	// same as if they had been calibrated on arrival. Merge carries them.
 	Deferred []ScoredPrediction
 
+	// Segments are the splits of the model's segments (segment.go), in
+	// the order of its configuration; empty for a model without segments
+	// and for a sub-partial.
+	Segments []SegmentSplit
+
+	// layout made the partial: its sub-partials are made alike.
+	layout Layout
 	// holders counts the aggregator's windows and the references that keep
 	// a decoded partial; the aggregator recycles it when the count drops
 	// to 0.
@@ -94,6 +102,13 @@ func (p *Partial) ResolveDeferred(cal *perf.Calibrator) {
 		p.Estimate.Add(cal.Calibrate(d.Score), d.Predicted)
 	}
 	p.Deferred = p.Deferred[:0]
+	for k := range p.Segments {
+		s := &p.Segments[k]
+		for i := range s.Values {
+			s.parts[i].ResolveDeferred(cal)
+		}
+		s.Other.ResolveDeferred(cal)
+	}
 }
 
 // JoinedError is one joined prediction as the concept-drift detectors see
@@ -156,6 +171,13 @@ func (p *Partial) AddPrediction(e *event.Prediction, cal *perf.Calibrator, defer
 	}
 }
 
+// AddJoined adds a joined pair to the figures of its outcome time: the
+// per-event update of the join, for a pane and for a segment's
+// sub-partial alike.
+func (p *Partial) AddJoined(j *join.Joined) {
+	p.Perf.Add(float64(j.Score), j.Predicted, j.Label)
+}
+
 // FeatureSketch is the sketch of one feature: exactly one field is set.
 type FeatureSketch struct {
 	Num *sketch.Numeric
@@ -168,7 +190,7 @@ type Layout [][]bool
 
 // NewPartial returns an empty partial of model with its sketches.
 func (l Layout) NewPartial(model int) *Partial {
-	p := &Partial{Model: model, Score: sketch.NewNumeric(nil)}
+	p := &Partial{Model: model, Score: sketch.NewNumeric(nil), layout: l}
 	p.Features = make([]FeatureSketch, len(l[model]))
 	for i, categorical := range l[model] {
 		if categorical {
@@ -206,6 +228,9 @@ func (p *Partial) Merge(o *Partial) error {
 			return fmt.Errorf("feature %d: %w", i, err)
 		}
 	}
+	if len(o.Segments) > 0 {
+		return p.mergeSegments(o)
+	}
 	return nil
 }
 
@@ -231,6 +256,9 @@ func (p *Partial) clear() {
 		} else {
 			f.Cat.Reset()
 		}
+	}
+	for k := range p.Segments {
+		p.Segments[k].clear()
 	}
 }
 

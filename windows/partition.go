@@ -59,8 +59,12 @@ type Partition struct {
 	reported Progress
 	sent     bool
 
-	panes   *Panes
-	join    *join.DiskStore
+	panes *Panes
+	join  *join.DiskStore
+	// dicts are the segment values seen, per model and segment
+	// (segment.go), and segVals the current prediction's.
+	dicts   [][]segmentDict
+	segVals []segmentValue
 	counts  Counts
 	harvest []*Partial // scratch
 
@@ -85,6 +89,7 @@ func NewPartition(set *Settings, cals Calibrations, id int32, now time.Time, st 
 		panes:  NewPanes(time.Duration(set.PaneLength)*time.Millisecond, set.Layout),
 		join:   st,
 		counts: NewCounts(set.Layout),
+		dicts:  newSegmentDicts(set),
 	}
 	for i := range p.sources {
 		p.sources[i] = NewSource(now)
@@ -160,6 +165,10 @@ func (p *Partition) Prediction(e *event.Prediction) {
 	for _, v := range e.Violations {
 		ms.Violations[v.Feature+1][v.Kind]++
 	}
+	var tag uint64
+	if len(p.dicts[e.Model]) > 0 {
+		tag = p.segmentTag(e)
+	}
 	if !e.Error {
 		p.join.AddPrediction(join.Prediction{
 			Key:       join.KeyOf(uint16(e.Model), e.ID),
@@ -167,6 +176,7 @@ func (p *Partition) Prediction(e *event.Prediction) {
 			TimeMs:    e.TimeMs,
 			Score:     float32(e.Score),
 			Predicted: e.Predicted,
+			Tag:       tag,
 		}, (*sink)(p))
 	}
 	if e.TimeMs < p.wm {
@@ -174,10 +184,13 @@ func (p *Partition) Prediction(e *event.Prediction) {
 		return
 	}
 	cal, deferEstimate := p.cals[e.Model].at(e.TimeMs)
-	part := p.panes.Get(e.Model, e.TimeMs)
-	part.AddPrediction(e, cal, deferEstimate)
+	pane := p.panes.Get(e.Model, e.TimeMs)
+	pane.AddPrediction(e, cal, deferEstimate)
 	if pca := p.set.PCA[e.Model]; pca != nil {
-		part.AddMultivariate(pca, e)
+		pane.AddMultivariate(pca, e)
+	}
+	if len(p.dicts[e.Model]) > 0 {
+		p.addSegments(pane, e, cal, deferEstimate)
 	}
 }
 
@@ -320,8 +333,11 @@ func (s *sink) Joined(j join.Joined) {
 		return // its outcome time's pane has been harvested: late
 	}
 	pane := p.panes.Get(int(j.Model), j.OutcomeTimeMs)
-	pane.Perf.Add(float64(j.Score), j.Predicted, j.Label)
+	pane.AddJoined(&j)
 	pane.Joined = append(pane.Joined, JoinedError{OutcomeMs: j.OutcomeTimeMs, PredMs: j.PredTimeMs, Wrong: j.Predicted != j.Label})
+	if len(p.dicts[j.Model]) > 0 {
+		p.joinedSegments(pane, &j)
+	}
 }
 
 // DuplicatePrediction implements join.Sink.

@@ -19,7 +19,6 @@ var FeatureQuantiles = []struct {
 // the plain value that the runtime publishes and the exporter shows. rep is
 // nil when the model has no complete reference for the window.
 func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {
-	c := r.Perf.Confusion()
 	rec := &results.Record{
 		Model:       s.Models[r.Model],
 		Window:      s.Texts[r.Window],
@@ -28,24 +27,10 @@ func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {
 		Predictions: r.Predictions,
 		Errors:      r.Errors,
 		Outcomes:    r.Outcomes,
-		Confusion:   results.Confusion{TP: c.TP, FP: c.FP, TN: c.TN, FN: c.FN},
-		Rates: results.Rates{
-			FPR:       results.Opt(r.Perf.FPR()),
-			TPR:       results.Opt(r.Perf.TPR()),
-			Precision: results.Opt(r.Perf.Precision()),
-			Accuracy:  results.Opt(r.Perf.Accuracy()),
-			AUC:       results.Opt(r.Perf.AUC()),
-			Brier:     results.Opt(r.Perf.Brier()),
-			ECE:       results.Opt(r.Perf.ECE()),
-			F1:        results.Opt(r.Perf.F1()),
-		},
-		Estimated: results.Rates{
-			FPR:       results.Opt(r.Estimate.FPR()),
-			TPR:       results.Opt(r.Estimate.TPR()),
-			Precision: results.Opt(r.Estimate.Precision()),
-			Accuracy:  results.Opt(r.Estimate.Accuracy()),
-		},
-		Features: make(map[string]results.Feature, len(r.Features)),
+		Confusion:   confusionOf(r.Partial),
+		Rates:       realisedRates(r.Partial),
+		Estimated:   estimatedRates(r.Partial),
+		Features:    make(map[string]results.Feature, len(r.Features)),
 	}
 	for i, f := range r.Features {
 		var fr results.Feature

@@ -33,6 +33,8 @@ type Settings struct {
 	// Features their declared features' names.
 	Models   []string
 	Features [][]string
+	// Segments are each model's segments (segment.go), nil for none.
+	Segments [][]SegmentSpec
 
 	// Stream references' event-time ranges per model (nil: none or a
 	// file), and the loaded reference files (nil: none or a range).
@@ -92,6 +94,15 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 			params = append(params, mc.FeatureDrift(fi))
 		}
 		s.Features = append(s.Features, names)
+		var segs []SegmentSpec
+		for _, sg := range mc.Segments {
+			fi, ok := mc.FeatureIndex(sg.Feature)
+			if !ok {
+				return nil, fmt.Errorf("windows: segment %q of model %q is not a declared feature", sg.Feature, mc.Name)
+			}
+			segs = append(segs, SegmentSpec{Feature: fi, Name: sg.Feature, Max: sg.MaxValues})
+		}
+		s.Segments = append(s.Segments, segs)
 		s.Costs = append(s.Costs, mc.Cost)
 		s.FeatureDrift = append(s.FeatureDrift, params)
 		s.Learn = append(s.Learn, learns(mc))

@@ -30,6 +30,7 @@ import (
 //
 //	partition    'm'                         watermarks, sources, fragment count, progress reported
 //	             'n' model start index       a checkpoint of an open pane
+//	             'd' model segment code      a value of a segment's dictionary (segment.go)
 //	aggregation  'm'                         group watermark, partitions' progress
 //	             'w' window model start      an open window
 //	             'r' model                   reference, calibrator, detectors, pending errors
@@ -66,6 +67,7 @@ const (
 	compPane   = 'n'
 	compWindow = 'w'
 	compModel  = 'r'
+	compDict   = 'd'
 )
 
 // maxPaneRecords bounds the records of one pane (see Open panes).
@@ -91,7 +93,8 @@ type StateKey struct {
 	// The component's identity, where it has one.
 	Window, Model int
 	Start         int64
-	Index         uint64 // of a pane's record
+	Index         uint64 // of a pane's record; a dictionary value's code
+	Segment       int    // of a dictionary value
 }
 
 // ParseStateKey parses a key written by AppendChanges.
@@ -112,6 +115,8 @@ func ParseStateKey(key []byte) (StateKey, error) {
 	case k.Component == compMeta:
 	case k.Owner == StatePartition && k.Component == compPane:
 		k.Model, k.Start, k.Index = int(r.Uvarint()), r.Varint(), r.Uvarint()
+	case k.Owner == StatePartition && k.Component == compDict:
+		k.Model, k.Segment, k.Index = int(r.Uvarint()), int(r.Uvarint()), r.Uvarint()
 	case k.Owner == StateAggregation && k.Component == compWindow:
 		k.Window, k.Model, k.Start = int(r.Uvarint()), int(r.Uvarint()), r.Varint()
 	case k.Owner == StateAggregation && k.Component == compModel:
@@ -154,6 +159,22 @@ func (p *Partition) AppendChanges(emit func(key, value []byte)) error {
 		val = wire.AppendBool(val, p.reported.Finished)
 		emit(key, val)
 		p.metaDirty = false
+	}
+	// Dictionary values before the panes whose sub-partials' tags use
+	// them: a restore reads every record before decoding any tag anyway.
+	for m, ds := range p.dicts {
+		for k := range ds {
+			d := &ds[k]
+			for ; d.written < len(d.values); d.written++ {
+				key = appendStateKey(key[:0], StatePartition, p.id, compDict)
+				key = binary.AppendUvarint(key, uint64(m))
+				key = binary.AppendUvarint(key, uint64(k))
+				key = binary.AppendUvarint(key, uint64(d.written+1))
+				val = append(val[:0], stateVersion)
+				val = append(val, d.values[d.written]...)
+				emit(key, val)
+			}
+		}
 	}
 	paneKey := func(id paneID, index uint64) []byte {
 		key = appendStateKey(key[:0], StatePartition, p.id, compPane)
@@ -245,6 +266,11 @@ func RestorePartition(set *Settings, cals Calibrations, id int32, now time.Time,
 		bytes int
 	}
 	panes := map[paneID][]record{}
+	type dictValue struct {
+		model, segment int
+		code           uint64
+	}
+	dict := map[dictValue]string{}
 	for key, val := range records {
 		k, err := ParseStateKey(key)
 		if err != nil {
@@ -273,10 +299,35 @@ func RestorePartition(set *Settings, cals Calibrations, id int32, now time.Time,
 			}
 			pid := paneID{k.Model, k.Start}
 			panes[pid] = append(panes[pid], record{k.Index, pane, len(val)})
+		case compDict:
+			if k.Model >= len(p.dicts) || k.Segment >= len(p.dicts[k.Model]) || k.Index == 0 || k.Index > maxSegmentCodes {
+				err = fmt.Errorf("%w: segment dictionary value %d of segment %d of model %d", ErrCorrupt, k.Index, k.Segment, k.Model)
+				break
+			}
+			dict[dictValue{k.Model, k.Segment, k.Index}] = string(r.Rest())
 		}
 		if err != nil {
 			return nil, fmt.Errorf("state of partition %d: %w", id, err)
 		}
+	}
+	// Dictionaries: codes 1 to n, each once.
+	for m, ds := range p.dicts {
+		for k := range ds {
+			d := &ds[k]
+			for code := uint64(1); ; code++ {
+				v, ok := dict[dictValue{m, k, code}]
+				if !ok {
+					break
+				}
+				delete(dict, dictValue{m, k, code})
+				d.values = append(d.values, v)
+				d.codes[v] = uint16(code)
+			}
+			d.written = len(d.values)
+		}
+	}
+	if len(dict) > 0 {
+		return nil, fmt.Errorf("state of partition %d: %w: %d segment dictionary values out of sequence", id, ErrCorrupt, len(dict))
 	}
 	// Each pane is its records merged in index order, as the partition
 	// merged them when it wrote them (checkpoint).

@@ -80,6 +80,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			o.Models[0].Name, *rate, speed, o.Start.Format(time.RFC3339))
 		fmt.Fprintf(stdout, "  drift injected at simulated %s (after %s of wall time)\n",
 			o.DriftTime().Format(time.RFC3339), time.Duration(float64(o.Drift.At)/speed).Round(time.Second))
+		if o.Drift.Segment != "" {
+			fmt.Fprintf(stdout, "  segment %s=%s degrades on its own at simulated %s (after %s): its FPR rises, the model's barely moves\n"+
+				"  (reckon_false_positive_rate{segment=\"%[1]s=%[2]s\"}, reckon_segment_rate_ratio)\n",
+				o.Models[0].Segments[0], o.Drift.Segment, o.SegmentDriftTime().Format(time.RFC3339),
+				time.Duration(float64(o.Drift.SegmentAt)/speed).Round(time.Second))
+		}
 		fmt.Fprintf(stdout, "metrics: http://%s/metrics   (point Prometheus at it:\n", addr)
 		fmt.Fprintf(stdout, "  scrape_configs: [{job_name: reckon, scrape_interval: 5s, static_configs: [{targets: [\"%s\"]}]}])\n\n", addr)
 		wg.Go(func() {
@@ -121,10 +127,14 @@ func printSummaries(ctx context.Context, w io.Writer, m *exporter.Metrics, every
 			if len(cur.Drifted) > 0 {
 				drifted = strings.Join(cur.Drifted, ",")
 			}
-			fmt.Fprintf(w, "[%5s | sim +%-6s] %6.0f events/s  errors %5.2f%%  p95 latency %5.1f ms  FPR(%s) %s est. %s  drifted: %s  dead letters %.0f  violations %.0f\n",
+			worst := ""
+			if cur.WorstSegment != "" {
+				worst = fmt.Sprintf("  worst segment %s %s", cur.WorstSegment, pct(cur.WorstSegmentFPR))
+			}
+			fmt.Fprintf(w, "[%5s | sim +%-6s] %6.0f events/s  errors %5.2f%%  p95 latency %5.1f ms  FPR(%s) %s est. %s%s  drifted: %s  dead letters %.0f  violations %.0f\n",
 				now.Sub(start).Round(time.Second), time.Duration(now.Sub(start).Seconds()*speed*float64(time.Second)).Round(time.Minute),
 				(cur.Consumed-prev.Consumed)/dt, 100*errRate, 1000*cur.LatencyQuantile(prev, 0.95),
-				window, pct(cur.FPR), pct(cur.EstimatedFPR), drifted, cur.DeadLetters, cur.Violations)
+				window, pct(cur.FPR), pct(cur.EstimatedFPR), worst, drifted, cur.DeadLetters, cur.Violations)
 			prev, prevAt = cur, now
 		}
 	}

@@ -21,7 +21,7 @@ func TestDemoShowsLiveFigures(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, errOut.String())
 	}
 	s := out.String()
-	for _, want := range []string{"embedded Kafka (kfake)", "metrics: http://127.0.0.1:", "drift injected at simulated"} {
+	for _, want := range []string{"embedded Kafka (kfake)", "metrics: http://127.0.0.1:", "drift injected at simulated", "segment country=NL degrades on its own"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}
@@ -32,5 +32,8 @@ func TestDemoShowsLiveFigures(t *testing.T) {
 	}
 	if last := lines[len(lines)-1][1]; last == "0" {
 		t.Errorf("no traffic in the last summary line:\n%s", s)
+	}
+	if !strings.Contains(s, "worst segment country=") {
+		t.Errorf("no summary line shows a segment's FPR:\n%s", s)
 	}
 }

@@ -28,6 +28,7 @@ func cmdRules(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&o.FPRCeiling, "fpr.ceiling", d.FPRCeiling, "alert when a window's false-positive rate is above this")
 	fs.Float64Var(&o.FPRMargin, "fpr.margin", d.FPRMargin, "alert when a window's false-positive rate is this much above its baseline")
 	fs.Float64Var(&o.EstimateGap, "fpr.estimate-gap", d.EstimateGap, "alert when realised and estimated false-positive rates differ by more")
+	fs.Float64Var(&o.SegmentFPRMargin, "fpr.segment-margin", d.SegmentFPRMargin, "alert when a segment's false-positive rate is this much above the model's")
 	fs.Float64Var(&o.MinNegatives, "fpr.min-negatives", d.MinNegatives, "actual negatives a window needs before its false-positive rate alerts")
 	fs.DurationVar(&o.BaselineRange, "baseline", d.BaselineRange, "trailing range of the false-positive rate and label coverage baselines")
 	fs.Float64Var(&o.CoverageDrop, "coverage.drop", d.CoverageDrop, "alert when label coverage fell by this share of its baseline")

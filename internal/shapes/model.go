@@ -25,6 +25,33 @@ type Expectation struct {
 	Counters map[string]*Counters
 	// DeadLetters counts records that are not JSON.
 	DeadLetters uint64
+	// Segments holds, with Options.SegmentMax, each closed window's
+	// figures per value of c ("" for a prediction without c), before the
+	// max_values rule (Check applies it).
+	Segments   map[WindowKey]map[string]*SegmentWindow
+	segmentMax int
+}
+
+// SegmentWindow is one value's figures in a window.
+type SegmentWindow struct {
+	Predictions, Errors, Outcomes uint64
+	TP, FP, TN, FN                uint64
+	// PredPos and PredNeg count the ok predictions by predicted class:
+	// with every score 0.5 and no calibration, the estimate's expected
+	// confusion is half of each.
+	PredPos, PredNeg uint64
+}
+
+func (s *SegmentWindow) add(o *SegmentWindow) {
+	s.Predictions += o.Predictions
+	s.Errors += o.Errors
+	s.Outcomes += o.Outcomes
+	s.TP += o.TP
+	s.FP += o.FP
+	s.TN += o.TN
+	s.FN += o.FN
+	s.PredPos += o.PredPos
+	s.PredNeg += o.PredNeg
 }
 
 // WindowKey identifies a window of a model.
@@ -60,6 +87,7 @@ type idState struct {
 	predTime, outTime int64
 	hasPred, hasOut   bool
 	predicted, label  bool
+	c                 string // the prediction's segment value
 }
 
 // Model applies docs/semantics.md to the shape, record by record in production
@@ -71,7 +99,28 @@ func Model(sh *Shape) *Expectation {
 	o := sh.Options
 	lateness := o.Lateness.Milliseconds()
 	ttl := o.LabelTTL.Milliseconds()
-	ex := &Expectation{Windows: map[WindowKey]Window{}, Open: map[WindowKey]bool{}, Counters: map[string]*Counters{}}
+	ex := &Expectation{Windows: map[WindowKey]Window{}, Open: map[WindowKey]bool{}, Counters: map[string]*Counters{},
+		Segments: map[WindowKey]map[string]*SegmentWindow{}, segmentMax: o.SegmentMax}
+	segs := map[WindowKey]map[string]*SegmentWindow{}
+	addSeg := func(model int, ms int64, value string, f func(s *SegmentWindow)) {
+		if o.SegmentMax == 0 {
+			return
+		}
+		for _, l := range o.Windows {
+			lm := l.Milliseconds()
+			start := ms - ((ms%lm)+lm)%lm
+			k := WindowKey{Model: o.Models[model], Window: durationText(l), Start: time.UnixMilli(start).UTC()}
+			if segs[k] == nil {
+				segs[k] = map[string]*SegmentWindow{}
+			}
+			s := segs[k][value]
+			if s == nil {
+				s = new(SegmentWindow)
+				segs[k][value] = s
+			}
+			f(s)
+		}
+	}
 	for _, m := range o.Models {
 		ex.Counters[m] = new(Counters)
 	}
@@ -121,9 +170,9 @@ func Model(sh *Shape) *Expectation {
 						case st.hasPred:
 							c.DuplicatePredictions++
 						default:
-							st.hasPred, st.predTime, st.predicted = true, e.timeMs, e.predicted
+							st.hasPred, st.predTime, st.predicted, st.c = true, e.timeMs, e.predicted, e.c
 							if st.hasOut {
-								join(c, st, addTo, e.model, wm)
+								join(c, st, addTo, addSeg, e.model, wm)
 							}
 						}
 					}
@@ -141,6 +190,17 @@ func Model(sh *Shape) *Expectation {
 							}
 							w.CCount++
 						})
+						addSeg(e.model, e.timeMs, e.c, func(s *SegmentWindow) {
+							s.Predictions++
+							switch {
+							case e.errorPred:
+								s.Errors++
+							case e.predicted:
+								s.PredPos++
+							default:
+								s.PredNeg++
+							}
+						})
 					}
 					continue
 				}
@@ -153,7 +213,7 @@ func Model(sh *Shape) *Expectation {
 				default:
 					st.hasOut, st.outTime, st.label = true, e.timeMs, e.label
 					if st.hasPred {
-						join(c, st, addTo, e.model, wm)
+						join(c, st, addTo, addSeg, e.model, wm)
 					}
 				}
 			}
@@ -180,6 +240,9 @@ func Model(sh *Shape) *Expectation {
 		l := lengthOf(o, k.Window)
 		if k.Start.UnixMilli()+l <= wm {
 			ex.Windows[k] = *w
+			if o.SegmentMax > 0 {
+				ex.Segments[k] = segs[k]
+			}
 		} else {
 			ex.Open[k] = true
 		}
@@ -189,25 +252,31 @@ func Model(sh *Shape) *Expectation {
 
 // join counts a joined pair, in the window of its outcome time unless that
 // is older than the watermark when the pair is made.
-func join(c *Counters, st *idState, addTo func(int, int64, func(*Window)), model int, wm int64) {
+func join(c *Counters, st *idState, addTo func(int, int64, func(*Window)), addSeg func(int, int64, string, func(*SegmentWindow)), model int, wm int64) {
 	c.Joined++
 	cell := func(w *Window) {}
+	var segCell func(s *SegmentWindow)
 	switch {
 	case st.predicted && st.label:
 		c.TP++
 		cell = func(w *Window) { w.TP++ }
+		segCell = func(s *SegmentWindow) { s.TP++ }
 	case st.predicted:
 		c.FP++
 		cell = func(w *Window) { w.FP++ }
+		segCell = func(s *SegmentWindow) { s.FP++ }
 	case st.label:
 		c.FN++
 		cell = func(w *Window) { w.FN++ }
+		segCell = func(s *SegmentWindow) { s.FN++ }
 	default:
 		c.TN++
 		cell = func(w *Window) { w.TN++ }
+		segCell = func(s *SegmentWindow) { s.TN++ }
 	}
 	if st.outTime >= wm {
 		addTo(model, st.outTime, cell)
+		addSeg(model, st.outTime, st.c, func(s *SegmentWindow) { s.Outcomes++; segCell(s) })
 	}
 }
 
@@ -255,6 +324,11 @@ func Check(ex *Expectation, got map[WindowKey][]*results.Record, counts map[stri
 			CCount: r.Features["c"].Count, CMissing: r.Features["c"].Missing}
 		if have != want {
 			return fmt.Errorf("window %v:\n got %+v\nwant %+v", k, have, want)
+		}
+		if ex.segmentMax > 0 {
+			if err := checkSegments(ex.segmentMax, ex.Segments[k], r); err != nil {
+				return fmt.Errorf("window %v: segments: %w", k, err)
+			}
 		}
 	}
 	for k, recs := range got {

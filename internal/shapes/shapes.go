@@ -54,6 +54,10 @@ type Options struct {
 	// predictions.
 	Start time.Time
 	Gap   time.Duration
+	// SegmentMax, when not 0, makes feature "c" a segment of every model
+	// with max_values SegmentMax, and draws c from SegmentValues values
+	// (a, b, c, ...) instead of three.
+	SegmentMax, SegmentValues int
 }
 
 // LongDelays are options whose labels come up to about 30 days (event
@@ -98,6 +102,9 @@ func (o Options) Config() string {
 		ws, durationText(o.Lateness), durationText(o.IdleTimeout), durationText(o.LabelTTL))
 	for _, m := range o.Models {
 		s += fmt.Sprintf("  - name: %s\n    features: [{name: x, type: numeric}, {name: c, type: categorical}]\n", m)
+		if o.SegmentMax > 0 {
+			s += fmt.Sprintf("    segments: [{feature: c, max_values: %d}]\n", o.SegmentMax)
+		}
 	}
 	return s
 }
@@ -253,7 +260,11 @@ func Generate(seed uint64, o Options) *Shape {
 						x := float64(rng.IntN(50)) / 4
 						e.x = &x
 					}
-					e.c = string(rune('a' + rng.IntN(3)))
+					if o.SegmentMax > 0 {
+						e.c = string(rune('a' + rng.IntN(o.SegmentValues)))
+					} else {
+						e.c = string(rune('a' + rng.IntN(3)))
+					}
 				}
 				burst.Records = append(burst.Records, predictionRecord(o, e))
 				if rng.IntN(30) == 0 { // a duplicate prediction

@@ -256,6 +256,18 @@ func (d *DiskStore) reopenDB(bulk bool) error {
 
 const cellBytes = 20 // a hot table cell: a slot and an offset
 
+// tagBytes is what a cell costs more once the store holds tags.
+const tagBytes = 8
+
+// cellBudget is the capacity hot may grow to: hotCells, or fewer once
+// cells hold tags, so that the cache stays within its memory.
+func (d *DiskStore) cellBudget() int {
+	if d.hot.tags == nil {
+		return d.hotCells
+	}
+	return max(d.hotCells*cellBytes/(cellBytes+tagBytes), minCapacity)
+}
+
 // memtableBytes is the size of one of pebble's memtables under a memory
 // budget of m bytes. There are at most two. Larger memtables cost less CPU
 // per write (fewer flushes and compactions) up to about 64 MiB.
@@ -316,7 +328,11 @@ func (d *DiskStore) fail(err error) {
 // the journal, and pebble's block cache and memtables.
 func (d *DiskStore) MemoryBytes() int64 {
 	m := d.db.Metrics()
-	n := int64(len(d.hot.slots))*cellBytes +
+	cell := int64(cellBytes)
+	if d.hot.tags != nil {
+		cell += tagBytes
+	}
+	n := int64(len(d.hot.slots))*cell +
 		int64(cap(d.jlog))*int64(sizeofChange) + int64(len(d.jidx))*mapBytesPerID +
 		int64(cap(d.due))*16 + int64(cap(d.arena))
 	return n + m.BlockCache.Size + int64(m.MemTable.Size)
@@ -634,7 +650,7 @@ func (d *DiskStore) hotFits(t int64) bool {
 func (d *DiskStore) hotEntry(i int) entry {
 	sl := &d.hot.slots[i]
 	t := d.hotBase + (int64(sl.hi)<<32 | int64(uint32(d.hot.offs[i])))
-	return entry{key: sl.key(), t: t, score: sl.score, model: sl.model, flags: sl.flags & flagsKnown}
+	return entry{key: sl.key(), t: t, score: sl.score, model: sl.model, flags: sl.flags & flagsKnown, tag: d.hot.tag(i)}
 }
 
 func (d *DiskStore) hotCell(e entry) (slot, int32) {
@@ -655,6 +671,7 @@ func (d *DiskStore) cache(c *change) {
 		sl, off := d.hotCell(c.after)
 		sl.flags |= d.hot.slots[i].flags & flagRef
 		d.hot.slots[i], d.hot.offs[i] = sl, off
+		d.hot.setTag(i, c.after.tag)
 	case in:
 		d.hot.deleteAt(i)
 		if c.has {
@@ -669,7 +686,7 @@ func (d *DiskStore) cache(c *change) {
 			return
 		}
 		sl, off := d.hotCell(c.after)
-		d.hot.insert(sl, off)
+		d.hot.insert(sl, off, c.after.tag)
 	case c.had:
 		d.cold--
 	}
@@ -681,7 +698,7 @@ func (d *DiskStore) makeRoom() bool {
 	if !d.hot.full() {
 		return true
 	}
-	if n := len(d.hot.slots); n+n/2 <= d.hotCells {
+	if n := len(d.hot.slots); n+n/2 <= d.cellBudget() {
 		d.hot.grow()
 		return true
 	}

@@ -17,7 +17,8 @@ import (
 // Changelog records (what Changes gives and Restore takes):
 //
 //	entry     key   'J', 8 bytes key (big-endian), 2 bytes model (big-endian)
-//	          value version 1, flags, varint time, 4 bytes score (LE; pending only)
+//	          value version 1, flags, varint time, 4 bytes score (LE; pending only),
+//	                uvarint tag (pending with flag 0x20 only: a tag other than 0)
 //	          value nil: the id is no longer held (a tombstone)
 //	metadata  key   'J'
 //	          value version 1, varint watermark, varint next sweep, varint swept
@@ -79,17 +80,25 @@ func decodeTKey(k, v []byte) (entry, error) {
 }
 
 func checkFlags(f uint8) error {
-	if f&stateMask == 0 || f&^flagsKnown != 0 {
+	if f&stateMask == 0 || f&^(flagsKnown|flagTagged) != 0 {
 		return fmt.Errorf("%w: flags %#x", errFormat, f)
 	}
 	return nil
 }
 
 func appendEntryValue(b []byte, e entry) []byte {
-	b = append(b, formatVersion, e.flags&flagsKnown)
+	tagged := e.state() == statePending && e.tag != 0
+	flags := e.flags & flagsKnown
+	if tagged {
+		flags |= flagTagged
+	}
+	b = append(b, formatVersion, flags)
 	b = binary.AppendVarint(b, e.t)
 	if e.state() == statePending {
 		b = binary.LittleEndian.AppendUint32(b, e.score)
+	}
+	if tagged {
+		b = binary.AppendUvarint(b, e.tag)
 	}
 	return b
 }
@@ -104,10 +113,15 @@ func decodeEntryValue(key uint64, model uint16, v []byte) (entry, error) {
 	if e.state() == statePending {
 		e.score = r.Uint32()
 	}
+	if e.flags&flagTagged != 0 {
+		e.tag = r.Uvarint()
+	}
 	if err := r.End(); err != nil {
 		return entry{}, err
 	}
-	return e, checkFlags(e.flags)
+	err := checkFlags(e.flags)
+	e.flags &^= flagTagged
+	return e, err
 }
 
 // parseEKey returns the id of an entry key.

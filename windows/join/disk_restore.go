@@ -295,14 +295,14 @@ func (d *DiskStore) load(build bool) error {
 			continue
 		}
 		if d.hot.full() {
-			if n := len(d.hot.slots); n+n/2 > d.hotCells {
+			if n := len(d.hot.slots); n+n/2 > d.cellBudget() {
 				full = true
 				continue
 			}
 			d.hot.grow()
 		}
 		sl, off := d.hotCell(e)
-		d.hot.insert(sl, off)
+		d.hot.insert(sl, off, e.tag)
 	}
 	if err := it.Error(); err != nil {
 		return err

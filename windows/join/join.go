@@ -125,6 +125,9 @@ type Prediction struct {
 	TimeMs    int64   // event time, milliseconds since the Unix epoch
 	Score     float32 // may be NaN when absent; kept bit for bit
 	Predicted bool    // predicted positive class
+	// Tag is the caller's, kept with a pending prediction and given back
+	// in Joined (package windows: the prediction's segment values).
+	Tag uint64
 }
 
 // Outcome is an outcome (label) event.
@@ -144,6 +147,7 @@ type Joined struct {
 	Score         float32 // the prediction's score, bit for bit (NaN if absent)
 	Predicted     bool    // the prediction's predicted class
 	Label         bool    // the outcome's label
+	Tag           uint64  // the prediction's Tag
 }
 
 // Stats are totals of what a Store has reported since New. They are
@@ -261,6 +265,7 @@ type entry struct {
 	score uint32
 	model uint16
 	flags uint8
+	tag   uint64 // pending: the prediction's Tag
 }
 
 func (e entry) state() uint8 { return e.flags & stateMask }
@@ -369,6 +374,7 @@ func (c *core) prediction(e entry, found bool, p Prediction, sink Sink) decision
 					Score:         p.Score,
 					Predicted:     p.Predicted,
 					Label:         e.flags&flagLabel != 0,
+					Tag:           p.Tag,
 				})
 			}
 			return decision{entry{key: p.Key, model: p.Model, t: max(p.TimeMs, e.t), flags: stateClosed}, put}
@@ -388,7 +394,7 @@ func (c *core) prediction(e entry, found bool, p Prediction, sink Sink) decision
 		flags |= flagPredicted
 	}
 	c.pending++
-	return decision{entry{key: p.Key, model: p.Model, t: p.TimeMs, score: math.Float32bits(p.Score), flags: flags}, put}
+	return decision{entry{key: p.Key, model: p.Model, t: p.TimeMs, score: math.Float32bits(p.Score), flags: flags, tag: p.Tag}, put}
 }
 
 // outcome decides an outcome, as prediction does a prediction.
@@ -410,6 +416,7 @@ func (c *core) outcome(e entry, found bool, o Outcome, sink Sink) decision {
 				Score:         math.Float32frombits(e.score),
 				Predicted:     e.flags&flagPredicted != 0,
 				Label:         o.Label,
+				Tag:           e.tag,
 			})
 			return decision{entry{key: o.Key, model: o.Model, t: max(e.t, o.TimeMs), flags: stateClosed}, put}
 		}
@@ -506,7 +513,7 @@ func (s *Store) Sweep(sink Sink) {
 				if t.full() {
 					t.grow()
 				}
-				t.insert(s.slotOf(e), int32(e.t-s.base))
+				t.insert(s.slotOf(e), int32(e.t-s.base), e.tag)
 			}
 		}
 	}
@@ -566,12 +573,12 @@ func (s *Store) sweepAt(i int, old, limit int64, rebase bool, sink Sink) {
 		}
 		tm := old + off // unvisited cells hold offsets from old
 		if off <= limit {
-			s.retire(s.entryOf(sl, tm), sink)
+			s.retire(s.entryOf(sl, tm, 0), sink)
 			t.deleteAt(i) // pulls the next entries back: look at i again
 			continue
 		}
 		if !s.fits(tm) { // rebasing
-			s.spill(s.entryOf(sl, tm))
+			s.spill(s.entryOf(sl, tm, t.tag(i)))
 			t.deleteAt(i)
 			continue
 		}
@@ -733,6 +740,7 @@ func (s *Store) set(r *ref, e entry) {
 	case r.found && !r.inOver && fits:
 		s.tab.slots[r.i] = s.slotOf(e)
 		s.tab.offs[r.i] = int32(e.t - s.base)
+		s.tab.setTag(r.i, e.tag)
 		return
 	case r.found && r.inOver && !fits:
 		s.over[r.id] = e
@@ -745,6 +753,7 @@ func (s *Store) set(r *ref, e entry) {
 	r.found, r.inOver = true, !fits
 	if fits {
 		s.tab.insertAt(r.i, s.slotOf(e), int32(e.t-s.base))
+		s.tab.setTag(r.i, e.tag)
 		return
 	}
 	s.spill(e)
@@ -777,13 +786,13 @@ func (s *Store) fits(t int64) bool {
 }
 
 // entryOf widens a table slot whose absolute time is t.
-func (s *Store) entryOf(sl *slot, t int64) entry {
-	return entry{key: sl.key(), t: t, score: sl.score, model: sl.model, flags: sl.flags}
+func (s *Store) entryOf(sl *slot, t int64, tag uint64) entry {
+	return entry{key: sl.key(), t: t, score: sl.score, model: sl.model, flags: sl.flags, tag: tag}
 }
 
 // entryAt widens the occupied table cell i, whose offset is from base.
 func (s *Store) entryAt(i int) entry {
-	return s.entryOf(&s.tab.slots[i], s.base+int64(s.tab.offs[i]))
+	return s.entryOf(&s.tab.slots[i], s.base+int64(s.tab.offs[i]), s.tab.tag(i))
 }
 
 // slotOf narrows e for the table, all but its time: its offset from base is

@@ -69,12 +69,20 @@ func (s *Store) AppendBinary(b []byte) ([]byte, error) {
 }
 
 func appendEntry(b []byte, e entry, ref int64) []byte {
+	tagged := e.state() == statePending && e.tag != 0
+	flags := e.flags
+	if tagged {
+		flags |= flagTagged
+	}
 	b = binary.LittleEndian.AppendUint64(b, e.key)
 	b = binary.AppendUvarint(b, uint64(e.model))
-	b = append(b, e.flags)
+	b = append(b, flags)
 	b = binary.AppendVarint(b, e.t-ref)
 	if e.state() == statePending {
 		b = binary.LittleEndian.AppendUint32(b, e.score)
+	}
+	if tagged {
+		b = binary.AppendUvarint(b, e.tag)
 	}
 	return b
 }
@@ -117,6 +125,10 @@ func (s *Store) UnmarshalBinary(data []byte) error {
 		e.t = ref + d.Varint()
 		if e.state() == statePending {
 			e.score = d.Uint32()
+		}
+		if e.flags&flagTagged != 0 {
+			e.tag = d.Uvarint()
+			e.flags &^= flagTagged
 		}
 		if d.Err() != nil {
 			return d.Err()

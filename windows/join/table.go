@@ -15,6 +15,9 @@ const (
 	flagPredicted uint8 = 0x04 // pending: the prediction's Predicted
 	flagLabel     uint8 = 0x08 // waiting: the outcome's Label
 	flagsKnown          = stateMask | flagPredicted | flagLabel
+	// flagTagged marks, in an encoded pending entry only, that a tag
+	// follows; it is never set in memory.
+	flagTagged uint8 = 0x20
 )
 
 // slot is one table cell without its time: 16 bytes, 4-byte aligned, so a
@@ -69,7 +72,11 @@ type table struct {
 	// Store.base: for a pending entry the prediction time, for a waiting
 	// one the outcome time, for a closed one the later of the two. So the
 	// id's deadline is base + off + ttl in every state.
-	offs  []int32
+	offs []int32
+	// tags[i] is the tag of the entry in slots[i] (Prediction.Tag): nil
+	// until an entry has a tag other than 0, so that stores without tags
+	// pay nothing for them.
+	tags  []uint64
 	count int
 	// warm receives a load of offs at a probe's home, only so that the
 	// load is made: see find.
@@ -88,6 +95,28 @@ func (t *table) alloc(c int) {
 	for i := range t.offs {
 		t.offs[i] = emptyOff
 	}
+	if t.tags != nil {
+		t.tags = make([]uint64, c)
+	}
+}
+
+// tag is the tag of cell i.
+func (t *table) tag(i int) uint64 {
+	if t.tags == nil {
+		return 0
+	}
+	return t.tags[i]
+}
+
+// setTag sets the tag of cell i.
+func (t *table) setTag(i int, tag uint64) {
+	if t.tags == nil {
+		if tag == 0 {
+			return
+		}
+		t.tags = make([]uint64, len(t.slots))
+	}
+	t.tags[i] = tag
 }
 
 const (
@@ -142,9 +171,10 @@ func (t *table) insertAt(i int, s slot, off int32) {
 }
 
 // insert adds an entry that is known to be absent.
-func (t *table) insert(s slot, off int32) {
+func (t *table) insert(s slot, off int32, tag uint64) {
 	i, _ := t.find(s.key(), s.model)
 	t.insertAt(i, s, off)
+	t.setTag(i, tag)
 }
 
 // deleteAt empties position i, then moves later entries of the cluster whose
@@ -174,10 +204,16 @@ func (t *table) deleteAt(i int) {
 		}
 		t.slots[i] = *s
 		t.offs[i] = t.offs[j]
+		if t.tags != nil {
+			t.tags[i] = t.tags[j]
+		}
 		i = j
 	}
 	t.slots[i] = slot{}
 	t.offs[i] = emptyOff
+	if t.tags != nil {
+		t.tags[i] = 0
+	}
 	t.count--
 }
 
@@ -198,12 +234,16 @@ func capacityFor(n int) int {
 
 // resize rehashes every entry into a table of capacity c. c must hold them.
 func (t *table) resize(c int) {
-	old, oldOffs := t.slots, t.offs
+	old, oldOffs, oldTags := t.slots, t.offs, t.tags
 	t.alloc(c)
 	t.count = 0
 	for i := range old {
 		if !old[i].empty() {
-			t.insert(old[i], oldOffs[i])
+			var tag uint64
+			if oldTags != nil {
+				tag = oldTags[i]
+			}
+			t.insert(old[i], oldOffs[i], tag)
 		}
 	}
 }
