@@ -10,6 +10,7 @@ import (
 
 	"github.com/reckonhq/reckon/alerts"
 	"github.com/reckonhq/reckon/config"
+	"github.com/reckonhq/reckon/sketch"
 )
 
 // rate returns sum by (by) (rate(metric{sel}[$__rate_interval])).
@@ -72,6 +73,20 @@ func dashed(p *timeseries.PanelBuilder, ref string) *timeseries.PanelBuilder {
 	return p.OverrideByQuery(ref, dashStyle)
 }
 
+// driftModes reports whether any model of cfg learns thresholds from its
+// reference (on any feature) and whether any has multivariate drift.
+func driftModes(cfg *config.Config) (learned, multivariate bool) {
+	for i := range cfg.Models {
+		m := &cfg.Models[i]
+		multivariate = multivariate || m.Drift.Multivariate
+		learned = learned || m.Drift.Threshold == sketch.ThresholdLearned
+		for j := range m.Features {
+			learned = learned || m.FeatureDrift(j).Threshold == sketch.ThresholdLearned
+		}
+	}
+	return learned, multivariate
+}
+
 // drift: data and prediction drift.
 func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 	selFeature := selModel + "," + selWindow + `,feature=~"$feature"`
@@ -89,7 +104,25 @@ func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 		share = withLine(share, s)
 	}
 	longest := longestWindow(cfg)
-	return newDashboard("reckon-drift", "reckon / Drift",
+	learned, multivariate := driftModes(cfg)
+	// The learned bands and the multivariate panel only where some model
+	// has them: a query that can never return data is an empty line on
+	// every user's board.
+	featureDrift := timeSeries("Feature drift ($method)",
+		"The drift statistic of each feature per closed $window window.", "none", half,
+		q{fmt.Sprintf(`max by (feature) (reckon_feature_drift{%s,method="$method"})`, selFeature), "{{feature}}"})
+	predictionDrift := timeSeries("Prediction drift", "Drift of the score distribution against the reference, per statistic.", "none", half,
+		q{fmt.Sprintf(`max by (method) (reckon_prediction_drift{%s,%s,segment=""})`, selModel, selWindow), "{{method}}"})
+	if learned {
+		featureDrift = dashed(timeSeries("Feature drift and learned thresholds ($method)",
+			"The drift statistic of each feature per closed $window window (solid) and, where the reference learned its own windows (threshold: learned), the band mean ± k·SD of the statistic over them (dashed): outside it is drift.", "none", half,
+			q{fmt.Sprintf(`max by (feature) (reckon_feature_drift{%s,method="$method"})`, selFeature), "{{feature}}"},
+			q{fmt.Sprintf(`max by (feature, bound) (reckon_feature_drift_threshold{%s,method="$method"})`, selFeature), "{{feature}} {{bound}}"}), "B")
+		predictionDrift = dashed(timeSeries("Prediction drift", "Drift of the score distribution against the reference, per statistic (solid), and its learned thresholds where there are (dashed).", "none", half,
+			q{fmt.Sprintf(`max by (method) (reckon_prediction_drift{%s,%s,segment=""})`, selModel, selWindow), "{{method}}"},
+			q{fmt.Sprintf("max by (method, bound) (reckon_prediction_drift_threshold{%s,%s})", selModel, selWindow), "{{method}} {{bound}}"}), "B")
+	}
+	board := newDashboard("reckon-drift", "reckon / Drift",
 		"Data drift per feature and prediction drift, per closed window, against each model's reference distribution.", false).
 		WithVariable(windowVariable(cfg)).
 		WithVariable(queryVariable("feature", "Feature",
@@ -102,18 +135,16 @@ func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 			q{fmt.Sprintf(`max by (feature) (reckon_feature_drift{%s,method="$method"})`, selFeature), "{{feature}}"})).
 		WithPanel(stateTimeline("Drifted features", "Per feature: whether its configured drift test said drift in the last closed $window window.", "no drift", "drift", full,
 			q{fmt.Sprintf("max by (feature) (reckon_feature_drifted{%s})", selFeature), "{{feature}}"})).
-		WithPanel(dashed(timeSeries("Feature drift and learned thresholds ($method)",
-			"The drift statistic of each feature per closed $window window (solid) and, where the reference learned its own windows (threshold: learned), the band mean ± k·SD of the statistic over them (dashed): outside it is drift.", "none", half,
-			q{fmt.Sprintf(`max by (feature) (reckon_feature_drift{%s,method="$method"})`, selFeature), "{{feature}}"},
-			q{fmt.Sprintf(`max by (feature, bound) (reckon_feature_drift_threshold{%s,method="$method"})`, selFeature), "{{feature}} {{bound}}"}), "B")).
-		WithPanel(dashed(timeSeries("Multivariate drift",
+		WithPanel(featureDrift)
+	if multivariate {
+		board = board.WithPanel(dashed(timeSeries("Multivariate drift",
 			"Mean PCA reconstruction error of the predictions per closed $window window (solid) and the band learned from the reference's windows (dashed): outside it, how the features move together changed (multivariate: true).", "none", half,
 			q{fmt.Sprintf("max by (model) (reckon_multivariate_drift{%s,%s})", selModel, selWindow), "{{model}}"},
-			q{fmt.Sprintf("max by (model, bound) (reckon_multivariate_drift_threshold{%s,%s})", selModel, selWindow), "{{model}} {{bound}}"}), "B")).
+			q{fmt.Sprintf("max by (model, bound) (reckon_multivariate_drift_threshold{%s,%s})", selModel, selWindow), "{{model}} {{bound}}"}), "B"))
+	}
+	return board.
 		WithPanel(share).
-		WithPanel(dashed(timeSeries("Prediction drift", "Drift of the score distribution against the reference, per statistic (solid), and its learned thresholds where there are (dashed).", "none", half,
-			q{fmt.Sprintf(`max by (method) (reckon_prediction_drift{%s,%s,segment=""})`, selModel, selWindow), "{{method}}"},
-			q{fmt.Sprintf("max by (method, bound) (reckon_prediction_drift_threshold{%s,%s})", selModel, selWindow), "{{method}} {{bound}}"}), "B")).
+		WithPanel(predictionDrift).
 		WithRow(row("Features")).
 		WithPanel(timeSeries(fmt.Sprintf("Feature quantiles: $window against %s", longest),
 			fmt.Sprintf("Quantiles (5%%, 50%%, 95%%, 99%%) of the numeric features over the last closed $window window (solid) and the last closed %s window (the longest configured, dashed).", longest),

@@ -17,6 +17,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
 	"github.com/reckonhq/reckon/config"
+	"github.com/reckonhq/reckon/sketch"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated dashboards under deploy/grafana/dashboards")
@@ -356,5 +357,51 @@ func TestBands(t *testing.T) {
 		if !bands[want] {
 			t.Errorf("no band around reckon_%s", want)
 		}
+	}
+}
+
+// TestDriftModes: the learned bands and the multivariate panel are drawn
+// only for a configuration that has them, so that every shipped query can
+// return data (the real-Prometheus test asks each one).
+func TestDriftModes(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		learned, multivariate bool
+	}{
+		{"fixed", false, false},
+		{"learned", true, false},
+		{"multivariate", false, true},
+		{"both", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Load(testConfigs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.learned {
+				cfg.Models[0].Drift.Threshold = sketch.ThresholdLearned
+			}
+			cfg.Models[0].Drift.Multivariate = tc.multivariate
+			files, err := Dashboards(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			queries, err := Queries(files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			has := func(metric string) bool {
+				return slices.ContainsFunc(queries, func(q Query) bool { return strings.Contains(q.Expr, metric+"{") })
+			}
+			if got := has("reckon_feature_drift_threshold"); got != tc.learned {
+				t.Errorf("reckon_feature_drift_threshold queried: %v, want %v", got, tc.learned)
+			}
+			if got := has("reckon_prediction_drift_threshold"); got != tc.learned {
+				t.Errorf("reckon_prediction_drift_threshold queried: %v, want %v", got, tc.learned)
+			}
+			if got := has("reckon_multivariate_drift"); got != tc.multivariate {
+				t.Errorf("reckon_multivariate_drift queried: %v, want %v", got, tc.multivariate)
+			}
+		})
 	}
 }
