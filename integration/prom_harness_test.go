@@ -181,14 +181,32 @@ func (p *promServer) query(expr string, at time.Time) ([]promSample, error) {
 	switch r.Data.ResultType {
 	case "vector":
 		var res []struct {
-			Metric map[string]string `json:"metric"`
-			Value  point             `json:"value"`
+			Metric    map[string]string `json:"metric"`
+			Value     point             `json:"value"`
+			Histogram point             `json:"histogram"` // a native histogram sample
 		}
 		if err := json.Unmarshal(r.Data.Result, &res); err != nil {
 			return nil, fmt.Errorf("query %s: %w", expr, err)
 		}
 		out := make([]promSample, 0, len(res))
 		for _, s := range res {
+			if s.Value[1] == nil && s.Histogram[1] != nil {
+				// A native histogram (Prometheus keeps only those of a
+				// histogram with native buckets when the feature is on):
+				// its observation count stands for its value.
+				var h struct {
+					Count string `json:"count"`
+				}
+				if err := json.Unmarshal(s.Histogram[1], &h); err != nil {
+					return nil, fmt.Errorf("query %s: histogram %s: %w", expr, s.Histogram[1], err)
+				}
+				f, err := strconv.ParseFloat(h.Count, 64)
+				if err != nil {
+					return nil, fmt.Errorf("query %s: histogram count %q: %w", expr, h.Count, err)
+				}
+				out = append(out, promSample{Metric: s.Metric, Value: f})
+				continue
+			}
 			f, err := parse(s.Value)
 			if err != nil {
 				return nil, fmt.Errorf("query %s: value %s: %w", expr, s.Value[1], err)
