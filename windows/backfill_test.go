@@ -1,6 +1,8 @@
 package windows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -332,6 +334,19 @@ func (b *backfill) measure() {
 	}
 }
 
+// digest is a hash of the results published, in order.
+func (b *backfill) digest() string {
+	h := sha256.New()
+	for _, r := range b.closed {
+		v, err := results.Marshal(r)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		h.Write(v)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
 // liveHeap is the heap in use after a collection.
 func liveHeap() uint64 {
 	runtime.GC()
@@ -355,7 +370,45 @@ func TestBackfillMemory(t *testing.T) {
 			o := backfillTraffic(n, span)
 			b := newBackfill(t, o, backfillConfig(t, o, ws...), 4, n)
 			b.run()
-			t.Logf("windows %v: %+v, %d windows closed", ws, b.stats, len(b.closed))
+			t.Logf("windows %v: %+v, %d windows closed, results %s", ws, b.stats, len(b.closed), b.digest())
 		})
+	}
+}
+
+// TestBackfillRetention reads a backfill whose outcomes are fetched weeks
+// of event time ahead of their predictions, through windows [6h, 30d]:
+// one pane is open per 6h of that lead, per model and partition. What they
+// cost must not outlive them: the partials kept for reuse stay within a
+// few per model (they were every pane harvested), and a pane that only
+// counts outcomes is a few KiB (it was 43 KiB, its performance histograms
+// included).
+func TestBackfillRetention(t *testing.T) {
+	const n, partitions, perModel = 40_000, 4, 8
+	o := backfillTraffic(n, 60*24*time.Hour)
+	cfg := backfillConfig(t, o, "6h", "30d")
+	b := newBackfill(t, o, cfg, partitions, n)
+	b.run()
+	models := len(cfg.Models)
+	if b.stats.PeakOpen < 10*models*partitions {
+		t.Fatalf("at most %d panes open at once: the outcomes did not run ahead, the test tests nothing", b.stats.PeakOpen)
+	}
+	// Each partition's panes, and the aggregations beyond what their
+	// windows hold.
+	if limit := (partitions+1)*models*perModel + b.stats.PeakWaiting; b.stats.PeakFree > limit {
+		t.Errorf("%d partials kept for reuse at once (%d panes open, %d waiting in windows), want at most %d",
+			b.stats.PeakFree, b.stats.PeakOpen, b.stats.PeakWaiting, limit)
+	}
+	l := b.set.Layout
+	var ps []*Partial
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 100 {
+		p := l.NewPartial(0)
+		p.Outcomes++
+		ps = append(ps, p)
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 100; per > 8<<10 {
+		t.Errorf("a pane of %d features counting one outcome takes %d bytes, want at most 8 KiB", len(l[0]), per)
 	}
 }
