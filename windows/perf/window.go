@@ -1,6 +1,9 @@
 package perf
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Layout of a Window's score statistics. They are fixed so that any two
 // Windows can be merged and every encoding is comparable.
@@ -353,6 +356,23 @@ func readHist(d *decoder, h *[NumScoreBins]uint64) (sum uint64, ok bool) {
 	return sum, ok
 }
 
+// fillHist reads into h what appendHist wrote at the start of b, which
+// readHist has checked, and returns the rest of b.
+func fillHist(b []byte, h *[NumScoreBins]uint64) []byte {
+	k, n := binary.Uvarint(b)
+	b = b[n:]
+	next := uint64(0)
+	for range k {
+		gap, n := binary.Uvarint(b)
+		b = b[n:]
+		c, n := binary.Uvarint(b)
+		b = b[n:]
+		h[next+gap] = c
+		next += gap + 1
+	}
+	return b
+}
+
 // UnmarshalBinary replaces w with the decoded window. On error, which is a
 // [*DecodeError], w is unchanged.
 func (w *Window) UnmarshalBinary(data []byte) error {
@@ -390,9 +410,7 @@ func (w *Window) UnmarshalBinary(data []byte) error {
 	}
 	if t.scored > 0 {
 		h := t.histogram()
-		d = newDecoder("Window", hists)
-		readHist(d, &h.neg)
-		readHist(d, &h.pos)
+		fillHist(fillHist(hists, &h.neg), &h.pos)
 	}
 	*w = t
 	return nil
