@@ -41,8 +41,12 @@ type Aggregator struct {
 	// at or before it has been emitted, so a partial for it is late.
 	closedThrough int64
 	// free holds, per model, partials that no window or reference holds
-	// any more, for DecodePartial to reuse.
+	// any more, for DecodePartial to reuse: at most maxFreePanes more than
+	// held, the partials the model's windows hold, which is about how many
+	// the next panes need (a window releases its panes as it folds them,
+	// as the next ones arrive).
 	free [][]*Partial
+	held []int
 }
 
 // openWindow is a window's panes: those before folded merged into acc (nil
@@ -66,7 +70,7 @@ func NewAggregator(lengths []time.Duration, layout Layout) *Aggregator {
 
 func newAggregator(lengths []int64, layout Layout) *Aggregator {
 	return &Aggregator{layout: layout, lengths: lengths, open: make(map[windowKey]*openWindow), closedThrough: Unset,
-		free: make([][]*Partial, len(layout))}
+		free: make([][]*Partial, len(layout)), held: make([]int, len(layout))}
 }
 
 // Add adds p, which the aggregator keeps (the caller must not reuse it),
@@ -96,6 +100,7 @@ func (a *Aggregator) Add(p *Partial) (bool, error) {
 		ow.dirty = true
 	}
 	p.holders += len(a.lengths)
+	a.held[p.Model]++
 	return true, nil
 }
 
@@ -127,7 +132,19 @@ func (a *Aggregator) Fold(frontier PaneKey) error {
 		}
 		ow.dirty = ow.dirty || len(ow.parts) != n
 	}
+	a.trimFree()
 	return nil
+}
+
+// trimFree drops the free partials beyond what the next panes need (see
+// Aggregator.free).
+func (a *Aggregator) trimFree() {
+	for m, f := range a.free {
+		if keep := a.held[m] + maxFreePanes; len(f) > keep {
+			clear(f[keep:])
+			a.free[m] = f[:keep]
+		}
+	}
 }
 
 // release drops one window's hold on parts (which it has merged) and
@@ -136,6 +153,7 @@ func (a *Aggregator) Fold(frontier PaneKey) error {
 func (a *Aggregator) release(parts []*Partial) {
 	for i, p := range parts {
 		if p.holders--; p.holders == 0 {
+			a.held[p.Model] = max(a.held[p.Model]-1, 0)
 			a.free[p.Model] = append(a.free[p.Model], p)
 		}
 		parts[i] = nil
@@ -180,6 +198,7 @@ func (a *Aggregator) Close(watermark int64, dst []*Result) ([]*Result, error) {
 		delete(a.open, k)
 		a.release(ow.parts)
 	}
+	a.trimFree()
 	slices.SortFunc(dst[n:], func(x, y *Result) int {
 		return cmp.Or(cmp.Compare(x.End, y.End), cmp.Compare(x.Model, y.Model), cmp.Compare(x.Window, y.Window))
 	})

@@ -165,3 +165,60 @@ func BenchmarkDecodePartial(b *testing.B) {
 		}
 	})
 }
+
+// TestPanesSteadyStateAllocs is a partition's per-event pane work in steady
+// state, as BenchmarkPanesGet with the rest of it: predictions and joined
+// outcomes added to 3 models' 5m panes, harvested a minute behind every
+// 10,000 events. Adding allocates nothing, and a new pane is a recycled
+// partial, with its sketches' memory and its score histograms: what
+// allocates is a few of the sketches' own structures per pane (about 8;
+// a partial made anew costs about 90 more).
+func TestPanesSteadyStateAllocs(t *testing.T) {
+	l := benchLayout()
+	ps := NewPanes(5*time.Minute, l)
+	rng := rand.New(rand.NewPCG(1, 2))
+	e := &event.Prediction{Num: make([]float64, 10), Cat: make([][]byte, 10), Missing: make([]bool, 10)}
+	cats := make([][]byte, 20)
+	for i := range cats {
+		cats[i] = []byte("value-" + strconv.Itoa(i))
+	}
+	const start = int64(1_767_225_600_000)
+	var harvest []*Partial
+	var i int64
+	msAt := func(i int64) int64 { return start + 5*i - (i*7919)%400 }
+	step := func() {
+		ms := msAt(i)
+		e.TimeMs = ms
+		e.Score = rng.Float64()
+		e.Predicted = e.Score > 0.5
+		for f, cat := range l[0] {
+			if cat {
+				e.Cat[f] = cats[rng.IntN(len(cats))]
+			} else {
+				e.Num[f] = float64(rng.IntN(100)) // exact mode throughout
+			}
+		}
+		p := ps.Get(int(i%3), ms)
+		p.AddPrediction(e, nil, false)
+		p.Perf.Add(e.Score, e.Predicted, rng.IntN(2) == 0)
+		i++
+		if i%10_000 == 0 {
+			harvest = ps.Harvest(start+5*i-60_000, harvest[:0])
+			ps.Release(harvest)
+		}
+	}
+	for range 400_000 { // steady state: partials recycled
+		step()
+	}
+	const n = 200_000
+	first := ps.Start(msAt(i))
+	a := testing.AllocsPerRun(1, func() {
+		for range n {
+			step()
+		}
+	})
+	panes := 3 * ((ps.Start(msAt(i-1))-first)/ps.length + 1)
+	if a > float64(20*panes) {
+		t.Errorf("%v allocations in %d events of steady state, %d panes opened: more than 20 per pane", a, n, panes)
+	}
+}

@@ -304,6 +304,7 @@ func (a *Aggregator) readOpenWindow(k windowKey, data []byte) (*openWindow, erro
 			return nil, fmt.Errorf("%w: a pane of model %d in a window of model %d", ErrCorrupt, p.Model, k.model)
 		}
 	}
+	a.held[k.model] += len(ow.parts)
 	return ow, nil
 }
 

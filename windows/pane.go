@@ -346,7 +346,11 @@ func mergeSorted(dst *Partial, parts []*Partial) error {
 
 // Panes are one partition worker's open panes, per model. The pane length
 // divides every configured window length, so each window is a union of
-// whole panes. Panes recycles partials to keep the hot path allocation-free.
+// whole panes. Panes recycles partials to keep the hot path allocation-free,
+// up to maxFreePanes per model: a backfill whose outcomes are read days
+// ahead of their predictions opens a pane per pane length of that lead, and
+// its free list would otherwise keep them all, histograms and sketches
+// grown, long after they were harvested.
 type Panes struct {
 	length int64
 	layout Layout
@@ -438,13 +442,25 @@ func (ps *Panes) whole(p *Partial) *Partial {
 	}
 	w.first, w.next = p.first, p.next
 	p.written = nil
-	ps.free[p.Model] = append(ps.free[p.Model], p)
+	ps.recycle(p)
 	return w
 }
 
 // Release returns harvested partials for reuse.
 func (ps *Panes) Release(parts []*Partial) {
 	for _, p := range parts {
+		ps.recycle(p)
+	}
+}
+
+// maxFreePanes bounds the partials Panes keeps for reuse, per model. A
+// partition in steady state harvests a pane or two per model at a time (a
+// pane and its checkpoint's half), and takes as many again.
+const maxFreePanes = 8
+
+// recycle keeps p for reuse, unless enough are kept already.
+func (ps *Panes) recycle(p *Partial) {
+	if len(ps.free[p.Model]) < maxFreePanes {
 		ps.free[p.Model] = append(ps.free[p.Model], p)
 	}
 }

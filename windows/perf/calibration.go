@@ -51,18 +51,20 @@ func CalibrationErrors(ref *Window) (raw, calibrated float64, ok bool) {
 		}
 		out(k-1, n)
 	}
+	h := ref.hist // not nil: ECE is defined, so scored > 0
 	for b := range NumScoreBins {
-		split(ref.neg[b], func(f int, c uint64) { fold[f][0][b] = c })
-		split(ref.pos[b], func(f int, c uint64) { fold[f][1][b] = c })
+		split(h.neg[b], func(f int, c uint64) { fold[f][0][b] = c })
+		split(h.pos[b], func(f int, c uint64) { fold[f][1][b] = c })
 	}
 	var bins [NumCalibrationBins]struct{ n, pos, sum float64 }
 	train := new(Window)
+	th := train.histogram()
 	for f := range k {
 		train.scored = 0
 		for b := range NumScoreBins {
-			train.neg[b] = ref.neg[b] - fold[f][0][b]
-			train.pos[b] = ref.pos[b] - fold[f][1][b]
-			train.scored += train.neg[b] + train.pos[b]
+			th.neg[b] = h.neg[b] - fold[f][0][b]
+			th.pos[b] = h.pos[b] - fold[f][1][b]
+			train.scored += th.neg[b] + th.pos[b]
 		}
 		cal, err := FitCalibrator(train)
 		if err != nil {

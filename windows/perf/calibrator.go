@@ -57,13 +57,14 @@ func FitCalibrator(ref *Window) (*Calibrator, error) {
 	// each bin as a block, then merge the top two while the earlier one has
 	// the strictly higher positive rate.
 	blocks := make([]block, 0, 64)
+	h := ref.hist // not nil: scored > 0
 	for b := range NumScoreBins {
-		n := ref.pos[b] + ref.neg[b]
+		n := h.pos[b] + h.neg[b]
 		if n == 0 {
 			continue
 		}
 		mid := (float64(b) + 0.5) / NumScoreBins
-		blocks = append(blocks, block{n: n, pos: ref.pos[b], xsum: float64(n) * mid})
+		blocks = append(blocks, block{n: n, pos: h.pos[b], xsum: float64(n) * mid})
 		for len(blocks) > 1 {
 			a, c := &blocks[len(blocks)-2], &blocks[len(blocks)-1]
 			if !rateGreater(a.pos, a.n, c.pos, c.n) {

@@ -127,8 +127,10 @@ func aucPlacements(pos, neg []float64) (auc, se, p, q float64, ok bool) {
 // (tied within a histogram bin, as the AUC itself counts them).
 func (w *Window) AUCStandardError() (float64, bool) {
 	pos, neg := make([]float64, NumScoreBins), make([]float64, NumScoreBins)
-	for b := range NumScoreBins {
-		pos[b], neg[b] = float64(w.pos[b]), float64(w.neg[b])
+	if h := w.hist; h != nil {
+		for b := range NumScoreBins {
+			pos[b], neg[b] = float64(h.pos[b]), float64(h.neg[b])
+		}
 	}
 	_, se, _, _, ok := aucPlacements(pos, neg)
 	return se, ok

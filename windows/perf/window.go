@@ -1,6 +1,9 @@
 package perf
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Layout of a Window's score statistics. They are fixed so that any two
 // Windows can be merged and every encoding is comparable.
@@ -26,9 +29,12 @@ type calBin struct {
 // Window accumulates the realised performance of a binary classifier over
 // one window from joined (score, predicted, label) triples.
 //
-// The zero Window is empty and ready to use. A Window is about 33 KiB (two
-// histograms of [NumScoreBins] uint64 counts); pass it by pointer. Its
-// binary encoding stores only the non-empty histogram bins.
+// The zero Window is empty and ready to use. A Window is about 400 bytes
+// until its first scored triple, then 33 KiB more (two histograms of
+// [NumScoreBins] uint64 counts, allocated then and kept by Reset): a window
+// pane that only counts outcomes (one read ahead of its predictions, say)
+// stays small. Its binary encoding stores only the non-empty histogram
+// bins.
 //
 // Every observation counts in the confusion matrix. The score statistics
 // (Brier, ECE, AUC) count only observations with a score: pass math.NaN()
@@ -42,8 +48,21 @@ type Window struct {
 	scored uint64 // triples with a non-NaN score
 	brier  sum128 // Σ (score − label)², exact
 	cal    [NumCalibrationBins]calBin
-	neg    [NumScoreBins]uint64 // score histogram of negative labels
-	pos    [NumScoreBins]uint64 // score histogram of positive labels
+	// hist is nil until the first scored triple: all zero.
+	hist *scoreHist
+}
+
+// scoreHist are the score histograms of negative and positive labels.
+type scoreHist struct {
+	neg, pos [NumScoreBins]uint64
+}
+
+// histogram returns w's histograms, allocating them if needed.
+func (w *Window) histogram() *scoreHist {
+	if w.hist == nil {
+		w.hist = new(scoreHist)
+	}
+	return w.hist
 }
 
 // NewWindow returns an empty Window. It is the same as new(Window).
@@ -87,11 +106,12 @@ func (w *Window) Add(score float64, predicted, label bool) {
 	cb.n++
 	cb.scores.add(s)
 	b := scoreBin(s)
+	h := w.histogram()
 	if label {
 		cb.positives++
-		w.pos[b]++
+		h.pos[b]++
 	} else {
-		w.neg[b]++
+		h.neg[b]++
 	}
 }
 
@@ -114,16 +134,27 @@ func (w *Window) Merge(other *Window) {
 		w.cal[i].positives += other.cal[i].positives
 		w.cal[i].scores.merge(other.cal[i].scores)
 	}
-	for i := range w.neg {
-		w.neg[i] += other.neg[i]
+	if other.scored == 0 {
+		return // its histograms are empty, or not there
 	}
-	for i := range w.pos {
-		w.pos[i] += other.pos[i]
+	h, o := w.histogram(), other.hist
+	for i := range h.neg {
+		h.neg[i] += o.neg[i]
+	}
+	for i := range h.pos {
+		h.pos[i] += o.pos[i]
 	}
 }
 
-// Reset empties w for reuse.
-func (w *Window) Reset() { *w = Window{} }
+// Reset empties w for reuse, keeping its histograms' memory.
+func (w *Window) Reset() {
+	h := w.hist
+	*w = Window{}
+	if h != nil {
+		*h = scoreHist{}
+		w.hist = h
+	}
+}
 
 // Count returns the number of triples added.
 func (w *Window) Count() uint64 { return w.conf.Total() }
@@ -200,9 +231,13 @@ func (w *Window) ECE() (v float64, ok bool) {
 // decimals, or saturated at 0 or 1) incur no error at all, because the exact
 // AUC counts them as one half too.
 func (w *Window) AUC() (v float64, ok bool) {
+	h := w.hist
+	if h == nil {
+		return 0, false
+	}
 	var num, below, p, n float64
-	for b := range w.pos {
-		pb, nb := float64(w.pos[b]), float64(w.neg[b])
+	for b := range h.pos {
+		pb, nb := float64(h.pos[b]), float64(h.neg[b])
 		num += float64(pb * (2*below + nb)) // 2 × (pairs above + ½ pairs tied)
 		below += nb
 		p += pb
@@ -217,9 +252,13 @@ func (w *Window) AUC() (v float64, ok bool) {
 // AUCErrorBound returns the bound Σ_b P_b·N_b / (2·P·N) on |AUC() − exact
 // AUC| for the data in w (see [Window.AUC]), or 0 when AUC is undefined.
 func (w *Window) AUCErrorBound() float64 {
+	h := w.hist
+	if h == nil {
+		return 0
+	}
 	var same, p, n float64
-	for b := range w.pos {
-		pb, nb := float64(w.pos[b]), float64(w.neg[b])
+	for b := range h.pos {
+		pb, nb := float64(h.pos[b]), float64(h.neg[b])
 		same += float64(pb * nb)
 		p += pb
 		n += nb
@@ -252,10 +291,17 @@ func (w *Window) AppendBinary(b []byte) ([]byte, error) {
 		e.uvarint(w.cal[i].positives)
 		e.sum(w.cal[i].scores)
 	}
-	appendHist(&e, &w.neg)
-	appendHist(&e, &w.pos)
+	h := w.hist
+	if h == nil {
+		h = &emptyHist
+	}
+	appendHist(&e, &h.neg)
+	appendHist(&e, &h.pos)
 	return e.b, nil
 }
+
+// emptyHist stands for a Window's histograms not allocated.
+var emptyHist scoreHist
 
 // appendHist writes the number of non-empty bins, then for each the gap
 // from the previous non-empty bin (index − previous − 1) and the count.
@@ -277,27 +323,54 @@ func appendHist(e *encoder, h *[NumScoreBins]uint64) {
 	}
 }
 
-func readHist(d *decoder, h *[NumScoreBins]uint64) {
+// readHist reads what appendHist wrote into h (nil: it only reads) and
+// returns the sum of the counts, with ok false if it overflows.
+func readHist(d *decoder, h *[NumScoreBins]uint64) (sum uint64, ok bool) {
 	k := d.Uvarint()
 	if k > NumScoreBins {
 		d.fail(ErrCorrupt, "%d non-empty bins > %d", k, NumScoreBins)
-		return
+		return 0, true
 	}
 	next := uint64(0)
+	ok = true
 	for range k {
 		gap := d.Uvarint()
 		c := d.Uvarint()
 		if d.Err() != nil {
-			return
+			return 0, true
 		}
 		if gap >= NumScoreBins-next || c == 0 { // also guards next+gap overflow
 			d.fail(ErrCorrupt, "bad histogram bin %d+%d count %d", next, gap, c)
-			return
+			return 0, true
 		}
 		i := next + gap
-		h[i] = c
+		if h != nil {
+			h[i] = c
+		}
+		var in bool
+		if sum, in = addAll(sum, c); !in {
+			ok = false
+		}
 		next = i + 1
 	}
+	return sum, ok
+}
+
+// fillHist reads into h what appendHist wrote at the start of b, which
+// readHist has checked, and returns the rest of b.
+func fillHist(b []byte, h *[NumScoreBins]uint64) []byte {
+	k, n := binary.Uvarint(b)
+	b = b[n:]
+	next := uint64(0)
+	for range k {
+		gap, n := binary.Uvarint(b)
+		b = b[n:]
+		c, n := binary.Uvarint(b)
+		b = b[n:]
+		h[next+gap] = c
+		next += gap + 1
+	}
+	return b
 }
 
 // UnmarshalBinary replaces w with the decoded window. On error, which is a
@@ -319,22 +392,37 @@ func (w *Window) UnmarshalBinary(data []byte) error {
 		t.cal[i].positives = d.Uvarint()
 		t.cal[i].scores = d.sum()
 	}
-	readHist(d, &t.neg)
-	readHist(d, &t.pos)
+	// The histograms are read twice: checked first, then, once w may
+	// change, into w's own (allocated only when not empty).
+	hists := d.Rest()
+	histNeg, okNeg := readHist(d, nil)
+	histPos, okPos := readHist(d, nil)
 	if err := d.End(); err != nil {
 		return err
 	}
-	if reason := t.check(); reason != "" {
+	if reason := t.check(histNeg, histPos, okNeg && okPos); reason != "" {
 		d.fail(ErrCorrupt, "%s", reason)
 		return d.Err()
+	}
+	if h := w.hist; h != nil {
+		*h = scoreHist{}
+		t.hist = h
+	}
+	if t.scored > 0 {
+		h := t.histogram()
+		fillHist(fillHist(hists, &h.neg), &h.pos)
 	}
 	*w = t
 	return nil
 }
 
-// check verifies the invariants that tie a Window's parts together, and
-// returns what is violated or "".
-func (w *Window) check() string {
+// check verifies the invariants that tie a Window's parts together, given
+// the sums of its histograms (ok false: they overflow), and returns what is
+// violated or "".
+func (w *Window) check(histNeg, histPos uint64, ok bool) string {
+	if !ok {
+		return "histogram counts overflow"
+	}
 	total, ok := addAll(w.conf.TP, w.conf.FP, w.conf.TN, w.conf.FN)
 	if !ok {
 		return "confusion counts overflow"
@@ -345,7 +433,7 @@ func (w *Window) check() string {
 	if !w.brier.lessEqCount(w.scored) {
 		return "Brier sum exceeds scored count"
 	}
-	var calN, calPos, histPos, histNeg uint64
+	var calN, calPos uint64
 	for _, c := range w.cal {
 		if c.positives > c.n || !c.scores.lessEqCount(c.n) {
 			return "calibration bin sums exceed its count"
@@ -354,14 +442,6 @@ func (w *Window) check() string {
 			return "calibration counts overflow"
 		}
 		calPos += c.positives // ≤ calN, cannot overflow
-	}
-	for i := range w.pos {
-		if histPos, ok = addAll(histPos, w.pos[i]); !ok {
-			return "histogram counts overflow"
-		}
-		if histNeg, ok = addAll(histNeg, w.neg[i]); !ok {
-			return "histogram counts overflow"
-		}
 	}
 	if calN != w.scored || calPos != histPos {
 		return "calibration bins disagree with scored count"

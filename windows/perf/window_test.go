@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"testing"
@@ -331,5 +332,65 @@ func TestWindowReset(t *testing.T) {
 	}
 	if got, _ := w.MarshalBinary(); !bytes.Equal(got, mustMarshal(t, new(Window))) {
 		t.Fatal("Reset window encodes differently from a new one")
+	}
+}
+
+// allocated is the bytes f allocates.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestWindowMemory: a window holds its 32 KiB of score histograms only once
+// it has a scored triple (a pane that only counts outcomes, or joins
+// without scores, stays small), keeps them through Reset so that a
+// recycled window's Add allocates nothing, and decodes into them.
+func TestWindowMemory(t *testing.T) {
+	const n = 100
+	ws := make([]*Window, n)
+	if b := allocated(func() {
+		for i := range ws {
+			ws[i] = NewWindow()
+			ws[i].Add(math.NaN(), i%2 == 0, i%3 == 0)
+		}
+	}); b > n*1024 {
+		t.Errorf("%d windows without a scored triple take %d bytes, want at most 1 KiB each", n, b)
+	}
+	if b := allocated(func() { ws[0].Add(0.3, false, true) }); b < 2*NumScoreBins*8 {
+		t.Errorf("the first scored triple allocated %d bytes: where are the histograms?", b)
+	}
+
+	full := windowOf([]triple{{0.1, false, false}, {0.9, true, true}, {0.5, true, false}})
+	full.Reset()
+	if a := testing.AllocsPerRun(100, func() { full.Add(0.7, true, true) }); a != 0 {
+		t.Errorf("Add after Reset allocates %v times", a)
+	}
+	// Decoding into a window that has histograms: the same as into a new
+	// one, for an empty and a full encoding, and nothing changes on error.
+	for _, src := range []*Window{new(Window), windowOf([]triple{{0.2, true, false}, {0.8, true, true}})} {
+		data := mustMarshal(t, src)
+		if err := full.UnmarshalBinary(data); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustMarshal(t, full); !bytes.Equal(got, data) {
+			t.Errorf("decoded into a used window, %d scored: encodes differently", src.Scored())
+		}
+		a1, ok1 := full.AUC()
+		a2, ok2 := src.AUC()
+		if a1 != a2 || ok1 != ok2 {
+			t.Errorf("decoded into a used window, %d scored: AUC %v %v, want %v %v", src.Scored(), a1, ok1, a2, ok2)
+		}
+	}
+	before := mustMarshal(t, full)
+	bad := bytes.Clone(before)
+	bad[5+4]++ // scored disagrees with the histograms
+	if err := full.UnmarshalBinary(bad); err == nil {
+		t.Fatal("inconsistent window accepted")
+	}
+	if !bytes.Equal(mustMarshal(t, full), before) {
+		t.Error("receiver with histograms changed on error")
 	}
 }
