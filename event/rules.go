@@ -120,7 +120,12 @@ func (r *Rules) prediction(mi int, f *Fields, p *Prediction, needScore bool) (sc
 		p.LatencySeconds = lat / 1000
 	}
 
-	p.Score, p.Predicted, p.Value, p.Class, p.HasScores = math.NaN(), false, math.NaN(), -1, false
+	p.Score, p.Predicted, p.Value, p.Class, p.ClassName, p.HasScores = math.NaN(), false, math.NaN(), -1, nil, false
+	p.Kind = m.Kind
+	if cap(p.Scores) < len(m.Classes) {
+		p.Scores = make([]float64, len(m.Classes)) // a Prediction not made by NewPrediction
+	}
+	p.Scores = p.Scores[:len(m.Classes)]
 	p.Violations = p.Violations[:0]
 	switch m.Kind {
 	case KindRegression:
@@ -231,6 +236,7 @@ func multiclassPrediction(m *model, f *Fields, p *Prediction, needScore bool) (s
 		return false, wrongType(FieldPredicted, "a class (a string)", pv)
 	default:
 		scored = true
+		p.ClassName = pv.Str
 		if c, ok := m.classes[string(pv.Str)]; ok {
 			p.Class = c
 		} else {
@@ -244,10 +250,7 @@ func multiclassPrediction(m *model, f *Fields, p *Prediction, needScore bool) (s
 	case sv.Type != TypeObject:
 		return false, wrongType(FieldScores, "an object of class probabilities", sv)
 	}
-	if cap(p.Scores) < len(m.Classes) {
-		p.Scores = make([]float64, len(m.Classes)) // a Prediction not made by NewPrediction
-	}
-	scores := p.Scores[:len(m.Classes)]
+	scores := p.Scores
 	for i := range scores {
 		scores[i] = math.NaN() // not yet seen: the first of a duplicated class wins
 	}
@@ -393,8 +396,9 @@ func (r *Rules) Outcome(f *Fields, out *Outcome) error {
 	if out.ID, out.Model, out.TimeMs, err = r.identity(f); err != nil {
 		return err
 	}
-	out.Label, out.Value, out.Class, out.NewClass = false, math.NaN(), -1, false
+	out.Label, out.Value, out.Class, out.ClassName, out.NewClass = false, math.NaN(), -1, nil, false
 	m := &r.schema.models[out.Model]
+	out.Kind = m.Kind
 	lv := f.Get(FieldLabel)
 	if lv.IsNull() {
 		return &DecodeError{Reason: ReasonMissingField, Field: FieldLabel.String(), Detail: "required"}
@@ -406,6 +410,7 @@ func (r *Rules) Outcome(f *Fields, out *Outcome) error {
 	case KindMulticlass:
 		out.Class, err = r.ClassLabel(out.Model, lv)
 		out.NewClass = err == nil && out.Class < 0
+		out.ClassName = lv.Str
 		return err
 	}
 	label, _, err := r.Label(out.Model, lv)

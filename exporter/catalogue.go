@@ -272,6 +272,9 @@ var perWindow = []Metric{
 	{Name: "reckon_window_confusion", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "outcome"},
 		Help: "Confusion counts of the outcomes joined in the most recently closed window (by outcome time).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
+			if r.Regression != nil || r.Multiclass != nil {
+				return // a binary model's cells (a multiclass model's matrix is in the record)
+			}
 			c := r.Confusion
 			for _, cell := range [...]struct {
 				name string
@@ -290,7 +293,7 @@ var perWindow = []Metric{
 		Help:   "TP / (TP + FP) over the outcomes joined in the most recently closed window.",
 		window: rate(func(r *results.Record) *float64 { return r.Rates.Precision })},
 	{Name: "reckon_accuracy", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
-		Help:   "(TP + TN) / all, over the outcomes joined in the most recently closed window.",
+		Help:   "Share of the outcomes joined in the most recently closed window whose predicted class was right: (TP + TN) / all for a binary model, the confusion matrix's diagonal for a multiclass one.",
 		window: rate(func(r *results.Record) *float64 { return r.Rates.Accuracy })},
 	{Name: "reckon_roc_auc", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
 		Help:   "ROC AUC of the scores of the outcomes joined in the most recently closed window.",
@@ -302,10 +305,71 @@ var perWindow = []Metric{
 		Help:   "Expected calibration error (10 equal-width bins) over the most recently closed window.",
 		window: rate(func(r *results.Record) *float64 { return r.Rates.ECE })},
 	{Name: "reckon_f1", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "average"},
-		Help: "F1 score over the outcomes joined in the most recently closed window: 2TP / (2TP + FP + FN) of the positive class (average=binary).",
+		Help: "F1 score over the outcomes joined in the most recently closed window: 2TP / (2TP + FP + FN) of the positive class (average=binary); for a multiclass model the mean of the classes' one-vs-rest F1 (average=macro) and their mean weighted by support (average=weighted).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			if r.Rates.F1 != nil {
 				emit(*r.Rates.F1, r.Model, r.Window, "binary")
+			}
+			if m := r.Multiclass; m != nil {
+				if m.F1Macro != nil {
+					emit(*m.F1Macro, r.Model, r.Window, "macro")
+				}
+				if m.F1Weighted != nil {
+					emit(*m.F1Weighted, r.Model, r.Window, "weighted")
+				}
+			}
+		}},
+	{Name: "reckon_class_rate", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "class", "rate"},
+		Help: "One-vs-rest rate of a multiclass model's declared class (rate = precision, recall, fpr) over the outcomes joined in the most recently closed window.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if m := r.Multiclass; m != nil {
+				emitClassRates(m.PerClass, r, emit)
+			}
+		}},
+	{Name: "reckon_estimated_class_rate", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "class", "rate"},
+		Help: "One-vs-rest rate of a multiclass model's declared class (rate = precision, recall, fpr) estimated from the class scores of the predictions in the most recently closed window, before labels (CBPE).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if m := r.Multiclass; m != nil {
+				emitClassRates(m.Estimated, r, emit)
+			}
+		}},
+	{Name: "reckon_regression_error", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "stat"},
+		Help: "Error of a regression model over the outcomes joined in the most recently closed window: stat = mae, rmse, mape (a ratio, over non-zero labels) or bias (mean of predicted − label).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			g := r.Regression
+			if g == nil {
+				return
+			}
+			for _, st := range [...]struct {
+				name string
+				v    *float64
+			}{{"mae", g.MAE}, {"rmse", g.RMSE}, {"mape", g.MAPE}, {"bias", g.Bias}} {
+				if st.v != nil {
+					emit(*st.v, r.Model, r.Window, st.name)
+				}
+			}
+		}},
+	{Name: "reckon_regression_residual_quantile", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "quantile"},
+		Help: "Quantile of a regression model's residuals (predicted − label) over the outcomes joined in the most recently closed window (t-digest).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if g := r.Regression; g != nil {
+				for q, v := range g.ResidualQuantiles {
+					emit(v, r.Model, r.Window, q)
+				}
+			}
+		}},
+	{Name: "reckon_label_drift", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "method"},
+		Help: "Drift statistic of a regression or multiclass model's labels (by outcome time) in the most recently closed window against the reference.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			var d map[string]float64
+			switch {
+			case r.Regression != nil:
+				d = r.Regression.LabelDrift
+			case r.Multiclass != nil:
+				d = r.Multiclass.LabelDrift
+			}
+			for method, v := range d {
+				emit(v, r.Model, r.Window, method)
 			}
 		}},
 	{Name: "reckon_estimated_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
@@ -349,7 +413,7 @@ var perWindow = []Metric{
 		Help:   "Share of the model's features that drifted in the most recently closed window.",
 		window: rate(func(r *results.Record) *float64 { return r.DatasetDriftShare })},
 	{Name: "reckon_prediction_drift", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "method"},
-		Help: "Drift statistic of the score distribution in the most recently closed window against the reference.",
+		Help: "Drift statistic of the predictions in the most recently closed window against the reference: a binary model's scores, a regression model's values, a multiclass model's predicted classes.",
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			for method, v := range r.PredictionDrift {
 				emit(v, r.Model, r.Window, method)
@@ -390,6 +454,20 @@ func rate(field func(*results.Record) *float64) windowFunc {
 	return func(r *results.Record, emit func(float64, ...string)) {
 		if v := field(r); v != nil {
 			emit(*v, r.Model, r.Window)
+		}
+	}
+}
+
+// emitClassRates emits each class's precision, recall and fpr.
+func emitClassRates(rates map[string]results.ClassRates, r *results.Record, emit func(float64, ...string)) {
+	for class, cr := range rates {
+		for _, x := range [...]struct {
+			name string
+			v    *float64
+		}{{"precision", cr.Precision}, {"recall", cr.Recall}, {"fpr", cr.FPR}} {
+			if x.v != nil {
+				emit(*x.v, r.Model, r.Window, class, x.name)
+			}
 		}
 	}
 }

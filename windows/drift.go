@@ -23,6 +23,8 @@ type Reference struct {
 	// (nil for categorical ones), and of the score; set on completion.
 	Edges      [][]float64
 	ScoreEdges []float64
+	// LabelEdges are those of a regression model's labels (nil without).
+	LabelEdges []float64
 	// Calibrator maps scores to probabilities for estimation: isotonic,
 	// fitted on the reference's joined outcomes; nil (identity) without.
 	Calibrator *perf.Calibrator
@@ -57,6 +59,10 @@ func (p *Partial) SetCompression(delta float64) {
 		if err := n.SetCompression(delta); err != nil {
 			panic(err)
 		}
+	}
+	p.compression = delta
+	if p.Reg != nil {
+		p.Reg.setCompression(delta)
 	}
 }
 
@@ -112,6 +118,9 @@ func (r *Reference) Finish() {
 		}
 	}
 	r.ScoreEdges = sketch.QuantileEdges(r.Score, ReferenceBins)
+	if r.Reg != nil {
+		r.LabelEdges = sketch.QuantileEdges(r.Reg.Labels, ReferenceBins)
+	}
 	if c, err := perf.FitCalibrator(&r.Perf); err == nil {
 		r.Calibrator = c
 	}
@@ -137,7 +146,12 @@ type FeatureDrift struct {
 // DriftReport compares one closed window of a model with its reference.
 type DriftReport struct {
 	Features []FeatureDrift
-	Score    FeatureDrift // prediction drift
+	// Score is the prediction drift: of a binary model's scores, a
+	// regression model's values, a multiclass model's predicted classes.
+	Score FeatureDrift
+	// Label is a regression or multiclass model's label drift (nil for a
+	// binary model, or when the reference has no labels).
+	Label *FeatureDrift
 	// Share of the decided features that drifted, and the dataset verdict.
 	Share        float64
 	ShareOK      bool
@@ -165,7 +179,20 @@ func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scorePar
 		}
 		rep.Features[i] = fd
 	}
-	rep.Score = numericDrift(ref.Score, cur.Score, ref.ScoreEdges, scoreParams)
+	switch {
+	case ref.Multi != nil && cur.Multi != nil:
+		rep.Score = categoricalDrift(ref.Multi.Predicted, cur.Multi.Predicted, scoreParams)
+		l := categoricalDrift(ref.Multi.Labels, cur.Multi.Labels, scoreParams)
+		rep.Label = &l
+	case ref.Multi != nil || cur.Multi != nil:
+		// A multiclass model with nothing predicted on one side: no drift.
+	default:
+		rep.Score = numericDrift(ref.Score, cur.Score, ref.ScoreEdges, scoreParams)
+	}
+	if ref.Reg != nil && cur.Reg != nil {
+		l := numericDrift(ref.Reg.Labels, cur.Reg.Labels, ref.LabelEdges, scoreParams)
+		rep.Label = &l
+	}
 	if decided > 0 {
 		share := sketch.DefaultDriftParams().DatasetShare
 		if len(params) > 0 && params[0].DatasetShare > 0 {

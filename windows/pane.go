@@ -44,6 +44,15 @@ type Partial struct {
 	Features []FeatureSketch
 	Score    *sketch.Numeric
 
+	// Reg and Multi are a regression or multiclass model's own figures
+	// (kinds.go), nil for a binary model and until first needed. A
+	// regression model's predicted values go to Score.
+	Reg   *RegressionPart
+	Multi *MulticlassPart
+	// compression is what SetCompression set (0: the default), for the
+	// parts made later.
+	compression float64
+
 	// Joined is the pane's joined error stream, by outcome time, for the
 	// concept-drift detectors. Detectors cannot be merged and depend on
 	// order, so each model's stream travels with its panes to the member
@@ -136,6 +145,9 @@ func (p *Partial) AddPrediction(e *event.Prediction, cal *perf.Calibrator, defer
 		}
 		p.Score.Add(e.Score)
 	}
+	if e.Kind != event.KindBinary {
+		p.addKind(e)
+	}
 	for i, f := range p.Features {
 		switch {
 		case e.Missing[i] && f.Num != nil:
@@ -187,6 +199,11 @@ func (p *Partial) Merge(o *Partial) error {
 	if err := p.Score.Merge(o.Score); err != nil {
 		return fmt.Errorf("score: %w", err)
 	}
+	if o.Reg != nil || o.Multi != nil {
+		if err := p.mergeKind(o); err != nil {
+			return err
+		}
+	}
 	for i, f := range o.Features {
 		var err error
 		if f.Num != nil {
@@ -216,6 +233,7 @@ func (p *Partial) clear() {
 	p.Score.Reset()
 	p.Joined = p.Joined[:0]
 	p.Deferred = p.Deferred[:0]
+	p.clearKind()
 	for _, f := range p.Features {
 		if f.Num != nil {
 			f.Num.Reset()

@@ -32,6 +32,10 @@ type Settings struct {
 	// Features their declared features' names.
 	Models   []string
 	Features [][]string
+	// Kinds are the models' kinds, and Classes a multiclass model's
+	// classes (nil for the others).
+	Kinds   []config.ModelKind
+	Classes [][]string
 
 	// Stream references' event-time ranges per model (nil: none or a
 	// file), and the loaded reference files (nil: none or a range).
@@ -74,6 +78,8 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 	for i := range cfg.Models {
 		mc := &cfg.Models[i]
 		s.Models = append(s.Models, mc.Name)
+		s.Kinds = append(s.Kinds, mc.Kind)
+		s.Classes = append(s.Classes, mc.Classes)
 		var names []string
 		var params []sketch.DriftParams
 		for fi, f := range mc.Features {

@@ -216,6 +216,9 @@ func (e *ClassEstimate) Init(k int) {
 // Reset empties e, keeping its classes.
 func (e *ClassEstimate) Reset() { e.Init(e.k) }
 
+// Classes is K.
+func (e *ClassEstimate) Classes() int { return e.k }
+
 // Add records one prediction of class predicted with probabilities scores
 // (nil: none). It does not allocate.
 func (e *ClassEstimate) Add(predicted int, scores []float64) {
