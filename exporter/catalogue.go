@@ -196,7 +196,7 @@ var live = [numIDs]Metric{
 		Help:   "Outcome event time minus prediction event time, for joined pairs.",
 		Labels: lModel, Buckets: LabelDelayBuckets},
 	Confusion: {Name: "reckon_confusion_total", Kind: Counter,
-		Help:   "Joined predictions by confusion-matrix cell, counted at join time.",
+		Help:   "Joined predictions of a binary model by confusion-matrix cell, counted at join time.",
 		Labels: []string{"model", "outcome"}},
 	WindowsClosed: {Name: "reckon_windows_closed_total", Kind: Counter,
 		Help:   "Windows closed and published to the results topic.",
@@ -208,7 +208,7 @@ var live = [numIDs]Metric{
 		Help:   "Changes detected by a concept-drift detector on the joined error stream.",
 		Labels: lModelDetector},
 	SchemaViolations: {Name: "reckon_schema_violations_total", Kind: Counter,
-		Help:   "Feature values that do not match the declared schema, by kind (missing, type, range, unknown_feature, new_category).",
+		Help:   "Feature values that do not match the declared schema, by kind (missing, type, range, unknown_feature, new_category); a multiclass model's undeclared classes are new_category violations of the features _predicted and _label.",
 		Labels: []string{"model", "feature", "kind"}},
 	RecordsConsumed: {Name: "reckon_records_consumed_total", Kind: Counter,
 		Help:   "Records read from an input topic, dead letters included.",
@@ -270,7 +270,7 @@ var perWindow = []Metric{
 			emit(float64(r.End.UnixMilli())/1000, r.Model, r.Window)
 		}},
 	{Name: "reckon_window_confusion", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "outcome"},
-		Help: "Confusion counts of the outcomes joined in the most recently closed window (by outcome time).",
+		Help: "Confusion counts of a binary model's outcomes joined in the most recently closed window (by outcome time); a multiclass model's matrix is in the results record.",
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			if r.Regression != nil || r.Multiclass != nil {
 				return // a binary model's cells (a multiclass model's matrix is in the record)
