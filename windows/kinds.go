@@ -5,6 +5,7 @@ import (
 
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
+	"github.com/reckonhq/reckon/internal/wire"
 	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows/perf"
 )
@@ -174,3 +175,26 @@ const (
 
 type binaryAppender interface{ AppendBinary([]byte) ([]byte, error) }
 type binaryUnmarshaler interface{ UnmarshalBinary([]byte) error }
+
+// AppendKind appends p's regression or multiclass part (nothing when it
+// has none), for a reference profile file: decode it with ReadKind.
+func (p *Partial) AppendKind(b []byte) ([]byte, error) {
+	if p.Reg == nil && p.Multi == nil {
+		return b, nil
+	}
+	return p.appendKind(b)
+}
+
+// ReadKind sets p's regression or multiclass part from what AppendKind
+// wrote (none when data is empty).
+func (p *Partial) ReadKind(data []byte) error {
+	p.Reg, p.Multi = nil, nil
+	if len(data) == 0 {
+		return nil
+	}
+	r := wire.NewReader(data, wire.Corrupt(ErrCorrupt))
+	if err := p.readKind(r); err != nil {
+		return err
+	}
+	return r.End()
+}
