@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/reckonhq/reckon/config"
 )
 
 // Options shape the traffic. Start from Fraud or Bench.
@@ -85,6 +87,20 @@ type Model struct {
 	// Threshold decides the records' "predicted" (score ≥ Threshold), and
 	// Config declares it.
 	Threshold float64
+	// Kind is the model's kind (binary when zero). A regression model
+	// predicts value = Bias + Σ Weight·signal and its label is value +
+	// Noise·N(0,1), plus Drift.Lift·Scale after the drift for a
+	// prediction with a Novel category. A multiclass model of Classes
+	// draws its class probabilities as the softmax of logits Noise·N(0,1)
+	// plus, for class c of K, (Σ Weight·signal)·(c − (K−1)/2) and Bias
+	// for the first class; it predicts the likeliest and its label is
+	// drawn from them (calibrated), except that after the drift a
+	// prediction with a Novel category is labelled the last class with
+	// probability Drift.Lift.
+	Kind    config.ModelKind
+	Classes []string
+	// Scale is a regression model's unit of Drift.Lift.
+	Scale float64
 }
 
 // Feature declares a feature of a simulated model.
@@ -190,6 +206,39 @@ func Fraud() Options {
 	}
 }
 
+// Demo is Fraud with a model of each other kind beside the fraud model, at
+// three times its event rate (each model gets Fraud's): eta, a regression
+// model of a delivery time in minutes whose labels run 10 minutes late
+// after the drift for the undeclared city, and intent, a multiclass model
+// of support requests routed to billing, shipping, returns or other, whose
+// requests from the undeclared channel after the drift turn out "other"
+// with probability 0.25 (Drift.Lift) whatever it predicted. `reckon demo` and `reckon simulate` play
+// it.
+func Demo() Options {
+	o := Fraud()
+	o.EventRate *= 3
+	o.Models = append(o.Models, Model{
+		Name: "eta",
+		Kind: config.KindRegression,
+		Features: []Feature{
+			{Name: "distance_km", Kind: Amount, Weight: 6},
+			{Name: "items", Kind: Count, Weight: 2},
+			{Name: "city", Kind: Category, Categories: countries[:5:5], Novel: countries[10:11:11]},
+		},
+		Bias: 25, Noise: 3, Scale: 40,
+	}, Model{
+		Name:    "intent",
+		Kind:    config.KindMulticlass,
+		Classes: []string{"billing", "shipping", "returns", "other"},
+		Features: []Feature{
+			{Name: "tenure_days", Kind: Tenure, Weight: 1.5},
+			{Name: "channel", Kind: Category, Categories: channels, Novel: countries[10:11:11]},
+		},
+		Bias: 0.5, Noise: 0.8,
+	})
+	return o
+}
+
 // Bench is the traffic of `reckon bench`: Fleet(3, 10), outcomes for half
 // of the predictions after a minute on average, 1% errors, 1% missing
 // values, 1% of countries undeclared, one prediction in ten of a canary
@@ -291,6 +340,9 @@ func (o *Options) Validate() error {
 			bad("model %q: features must be at least 1, got %d", m.Name, len(m.Features))
 		}
 		share("model "+strconv.Quote(m.Name)+": threshold", m.Threshold)
+		if m.Kind == config.KindMulticlass && len(m.Classes) < 2 {
+			bad("model %q: a multiclass model needs at least 2 classes, got %d", m.Name, len(m.Classes))
+		}
 		fnames := map[string]bool{}
 		for _, f := range m.Features {
 			if f.Name == "" || fnames[f.Name] {
