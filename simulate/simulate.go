@@ -19,6 +19,7 @@ package simulate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -307,6 +308,28 @@ func Fleet(models, features int) []Model {
 	for i := range ms {
 		ms[i] = Model{Name: ModelName(i), Features: fs, Bias: -2, Noise: 1.2, Threshold: 0.5}
 	}
+	return ms
+}
+
+// FleetKinds returns three models of Fleet's features, one of each kind:
+// model-0 binary as Fleet's, model-1 regression (its value the sum of its
+// numeric features' signals around 100, its label that plus noise),
+// model-2 multiclass of four classes (the softmax of noisy logits), for
+// `reckon bench --kinds`.
+func FleetKinds(features int) []Model {
+	ms := Fleet(3, features)
+	if ms == nil {
+		return nil
+	}
+	reg := slices.Clone(ms[1].Features)
+	for i := range reg {
+		if reg[i].Kind.Numeric() {
+			reg[i].Weight = 10
+		}
+	}
+	ms[1] = Model{Name: ModelName(1), Kind: config.KindRegression, Features: reg, Bias: 100, Noise: 5, Scale: 10}
+	ms[2] = Model{Name: ModelName(2), Kind: config.KindMulticlass, Features: ms[2].Features, Bias: 0.3, Noise: 1.2,
+		Classes: []string{"a", "b", "c", "d"}}
 	return ms
 }
 

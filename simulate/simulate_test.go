@@ -31,7 +31,9 @@ func TestRecordsDecode(t *testing.T) {
 		o.Models = Fleet(3, nf)
 		cases = append(cases, tc{fmt.Sprintf("bench/%d features", nf), o})
 	}
-	cases = append(cases, tc{"fraud", Fraud()}, tc{"demo", Demo()})
+	kinds := Bench()
+	kinds.Models = FleetKinds(10)
+	cases = append(cases, tc{"fraud", Fraud()}, tc{"demo", Demo()}, tc{"bench kinds", kinds})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := Config(c.o, true)
