@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reckonhq/reckon/config"
+	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/internal/shapes"
 	"github.com/reckonhq/reckon/results"
 )
@@ -510,5 +511,57 @@ func TestKindPartsRoundTrip(t *testing.T) {
 	}
 	if e := reg.Reg.Perf.Error(); reg.Reg.Perf.Count() != 50 || math.IsNaN(e.MAE) {
 		t.Errorf("regression part %+v", e)
+	}
+}
+
+// TestPartitionCountsKinds checks a partition's live counts for the new
+// kinds: undeclared classes count as new_category violations of
+// _predicted and _label (the rows after the features'), joins count, and
+// no confusion cell moves (those are a binary model's).
+func TestPartitionCountsKinds(t *testing.T) {
+	cfg, err := config.Parse("k.yaml", []byte(kindsConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := NewSettings(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.SetTopology(1, []int32{0, 0})
+	p := NewPartition(set, NewCalibrations(set), 0, time.Unix(1_000_000, 0), openStore(t, set))
+	d := event.NewDecoder(event.SchemaFromConfig(cfg), 0)
+	pr := d.NewPrediction()
+	var out event.Outcome
+	ms := kindsStart + 1000
+	for i, rec := range []string{
+		`{"prediction_id":"1","model":"intent","timestamp":%d,"predicted":"zzz","features":{"x":1}}`,
+		`{"prediction_id":"2","model":"intent","timestamp":%d,"predicted":"a","features":{"x":1}}`,
+		`{"prediction_id":"3","model":"eta","timestamp":%d,"value":4.5,"features":{"x":1}}`,
+	} {
+		if err := d.DecodePrediction([]byte(fmt.Sprintf(rec, ms+int64(i))), pr); err != nil {
+			t.Fatal(err)
+		}
+		p.Prediction(pr)
+	}
+	for i, rec := range []string{
+		`{"prediction_id":"1","model":"intent","timestamp":%d,"label":"b"}`,
+		`{"prediction_id":"2","model":"intent","timestamp":%d,"label":"yyy"}`,
+		`{"prediction_id":"3","model":"eta","timestamp":%d,"label":6}`,
+	} {
+		if err := d.DecodeOutcome([]byte(fmt.Sprintf(rec, ms+int64(10+i))), &out); err != nil {
+			t.Fatal(err)
+		}
+		p.Outcome(&out)
+	}
+	c := p.Counts().Models
+	const newCat = event.ViolationNewCategory
+	// intent has one feature: rows 0 undeclared, 1 x, 2 _predicted, 3 _label.
+	if v := c[1].Violations; v[2][newCat] != 1 || v[3][newCat] != 1 {
+		t.Errorf("intent violations %v, want one new_category of _predicted and one of _label", v)
+	}
+	for mi := range 2 {
+		if c[mi].Joined == 0 || c[mi].Confusion != ([4]uint64{}) {
+			t.Errorf("model %d: joined %d, confusion %v; want joins and no confusion cell", mi, c[mi].Joined, c[mi].Confusion)
+		}
 	}
 }
