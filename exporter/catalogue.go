@@ -349,6 +349,20 @@ var perWindow = []Metric{
 				}
 			}
 		}},
+	{Name: "reckon_estimated_regression_error", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "stat"},
+		Help: "Error of a regression model expected before labels over the predictions of the most recently closed window (stat = mae, rmse): the reference's error by bucket of predicted value, weighted by the window's predictions.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			g := r.Regression
+			if g == nil {
+				return
+			}
+			if g.EstimatedMAE != nil {
+				emit(*g.EstimatedMAE, r.Model, r.Window, "mae")
+			}
+			if g.EstimatedRMSE != nil {
+				emit(*g.EstimatedRMSE, r.Model, r.Window, "rmse")
+			}
+		}},
 	{Name: "reckon_regression_residual_quantile", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "quantile"},
 		Help: "Quantile of a regression model's residuals (predicted − label) over the outcomes joined in the most recently closed window (t-digest).",
 		window: func(r *results.Record, emit func(float64, ...string)) {

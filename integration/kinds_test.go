@@ -298,6 +298,9 @@ func checkKindWindows(t *testing.T, what string, got map[string][]byte, kinds ma
 			if (g.LabelDrift != nil) != (drift && rec.Outcomes > 0) {
 				errorf("%s: label drift %v", k, g.LabelDrift)
 			}
+			if (g.EstimatedMAE != nil) != (drift && rec.Predictions > rec.Errors) {
+				errorf("%s: estimated MAE %v, want it from the reference's end on, in windows with predictions", k, deref(g.EstimatedMAE))
+			}
 			n := len(kw.pairs)
 			if g.Count != uint64(n) {
 				errorf("%s: %d pairs, want %d", k, g.Count, n)

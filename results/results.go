@@ -74,6 +74,11 @@ type Regression struct {
 	// LabelDrift holds the labels' drift statistics against the
 	// reference, by method (the predicted values' are PredictionDrift).
 	LabelDrift map[string]float64 `json:"label_drift,omitempty"`
+	// EstimatedMAE and EstimatedRMSE are the error expected before labels
+	// from the window's predicted values and the reference's error by
+	// predicted value; absent without a complete reference with labels.
+	EstimatedMAE  *float64 `json:"estimated_mae,omitempty"`
+	EstimatedRMSE *float64 `json:"estimated_rmse,omitempty"`
 }
 
 // Multiclass is a multiclass model's window.

@@ -152,6 +152,10 @@ type DriftReport struct {
 	// Label is a regression or multiclass model's label drift (nil for a
 	// binary model, or when the reference has no labels).
 	Label *FeatureDrift
+	// RegressionEstimate is a regression model's error expected before
+	// labels from the reference's error by predicted value
+	// (perf.RegressionEstimate); nil without.
+	RegressionEstimate *perf.RegressionError
 	// Share of the decided features that drifted, and the dataset verdict.
 	Share        float64
 	ShareOK      bool
@@ -192,6 +196,9 @@ func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scorePar
 	if ref.Reg != nil && cur.Reg != nil {
 		l := numericDrift(ref.Reg.Labels, cur.Reg.Labels, ref.LabelEdges, scoreParams)
 		rep.Label = &l
+		if est, ok := perf.RegressionEstimate(&ref.Reg.Perf, &cur.Reg.Values); ok {
+			rep.RegressionEstimate = &est
+		}
 	}
 	if decided > 0 {
 		share := sketch.DefaultDriftParams().DatasetShare

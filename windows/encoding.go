@@ -124,6 +124,9 @@ func (p *Partial) appendKind(b []byte) ([]byte, error) {
 			return b, err
 		}
 	}
+	if p.Reg != nil {
+		b = appendCounts(b, p.Reg.Values[:])
+	}
 	return b, nil
 }
 
@@ -151,6 +154,12 @@ func (p *Partial) readKind(r *wire.Reader) error {
 		}
 		if err := u.UnmarshalBinary(blob); err != nil {
 			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+	}
+	if p.Reg != nil {
+		readCounts(r, p.Reg.Values[:])
+		if r.Err() != nil {
+			return r.Err()
 		}
 	}
 	if m := p.Multi; m != nil && m.Perf.Classes() != m.Estimate.Classes() {

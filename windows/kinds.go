@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/reckonhq/reckon/config"
@@ -26,6 +27,10 @@ type RegressionPart struct {
 	Residuals *sketch.Numeric
 	// Labels are the outcomes' labels by outcome time: label drift.
 	Labels *sketch.Numeric
+	// Values counts the ok predictions by bucket of predicted value
+	// (perf.ValueBucket), by prediction time: with a reference's error by
+	// bucket, the error expected before labels (perf.RegressionEstimate).
+	Values [perf.NumValueBuckets]uint64
 }
 
 // MulticlassPart is what a multiclass model's partial holds.
@@ -78,6 +83,7 @@ func (p *Partial) addKind(e *event.Prediction) {
 	case config.KindRegression:
 		if e.Value == e.Value {
 			p.Score.Add(e.Value)
+			p.regression().Values[perf.ValueBucket(e.Value)]++
 		}
 	case config.KindMulticlass:
 		m := p.multiclass(len(e.Scores))
@@ -127,6 +133,9 @@ func (p *Partial) mergeKind(o *Partial) error {
 	if o.Reg != nil {
 		r := p.regression()
 		r.Perf.Merge(&o.Reg.Perf)
+		for i, n := range o.Reg.Values {
+			r.Values[i] += n
+		}
 		if err := r.Residuals.Merge(o.Reg.Residuals); err != nil {
 			return fmt.Errorf("residuals: %w", err)
 		}
@@ -154,6 +163,7 @@ func (p *Partial) mergeKind(o *Partial) error {
 // clearKind empties p's part, keeping its memory.
 func (p *Partial) clearKind() {
 	if r := p.Reg; r != nil {
+		r.Values = [perf.NumValueBuckets]uint64{}
 		r.Perf.Reset()
 		r.Residuals.Reset()
 		r.Labels.Reset()
@@ -197,4 +207,41 @@ func (p *Partial) ReadKind(data []byte) error {
 		return err
 	}
 	return r.End()
+}
+
+// appendCounts appends the non-zero counts of cs as (index, count) pairs.
+func appendCounts(b []byte, cs []uint64) []byte {
+	n := 0
+	for _, c := range cs {
+		if c != 0 {
+			n++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	for i, c := range cs {
+		if c != 0 {
+			b = binary.AppendUvarint(b, uint64(i))
+			b = binary.AppendUvarint(b, c)
+		}
+	}
+	return b
+}
+
+// readCounts reads what appendCounts wrote into cs (zeroed first).
+func readCounts(r *wire.Reader, cs []uint64) {
+	clear(cs)
+	n := r.Count(2)
+	last := -1
+	for range n {
+		i, c := r.Uvarint(), r.Uvarint()
+		if r.Err() != nil {
+			return
+		}
+		if i >= uint64(len(cs)) || int(i) <= last || c == 0 {
+			r.Fail(fmt.Sprintf("count %d out of order or zero", i))
+			return
+		}
+		last = int(i)
+		cs[i] = c
+	}
 }

@@ -325,6 +325,9 @@ func checkRegression(t *testing.T, k shapes.WindowKey, r *results.Record, tw *tr
 	if afterRef != (g.LabelDrift != nil) {
 		t.Errorf("%s: label drift %v, want it only after the reference", k, g.LabelDrift)
 	}
+	if hasPred := tw.predictions > tw.errors; (afterRef && hasPred) != (g.EstimatedMAE != nil && g.EstimatedRMSE != nil) {
+		t.Errorf("%s: estimated MAE %v RMSE %v, want them after the reference in windows with predictions", k, deref(g.EstimatedMAE), deref(g.EstimatedRMSE))
+	}
 	n := len(tw.pairs)
 	if g.Count != uint64(n) {
 		t.Errorf("%s: count %d, want %d", k, g.Count, n)

@@ -99,6 +99,9 @@ func regressionRecord(p *Partial, rep *DriftReport) *results.Regression {
 	if rep != nil && rep.Label != nil {
 		out.LabelDrift = statMap(rep.Label.Stats)
 	}
+	if rep != nil && rep.RegressionEstimate != nil {
+		out.EstimatedMAE, out.EstimatedRMSE = finite(rep.RegressionEstimate.MAE), finite(rep.RegressionEstimate.RMSE)
+	}
 	if p.Reg == nil {
 		return out
 	}

@@ -268,3 +268,51 @@ func BenchmarkRegressionAdd(b *testing.B) {
 		r.Add(x, 3.5)
 	}
 }
+
+// TestRegressionEstimateOnDrift measures RegressionEstimate on a model
+// whose error grows with its predicted value (sd 10% of it): the
+// reference's predictions are uniform on [10, 100]; window "same" is
+// drawn like it, window "shifted" predicts on [60, 100] only (covariate
+// shift: a larger error expected and realised), window "concept" like the
+// reference but with twice the error (concept drift: not seen before
+// labels). The estimate must be within 5% of the realised MAE and RMSE in
+// the first two, and stays near the reference's in the third.
+func TestRegressionEstimateOnDrift(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	pair := func(lo, hi, noise float64) (v, y float64) {
+		v = lo + rng.Float64()*(hi-lo)
+		return v, v + rng.NormFloat64()*noise*v
+	}
+	var ref Regression
+	for range 50000 {
+		ref.Add(pair(10, 100, 0.1))
+	}
+	for _, w := range []struct {
+		name          string
+		lo, hi, noise float64
+		within        bool
+	}{{"same", 10, 100, 0.1, true}, {"shifted", 60, 100, 0.1, true}, {"concept", 10, 100, 0.2, false}} {
+		var counts [NumValueBuckets]uint64
+		var real Regression
+		for range 20000 {
+			v, y := pair(w.lo, w.hi, w.noise)
+			counts[ValueBucket(v)]++
+			real.Add(v, y)
+		}
+		est, ok := RegressionEstimate(&ref, &counts)
+		got := real.Error()
+		if !ok {
+			t.Fatalf("%s: no estimate", w.name)
+		}
+		errMAE, errRMSE := est.MAE/got.MAE-1, est.RMSE/got.RMSE-1
+		t.Logf("%s: estimated MAE %.3f RMSE %.3f, realised %.3f %.3f: %+.1f%% %+.1f%%", w.name, est.MAE, est.RMSE, got.MAE, got.RMSE, 100*errMAE, 100*errRMSE)
+		inside := math.Abs(errMAE) < 0.05 && math.Abs(errRMSE) < 0.05
+		if inside != w.within {
+			t.Errorf("%s: estimate within 5%%: %v, want %v", w.name, inside, w.within)
+		}
+	}
+	var none [NumValueBuckets]uint64
+	if _, ok := RegressionEstimate(&ref, &none); ok {
+		t.Error("an estimate without predictions")
+	}
+}

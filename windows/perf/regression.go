@@ -23,6 +23,33 @@ type Regression struct {
 	pos, neg exactSum // Σ max(e, 0) and Σ max(−e, 0)
 	sq       exactSum // Σ e²
 	ape      exactSum // Σ |e|/|label| over labels other than 0
+	// The pairs by bucket of their predicted value (ValueBucket): a
+	// reference's error per bucket, for RegressionEstimate. A bucket's
+	// sums are made when it is first used.
+	buckets [NumValueBuckets]*bucketError
+}
+
+// bucketError is the error of the pairs of one value bucket.
+type bucketError struct {
+	n       uint64
+	abs, sq exactSum
+}
+
+// NumValueBuckets is the number of buckets of predicted values: 64 for the
+// values >= 0, 64 for the negative ones, each a quarter of an octave of
+// 1+|value| wide (ValueBucket).
+const NumValueBuckets = 128
+
+// ValueBucket returns the bucket of a predicted value: ⌊4·log₂(1+|v|)⌋,
+// at most 63, plus 64 for a negative v. The buckets are fixed, so that
+// counts in them merge across panes and references exactly.
+func ValueBucket(v float64) int {
+	b := int(4 * math.Log2(1+math.Abs(v)))
+	b = min(max(b, 0), 63)
+	if v < 0 {
+		b += 64
+	}
+	return b
 }
 
 // Add records one joined pair. A pair with a non-finite value or label is
@@ -39,6 +66,14 @@ func (r *Regression) Add(predicted, label float64) {
 		r.neg.add(-e)
 	}
 	r.sq.add(e * e)
+	bk := r.buckets[ValueBucket(predicted)]
+	if bk == nil {
+		bk = new(bucketError)
+		r.buckets[ValueBucket(predicted)] = bk
+	}
+	bk.n++
+	bk.abs.add(math.Abs(e))
+	bk.sq.add(e * e)
 	if label == 0 {
 		r.zero++
 		return
@@ -57,10 +92,31 @@ func (r *Regression) Merge(o *Regression) {
 	r.neg.merge(&o.neg)
 	r.sq.merge(&o.sq)
 	r.ape.merge(&o.ape)
+	for i, ob := range o.buckets {
+		if ob == nil {
+			continue
+		}
+		if r.buckets[i] == nil {
+			r.buckets[i] = new(bucketError)
+		}
+		b := r.buckets[i]
+		b.n += ob.n
+		b.abs.merge(&ob.abs)
+		b.sq.merge(&ob.sq)
+	}
 }
 
-// Reset empties r for reuse.
-func (r *Regression) Reset() { *r = Regression{} }
+// Reset empties r for reuse, keeping its buckets' memory.
+func (r *Regression) Reset() {
+	b := r.buckets
+	*r = Regression{}
+	for i, x := range b {
+		if x != nil {
+			*x = bucketError{}
+			r.buckets[i] = x
+		}
+	}
+}
 
 // Count is the number of pairs.
 func (r *Regression) Count() uint64 { return r.n }
@@ -117,6 +173,21 @@ func (r *Regression) AppendBinary(b []byte) ([]byte, error) {
 	for _, s := range []*exactSum{&r.pos, &r.neg, &r.sq, &r.ape} {
 		s.appendTo(&e)
 	}
+	used := 0
+	for _, b := range r.buckets {
+		if b != nil && b.n > 0 {
+			used++
+		}
+	}
+	e.uvarint(uint64(used))
+	for i, b := range r.buckets {
+		if b != nil && b.n > 0 {
+			e.uvarint(uint64(i))
+			e.uvarint(b.n)
+			b.abs.appendTo(&e)
+			b.sq.appendTo(&e)
+		}
+	}
 	return e.b, nil
 }
 
@@ -131,6 +202,25 @@ func (r *Regression) UnmarshalBinary(data []byte) error {
 	t.n = d.Uvarint()
 	t.zero = d.Uvarint()
 	t.pos, t.neg, t.sq, t.ape = d.exactSum(), d.exactSum(), d.exactSum(), d.exactSum()
+	used := d.Uvarint()
+	if d.Err() == nil && used > NumValueBuckets {
+		d.fail(ErrCorrupt, "%d value buckets", used)
+	}
+	last := -1
+	for range used {
+		i := d.Uvarint()
+		if d.Err() != nil {
+			break
+		}
+		if i >= NumValueBuckets || int(i) <= last {
+			d.fail(ErrCorrupt, "value bucket %d out of order", i)
+			break
+		}
+		last = int(i)
+		b := &bucketError{n: d.Uvarint()}
+		b.abs, b.sq = d.exactSum(), d.exactSum()
+		t.buckets[i] = b
+	}
 	if err := d.End(); err != nil {
 		return err
 	}
@@ -140,4 +230,45 @@ func (r *Regression) UnmarshalBinary(data []byte) error {
 	}
 	*r = t
 	return nil
+}
+
+// RegressionEstimate estimates a window's error before its labels from
+// the reference's error by bucket of predicted value (r, the reference's
+// joined pairs) and the window's predictions by bucket (counts, indexed
+// by ValueBucket): each bucket's predictions are expected to err as the
+// reference's predictions of that bucket did, on average; a bucket the
+// reference has no pair in takes the reference's overall error. It sees a
+// shift of the predictions towards values the model errs more or less
+// on (covariate shift); a change of the relation between inputs and
+// labels (concept drift) shows only in the realised figures. MAE and RMSE
+// are set, MAPE and Bias are NaN; ok is false without predictions or
+// reference pairs.
+func RegressionEstimate(r *Regression, counts *[NumValueBuckets]uint64) (RegressionError, bool) {
+	nan := math.NaN()
+	out := RegressionError{nan, nan, nan, nan}
+	if r == nil || r.n == 0 {
+		return out, false
+	}
+	all := r.Error()
+	allSq := all.RMSE * all.RMSE
+	var n, abs, sq float64
+	for i, c := range counts {
+		if c == 0 {
+			continue
+		}
+		w := float64(c)
+		n += w
+		if b := r.buckets[i]; b != nil && b.n > 0 {
+			abs += w * b.abs.float() / float64(b.n)
+			sq += w * b.sq.float() / float64(b.n)
+		} else {
+			abs += w * all.MAE
+			sq += w * allSq
+		}
+	}
+	if n == 0 {
+		return out, false
+	}
+	out.MAE, out.RMSE = abs/n, math.Sqrt(sq/n)
+	return out, true
 }
