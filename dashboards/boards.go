@@ -158,6 +158,9 @@ func performance(cfg *config.Config) *dashboard.DashboardBuilder {
 		b = b.WithRow(row("Regression models")).
 			WithPanel(timeSeries("Error", "Mean absolute error, root mean squared error and bias (mean of predicted − label) over the outcomes joined in the last closed $window window.", "none", half,
 				q{fmt.Sprintf(`max by (model, stat) (reckon_regression_error{%s,stat=~"mae|rmse|bias"})`, sel), "{{model}} {{stat}}"})).
+			WithPanel(timeSeries("MAE: estimated vs realised", "Expected before labels from the reference's error by predicted value (over the predictions of the window), and realised from the labels joined later. A gap that the estimate does not show is concept drift.", "none", half,
+				q{fmt.Sprintf(`max by (model) (reckon_estimated_regression_error{%s,stat="mae"})`, sel), "{{model}} estimated"},
+				q{fmt.Sprintf(`max by (model) (reckon_regression_error{%s,stat="mae"})`, sel), "{{model}} realised"})).
 			WithPanel(ratio("Mean absolute percentage error", "Mean of |predicted − label| / |label| over the joined outcomes with a label other than 0, in the last closed $window window.", half,
 				q{fmt.Sprintf(`max by (model) (reckon_regression_error{%s,stat="mape"})`, sel), "{{model}} MAPE"})).
 			WithPanel(timeSeries("Residual quantiles", "Quantiles (5%, 50%, 95%, 99%) of predicted − label over the outcomes joined in the last closed $window window.", "none", half,
