@@ -8,6 +8,7 @@
 //
 //	alert                                  severity  fires when
 //	ReckonFeatureDrift                     warning   a feature drifted in N consecutive windows (N = Options.ConsecutiveWindows, 2)
+//	ReckonMultivariateDrift                warning   a window's mean reconstruction error is outside its learned band (multivariate: true)
 //	ReckonFalsePositiveRateHigh            ticket    a window's FPR > Options.FPRCeiling (0.1)
 //	ReckonFalsePositiveRateAboveBaseline   ticket    a window's FPR > its 7d baseline + Options.FPRMargin (0.05)
 //	ReckonFalsePositiveRateEstimateGap     warning   |realised FPR - estimated FPR| > Options.EstimateGap (0.05)

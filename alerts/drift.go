@@ -6,7 +6,8 @@ import (
 )
 
 // drift returns the reckon-drift group: the consecutive-window streak of
-// every feature's drift flag, and ReckonFeatureDrift.
+// every feature's drift flag, ReckonFeatureDrift and
+// ReckonMultivariateDrift.
 //
 // reckon_feature_drifted describes the most recently closed window, whose
 // exclusive end is reckon_window_end_timestamp_seconds. The rules keep,
@@ -75,6 +76,21 @@ or
 		"Feature {{ $labels.feature }} of model {{ $labels.model }} drifted",
 		fmt.Sprintf("The drift test configured for feature {{ $labels.feature }} of model {{ $labels.model }} "+
 			"said drift in the last {{ $value }} consecutive {{ $labels.window }} windows (alerting at %d).", n),
+		nil))
+	// Multivariate drift: the most recently closed window's mean
+	// reconstruction error outside the band its reference's own windows
+	// span (NannyML alerts on each such window, as here).
+	rules = append(rules, g.alert("ReckonMultivariateDrift",
+		`reckon_multivariate_drift
+  > ignoring(bound)
+reckon_multivariate_drift_threshold{bound="upper"}
+or
+reckon_multivariate_drift
+  < ignoring(bound)
+reckon_multivariate_drift_threshold{bound="lower"}`, "", SeverityWarning,
+		"Model {{ $labels.model }} drifted in how its features move together",
+		"The mean PCA reconstruction error of model {{ $labels.model }} in the last {{ $labels.window }} window, {{ $value }}, "+
+			"lies outside the band learned from the reference's own windows (multivariate drift).",
 		nil))
 	return RuleGroup{Name: "reckon-drift", Rules: rules}
 }

@@ -363,8 +363,9 @@ type Feature struct {
 // of package sketch, which declares the tests, which kind of feature each
 // applies to, their bounds and defaults (sketch.DriftParams). The keys of
 // the drift block are their names (sketch.Param): numeric_test,
-// categorical_test, p_value, psi_threshold, distance_threshold and
-// dataset_share, a model-level setting that features inherit.
+// categorical_test, p_value, psi_threshold, distance_threshold, threshold
+// (fixed or learned) and k; and dataset_share and multivariate,
+// model-level settings (features inherit dataset_share).
 type Drift = sketch.DriftParams
 
 // Cost is the cost of a false positive and of a false negative, both >= 0.

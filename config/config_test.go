@@ -154,7 +154,7 @@ func TestDefaults(t *testing.T) {
 		{"models[0].features", c.Models[0].Features, []Feature(nil)},
 		{"models[0].drift", c.Models[0].Drift, Drift{
 			Numeric: sketch.MethodAuto, Categorical: sketch.MethodAuto, PValue: 0.05,
-			PSIThreshold: 0.2, DistanceThreshold: 0.1, DatasetShare: 0.5,
+			PSIThreshold: 0.2, DistanceThreshold: 0.1, DatasetShare: 0.5, K: 3,
 		}},
 		{"models[0].cost", c.Models[0].Cost, (*Cost)(nil)},
 		{"models[0].slo", c.Models[0].SLO, SLO{Latency: 250 * time.Millisecond, Objective: 0.999, Window: 30 * 24 * time.Hour}},
@@ -291,6 +291,19 @@ func TestBadFiles(t *testing.T) {
 			`reckon.yaml:8: models[1].reference.from: 2018-09-16T00:00:00.5Z is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would start at 2018-10-16T00:00:00Z; use 2018-09-16T00:00:00Z or 2018-10-16T00:00:00Z`,
 			`reckon.yaml:8: models[1].reference.to: 2018-11-15T00:00:01+01:00 is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would stop at 2018-10-16T00:00:00Z; use 2018-10-16T00:00:00Z or 2018-11-15T00:00:00Z`,
 			`reckon.yaml:12: models[3].reference.from: 1969-12-01T00:00:00Z is not on the window grid: the reference holds whole panes of the shortest window (30d, aligned to the Unix epoch) and would start at 1969-12-02T00:00:00Z; use 1969-11-02T00:00:00Z or 1969-12-02T00:00:00Z`,
+		},
+		"learned.yaml": {
+			`reckon.yaml:4: models[0].drift.k: must be > 0, got 0`,
+			`reckon.yaml:5: models[0].reference.to: the reference spans 0 whole 7d windows; learned thresholds (models[0].drift.threshold) need at least 5`,
+			`reckon.yaml:7: models[1].drift.threshold: unknown threshold "sometimes" (want fixed or learned)`,
+			`reckon.yaml:7: models[1].drift.multivariate: multivariate drift needs a reference (reference: {file: …})`,
+			`reckon.yaml:7: models[1].drift.multivariate: multivariate drift needs at least 2 features, the model declares 1`,
+			`reckon.yaml:7: models[1].drift.k: must be > 0, got -2`,
+			`reckon.yaml:9: models[1].features[0].drift.multivariate: multivariate is a model-level setting`,
+			`reckon.yaml:9: models[1].features[0].drift.k: must be > 0, got +Inf`,
+			`reckon.yaml:11: models[2].drift.multivariate: multivariate drift needs a reference file (reference: {file: …}) to fit its PCA on; a stream reference {from, to} has no rows`,
+			`reckon.yaml:12: models[2].reference.to: the reference spans 0 whole 7d windows; learned thresholds (models[2].features[1].drift.threshold) need at least 5`,
+			`reckon.yaml:17: models[3].drift.multivariate: want true or false, got string "yes"`,
 		},
 		"syntax.yaml": {
 			`reckon.yaml:2: did not find expected ',' or ']'`,
@@ -505,7 +518,7 @@ models:
 		t.Errorf("drift: auto = %+v, want %+v", got, DefaultDrift())
 	}
 	m := &c.Models[1]
-	model := Drift{Numeric: sketch.MethodPSI, Categorical: sketch.MethodAuto, PValue: 0.01, PSIThreshold: 0.2, DistanceThreshold: 0.1, DatasetShare: 0.25}
+	model := Drift{Numeric: sketch.MethodPSI, Categorical: sketch.MethodAuto, PValue: 0.01, PSIThreshold: 0.2, DistanceThreshold: 0.1, DatasetShare: 0.25, K: 3}
 	if m.Drift != model {
 		t.Errorf("model drift = %+v, want %+v", m.Drift, model)
 	}

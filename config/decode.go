@@ -823,7 +823,8 @@ func (d *decoder) categories(n *yaml.Node, path string) []string {
 
 // drift decodes a drift block into dst, which holds the inherited values.
 // The scalar "auto" means DefaultDrift(). A feature's block (onFeature) may
-// not set dataset_share, nor the test of the other feature type.
+// not set dataset_share or multivariate, nor the test of the other feature
+// type.
 func (d *decoder) drift(n *yaml.Node, path string, dst *Drift, onFeature bool, feature FeatureType) {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && n.Value == sketch.MethodAuto.String() {
 		*dst = DefaultDrift()
@@ -840,10 +841,24 @@ func (d *decoder) drift(n *yaml.Node, path string, dst *Drift, onFeature bool, f
 		sketch.ParamPSIThreshold.String():      d.float(&dst.PSIThreshold),
 		sketch.ParamDistanceThreshold.String(): d.float(&dst.DistanceThreshold),
 		sketch.ParamDatasetShare.String():      d.float(&dst.DatasetShare),
+		sketch.ParamThreshold.String(): func(v *yaml.Node, p string) {
+			if s, ok := d.stringValue(v, p); ok {
+				t, err := sketch.ParseThreshold(s)
+				if err != nil {
+					d.errorf(at(v), p, "%v", err)
+					return
+				}
+				dst.Threshold = t
+			}
+		},
+		sketch.ParamK.String():            d.float(&dst.K),
+		sketch.ParamMultivariate.String(): d.bool(&dst.Multivariate),
 	}
 	if onFeature {
-		fs[sketch.ParamDatasetShare.String()] = func(v *yaml.Node, p string) {
-			d.errorf(d.pos(p), p, "%s is a model-level setting", sketch.ParamDatasetShare)
+		for _, param := range []sketch.Param{sketch.ParamDatasetShare, sketch.ParamMultivariate} {
+			fs[param.String()] = func(v *yaml.Node, p string) {
+				d.errorf(d.pos(p), p, "%s is a model-level setting", param)
+			}
 		}
 	}
 	notFor := func(key string, t FeatureType) {

@@ -101,6 +101,7 @@ func (v *validator) config(c *Config) {
 		m := &c.Models[i]
 		path := itemKey("models", i)
 		v.model(m, path, grid, gridText)
+		v.learned(m, path, c.Windows)
 		if m.Name == "" {
 			continue
 		}
@@ -490,6 +491,72 @@ func (v *validator) feature(f *Feature, model *Drift, path string) {
 	if f.Drift != nil {
 		v.drift(f.Drift, model, path+".drift")
 	}
+}
+
+// learned checks what learned thresholds and multivariate drift need of
+// the model: a reference, for multivariate drift a reference file and two
+// features, and a stream reference spanning at least
+// sketch.MinLearnedWindows whole windows of every configured length.
+func (v *validator) learned(m *Model, path string, windows []Window) {
+	key := ""
+	if m.Drift.Threshold == sketch.ThresholdLearned {
+		key = path + ".drift." + sketch.ParamThreshold.String()
+	}
+	for i, f := range m.Features {
+		if key == "" && f.Drift != nil && f.Drift.Threshold == sketch.ThresholdLearned {
+			key = itemKey(path+".features", i) + ".drift." + sketch.ParamThreshold.String()
+		}
+	}
+	mvKey := path + ".drift." + sketch.ParamMultivariate.String()
+	if m.Drift.Multivariate {
+		switch r := m.Reference; {
+		case r == nil:
+			v.errorf(mvKey, "multivariate drift needs a reference (reference: {file: …})")
+		case r.IsRange():
+			v.errorf(mvKey, "multivariate drift needs a reference file (reference: {file: …}) to fit its PCA on; a stream reference {from, to} has no rows")
+		}
+		if len(m.Features) < 2 {
+			v.errorf(mvKey, "multivariate drift needs at least 2 features, the model declares %d", len(m.Features))
+		}
+	}
+	if key == "" {
+		return
+	}
+	r := m.Reference
+	if r == nil {
+		v.errorf(key, "learned thresholds need a reference (reference: {file} or {from, to})")
+		return
+	}
+	if !r.IsRange() || !r.From.Before(r.To) {
+		return // a file's windows are checked when it is loaded
+	}
+	for _, w := range windows {
+		if n := WholeWindows(r.From, r.To, w.Length); w.Length > 0 && n < sketch.MinLearnedWindows {
+			v.errorf(path+".reference.to", "the reference spans %d whole %s windows; learned thresholds (%s) need at least %d",
+				n, w.Text, key, sketch.MinLearnedWindows)
+		}
+	}
+}
+
+// WholeWindows is the number of whole windows of length l (aligned to the
+// Unix epoch) inside [from, to).
+func WholeWindows(from, to time.Time, l time.Duration) int64 {
+	ms := l.Milliseconds()
+	if ms <= 0 {
+		return 0
+	}
+	f, t := from.UnixMilli(), to.UnixMilli()
+	first := f - f%ms
+	if f%ms < 0 {
+		first -= ms
+	}
+	if first < f {
+		first += ms
+	}
+	if t < first {
+		return 0
+	}
+	return (t - first) / ms
 }
 
 // drift checks d through sketch.DriftParams.Check. For a feature's

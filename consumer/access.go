@@ -383,7 +383,7 @@ func checkTopics(ctx context.Context, cl *kgo.Client, need []Permission) ([]Perm
 			byName[*t.Topic] = &resp.Topics[i]
 		}
 	}
-	var missing, create []Permission
+	var missing, create, hidden []Permission
 	for _, p := range need {
 		if p.Resource != kmsg.ACLResourceTypeTopic {
 			continue
@@ -396,7 +396,13 @@ func checkTopics(ctx context.Context, cl *kgo.Client, need []Permission) ([]Perm
 		case errors.Is(err, kerr.TopicAuthorizationFailed):
 			// Not even Describe (which Read and Write imply): nothing
 			// is known of the topic, not even whether it exists.
-			if !p.IfMissing {
+			// DescribeConfigs does not imply Describe, so it may still
+			// be granted: asked below, rather than reported missing
+			// beside the permission that is.
+			switch {
+			case p.Operation == kmsg.ACLOperationDescribeConfigs:
+				hidden = append(hidden, p)
+			case !p.IfMissing:
 				missing = append(missing, p)
 			}
 		case err == nil || errors.Is(err, kerr.UnknownTopicOrPartition):
@@ -417,6 +423,13 @@ func checkTopics(ctx context.Context, cl *kgo.Client, need []Permission) ([]Perm
 		default:
 			return nil, fmt.Errorf("describing topic %q: %w", p.Name, err)
 		}
+	}
+	if len(hidden) > 0 {
+		denied, err := describeConfigsDenied(ctx, cl, hidden)
+		if err != nil {
+			return nil, err
+		}
+		missing = append(missing, denied...)
 	}
 	if len(create) == 0 {
 		return missing, nil
@@ -446,6 +459,38 @@ func checkTopics(ctx context.Context, cl *kgo.Client, need []Permission) ([]Perm
 		}
 	}
 	return missing, nil
+}
+
+// describeConfigsDenied asks the broker for the max.message.bytes of the
+// topics of need (DescribeConfigs permissions) and returns those it
+// refuses: the authorizer answers DescribeConfigs on its own ACL, whether
+// the topic is otherwise visible or not.
+func describeConfigsDenied(ctx context.Context, cl *kgo.Client, need []Permission) ([]Permission, error) {
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	for _, p := range need {
+		r := kmsg.NewDescribeConfigsRequestResource()
+		r.ResourceType = kmsg.ConfigResourceTypeTopic
+		r.ResourceName = p.Name
+		r.ConfigNames = []string{"max.message.bytes"}
+		req.Resources = append(req.Resources, r)
+	}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, fmt.Errorf("describing topic configs: %w", err)
+	}
+	refused := map[string]bool{}
+	for _, r := range resp.Resources {
+		if errors.Is(kerr.ErrorForCode(r.ErrorCode), kerr.TopicAuthorizationFailed) {
+			refused[r.ResourceName] = true
+		}
+	}
+	var denied []Permission
+	for _, p := range need {
+		if refused[p.Name] {
+			denied = append(denied, p)
+		}
+	}
+	return denied, nil
 }
 
 // checkTransaction reports whether the principal may use transactional id

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/reckonhq/reckon/config"
@@ -146,11 +147,31 @@ func inputMaxBytes(ctx context.Context, adm *kadm.Client, topics ...string) (int
 	return m, nil
 }
 
-// maxMessageBytes describes the topics' max.message.bytes.
+// maxMessageBytes describes the topics' max.message.bytes. A topic just
+// created may be unknown to the broker asked for a moment (seen on Apache
+// Kafka right after `reckon topics create` created it), so an unknown
+// topic is asked again for up to DefaultTopicWait.
 func maxMessageBytes(ctx context.Context, adm *kadm.Client, topics ...string) (map[string]int64, error) {
-	rcs, err := adm.DescribeTopicConfigs(ctx, topics...)
-	if err != nil {
-		return nil, fmt.Errorf("describing the configuration of %v: %w", topics, err)
+	var rcs kadm.ResourceConfigs
+	deadline := time.Now().Add(DefaultTopicWait)
+	for {
+		var err error
+		rcs, err = adm.DescribeTopicConfigs(ctx, topics...)
+		if err != nil {
+			return nil, fmt.Errorf("describing the configuration of %v: %w", topics, err)
+		}
+		unknown := false
+		for _, rc := range rcs {
+			unknown = unknown || errors.Is(rc.Err, kerr.UnknownTopicOrPartition)
+		}
+		if !unknown || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	out := map[string]int64{}
 	for _, rc := range rcs {

@@ -6,6 +6,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
 	"github.com/reckonhq/reckon/alerts"
 	"github.com/reckonhq/reckon/config"
@@ -63,6 +64,14 @@ func overview(cfg *config.Config) *dashboard.DashboardBuilder {
 			q{fmt.Sprintf("%s\nor\n(%s unless on() %s)", scoreClassic, scoreNative, scoreClassic), "{{le}}"}))
 }
 
+// dashStyle draws a query's series dashed: thresholds and comparisons.
+var dashStyle = []dashboard.DynamicConfigValue{{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}}}
+
+// dashed draws query ref of p dashed.
+func dashed(p *timeseries.PanelBuilder, ref string) *timeseries.PanelBuilder {
+	return p.OverrideByQuery(ref, dashStyle)
+}
+
 // drift: data and prediction drift.
 func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 	selFeature := selModel + "," + selWindow + `,feature=~"$feature"`
@@ -93,9 +102,18 @@ func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 			q{fmt.Sprintf(`max by (feature) (reckon_feature_drift{%s,method="$method"})`, selFeature), "{{feature}}"})).
 		WithPanel(stateTimeline("Drifted features", "Per feature: whether its configured drift test said drift in the last closed $window window.", "no drift", "drift", full,
 			q{fmt.Sprintf("max by (feature) (reckon_feature_drifted{%s})", selFeature), "{{feature}}"})).
+		WithPanel(dashed(timeSeries("Feature drift and learned thresholds ($method)",
+			"The drift statistic of each feature per closed $window window (solid) and, where the reference learned its own windows (threshold: learned), the band mean ± k·SD of the statistic over them (dashed): outside it is drift.", "none", half,
+			q{fmt.Sprintf(`max by (feature) (reckon_feature_drift{%s,method="$method"})`, selFeature), "{{feature}}"},
+			q{fmt.Sprintf(`max by (feature, bound) (reckon_feature_drift_threshold{%s,method="$method"})`, selFeature), "{{feature}} {{bound}}"}), "B")).
+		WithPanel(dashed(timeSeries("Multivariate drift",
+			"Mean PCA reconstruction error of the predictions per closed $window window (solid) and the band learned from the reference's windows (dashed): outside it, how the features move together changed (multivariate: true).", "none", half,
+			q{fmt.Sprintf("max by (model) (reckon_multivariate_drift{%s,%s})", selModel, selWindow), "{{model}}"},
+			q{fmt.Sprintf("max by (model, bound) (reckon_multivariate_drift_threshold{%s,%s})", selModel, selWindow), "{{model}} {{bound}}"}), "B")).
 		WithPanel(share).
-		WithPanel(timeSeries("Prediction drift", "Drift of the score distribution against the reference, per statistic.", "none", half,
-			q{fmt.Sprintf("max by (method) (reckon_prediction_drift{%s,%s})", selModel, selWindow), "{{method}}"})).
+		WithPanel(dashed(timeSeries("Prediction drift", "Drift of the score distribution against the reference, per statistic (solid), and its learned thresholds where there are (dashed).", "none", half,
+			q{fmt.Sprintf("max by (method) (reckon_prediction_drift{%s,%s})", selModel, selWindow), "{{method}}"},
+			q{fmt.Sprintf("max by (method, bound) (reckon_prediction_drift_threshold{%s,%s})", selModel, selWindow), "{{method}} {{bound}}"}), "B")).
 		WithRow(row("Features")).
 		WithPanel(timeSeries(fmt.Sprintf("Feature quantiles: $window against %s", longest),
 			fmt.Sprintf("Quantiles (5%%, 50%%, 95%%, 99%%) of the numeric features over the last closed $window window (solid) and the last closed %s window (the longest configured, dashed).", longest),
@@ -103,7 +121,7 @@ func drift(cfg *config.Config) *dashboard.DashboardBuilder {
 			q{fmt.Sprintf("max by (feature, quantile) (reckon_feature_quantile{%s})", selFeature), "{{feature}} q{{quantile}} ($window)"},
 			q{fmt.Sprintf(`max by (feature, quantile) (reckon_feature_quantile{%s,window="%s",feature=~"$feature"})`, selModel, longest),
 				"{{feature}} q{{quantile}} (" + longest + ")"}).
-			OverrideByQuery("B", []dashboard.DynamicConfigValue{{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}}})).
+			OverrideByQuery("B", dashStyle)).
 		WithPanel(pvalues).
 		WithPanel(ratio("Missing values", "Share of events with the feature missing (null or absent) per closed window.", half,
 			q{fmt.Sprintf("max by (feature) (reckon_feature_missing_ratio{%s})", selFeature), "{{feature}}"})).
@@ -129,16 +147,22 @@ func performance(cfg *config.Config) *dashboard.DashboardBuilder {
 			gauge("reckon_true_positive_rate", "TPR"),
 			gauge("reckon_precision", "precision"),
 			gauge("reckon_accuracy", "accuracy"))).
-		WithPanel(ratio("False-positive rate: estimated vs realised",
-			"Estimated from calibrated scores as predictions arrive, and realised from the labels joined later. A growing gap suggests concept drift.", half,
-			gauge("reckon_estimated_false_positive_rate", "estimated"),
-			gauge("reckon_false_positive_rate", "realised"))).
-		WithPanel(ratio("ROC AUC", "Ranking quality over the outcomes joined in the window.", third,
-			gauge("reckon_roc_auc", "AUC")).Min(0.5)).
-		WithPanel(timeSeries("Calibration", "Brier score and expected calibration error (lower is better).", "none", third,
+		WithPanel(withBands(ratio("False-positive rate: estimated vs realised",
+			"Estimated from calibrated scores as predictions arrive, and realised from the labels joined later, each with its band of ±3 standard errors (reckon_standard_error): a move inside the band may be noise. A growing gap suggests concept drift.", half),
+			sel, "false_positive_rate")).
+		WithPanel(withBands(ratio("ROC AUC: estimated vs realised",
+			"Ranking quality over the outcomes joined in the window, and as estimated from the calibrated scores of the window's predictions (CBPE), each with its band of ±3 standard errors.", half),
+			sel, "roc_auc").Min(0.5)).
+		WithPanel(withBands(ratio("F1: estimated vs realised",
+			"F1 of the positive class over the outcomes joined in the window, and as estimated from the calibrated scores (CBPE), each with its band of ±3 standard errors.", half),
+			sel, "f1")).
+		WithPanel(timeSeries("Calibration", "Brier score and expected calibration error per window (lower is better), and the reference's ECE of the raw scores and after reckon's calibration (dashed).", "none", half,
 			gauge("reckon_brier_score", "Brier"),
-			gauge("reckon_expected_calibration_error", "ECE")).Min(0)).
-		WithPanel(timeSeries("Confusion counts", "True/false positives/negatives joined in the last closed $window window.", "none", third,
+			gauge("reckon_expected_calibration_error", "ECE"),
+			q{fmt.Sprintf(`max by (model, scores) (reckon_reference_calibration_error{%s})`, selModel), "{{model}} reference ECE ({{scores}})"}).
+			Min(0).
+			OverrideByQuery("C", []dashboard.DynamicConfigValue{{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}}})).
+		WithPanel(timeSeries("Confusion counts", "True/false positives/negatives joined in the last closed $window window.", "none", full,
 			q{fmt.Sprintf("sum by (model, outcome) (reckon_window_confusion{%s})", sel), "{{model}} {{outcome}}"})).
 		WithRow(row("Labels")).
 		WithPanel(timeSeries("Label delay", "Outcome time minus prediction time of joined outcomes.", "s", third,
@@ -196,6 +220,54 @@ func hasKind(cfg *config.Config, k config.ModelKind) bool {
 		}
 	}
 	return false
+}
+
+// withBands adds to p the realised and estimated value of a rate (metric:
+// its gauge's name without reckon_, realised reckon_<metric>{sel} and
+// estimated reckon_estimated_<metric>{sel}), each drawn as a line inside a
+// shaded band of ±3 standard errors (reckon_standard_error). The band's
+// edges fill to each other and stay out of the legend. The dashboard shows
+// one model at a time, so the series' names are fixed.
+func withBands(p *timeseries.PanelBuilder, sel, metric string) *timeseries.PanelBuilder {
+	gaugeOf := func(kind string) string {
+		name := "reckon_" + metric
+		if metric == "f1" && kind == "realised" {
+			name += `{average="binary",` + sel + "}"
+		} else {
+			if kind == "estimated" {
+				name = "reckon_estimated_" + metric
+			}
+			name += "{" + sel + "}"
+		}
+		return "max by (model) (" + name + ")"
+	}
+	seMetric := func(kind string) string {
+		m := metric
+		if kind == "estimated" {
+			m = "estimated_" + metric
+		}
+		return fmt.Sprintf(`max by (model) (reckon_standard_error{%s,metric="%s"})`, sel, m)
+	}
+	var qs []q
+	for _, kind := range []string{"estimated", "realised"} {
+		v, se := gaugeOf(kind), seMetric(kind)
+		upper, lower := kind+" +3 SE", kind+" −3 SE"
+		qs = append(qs,
+			q{v, kind},
+			q{fmt.Sprintf("%s\n+ 3 *\n%s", v, se), upper},
+			q{fmt.Sprintf("%s\n- 3 *\n%s", v, se), lower})
+		edge := []dashboard.DynamicConfigValue{
+			{Id: "custom.lineWidth", Value: 0},
+			{Id: "custom.hideFrom", Value: map[string]any{"legend": true, "tooltip": false, "viz": false}},
+		}
+		p = p.
+			OverrideByName(upper, append([]dashboard.DynamicConfigValue{
+				{Id: "custom.fillBelowTo", Value: lower},
+				{Id: "custom.fillOpacity", Value: 20},
+			}, edge...)).
+			OverrideByName(lower, append([]dashboard.DynamicConfigValue{{Id: "custom.fillOpacity", Value: 0}}, edge...))
+	}
+	return p.Targets(targets(qs, ""))
 }
 
 // businessCost returns the cost query when some model has a configured

@@ -5,12 +5,15 @@
 //   - reckon-overview.json: prediction rate, error ratio, p50/p95/p99
 //     latency, the score distribution as a heatmap, outcomes;
 //   - reckon-drift.json: per-feature drift over time as a heatmap, drift
-//     flags, feature quantiles, dataset drift share, prediction drift,
-//     p-values, missing values, distinct values, schema violations;
+//     flags, each statistic with its learned thresholds, multivariate
+//     drift with its band, feature quantiles, dataset drift share,
+//     prediction drift, p-values, missing values, distinct values, schema
+//     violations;
 //   - reckon-performance.json: FPR, TPR, precision, accuracy, ROC AUC,
-//     Brier score and ECE per window, estimated vs realised FPR, confusion
-//     counts, label delay and coverage, concept drift, and business cost
-//     where the configuration gives costs;
+//     Brier score and ECE per window (and the reference's ECE, raw and
+//     calibrated), estimated vs realised FPR, ROC AUC and F1 each in a band
+//     of ±3 standard errors, confusion counts, label delay and coverage,
+//     concept drift, and business cost where the configuration gives costs;
 //   - reckon-slo.json: SLO objective, compliance, error budget remaining
 //     and its burn-down, burn rates (reads the recording rules of package
 //     alerts);

@@ -278,3 +278,83 @@ func sortedKeys(m map[string][]byte) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// TestBands checks the ±3 standard-error bands of the performance
+// dashboard: FPR, ROC AUC and F1 each have an estimated and a realised
+// band, every band edge's query is its line's query plus or minus three
+// times the matching reckon_standard_error, and every fillBelowTo names a
+// series of its own panel, so that Grafana shades between the edges.
+func TestBands(t *testing.T) {
+	type target struct {
+		Expr   string `json:"expr"`
+		Legend string `json:"legendFormat"`
+	}
+	type override struct {
+		Matcher struct {
+			ID      string `json:"id"`
+			Options string `json:"options"`
+		} `json:"matcher"`
+		Properties []struct {
+			ID    string `json:"id"`
+			Value any    `json:"value"`
+		} `json:"properties"`
+	}
+	var board struct {
+		Panels []struct {
+			Title       string   `json:"title"`
+			Targets     []target `json:"targets"`
+			FieldConfig struct {
+				Overrides []override `json:"overrides"`
+			} `json:"fieldConfig"`
+		} `json:"panels"`
+	}
+	files := generate(t, testConfigs[0])
+	if err := json.Unmarshal(files[PerformanceFile], &board); err != nil {
+		t.Fatal(err)
+	}
+	bands := map[string]bool{}
+	for _, p := range board.Panels {
+		legends := map[string]string{}
+		for _, tg := range p.Targets {
+			legends[tg.Legend] = tg.Expr
+		}
+		for _, o := range p.FieldConfig.Overrides {
+			for _, prop := range o.Properties {
+				if prop.ID != "custom.fillBelowTo" {
+					continue
+				}
+				lower, _ := prop.Value.(string)
+				upper := o.Matcher.Options
+				if _, ok := legends[lower]; !ok || o.Matcher.ID != "byName" {
+					t.Errorf("%s: %s fills below to %q, not a series of the panel", p.Title, upper, lower)
+					continue
+				}
+				kind, _, _ := strings.Cut(upper, " ")
+				line := legends[kind]
+				up, low := legends[upper], legends[lower]
+				if line == "" || !strings.HasPrefix(up, line+"\n+ 3 *\n") || !strings.HasPrefix(low, line+"\n- 3 *\n") {
+					t.Errorf("%s: band %s/%s is not %s ± 3 SE:\n%s\n%s", p.Title, upper, lower, kind, up, low)
+					continue
+				}
+				se := strings.TrimPrefix(up, line+"\n+ 3 *\n")
+				if se != strings.TrimPrefix(low, line+"\n- 3 *\n") || !strings.Contains(se, "reckon_standard_error{") {
+					t.Errorf("%s: band edges use %q", p.Title, se)
+				}
+				for _, metric := range []string{"false_positive_rate", "roc_auc", "f1"} {
+					name := metric
+					if kind == "estimated" {
+						name = "estimated_" + metric
+					}
+					if strings.Contains(se, `metric="`+name+`"`) && strings.Contains(line, "reckon_"+name+"{") {
+						bands[name] = true
+					}
+				}
+			}
+		}
+	}
+	for _, want := range []string{"false_positive_rate", "estimated_false_positive_rate", "roc_auc", "estimated_roc_auc", "f1", "estimated_f1"} {
+		if !bands[want] {
+			t.Errorf("no band around reckon_%s", want)
+		}
+	}
+}

@@ -77,15 +77,25 @@ func (r *Rules) Prediction(f *Fields, p *Prediction) error {
 }
 
 // Row applies the rules of a prediction to a row of reference data of
-// model mi (package reference): a prediction without prediction_id and
-// timestamp, whose model field, if any, is a string (the caller picks its
-// model's rows), and which may have neither score nor predicted (training
-// data). scored reports that it has one of them.
+// model mi (package reference): a prediction without prediction_id, with
+// an optional timestamp (p.TimeMs 0 without), whose model field, if any,
+// is a string (the caller picks its model's rows), and which may have
+// neither score nor predicted (training data). scored reports that it has
+// one of them.
 func (r *Rules) Row(mi int, f *Fields, p *Prediction) (scored bool, err error) {
 	if v := f.Get(FieldModel); !v.IsNull() && v.Type != TypeString {
 		return false, wrongType(FieldModel, "a string", v)
 	}
 	p.ID, p.Model, p.TimeMs, p.ModelVersion = nil, mi, 0, nil
+	// A row's timestamp is optional (0 without): it places the row in a
+	// window for learned thresholds and multivariate drift.
+	if v := f.Get(FieldTimestamp); !v.IsNull() {
+		ms, err := r.timestamp(v)
+		if err != nil {
+			return false, err
+		}
+		p.TimeMs = ms
+	}
 	return r.prediction(mi, f, p, false)
 }
 

@@ -34,6 +34,7 @@ func (m *Metrics) InitModels(set *windows.Settings) {
 	for i, f := range set.Files {
 		if f != nil {
 			m.ReferenceComplete.WithLabelValues(set.Models[i]).Set(1)
+			m.ApplyCalibration(set.Models[i], f.CalibrationReport())
 		}
 	}
 }
@@ -153,7 +154,40 @@ func (m *Metrics) ApplyOutput(set *windows.Settings, out *windows.Output) {
 	for _, rec := range out.Closed {
 		m.ApplyWindow(rec)
 	}
-	for _, mi := range out.Completed {
+	for i, mi := range out.Completed {
 		m.ReferenceComplete.WithLabelValues(set.Models[mi]).Set(1)
+		if i < len(out.Calibrations) {
+			m.ApplyCalibration(set.Models[mi], out.Calibrations[i])
+		}
 	}
+}
+
+// estimatedNames are the metric label values of the estimates of
+// reckon_reference_calibration_shift: the names of their gauges without
+// reckon_.
+var estimatedNames = map[perf.Metric]string{
+	perf.MetricFPR:       "estimated_false_positive_rate",
+	perf.MetricTPR:       "estimated_true_positive_rate",
+	perf.MetricPrecision: "estimated_precision",
+	perf.MetricAccuracy:  "estimated_accuracy",
+	perf.MetricF1:        "estimated_f1",
+}
+
+// ApplyCalibration sets the calibration gauges of model from its
+// reference's report: the errors when the reference had labels, the shifts
+// and the verdict when they could be computed; the others are left absent.
+func (m *Metrics) ApplyCalibration(model string, rep windows.CalibrationReport) {
+	if rep.ECEOK {
+		m.CalibrationError.WithLabelValues(model, "raw").Set(rep.RawECE)
+		m.CalibrationError.WithLabelValues(model, "calibrated").Set(rep.CalibratedECE)
+	}
+	if !rep.ShiftOK {
+		return
+	}
+	for _, pm := range perf.Metrics() {
+		if v, ok := rep.Shift[pm]; ok {
+			m.CalibrationShift.WithLabelValues(model, estimatedNames[pm]).Set(v)
+		}
+	}
+	m.CalibrationMatters.WithLabelValues(model).Set(b2f(rep.Matters))
 }

@@ -3,6 +3,7 @@ package exporter
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/windows"
+	"github.com/reckonhq/reckon/windows/perf"
 )
 
 func applyTestSetup(t *testing.T, yaml string) (*Metrics, *windows.Settings, *windows.Counts) {
@@ -138,4 +140,77 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("%s: no single series", name)
 	return 0
+}
+
+// TestApplyCalibration checks the reference calibration gauges: the values
+// of the report of a completed reference (through ApplyOutput), and that a
+// report without labels or shifts leaves its series absent.
+func TestApplyCalibration(t *testing.T) {
+	m, set, _ := applyTestSetup(t, "models: [{name: fraud}, {name: spam}]\n")
+	rep := windows.CalibrationReport{
+		RawECE: 0.04, CalibratedECE: 0.006, ECEOK: true,
+		Shift:   map[perf.Metric]float64{perf.MetricFPR: 0.015, perf.MetricTPR: 0.002, perf.MetricPrecision: 0.01, perf.MetricAccuracy: 0.003, perf.MetricF1: 0.004},
+		ShiftOK: true, Matters: true,
+	}
+	m.ApplyOutput(set, &windows.Output{Late: make([]uint64, 2), Completed: []int{0, 1}, Calibrations: []windows.CalibrationReport{rep, {}}})
+	want := map[string]float64{
+		`reckon_reference_calibration_error{model="fraud",scores="raw"}`:                           0.04,
+		`reckon_reference_calibration_error{model="fraud",scores="calibrated"}`:                    0.006,
+		`reckon_reference_calibration_shift{metric="estimated_false_positive_rate",model="fraud"}`: 0.015,
+		`reckon_reference_calibration_shift{metric="estimated_true_positive_rate",model="fraud"}`:  0.002,
+		`reckon_reference_calibration_shift{metric="estimated_precision",model="fraud"}`:           0.01,
+		`reckon_reference_calibration_shift{metric="estimated_accuracy",model="fraud"}`:            0.003,
+		`reckon_reference_calibration_shift{metric="estimated_f1",model="fraud"}`:                  0.004,
+		`reckon_reference_calibration_matters{model="fraud"}`:                                      1,
+	}
+	got := samples(t, m.Registry)
+	for k := range got {
+		if !strings.HasPrefix(k, "reckon_reference_calibration") {
+			delete(got, k)
+		}
+	}
+	compareSamples(t, "calibration", got, want)
+}
+
+// TestInitModelsCalibration: a model with a reference file gets its
+// calibration gauges at start, from its reference's report; a model
+// without a reference gets none.
+func TestInitModelsCalibration(t *testing.T) {
+	cfg, err := config.Parse("test.yaml", []byte("models: [{name: fraud}, {name: spam}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &windows.Reference{Partial: windows.LayoutOf(cfg).NewPartial(0)}
+	for i := range 20_000 {
+		s := float64(i%1000) / 1000
+		ref.Estimate.Add(s, s >= 0.5)
+		ref.Score.Add(s)
+		ref.Perf.Add(s, s >= 0.5, i%7 == 0) // labels independent of the scores
+	}
+	ref.Finish()
+	rep := ref.CalibrationReport()
+	if !rep.ECEOK || !rep.ShiftOK {
+		t.Fatalf("report %+v", rep)
+	}
+	set, err := windows.NewSettings(cfg, []*windows.Reference{ref, nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(prometheus.NewRegistry(), "test", 0)
+	m.InitModels(set)
+	got := samples(t, m.Registry)
+	want := map[string]float64{
+		`reckon_reference_calibration_error{model="fraud",scores="raw"}`:        rep.RawECE,
+		`reckon_reference_calibration_error{model="fraud",scores="calibrated"}`: rep.CalibratedECE,
+		`reckon_reference_calibration_matters{model="fraud"}`:                   b2f(rep.Matters),
+	}
+	for pm, name := range estimatedNames {
+		want[`reckon_reference_calibration_shift{metric="`+name+`",model="fraud"}`] = rep.Shift[pm]
+	}
+	for k := range got {
+		if !strings.HasPrefix(k, "reckon_reference_calibration") {
+			delete(got, k)
+		}
+	}
+	compareSamples(t, "reference file", got, want)
 }

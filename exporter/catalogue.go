@@ -132,6 +132,9 @@ const (
 	DuplicatePredictions
 	BusinessCost
 	ReferenceComplete
+	ReferenceCalibrationError
+	ReferenceCalibrationShift
+	ReferenceCalibrationMatters
 	StateBytes
 	StateWritten
 
@@ -256,6 +259,15 @@ var live = [numIDs]Metric{
 		Labels: lModel},
 	ReferenceComplete: {Name: "reckon_reference_complete", Kind: Gauge,
 		Help:   "1 once the model's reference distribution is complete and drift is computed against it.",
+		Labels: lModel},
+	ReferenceCalibrationError: {Name: "reckon_reference_calibration_error", Kind: Gauge,
+		Help:   "Expected calibration error (10 equal-width bins) of the model's reference: of its raw scores (scores=raw), and of the probabilities of the isotonic calibration fitted on it, 10-fold cross-validated (scores=calibrated).",
+		Labels: []string{"model", "scores"}},
+	ReferenceCalibrationShift: {Name: "reckon_reference_calibration_shift", Kind: Gauge,
+		Help:   "How much calibrating the scores moves an estimate on the model's reference: |estimate with calibration - without| over the reference's predictions, by estimated metric (estimated_false_positive_rate, ...).",
+		Labels: []string{"model", "metric"}},
+	ReferenceCalibrationMatters: {Name: "reckon_reference_calibration_matters", Kind: Gauge,
+		Help:   "1 when calibration moves some estimate on the model's reference by more than 0.01 (reckon_reference_calibration_shift), else 0.",
 		Labels: lModel},
 }
 
@@ -389,6 +401,38 @@ var perWindow = []Metric{
 	{Name: "reckon_estimated_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
 		Help:   "False-positive rate estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
 		window: rate(func(r *results.Record) *float64 { return r.Estimated.FPR })},
+	{Name: "reckon_estimated_true_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		Help:   "True-positive rate estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
+		window: rate(func(r *results.Record) *float64 { return r.Estimated.TPR })},
+	{Name: "reckon_estimated_precision", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		Help:   "Precision estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
+		window: rate(func(r *results.Record) *float64 { return r.Estimated.Precision })},
+	{Name: "reckon_estimated_accuracy", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		Help:   "Accuracy estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
+		window: rate(func(r *results.Record) *float64 { return r.Estimated.Accuracy })},
+	{Name: "reckon_estimated_roc_auc", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		Help:   "ROC AUC estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE: each prediction counts as p of a positive and 1-p of a negative).",
+		window: rate(func(r *results.Record) *float64 { return r.Estimated.AUC })},
+	{Name: "reckon_estimated_f1", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		Help:   "F1 estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE): 2E[TP] / (2E[TP] + E[FP] + E[FN]).",
+		window: rate(func(r *results.Record) *float64 { return r.Estimated.F1 })},
+	{Name: "reckon_standard_error", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "metric"},
+		Help: "Sampling error (one standard error) of a realised or estimated rate of the most recently closed window; metric is the rate's metric name without reckon_ (false_positive_rate, ..., estimated_roc_auc, estimated_f1). Dashboards draw rate ± 3 standard errors.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if r.StandardError == nil {
+				return
+			}
+			for _, set := range [...]struct {
+				prefix string
+				rates  *results.Rates
+			}{{"", &r.StandardError.Rates}, {"estimated_", &r.StandardError.Estimated}} {
+				for _, f := range StandardErrorMetrics {
+					if v := f.Field(set.rates); v != nil {
+						emit(*v, r.Model, r.Window, set.prefix+f.Metric)
+					}
+				}
+			}
+		}},
 	{Name: "reckon_estimation_gap", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "metric"},
 		Help: "Estimated minus realised value of a metric (fpr) in the most recently closed window.",
 		window: func(r *results.Record, emit func(float64, ...string)) {
@@ -433,6 +477,46 @@ var perWindow = []Metric{
 				emit(v, r.Model, r.Window, method)
 			}
 		}},
+	{Name: "reckon_feature_drift_threshold", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "feature", "window", "method", "bound"},
+		Help: "Learned drift threshold of a feature's statistic (bound lower or upper: mean ∓ k standard deviations over the reference's own windows), for the most recently closed window.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			for name, f := range r.Features {
+				for method, b := range f.DriftThreshold {
+					emit(b.Lower, r.Model, name, r.Window, method, "lower")
+					emit(b.Upper, r.Model, name, r.Window, method, "upper")
+				}
+			}
+		}},
+	{Name: "reckon_prediction_drift_threshold", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "method", "bound"},
+		Help: "Learned drift threshold of the score distribution's statistic (bound lower or upper), for the most recently closed window.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			for method, b := range r.PredictionDriftThreshold {
+				emit(b.Lower, r.Model, r.Window, method, "lower")
+				emit(b.Upper, r.Model, r.Window, method, "upper")
+			}
+		}},
+	{Name: "reckon_multivariate_drift", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		Help: "Mean PCA reconstruction error of the predictions in the most recently closed window (multivariate drift).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if r.Multivariate != nil {
+				emit(r.Multivariate.Error, r.Model, r.Window)
+			}
+		}},
+	{Name: "reckon_multivariate_drift_threshold", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "bound"},
+		Help: "Band of the mean reconstruction error learned from the reference's own windows (bound lower or upper: mean ∓ k standard deviations).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if mv := r.Multivariate; mv != nil && mv.Threshold != nil {
+				emit(mv.Threshold.Lower, r.Model, r.Window, "lower")
+				emit(mv.Threshold.Upper, r.Model, r.Window, "upper")
+			}
+		}},
+	{Name: "reckon_multivariate_drifted", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindow,
+		Help: "1 when the most recently closed window's mean reconstruction error lies outside its band, else 0.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if mv := r.Multivariate; mv != nil && mv.Drifted != nil {
+				emit(b2f(*mv.Drifted), r.Model, r.Window)
+			}
+		}},
 	{Name: "reckon_feature_quantile", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "feature", "window", "quantile"},
 		Help: "Quantile of a numeric feature in the most recently closed window (t-digest).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
@@ -460,6 +544,22 @@ var perWindow = []Metric{
 				}
 			}
 		}},
+}
+
+// StandardErrorMetrics are the rates that have a standard error: the
+// `metric` label value of reckon_standard_error (prefixed with
+// "estimated_" for an estimate's), and the field of results.Rates it is
+// read from. A value names the gauge of the rate, reckon_<metric>.
+var StandardErrorMetrics = []struct {
+	Metric string
+	Field  func(*results.Rates) *float64
+}{
+	{"false_positive_rate", func(r *results.Rates) *float64 { return r.FPR }},
+	{"true_positive_rate", func(r *results.Rates) *float64 { return r.TPR }},
+	{"precision", func(r *results.Rates) *float64 { return r.Precision }},
+	{"accuracy", func(r *results.Rates) *float64 { return r.Accuracy }},
+	{"roc_auc", func(r *results.Rates) *float64 { return r.AUC }},
+	{"f1", func(r *results.Rates) *float64 { return r.F1 }},
 }
 
 // rate reads a {model, window} gauge from an optional field of the record:

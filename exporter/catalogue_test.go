@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -115,21 +116,30 @@ func fullRecord() *results.Record {
 			FPR: ptr(0.2), TPR: ptr(2.0 / 3), Precision: ptr(2.0 / 3), Accuracy: ptr(0.75),
 			AUC: ptr(0.9), Brier: ptr(0.1), ECE: ptr(0.05), F1: ptr(2.0 / 3),
 		},
-		Estimated: results.Rates{FPR: ptr(0.25)},
+		Estimated: results.Rates{FPR: ptr(0.25), TPR: ptr(0.7), Precision: ptr(0.6), Accuracy: ptr(0.72), AUC: ptr(0.875), F1: ptr(0.625)},
+		StandardError: &results.StandardErrors{
+			Rates: results.Rates{FPR: ptr(0.08), TPR: ptr(0.11), Precision: ptr(0.12), Accuracy: ptr(0.068),
+				AUC: ptr(0.05), F1: ptr(0.09)},
+			Estimated: results.Rates{FPR: ptr(0.085), TPR: ptr(0.105), Precision: ptr(0.115), Accuracy: ptr(0.07),
+				AUC: ptr(0.055), F1: ptr(0.095)},
+		},
 		Features: map[string]results.Feature{
 			"amount": {
 				Drifted: ptr(true), Test: "ks",
 				Drift:  map[string]float64{"ks": 0.3, "psi": 0.4},
 				PValue: map[string]float64{"ks": 1e-6},
 				Count:  90, Missing: 6, NonFinite: 4,
-				Quantiles: map[string]float64{"0.05": 1, "0.5": 10, "0.95": 90, "0.99": 99},
+				Quantiles:      map[string]float64{"0.05": 1, "0.5": 10, "0.95": 90, "0.99": 99},
+				DriftThreshold: map[string]results.Bounds{"ks": {Lower: 0.01, Upper: 0.05}},
 			},
 			"country": {Drifted: ptr(false), Test: "chi2", Drift: map[string]float64{"chi2": 3}, PValue: map[string]float64{"chi2": 0.5},
 				Count: 98, Missing: 0, Distinct: ptr(uint64(7))},
 		},
-		PredictionDrift:   map[string]float64{"ks": 0.1},
-		DatasetDriftShare: ptr(0.5),
-		DatasetDrift:      ptr(true),
+		PredictionDrift:          map[string]float64{"ks": 0.1},
+		DatasetDriftShare:        ptr(0.5),
+		DatasetDrift:             ptr(true),
+		PredictionDriftThreshold: map[string]results.Bounds{"ks": {Lower: 0, Upper: 0.08}},
+		Multivariate:             &results.Multivariate{Error: 1.2, Threshold: &results.Bounds{Lower: 0.3, Upper: 0.4}, Drifted: ptr(true)},
 	}
 }
 
@@ -143,41 +153,50 @@ func TestApplyWindow(t *testing.T) {
 	m.ConceptDriftActive.WithLabelValues("fraud", "adwin").Set(1)
 	m.ConceptDriftActive.WithLabelValues("spam", "adwin").Set(0)
 	want := map[string]float64{
-		`reckon_window_end_timestamp_seconds{model="fraud",window="5m"}`:                       1795728900, // 2026-11-26T21:35:00Z
-		`reckon_windows_closed_total{model="fraud",window="5m"}`:                               1,
-		`reckon_window_confusion{model="fraud",outcome="tp",window="5m"}`:                      10,
-		`reckon_window_confusion{model="fraud",outcome="fp",window="5m"}`:                      5,
-		`reckon_window_confusion{model="fraud",outcome="tn",window="5m"}`:                      20,
-		`reckon_window_confusion{model="fraud",outcome="fn",window="5m"}`:                      5,
-		`reckon_false_positive_rate{model="fraud",window="5m"}`:                                0.2,
-		`reckon_true_positive_rate{model="fraud",window="5m"}`:                                 2.0 / 3,
-		`reckon_precision{model="fraud",window="5m"}`:                                          2.0 / 3,
-		`reckon_accuracy{model="fraud",window="5m"}`:                                           0.75,
-		`reckon_roc_auc{model="fraud",window="5m"}`:                                            0.9,
-		`reckon_brier_score{model="fraud",window="5m"}`:                                        0.1,
-		`reckon_expected_calibration_error{model="fraud",window="5m"}`:                         0.05,
-		`reckon_f1{average="binary",model="fraud",window="5m"}`:                                2.0 / 3,
-		`reckon_estimated_false_positive_rate{model="fraud",window="5m"}`:                      0.25,
-		`reckon_estimation_gap{metric="fpr",model="fraud",window="5m"}`:                        0.25 - 0.2,
-		`reckon_feature_drift{feature="amount",method="ks",model="fraud",window="5m"}`:         0.3,
-		`reckon_feature_drift{feature="amount",method="psi",model="fraud",window="5m"}`:        0.4,
-		`reckon_feature_drift{feature="country",method="chi2",model="fraud",window="5m"}`:      3,
-		`reckon_feature_drift_pvalue{feature="amount",model="fraud",test="ks",window="5m"}`:    1e-6,
-		`reckon_feature_drift_pvalue{feature="country",model="fraud",test="chi2",window="5m"}`: 0.5,
-		`reckon_feature_drifted{feature="amount",model="fraud",window="5m"}`:                   1,
-		`reckon_feature_drifted{feature="country",model="fraud",window="5m"}`:                  0,
-		`reckon_dataset_drift_share{model="fraud",window="5m"}`:                                0.5,
-		`reckon_prediction_drift{method="ks",model="fraud",window="5m"}`:                       0.1,
-		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.05",window="5m"}`:  1,
-		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.5",window="5m"}`:   10,
-		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.95",window="5m"}`:  90,
-		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.99",window="5m"}`:  99,
-		`reckon_feature_missing_ratio{feature="amount",model="fraud",window="5m"}`:             6.0 / 100,
-		`reckon_feature_missing_ratio{feature="country",model="fraud",window="5m"}`:            0,
-		`reckon_feature_distinct{feature="country",model="fraud",window="5m"}`:                 7,
-		`reckon_concept_drift_active{detector="adwin",model="fraud"}`:                          1,
-		`reckon_concept_drift_active{detector="adwin",model="spam"}`:                           0,
+		`reckon_window_end_timestamp_seconds{model="fraud",window="5m"}`:                                       1795728900, // 2026-11-26T21:35:00Z
+		`reckon_windows_closed_total{model="fraud",window="5m"}`:                                               1,
+		`reckon_window_confusion{model="fraud",outcome="tp",window="5m"}`:                                      10,
+		`reckon_window_confusion{model="fraud",outcome="fp",window="5m"}`:                                      5,
+		`reckon_window_confusion{model="fraud",outcome="tn",window="5m"}`:                                      20,
+		`reckon_window_confusion{model="fraud",outcome="fn",window="5m"}`:                                      5,
+		`reckon_false_positive_rate{model="fraud",window="5m"}`:                                                0.2,
+		`reckon_true_positive_rate{model="fraud",window="5m"}`:                                                 2.0 / 3,
+		`reckon_precision{model="fraud",window="5m"}`:                                                          2.0 / 3,
+		`reckon_accuracy{model="fraud",window="5m"}`:                                                           0.75,
+		`reckon_roc_auc{model="fraud",window="5m"}`:                                                            0.9,
+		`reckon_brier_score{model="fraud",window="5m"}`:                                                        0.1,
+		`reckon_expected_calibration_error{model="fraud",window="5m"}`:                                         0.05,
+		`reckon_f1{average="binary",model="fraud",window="5m"}`:                                                2.0 / 3,
+		`reckon_estimated_false_positive_rate{model="fraud",window="5m"}`:                                      0.25,
+		`reckon_estimation_gap{metric="fpr",model="fraud",window="5m"}`:                                        0.25 - 0.2,
+		`reckon_feature_drift{feature="amount",method="ks",model="fraud",window="5m"}`:                         0.3,
+		`reckon_feature_drift{feature="amount",method="psi",model="fraud",window="5m"}`:                        0.4,
+		`reckon_feature_drift{feature="country",method="chi2",model="fraud",window="5m"}`:                      3,
+		`reckon_feature_drift_pvalue{feature="amount",model="fraud",test="ks",window="5m"}`:                    1e-6,
+		`reckon_feature_drift_pvalue{feature="country",model="fraud",test="chi2",window="5m"}`:                 0.5,
+		`reckon_feature_drifted{feature="amount",model="fraud",window="5m"}`:                                   1,
+		`reckon_feature_drifted{feature="country",model="fraud",window="5m"}`:                                  0,
+		`reckon_dataset_drift_share{model="fraud",window="5m"}`:                                                0.5,
+		`reckon_prediction_drift{method="ks",model="fraud",window="5m"}`:                                       0.1,
+		`reckon_feature_drift_threshold{bound="lower",feature="amount",method="ks",model="fraud",window="5m"}`: 0.01,
+		`reckon_feature_drift_threshold{bound="upper",feature="amount",method="ks",model="fraud",window="5m"}`: 0.05,
+		`reckon_prediction_drift_threshold{bound="lower",method="ks",model="fraud",window="5m"}`:               0,
+		`reckon_prediction_drift_threshold{bound="upper",method="ks",model="fraud",window="5m"}`:               0.08,
+		`reckon_multivariate_drift{model="fraud",window="5m"}`:                                                 1.2,
+		`reckon_multivariate_drift_threshold{bound="lower",model="fraud",window="5m"}`:                         0.3,
+		`reckon_multivariate_drift_threshold{bound="upper",model="fraud",window="5m"}`:                         0.4,
+		`reckon_multivariate_drifted{model="fraud",window="5m"}`:                                               1,
+		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.05",window="5m"}`:                  1,
+		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.5",window="5m"}`:                   10,
+		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.95",window="5m"}`:                  90,
+		`reckon_feature_quantile{feature="amount",model="fraud",quantile="0.99",window="5m"}`:                  99,
+		`reckon_feature_missing_ratio{feature="amount",model="fraud",window="5m"}`:                             6.0 / 100,
+		`reckon_feature_missing_ratio{feature="country",model="fraud",window="5m"}`:                            0,
+		`reckon_feature_distinct{feature="country",model="fraud",window="5m"}`:                                 7,
+		`reckon_concept_drift_active{detector="adwin",model="fraud"}`:                                          1,
+		`reckon_concept_drift_active{detector="adwin",model="spam"}`:                                           0,
 	}
+	maps.Copy(want, estimateSeries)
 	got := windowSamples(t, m)
 	compareSamples(t, "full record", got, want)
 
@@ -187,6 +206,8 @@ func TestApplyWindow(t *testing.T) {
 		Model: "fraud", Window: "5m",
 		Start: time.Date(2026, 11, 26, 21, 35, 0, 0, time.UTC), End: time.Date(2026, 11, 26, 21, 40, 0, 0, time.UTC),
 		Estimated: results.Rates{FPR: ptr(0.3)},
+		// Only the estimate's standard error: the others are gone.
+		StandardError: &results.StandardErrors{Estimated: results.Rates{FPR: ptr(0.02)}},
 		Features: map[string]results.Feature{
 			"amount":  {Missing: 4},
 			"country": {Distinct: ptr(uint64(0))},
@@ -209,6 +230,7 @@ func TestApplyWindow(t *testing.T) {
 		`reckon_concept_drift_active{detector="adwin",model="fraud"}`:              1,
 		`reckon_concept_drift_active{detector="adwin",model="spam"}`:               0,
 	}
+	want[`reckon_standard_error{metric="estimated_false_positive_rate",model="fraud",window="5m"}`] = 0.02
 	got = windowSamples(t, m)
 	hourly := 0
 	for k := range got {
@@ -228,6 +250,28 @@ func TestApplyWindow(t *testing.T) {
 		`reckon_windows_closed_total{model="fraud",window="1h"}`:     1,
 		`reckon_concept_drift_active{detector="adwin",model="spam"}`: 0,
 	})
+}
+
+// estimateSeries are the series of fullRecord's estimates beyond the FPR
+// and of its standard errors.
+var estimateSeries = map[string]float64{
+	`reckon_estimated_true_positive_rate{model="fraud",window="5m"}`:                          0.7,
+	`reckon_estimated_precision{model="fraud",window="5m"}`:                                   0.6,
+	`reckon_estimated_accuracy{model="fraud",window="5m"}`:                                    0.72,
+	`reckon_estimated_roc_auc{model="fraud",window="5m"}`:                                     0.875,
+	`reckon_estimated_f1{model="fraud",window="5m"}`:                                          0.625,
+	`reckon_standard_error{metric="false_positive_rate",model="fraud",window="5m"}`:           0.08,
+	`reckon_standard_error{metric="true_positive_rate",model="fraud",window="5m"}`:            0.11,
+	`reckon_standard_error{metric="precision",model="fraud",window="5m"}`:                     0.12,
+	`reckon_standard_error{metric="accuracy",model="fraud",window="5m"}`:                      0.068,
+	`reckon_standard_error{metric="roc_auc",model="fraud",window="5m"}`:                       0.05,
+	`reckon_standard_error{metric="f1",model="fraud",window="5m"}`:                            0.09,
+	`reckon_standard_error{metric="estimated_false_positive_rate",model="fraud",window="5m"}`: 0.085,
+	`reckon_standard_error{metric="estimated_true_positive_rate",model="fraud",window="5m"}`:  0.105,
+	`reckon_standard_error{metric="estimated_precision",model="fraud",window="5m"}`:           0.115,
+	`reckon_standard_error{metric="estimated_accuracy",model="fraud",window="5m"}`:            0.07,
+	`reckon_standard_error{metric="estimated_roc_auc",model="fraud",window="5m"}`:             0.055,
+	`reckon_standard_error{metric="estimated_f1",model="fraud",window="5m"}`:                  0.095,
 }
 
 // fullWindowSeries is the per-window series of fullRecord.

@@ -73,6 +73,9 @@ type Metrics struct {
 	ConceptDriftActive   *prometheus.GaugeVec   // model, detector
 	ConceptDrifts        *prometheus.CounterVec // model, detector
 	ReferenceComplete    *prometheus.GaugeVec   // model
+	CalibrationError     *prometheus.GaugeVec   // model, scores = raw | calibrated
+	CalibrationShift     *prometheus.GaugeVec   // model, metric
+	CalibrationMatters   *prometheus.GaugeVec   // model
 
 	limit    int                 // series_limit; 0 = unlimited
 	series   map[string]struct{} // the series admitted under limit
@@ -130,6 +133,9 @@ func New(reg *prometheus.Registry, version string, seriesLimit int, opts ...Opti
 	m.DuplicatePredictions = m.counterVec(DuplicatePredictions)
 	m.BusinessCost = m.counterVec(BusinessCost)
 	m.ReferenceComplete = m.gaugeVec(ReferenceComplete)
+	m.CalibrationError = m.gaugeVec(ReferenceCalibrationError)
+	m.CalibrationShift = m.gaugeVec(ReferenceCalibrationShift)
+	m.CalibrationMatters = m.gaugeVec(ReferenceCalibrationMatters)
 	for id, c := range m.byID {
 		if c == nil {
 			panic(fmt.Sprintf("exporter: catalogue metric %s has no field in Metrics", ID(id)))

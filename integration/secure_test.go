@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +86,8 @@ func TestSecureExactlyOnce(t *testing.T) {
 	// creates every topic, so the principal may create none.
 	mtlsGroup := name + "-mtls"
 	cert, key := sc.clientCert(t, dir, mtlsGroup)
-	mtlsCfg := withKafka(t, eosConfig(mtlsGroup, predTopic, outTopic, mtlsGroup+"-results"), sc.mtlsBlock(cert, key))
+	mtlsBase := eosConfig(mtlsGroup, predTopic, outTopic, mtlsGroup+"-results")
+	mtlsCfg := withKafka(t, mtlsBase, sc.mtlsBlock(cert, key))
 	var perms []consumer.Permission
 	var owned []string
 	for _, p := range requiredAccess(t, mtlsCfg, "m1") {
@@ -95,7 +97,7 @@ func TestSecureExactlyOnce(t *testing.T) {
 		}
 		perms = append(perms, p)
 	}
-	createOwnedTopics(t, sc, mtlsGroup, owned)
+	createOwnedTopics(t, sc, dir, mtlsBase, owned)
 	sc.grant(t, "User:"+mtlsGroup, perms)
 
 	type member struct {
@@ -190,25 +192,35 @@ func launchAll[M any](t *testing.T, members []M, how func(M) (cfg string, addrs,
 
 // createOwnedTopics creates, as the secured cluster's admin, the topics
 // that reckon creates when it may (names, those of RequiredAccess's Create
-// permissions): with the input topics' partition count, and <group>-state
-// compacted, as docs/security.md tells an admin to.
-func createOwnedTopics(t *testing.T, sc *secureCluster, group string, names []string) {
+// permissions), the way docs/security.md tells an admin to: `reckon topics
+// create` with the admin's credentials and the member's configuration
+// (cfg, without its kafka.tls and kafka.sasl), so
+// each gets the partitions, cleanup policy and max.message.bytes that
+// reckon run would have given it.
+func createOwnedTopics(t *testing.T, sc *secureCluster, dir, cfg string, names []string) {
 	t.Helper()
+	pwFile := filepath.Join(dir, "admin-password")
+	if err := os.WriteFile(pwFile, []byte(sc.adminPass), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	adminCfg := withKafka(t, cfg, sc.saslBlock(sc.adminUser, pwFile))
+	path := filepath.Join(dir, "admin-reckon.yaml")
+	if err := os.WriteFile(path, []byte(adminCfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(reckonBin, "topics", "create", "--config", path, "--brokers", strings.Join(sc.sasl, ","), "--partitions", strconv.Itoa(eosPartitions)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("reckon topics create as the admin: %v\n%s", err, out)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	adm := sc.admin(t)
-	compact := "compact"
+	topics, err := sc.admin(t).ListTopics(ctx, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range names {
-		var configs map[string]*string
-		if n == group+"-state" {
-			configs = map[string]*string{"cleanup.policy": &compact}
-		}
-		res, err := adm.CreateTopics(ctx, eosPartitions, 1, configs, n)
-		if err == nil {
-			err = res.Error()
-		}
-		if err != nil {
-			t.Fatalf("creating %s: %v", n, err)
+		if !topics.Has(n) {
+			t.Fatalf("reckon topics create did not create %s:\n%s", n, out)
 		}
 	}
 }
@@ -297,7 +309,16 @@ func checkNoTrace(t *testing.T, sc *secureCluster, group string) {
 			t.Errorf("topic %s exists: reckon got as far as creating its topics", name)
 		}
 	}
-	offsets, err := adm.FetchOffsets(ctx, group)
+	// A broker whose __consumer_offsets is still being created (a fresh
+	// one) answers COORDINATOR_NOT_AVAILABLE for a while: ask again.
+	var offsets kadm.OffsetResponses
+	for {
+		offsets, err = adm.FetchOffsets(ctx, group)
+		if !kerr.IsRetriable(err) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
 		t.Fatalf("fetching the offsets of %s: %v", group, err)
 	}

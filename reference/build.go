@@ -124,6 +124,10 @@ type Builder struct {
 	pred   *event.Prediction
 	part   *windows.Partial
 	scores []event.Member // a flat row's scores, across Fields.Reset
+	// learner cuts the rows into the configured windows, and keeps them
+	// for the PCA, when the model's drift settings need it (nil
+	// otherwise).
+	learner *windows.Learner
 
 	stats   Stats
 	sources []string
@@ -166,10 +170,31 @@ func NewBuilder(cfg *config.Config, model string) (*Builder, error) {
 	// resolution, so that a profile and a stream reference of the same rows
 	// agree (docs/drift.md gives the bound).
 	b.part.SetCompression(sketch.ReferenceCompression)
+	if needsWindows(m) {
+		var lengths []int64
+		for _, w := range cfg.Windows {
+			lengths = append(lengths, w.Length.Milliseconds())
+		}
+		b.learner = windows.NewLearner(b.part, lengths, m.Drift.Multivariate)
+	}
 	// The declared features', then a multiclass model's _predicted and
 	// _label (event.ModelSpec.PredictedFeature, LabelFeature).
 	b.stats.Violations = make([][event.NumViolationKinds]int64, violationRows(m))
 	return b, nil
+}
+
+// needsWindows reports whether m's drift settings need the reference's
+// windows: learned thresholds or multivariate drift.
+func needsWindows(m *config.Model) bool {
+	if m.Drift.Multivariate || m.Drift.Threshold == sketch.ThresholdLearned {
+		return true
+	}
+	for i := range m.Features {
+		if m.FeatureDrift(i).Threshold == sketch.ThresholdLearned {
+			return true
+		}
+	}
+	return false
 }
 
 // Stats returns what the Builder has read so far. The slices are the
@@ -231,6 +256,14 @@ func (b *Builder) Profile() *Profile {
 	for _, f := range b.model.Features {
 		p.Features = append(p.Features, FeatureInfo{Name: f.Name, Type: f.Type})
 	}
+	if b.learner != nil && b.part.Predictions > 0 {
+		ref := &windows.Reference{Partial: b.part}
+		ref.Finish()
+		if err := b.learner.Finish(ref); err != nil {
+			p.Err = err
+		}
+		p.Learned, p.PCA = ref.Learned, ref.PCA
+	}
 	return p
 }
 
@@ -258,6 +291,10 @@ func (b *Builder) addRow(f *event.Fields) error {
 	scored, err := b.rules.Row(b.index, f, p)
 	if err != nil {
 		return err
+	}
+	if b.learner != nil && p.TimeMs == 0 {
+		return &event.DecodeError{Reason: event.ReasonMissingField, Field: event.FieldTimestamp.String(),
+			Detail: "required to cut the reference into windows (learned thresholds or multivariate drift)"}
 	}
 	label, err := b.label(f)
 	if err != nil {
@@ -323,6 +360,9 @@ func (b *Builder) add(p *event.Prediction, scored bool, label rowLabel) {
 	// The worker calibrates with the model's calibrator, which is the
 	// identity (nil) until a reference completes.
 	pt.AddPrediction(p, nil, false)
+	if b.learner != nil {
+		b.learner.Add(p)
+	}
 	if p.Error || !label.ok || !scored {
 		return // an error prediction has no sketches and joins no label
 	}

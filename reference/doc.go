@@ -56,6 +56,10 @@
 //   - status: "ok" (the default) or "error"; an error row is counted as a
 //     prediction and an error and adds nothing to the sketches, as on the
 //     stream.
+//   - timestamp: the row's event time, RFC 3339 or epoch milliseconds as on
+//     the wire; optional, except that a model with learned thresholds or
+//     multivariate drift needs it in every row, to cut the reference into
+//     windows.
 //
 // Rows are one more input format of the event contract: a CSV row or a
 // JSON line becomes an event.Fields (the CSV cells typed as described
@@ -97,6 +101,22 @@
 //	  "perf": "UktQVwE…",
 //	  "estimate": "UktQRQE…"
 //	}
+//
+// A model with learned thresholds or multivariate drift (docs/drift.md)
+// also gets "windows": per configured window length ("length_ms"), the
+// start of each of the reference's windows with rows ("starts") and every
+// drift statistic of each window against the whole reference, per feature
+// and method ("features"), for the score ("score") and, with multivariate
+// drift, the window's mean reconstruction error ("multivariate"); null for
+// a value that could not be computed. With multivariate drift, also
+// "multivariate": the fitted PCA, per feature the encoded value a missing
+// value takes ("impute"), the column's mean and scale ("center", "scale")
+// and a categorical feature's category shares ("frequencies"), then the
+// kept principal axes ("components", over the features in that order) and
+// the share of variance they explain ("explained"). Load matches them to
+// the configuration's features by name; windows.CheckFile, which the
+// processor and the preflight check apply, refuses a profile without the
+// windows or model its configuration needs.
 //
 // "sketch", "perf" and "estimate" are the standard base64 of the
 // MarshalBinary encodings of sketch.Numeric or sketch.Categorical,

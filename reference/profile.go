@@ -44,6 +44,14 @@ type Profile struct {
 	// Joined (the performance window's count), Violations and Undeclared;
 	// no Ignored.
 	Stats Stats
+	// Learned are the reference's windows of each configured length
+	// compared with it, and PCA its multivariate drift model: built when
+	// the model's drift settings need them (threshold: learned,
+	// multivariate: true), nil otherwise. Err is why the Builder could not
+	// build them.
+	Learned map[int64]*windows.Learned
+	PCA     *windows.PCA
+	Err     error
 }
 
 // FeatureInfo is a feature of a profile.
@@ -58,6 +66,7 @@ type FeatureInfo struct {
 func (p *Profile) Reference() *windows.Reference {
 	r := &windows.Reference{Partial: p.Partial}
 	r.Finish()
+	r.Learned, r.PCA = p.Learned, p.PCA
 	return r
 }
 
@@ -78,6 +87,8 @@ type fileProfile struct {
 	Score      fileFeature   `json:"score"`
 	Perf       []byte        `json:"perf"`
 	Estimate   []byte        `json:"estimate,omitempty"`
+	Windows    []fileWindows `json:"windows,omitempty"`
+	PCA        *filePCA      `json:"multivariate,omitempty"`
 	// Kind holds a regression or multiclass model's own sketches and
 	// figures (windows.Partial.AppendKind): for a regression model its
 	// labels' distribution and error, for a multiclass one its class
@@ -171,6 +182,7 @@ func Save(w io.Writer, p *Profile) error {
 	if f.Estimate, err = pt.Estimate.MarshalBinary(); err != nil {
 		return fmt.Errorf("reference: Save: estimate: %w", err)
 	}
+	f.Windows, f.PCA = saveLearned(p), savePCA(p)
 	if f.Kind, err = pt.AppendKind(nil); err != nil {
 		return fmt.Errorf("reference: Save: kind: %w", err)
 	}
@@ -316,6 +328,12 @@ func ReadProfile(r io.Reader, m *config.Model, layout windows.Layout, modelIndex
 		return nil, &CorruptError{Reason: "the profile is of another kind of model than " + m.Kind.String()}
 	case pt.Multi != nil && pt.Multi.Perf.Classes() != len(m.Classes):
 		return nil, &CorruptError{Reason: fmt.Sprintf("%d classes in the profile, %d in the configuration", pt.Multi.Perf.Classes(), len(m.Classes))}
+	}
+	if p.Learned, err = readLearned(f.Windows, m); err != nil {
+		return nil, err
+	}
+	if p.PCA, err = readPCA(f.PCA, m, layout, modelIndex); err != nil {
+		return nil, err
 	}
 	p.Stats.Rows = int64(f.Rows) + f.Skipped
 	p.Stats.Labelled = int64(f.Outcomes)

@@ -22,7 +22,7 @@ import (
 func rowField(name []byte) (event.Field, bool) {
 	f, ok := event.FieldOf(name)
 	switch f {
-	case event.FieldModel, event.FieldScore, event.FieldPredicted, event.FieldLabel, event.FieldStatus, event.FieldValue, event.FieldScores:
+	case event.FieldModel, event.FieldScore, event.FieldPredicted, event.FieldLabel, event.FieldStatus, event.FieldTimestamp, event.FieldValue, event.FieldScores:
 		return f, ok
 	}
 	return 0, false
@@ -92,6 +92,12 @@ func fieldCell(f event.Field, k config.ModelKind, s string) (event.Value, error)
 		}
 		return event.Value{Type: event.TypeString, Str: bytesOf(s)}, nil
 	case event.FieldStatus:
+		return event.Value{Type: event.TypeString, Str: bytesOf(t)}, nil
+	case event.FieldTimestamp:
+		// Epoch milliseconds or RFC 3339, as on the wire.
+		if x, err := strconv.ParseFloat(t, 64); err == nil {
+			return event.Value{Type: event.TypeNumber, Num: x}, nil
+		}
 		return event.Value{Type: event.TypeString, Str: bytesOf(t)}, nil
 	}
 	return event.Value{Type: event.TypeString, Str: bytesOf(s)}, nil

@@ -37,6 +37,11 @@ type Record struct {
 	// Estimated holds rates estimated from the calibrated scores of the
 	// window's ok predictions (by prediction time), before labels.
 	Estimated Rates `json:"estimated"`
+	// StandardError holds the sampling error (one standard error) of each
+	// rate of Rates and Estimated that has one: the figure's spread over
+	// windows of this size when nothing changes. Absent in records written
+	// before reckon computed it.
+	StandardError *StandardErrors `json:"standard_error,omitempty"`
 
 	// Features describes each declared feature over the window's ok
 	// predictions; drift fields appear once the model's reference is
@@ -46,6 +51,12 @@ type Record struct {
 	PredictionDrift   map[string]float64 `json:"prediction_drift,omitempty"`
 	DatasetDriftShare *float64           `json:"dataset_drift_share,omitempty"`
 	DatasetDrift      *bool              `json:"dataset_drift,omitempty"`
+	// PredictionDriftThreshold holds the score's learned thresholds by
+	// method, when the reference learned its windows of this length.
+	PredictionDriftThreshold map[string]Bounds `json:"prediction_drift_threshold,omitempty"`
+	// Multivariate is the window's multivariate drift, for a model with
+	// multivariate: true and a window with ok predictions.
+	Multivariate *Multivariate `json:"multivariate_drift,omitempty"`
 
 	// Regression holds a regression model's figures, Multiclass a
 	// multiclass model's; absent for the other kinds. For them Confusion
@@ -53,6 +64,24 @@ type Record struct {
 	// Estimated.Accuracy, which a multiclass model has too.
 	Regression *Regression `json:"regression,omitempty"`
 	Multiclass *Multiclass `json:"multiclass,omitempty"`
+}
+
+// Bounds are a learned threshold: a statistic below Lower or above Upper
+// is drift.
+type Bounds struct {
+	Lower float64 `json:"lower"`
+	Upper float64 `json:"upper"`
+}
+
+// Multivariate is a window's multivariate drift.
+type Multivariate struct {
+	// Error is the mean PCA reconstruction error of the window's ok
+	// predictions.
+	Error float64 `json:"error"`
+	// Threshold is the band learned from the reference's windows, and
+	// Drifted says Error lies outside it; both absent without a band.
+	Threshold *Bounds `json:"threshold,omitempty"`
+	Drifted   *bool   `json:"drifted,omitempty"`
 }
 
 // Regression is a regression model's window: the error of the pairs joined
@@ -126,6 +155,11 @@ type Feature struct {
 	// psi, wasserstein, js, chi2); PValue the tests' p-values (ks, chi2).
 	Drift  map[string]float64 `json:"drift,omitempty"`
 	PValue map[string]float64 `json:"pvalue,omitempty"`
+	// DriftThreshold holds the learned thresholds by method, when the
+	// reference learned its windows of this length; Threshold is
+	// "learned" when Drifted was decided on them.
+	DriftThreshold map[string]Bounds `json:"drift_threshold,omitempty"`
+	Threshold      string            `json:"threshold,omitempty"`
 	// Count is the number of present values (of a numeric feature: finite
 	// ones, the values its quantiles describe), Missing of null or absent
 	// ones (and of values of the wrong type).
@@ -163,6 +197,13 @@ type Rates struct {
 	Brier     *float64 `json:"brier,omitempty"`
 	ECE       *float64 `json:"ece,omitempty"`
 	F1        *float64 `json:"f1,omitempty"`
+}
+
+// StandardErrors are the standard errors of a record's rates, field for
+// field (Brier and ECE have none).
+type StandardErrors struct {
+	Rates     Rates `json:"rates"`
+	Estimated Rates `json:"estimated"`
 }
 
 // Opt returns &v when ok, else nil: for optional rates.

@@ -99,6 +99,10 @@ func TestDriftParamsCheck(t *testing.T) {
 		{"ks for categorical", DriftParams{Categorical: MethodKS}, []Param{ParamCategorical}},
 		{"chi2 for numeric", DriftParams{Numeric: MethodChi2}, []Param{ParamNumeric}},
 		{"unknown method and p-value", DriftParams{Numeric: 42, PValue: 7}, []Param{ParamNumeric, ParamPValue}},
+		{"learned", DriftParams{Threshold: ThresholdLearned, K: 2.5}, nil},
+		{"negative k", DriftParams{K: -1}, []Param{ParamK}},
+		{"infinite k", DriftParams{K: math.Inf(1)}, []Param{ParamK}},
+		{"unknown threshold", DriftParams{Threshold: 7}, []Param{ParamThreshold}},
 	}
 	for _, tt := range tests {
 		err := tt.p.Validate()
@@ -114,8 +118,8 @@ func TestDriftParamsCheck(t *testing.T) {
 		}
 	}
 	// Check takes the numbers as written: zero is out of bounds.
-	if got := len(DriftParams{}.Check()); got != 4 {
-		t.Errorf("Check of zero parameters: %d errors, want 4", got)
+	if got := len(DriftParams{}.Check()); got != 5 {
+		t.Errorf("Check of zero parameters: %d errors, want 5", got)
 	}
 	var pe *ParamError
 	if err := (DriftParams{Categorical: MethodKS}).Validate(); !errors.As(err, &pe) || !errors.Is(err, ErrMethod) || pe.Param.String() != "categorical_test" {
@@ -287,6 +291,38 @@ func TestDatasetDrift(t *testing.T) {
 		r, d := DatasetDrift(tt.drifted, tt.total, tt.share)
 		if r != tt.ratio || d != tt.drift {
 			t.Errorf("DatasetDrift(%d, %d, %v) = %v, %v", tt.drifted, tt.total, tt.share, r, d)
+		}
+	}
+}
+
+// TestBand: the band is the mean and sample standard deviation of the
+// values that are not NaN; its bounds are mean ∓ k·SD, the lower one no
+// lower than the floor; fewer than two values give none.
+func TestBand(t *testing.T) {
+	xs := []float64{0.01, math.NaN(), 0.02, 0.03, 0.06}
+	b := BandOf(xs)
+	mean := (0.01 + 0.02 + 0.03 + 0.06) / 4
+	ss := 0.0
+	for _, x := range []float64{0.01, 0.02, 0.03, 0.06} {
+		ss += (x - mean) * (x - mean)
+	}
+	sd := math.Sqrt(ss / 3)
+	if b.N != 4 || math.Abs(b.Mean-mean) > 1e-15 || math.Abs(b.SD-sd) > 1e-15 {
+		t.Errorf("band %+v, want mean %v, SD %v over 4", b, mean, sd)
+	}
+	lo, hi, ok := b.Bounds(1, 0)
+	if !ok || math.Abs(lo-(mean-sd)) > 1e-15 || math.Abs(hi-(mean+sd)) > 1e-15 {
+		t.Errorf("k = 1: [%v, %v] %v", lo, hi, ok)
+	}
+	if lo, _, _ := b.Bounds(3, 0); lo != 0 {
+		t.Errorf("k = 3: lower bound %v, want the floor 0", lo)
+	}
+	if !Outside(0.1, lo, hi) || Outside(mean, lo, hi) {
+		t.Error("Outside")
+	}
+	for _, few := range [][]float64{nil, {0.3}, {math.NaN(), 0.3}} {
+		if _, _, ok := BandOf(few).Bounds(3, 0); ok {
+			t.Errorf("a band of %v has bounds", few)
 		}
 	}
 }

@@ -206,7 +206,8 @@ const (
 // DriftParams are the drift decision parameters of one model (and, with
 // the model's DatasetShare, of one feature). The configuration's drift
 // block decodes into them, key by key: numeric_test, categorical_test,
-// p_value, psi_threshold, distance_threshold, dataset_share (Param). The
+// p_value, psi_threshold, distance_threshold, dataset_share, threshold, k
+// and multivariate (Param). The
 // drift functions take zero fields as the defaults of DefaultDriftParams.
 type DriftParams struct {
 	Numeric     Method // test for numeric features; MethodAuto by default
@@ -224,12 +225,123 @@ type DriftParams struct {
 	// DatasetShare in (0, 1], default 0.5 (Evidently's drift_share): the
 	// dataset drifts when at least this share of its features drift.
 	DatasetShare float64
+
+	// Threshold says how the verdict is taken: ThresholdFixed (the
+	// default) on the p-value or the fixed distance thresholds above,
+	// ThresholdLearned on a band learned from the reference's own
+	// windows (see Band).
+	Threshold Threshold
+	// K > 0, default 3: a learned band is the mean ± K standard deviations
+	// of the statistic over the reference's windows (NannyML's default
+	// multiplier). The model's K also sizes its multivariate drift band.
+	K float64
+	// Multivariate (model-level) turns on multivariate drift: the mean PCA
+	// reconstruction error of each window against a band learned from the
+	// reference's windows. It needs a reference file.
+	Multivariate bool
 }
 
+// Threshold is how a drift verdict is taken. Its String is the value of
+// the drift block's threshold key.
+type Threshold uint8
+
+const (
+	// ThresholdFixed decides on the p-value (ks, chi2, z) or on the fixed
+	// psi_threshold and distance_threshold.
+	ThresholdFixed Threshold = iota
+	// ThresholdLearned decides on the band mean ± k·SD of the statistic
+	// over the reference's own windows, cut at the configured window
+	// length: a window outside it has drifted.
+	ThresholdLearned
+
+	numThresholds = iota
+)
+
+var thresholdNames = [numThresholds]string{"fixed", "learned"}
+
+// String returns "fixed" or "learned".
+func (t Threshold) String() string {
+	if t < numThresholds {
+		return thresholdNames[t]
+	}
+	return fmt.Sprintf("Threshold(%d)", uint8(t))
+}
+
+// ParseThreshold parses "fixed" or "learned".
+func ParseThreshold(s string) (Threshold, error) {
+	for t, name := range thresholdNames {
+		if s == name {
+			return Threshold(t), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown threshold %q (want fixed or learned)", s)
+}
+
+// DefaultK is the default learned-band multiplier (NannyML's).
+const DefaultK = 3
+
+// MinLearnedWindows is the fewest reference windows a learned band is
+// computed from: fewer give no usable standard deviation.
+const MinLearnedWindows = 5
+
+// MultivariateVariance is the share of the reference's variance the
+// multivariate drift PCA keeps (NannyML's default n_components, 0.65): the
+// fewest components whose explained variance exceeds it.
+const MultivariateVariance = 0.65
+
+// Band is a learned threshold: the statistic's mean and sample standard
+// deviation over N reference windows.
+type Band struct {
+	Mean, SD float64
+	N        int
+}
+
+// BandOf returns the band of values (NaN values skipped).
+func BandOf(values []float64) Band {
+	var b Band
+	var sum float64
+	for _, v := range values {
+		if v == v {
+			sum += v
+			b.N++
+		}
+	}
+	if b.N == 0 {
+		return Band{Mean: math.NaN(), SD: math.NaN()}
+	}
+	b.Mean = sum / float64(b.N)
+	if b.N < 2 {
+		b.SD = math.NaN()
+		return b
+	}
+	var ss float64
+	for _, v := range values {
+		if v == v {
+			ss += (v - b.Mean) * (v - b.Mean)
+		}
+	}
+	b.SD = math.Sqrt(ss / float64(b.N-1))
+	return b
+}
+
+// Bounds returns mean − k·SD and mean + k·SD, the lower bound no less than
+// floor (0 for the statistics here, which are never negative, as NannyML
+// limits its thresholds); ok is false without a standard deviation.
+func (b Band) Bounds(k, floor float64) (lower, upper float64, ok bool) {
+	if !(b.SD == b.SD) || b.N < 2 {
+		return math.NaN(), math.NaN(), false
+	}
+	return max(floor, b.Mean-k*b.SD), b.Mean + k*b.SD, true
+}
+
+// Outside reports whether v lies outside [lower, upper].
+func Outside(v, lower, upper float64) bool { return v < lower || v > upper }
+
 // DefaultDriftParams returns auto tests, p-value 0.05, PSI threshold 0.2,
-// distance threshold 0.1 and dataset share 0.5.
+// distance threshold 0.1, dataset share 0.5, fixed thresholds, k 3 and no
+// multivariate drift.
 func DefaultDriftParams() DriftParams {
-	return DriftParams{PValue: 0.05, PSIThreshold: 0.2, DistanceThreshold: 0.1, DatasetShare: 0.5}
+	return DriftParams{PValue: 0.05, PSIThreshold: 0.2, DistanceThreshold: 0.1, DatasetShare: 0.5, K: DefaultK}
 }
 
 // MethodFor returns the method configured for features of kind k.
@@ -254,6 +366,9 @@ func (p DriftParams) withDefaults() DriftParams {
 	if p.DatasetShare == 0 {
 		p.DatasetShare = d.DatasetShare
 	}
+	if p.K == 0 {
+		p.K = d.K
+	}
 	return p
 }
 
@@ -269,9 +384,13 @@ const (
 	ParamPSIThreshold
 	ParamDistanceThreshold
 	ParamDatasetShare
+	ParamThreshold
+	ParamK
+	ParamMultivariate
 )
 
-var paramNames = [...]string{"numeric_test", "categorical_test", "p_value", "psi_threshold", "distance_threshold", "dataset_share"}
+var paramNames = [...]string{"numeric_test", "categorical_test", "p_value", "psi_threshold", "distance_threshold", "dataset_share",
+	"threshold", "k", "multivariate"}
 
 // String returns the parameter's configuration key, such as "p_value".
 func (p Param) String() string {
@@ -304,7 +423,8 @@ func (e *ParamError) Unwrap() []error {
 // Check reports every parameter of p out of its bounds, as written (zero is
 // out of bounds for the numbers here): the numeric and categorical methods
 // known and applicable to their kind, PValue in (0, 1), PSIThreshold and
-// DistanceThreshold positive and finite, DatasetShare in (0, 1].
+// DistanceThreshold positive and finite, DatasetShare in (0, 1], Threshold
+// known, K positive and finite.
 func (p DriftParams) Check() []*ParamError {
 	var errs []*ParamError
 	for _, m := range []struct {
@@ -326,6 +446,10 @@ func (p DriftParams) Check() []*ParamError {
 	check(ParamPSIThreshold, p.PSIThreshold, p.PSIThreshold > 0 && !math.IsInf(p.PSIThreshold, 0), "> 0")
 	check(ParamDistanceThreshold, p.DistanceThreshold, p.DistanceThreshold > 0 && !math.IsInf(p.DistanceThreshold, 0), "> 0")
 	check(ParamDatasetShare, p.DatasetShare, p.DatasetShare > 0 && p.DatasetShare <= 1, "in (0, 1]")
+	if p.Threshold >= numThresholds {
+		errs = append(errs, &ParamError{Param: ParamThreshold, Reason: fmt.Sprintf("unknown threshold %v (want fixed or learned)", p.Threshold)})
+	}
+	check(ParamK, p.K, p.K > 0 && !math.IsInf(p.K, 0), "> 0")
 	return errs
 }
 

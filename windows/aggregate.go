@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reckonhq/reckon/sketch"
+	"github.com/reckonhq/reckon/windows/perf"
 )
 
 // Result is one closed window of one model: the merge of every partial of
@@ -13,6 +14,9 @@ import (
 type Result struct {
 	Window int // index into the configured window lengths
 	*Partial
+	// Calibrator is the calibration of the window's estimated ROC AUC
+	// (set by the Aggregation when it closes the window; nil: identity).
+	Calibrator *perf.Calibrator
 }
 
 type windowKey struct {

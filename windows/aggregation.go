@@ -80,6 +80,9 @@ type Output struct {
 	// Completed lists the models whose stream reference completed here:
 	// the runtime sends their calibrators to every partition.
 	Completed []int
+	// Calibrations are the calibration reports of those references,
+	// Calibrations[i] that of model Completed[i].
+	Calibrations []CalibrationReport
 }
 
 // DetectorState is what a concept-drift detector did in a transaction.
@@ -108,6 +111,9 @@ func NewAggregation(set *Settings, id int32) *Aggregation {
 	for i := range n {
 		if r := set.Ranges[i]; r != nil && a.Owns(i) {
 			a.refs[i] = NewStreamReference(set.Layout, i, r[0], r[1])
+			if set.Learn[i] {
+				a.refs[i].LearnWindows(set.Lengths)
+			}
 		}
 		a.detectors[i] = newDetectors()
 		a.pending[i] = make(map[int64][]JoinedError)
@@ -160,6 +166,7 @@ func (a *Aggregation) ResetOutput() {
 		}
 	}
 	a.out.Completed = a.out.Completed[:0]
+	a.out.Calibrations = a.out.Calibrations[:0]
 }
 
 // Done reports whether every partition has finished (reckon run
@@ -306,6 +313,7 @@ func (a *Aggregation) close(wm int64) error {
 	for mi, ref := range a.refs {
 		if ref != nil && ref.MaybeComplete(wm) {
 			a.out.Completed = append(a.out.Completed, mi)
+			a.out.Calibrations = append(a.out.Calibrations, ref.CalibrationReport())
 			a.dirtyRefs[mi] = true
 		}
 	}
@@ -322,6 +330,7 @@ func (a *Aggregation) close(wm int64) error {
 		if ref := a.refs[r.Model]; len(r.Deferred) > 0 && ref != nil {
 			r.ResolveDeferred(ref.Calibrator)
 		}
+		r.Calibrator = a.calibratorOf(r)
 		a.out.Closed = append(a.out.Closed, a.set.Record(r, a.compare(r)))
 	}
 	clear(a.closedBuf)
@@ -354,6 +363,24 @@ func (a *Aggregation) close(wm int64) error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// calibratorOf is the calibrator of a closed window's estimated ROC AUC:
+// the one its predictions' estimates use (Calibrations), a reference file's
+// or, for a window ending after its model's stream reference, the
+// reference's; nil (identity) otherwise. The AUC is computed from the
+// window's score sketch, which does not tell predictions apart by time, so
+// a window that straddles a stream reference's end takes the reference's
+// calibrator for all of them (its estimated rates take the identity for
+// those before the end).
+func (a *Aggregation) calibratorOf(r *Result) *perf.Calibrator {
+	if f := a.set.Files[r.Model]; f != nil {
+		return f.Calibrator
+	}
+	if ref := a.refs[r.Model]; ref != nil && ref.Complete && r.End > ref.To {
+		return ref.Calibrator
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package windows
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows/perf"
@@ -28,6 +29,15 @@ type Reference struct {
 	// Calibrator maps scores to probabilities for estimation: isotonic,
 	// fitted on the reference's joined outcomes; nil (identity) without.
 	Calibrator *perf.Calibrator
+	// Learned are the reference's own windows compared with it, by window
+	// length (nil without learned thresholds or multivariate drift); PCA
+	// is its multivariate drift model (nil without).
+	Learned map[int64]*Learned
+	PCA     *PCA
+
+	// windows are a stream reference's windows by length and start, while
+	// it is incomplete, for Learned (nil unless LearnWindows).
+	windows map[int64]map[int64]*Partial
 
 	// parts are the panes offered and not yet merged: those before folded
 	// are merged into Partial as soon as no pane can precede them
@@ -73,9 +83,72 @@ func (r *Reference) Fold(frontier PaneKey) error {
 		return nil
 	}
 	r.folded = frontier
-	var err error
-	r.parts, err = foldBefore(r.Partial, r.parts, frontier, nil)
-	return err
+	slices.SortFunc(r.parts, ComparePanes)
+	n := 0
+	for n < len(r.parts) && r.parts[n].Key().Compare(frontier) < 0 {
+		n++
+	}
+	if err := r.merge(r.parts[:n]); err != nil {
+		return err
+	}
+	rest := append(r.parts[:0], r.parts[n:]...)
+	clear(r.parts[len(rest):])
+	r.parts = rest
+	return nil
+}
+
+// merge merges parts, sorted by ComparePanes, into the reference and into
+// the windows that LearnWindows keeps.
+func (r *Reference) merge(parts []*Partial) error {
+	if err := mergeSorted(r.Partial, parts); err != nil {
+		return err
+	}
+	for l, byStart := range r.windows {
+		for _, p := range parts {
+			start := floorTo(p.Start, l)
+			if start < r.From || start+l > r.To {
+				continue // a window not wholly inside the reference
+			}
+			w := byStart[start]
+			if w == nil {
+				w = r.newWindow(start, l)
+				byStart[start] = w
+			}
+			if err := w.Merge(p); err != nil {
+				return fmt.Errorf("merging pane %d of partition %d: %w", p.Start, p.Source, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Reference) newWindow(start, length int64) *Partial {
+	w := r.Partial.emptyLike()
+	w.reset(r.Model, start, start+length)
+	w.SetCompression(sketch.ReferenceCompression)
+	return w
+}
+
+// emptyLike returns an empty partial of p's model with p's kinds of
+// sketches.
+func (p *Partial) emptyLike() *Partial {
+	l := make([]bool, len(p.Features))
+	for i, f := range p.Features {
+		l[i] = f.Cat != nil
+	}
+	layout := make(Layout, p.Model+1)
+	layout[p.Model] = l
+	return layout.NewPartial(p.Model)
+}
+
+// LearnWindows makes an incomplete stream reference keep its windows of
+// each of lengths wholly inside [From, To), so that on completion it
+// learns their statistics (Learned). Call it before any pane is offered.
+func (r *Reference) LearnWindows(lengths []int64) {
+	r.windows = make(map[int64]map[int64]*Partial, len(lengths))
+	for _, l := range lengths {
+		r.windows[l] = map[int64]*Partial{}
+	}
 }
 
 // Offer keeps p (the caller must not reuse it) for the reference when its
@@ -106,7 +179,8 @@ func (r *Reference) MaybeComplete(watermark int64) bool {
 // Finish marks the reference complete and derives what drift and
 // estimation need from it.
 func (r *Reference) Finish() {
-	if err := mergeSorted(r.Partial, r.parts); err != nil {
+	slices.SortFunc(r.parts, ComparePanes)
+	if err := r.merge(r.parts); err != nil {
 		panic(err) // the panes come from this configuration's layout
 	}
 	r.parts = nil
@@ -124,6 +198,17 @@ func (r *Reference) Finish() {
 	if c, err := perf.FitCalibrator(&r.Perf); err == nil {
 		r.Calibrator = c
 	}
+	if r.windows != nil {
+		r.Learned = make(map[int64]*Learned, len(r.windows))
+		for l, byStart := range r.windows {
+			ws := make([]*Partial, 0, len(byStart))
+			for _, w := range byStart {
+				ws = append(ws, w)
+			}
+			r.Learned[l] = Learn(r, ws, l)
+		}
+		r.windows = nil
+	}
 }
 
 // Statistic is one drift statistic of one feature, NaN when it cannot be
@@ -138,9 +223,24 @@ type FeatureDrift struct {
 	Stats   []Statistic // every statistic that applies to the feature's type
 	PValues []Statistic // ks and chi2 (the decision's test may be z: see Decision)
 	// Decision is the configured test's verdict; ok is false when it could
-	// not be taken (no values in the window or the reference).
+	// not be taken (no values in the window or the reference, or no
+	// learned threshold).
 	Decision sketch.Drift
 	OK       bool
+	// Bounds are the learned thresholds of the statistics, when the
+	// reference learned its windows of this window's length; Learned says
+	// the verdict was taken on them (threshold: learned).
+	Bounds  []Bounds
+	Learned bool
+}
+
+// MultivariateDrift is a window's multivariate drift: its mean
+// reconstruction error, and its band over the reference's windows.
+type MultivariateDrift struct {
+	Error        float64
+	Lower, Upper float64
+	BandOK       bool // the reference learned a band for this length
+	Drifted      bool // Error outside the band
 }
 
 // DriftReport compares one closed window of a model with its reference.
@@ -156,6 +256,8 @@ type DriftReport struct {
 	// labels from the reference's error by predicted value
 	// (perf.RegressionEstimate); nil without.
 	RegressionEstimate *perf.RegressionError
+	// Multivariate is nil without a multivariate model or events.
+	Multivariate *MultivariateDrift
 	// Share of the decided features that drifted, and the dataset verdict.
 	Share        float64
 	ShareOK      bool
@@ -164,9 +266,23 @@ type DriftReport struct {
 
 // Compare computes every drift statistic of cur against the complete
 // reference ref. params holds each feature's drift parameters; scoreParams
-// those of the score.
+// those of the score (and the model's k and multivariate setting). Learned
+// thresholds are those of cur's length (End − Start).
 func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scoreParams sketch.DriftParams) DriftReport {
 	rep := DriftReport{Features: make([]FeatureDrift, len(cur.Features))}
+	learned := ref.Learned[cur.End-cur.Start]
+	decide := func(fd *FeatureDrift, values map[sketch.Method][]float64, p sketch.DriftParams, categorical bool) {
+		k := p.K
+		if k == 0 {
+			k = sketch.DefaultK
+		}
+		if learned != nil {
+			fd.Bounds = bounds(values, fd.Stats, k)
+		}
+		if p.Threshold == sketch.ThresholdLearned && fd.OK {
+			learnedVerdict(fd, categorical)
+		}
+	}
 	decided, drifted := 0, 0
 	for i, f := range cur.Features {
 		var fd FeatureDrift
@@ -175,6 +291,11 @@ func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scorePar
 		} else {
 			fd = categoricalDrift(ref.Features[i].Cat, f.Cat, params[i])
 		}
+		var values map[sketch.Method][]float64
+		if learned != nil {
+			values = learned.Features[i]
+		}
+		decide(&fd, values, params[i], f.Cat != nil)
 		if fd.OK {
 			decided++
 			if fd.Decision.Drifted {
@@ -183,15 +304,21 @@ func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scorePar
 		}
 		rep.Features[i] = fd
 	}
+	var scoreValues map[sketch.Method][]float64
+	if learned != nil {
+		scoreValues = learned.Score
+	}
 	switch {
 	case ref.Multi != nil && cur.Multi != nil:
 		rep.Score = categoricalDrift(ref.Multi.Predicted, cur.Multi.Predicted, scoreParams)
+		decide(&rep.Score, scoreValues, scoreParams, true)
 		l := categoricalDrift(ref.Multi.Labels, cur.Multi.Labels, scoreParams)
 		rep.Label = &l
 	case ref.Multi != nil || cur.Multi != nil:
 		// A multiclass model with nothing predicted on one side: no drift.
 	default:
 		rep.Score = numericDrift(ref.Score, cur.Score, ref.ScoreEdges, scoreParams)
+		decide(&rep.Score, scoreValues, scoreParams, false)
 	}
 	if ref.Reg != nil && cur.Reg != nil {
 		l := numericDrift(ref.Reg.Labels, cur.Reg.Labels, ref.LabelEdges, scoreParams)
@@ -199,6 +326,18 @@ func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scorePar
 		if est, ok := perf.RegressionEstimate(&ref.Reg.Perf, &cur.Reg.Values); ok {
 			rep.RegressionEstimate = &est
 		}
+	}
+	if mean, ok := cur.MV.Mean(); ok && ref.PCA != nil {
+		md := &MultivariateDrift{Error: mean}
+		if learned != nil {
+			k := scoreParams.K
+			if k == 0 {
+				k = sketch.DefaultK
+			}
+			md.Lower, md.Upper, md.BandOK = sketch.BandOf(learned.Multivariate).Bounds(k, 0)
+			md.Drifted = md.BandOK && sketch.Outside(mean, md.Lower, md.Upper)
+		}
+		rep.Multivariate = md
 	}
 	if decided > 0 {
 		share := sketch.DefaultDriftParams().DatasetShare

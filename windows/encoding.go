@@ -4,10 +4,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/reckonhq/reckon/internal/wire"
+	"github.com/reckonhq/reckon/sketch"
 )
 
 // Binary encodings of the event-time state, for the state changelog and
@@ -19,12 +22,14 @@ import (
 const (
 	// partialV1 is a pane without its fragment number (Seq 0); still read.
 	partialV1 = 1
-	// partialVersion adds the fragment number.
-	partialVersion = 2
+	// partialV2 adds the fragment number; still read.
+	partialV2 = 2
+	// partialVersion adds the multivariate drift sums.
+	partialVersion = 3
 	// partialKinds adds, after the features, a regression or multiclass
 	// model's part (kinds.go). A partial without one is still written as
 	// partialVersion, so a binary model's encodings are unchanged.
-	partialKinds = 3
+	partialKinds = 4
 	// encodingVersion versions the other encodings of this file.
 	encodingVersion = 3
 )
@@ -77,6 +82,8 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, p.Predictions)
 	b = binary.AppendUvarint(b, p.Errors)
 	b = binary.AppendUvarint(b, p.Outcomes)
+	b = wire.AppendFloat64(b, p.MV.Sum)
+	b = binary.AppendUvarint(b, p.MV.Count)
 	var err error
 	for _, a := range []interface{ AppendBinary([]byte) ([]byte, error) }{&p.Perf, &p.Estimate, p.Score} {
 		if b, err = wire.AppendBlob(b, a); err != nil {
@@ -190,7 +197,7 @@ func (a *Aggregator) DecodePartial(data []byte) (*Partial, []byte, error) {
 // (taken off the list, and dropped on error).
 func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error) {
 	version := r.Byte()
-	if version != partialKinds && version != partialVersion && version != partialV1 && r.Err() == nil {
+	if version != partialKinds && version != partialVersion && version != partialV2 && version != partialV1 && r.Err() == nil {
 		r.Fail("unknown partial version")
 	}
 	model := r.Uvarint()
@@ -214,10 +221,14 @@ func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error)
 	p.Start, p.End = r.Varint(), r.Varint()
 	p.Source = int32(r.Uvarint())
 	p.Seq = 0
-	if version >= partialVersion {
+	if version >= partialV2 {
 		p.Seq = r.Uvarint()
 	}
 	p.Predictions, p.Errors, p.Outcomes = r.Uvarint(), r.Uvarint(), r.Uvarint()
+	p.MV = MultivariateSum{}
+	if version >= partialVersion {
+		p.MV.Sum, p.MV.Count = r.Float64(), r.Uvarint()
+	}
 	for _, u := range []interface{ UnmarshalBinary([]byte) error }{&p.Perf, &p.Estimate, p.Score} {
 		if blob := r.Blob(); r.Err() == nil {
 			if err := u.UnmarshalBinary(blob); err != nil {
@@ -390,14 +401,158 @@ func (r *Reference) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendVarint(b, r.From)
 	b = binary.AppendVarint(b, r.To)
 	b = wire.AppendBool(b, r.Complete)
+	var err error
 	if r.Complete {
-		return r.Partial.AppendBinary(b)
+		if b, err = r.Partial.AppendBinary(b); err != nil {
+			return b, err
+		}
+		return appendLearned(b, r.Learned), nil
 	}
-	b, err := appendFolded(b, r.Partial, r.folded)
-	if err != nil {
+	if b, err = appendFolded(b, r.Partial, r.folded); err != nil {
 		return b, err
 	}
-	return appendParts(b, r.parts)
+	if b, err = appendParts(b, r.parts); err != nil {
+		return b, err
+	}
+	return appendRefWindows(b, r.windows)
+}
+
+// The learned windows and the windows kept for them follow the rest of a
+// reference's encoding, absent (nothing left to read) in states written
+// before them.
+
+func appendRefWindows(b []byte, windows map[int64]map[int64]*Partial) ([]byte, error) {
+	if windows == nil {
+		return b, nil
+	}
+	b = binary.AppendUvarint(b, uint64(len(windows)))
+	for _, l := range slices.Sorted(maps.Keys(windows)) {
+		b = binary.AppendVarint(b, l)
+		ws := windows[l]
+		b = binary.AppendUvarint(b, uint64(len(ws)))
+		for _, start := range slices.Sorted(maps.Keys(ws)) {
+			var err error
+			if b, err = ws[start].AppendBinary(b); err != nil {
+				return b, err
+			}
+		}
+	}
+	return b, nil
+}
+
+func (l Layout) readRefWindows(r *wire.Reader, model int) (map[int64]map[int64]*Partial, error) {
+	if r.Len() == 0 {
+		return nil, nil
+	}
+	n := r.Count(2)
+	windows := make(map[int64]map[int64]*Partial, n)
+	for range n {
+		length := r.Varint()
+		m := r.Count(8)
+		ws := make(map[int64]*Partial, m)
+		for range m {
+			p, err := l.readPartial(r, nil)
+			if err != nil {
+				return nil, err
+			}
+			if p.Model != model || p.End-p.Start != length {
+				return nil, fmt.Errorf("%w: a reference window of another model or length", ErrCorrupt)
+			}
+			ws[p.Start] = p
+		}
+		windows[length] = ws
+	}
+	return windows, r.Err()
+}
+
+func appendFloats(b []byte, xs []float64) []byte {
+	b = binary.AppendUvarint(b, uint64(len(xs)))
+	for _, x := range xs {
+		b = wire.AppendFloat64(b, x)
+	}
+	return b
+}
+
+func readFloats(r *wire.Reader) []float64 {
+	n := r.Count(8)
+	xs := make([]float64, 0, n)
+	for range n {
+		xs = append(xs, r.Float64())
+	}
+	return xs
+}
+
+func appendMethodValues(b []byte, m map[sketch.Method][]float64) []byte {
+	b = binary.AppendUvarint(b, uint64(len(m)))
+	for _, method := range slices.Sorted(maps.Keys(m)) {
+		b = append(b, byte(method))
+		b = appendFloats(b, m[method])
+	}
+	return b
+}
+
+func readMethodValues(r *wire.Reader) map[sketch.Method][]float64 {
+	n := r.Count(2)
+	m := make(map[sketch.Method][]float64, n)
+	for range n {
+		method := sketch.Method(r.Byte())
+		m[method] = readFloats(r)
+	}
+	return m
+}
+
+func appendLearned(b []byte, learned map[int64]*Learned) []byte {
+	if learned == nil {
+		return b
+	}
+	b = binary.AppendUvarint(b, uint64(len(learned)))
+	for _, length := range slices.Sorted(maps.Keys(learned)) {
+		l := learned[length]
+		b = binary.AppendVarint(b, l.Length)
+		b = binary.AppendUvarint(b, uint64(len(l.Starts)))
+		for _, s := range l.Starts {
+			b = binary.AppendVarint(b, s)
+		}
+		b = binary.AppendUvarint(b, uint64(len(l.Features)))
+		for _, f := range l.Features {
+			b = appendMethodValues(b, f)
+		}
+		b = appendMethodValues(b, l.Score)
+		b = wire.AppendBool(b, l.Multivariate != nil)
+		if l.Multivariate != nil {
+			b = appendFloats(b, l.Multivariate)
+		}
+	}
+	return b
+}
+
+func readLearned(r *wire.Reader, features int) (map[int64]*Learned, error) {
+	if r.Len() == 0 {
+		return nil, r.Err()
+	}
+	n := r.Count(4)
+	learned := make(map[int64]*Learned, n)
+	for range n {
+		l := &Learned{Length: r.Varint()}
+		for range r.Count(1) {
+			l.Starts = append(l.Starts, r.Varint())
+		}
+		if nf := r.Count(1); r.Err() == nil && nf != uint64(features) {
+			r.Fail(fmt.Sprintf("learned windows of %d features, the model has %d", nf, features))
+		}
+		for range features {
+			if r.Err() != nil {
+				break
+			}
+			l.Features = append(l.Features, readMethodValues(r))
+		}
+		l.Score = readMethodValues(r)
+		if r.Bool() {
+			l.Multivariate = readFloats(r)
+		}
+		learned[l.Length] = l
+	}
+	return learned, r.Err()
 }
 
 // DecodeReference decodes the stream reference of model encoded by
@@ -413,9 +568,12 @@ func (l Layout) DecodeReference(model int, data []byte) (*Reference, error) {
 		return nil, r.Err()
 	}
 	var err error
+	var learned map[int64]*Learned
 	switch {
 	case complete:
-		ref.Partial, err = l.readPartial(r, nil)
+		if ref.Partial, err = l.readPartial(r, nil); err == nil {
+			learned, err = readLearned(r, len(ref.Partial.Features))
+		}
 	default:
 		var acc *Partial
 		if acc, ref.folded, err = l.readFolded(r); err == nil {
@@ -427,7 +585,9 @@ func (l Layout) DecodeReference(model int, data []byte) (*Reference, error) {
 		}
 	}
 	if err == nil && !complete {
-		ref.parts, err = l.readParts(r)
+		if ref.parts, err = l.readParts(r); err == nil {
+			ref.windows, err = l.readRefWindows(r, model)
+		}
 	}
 	if err == nil {
 		err = r.End()
@@ -442,6 +602,7 @@ func (l Layout) DecodeReference(model int, data []byte) (*Reference, error) {
 	}
 	if complete {
 		ref.Finish()
+		ref.Learned = learned
 	}
 	return ref, nil
 }

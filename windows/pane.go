@@ -52,6 +52,11 @@ type Partial struct {
 	// compression is what SetCompression set (0: the default), for the
 	// parts made later.
 	compression float64
+	// MV sums the ok predictions' reconstruction errors under the model's
+	// multivariate drift PCA (zero when it has none), by prediction time.
+	MV MultivariateSum
+	// mvScratch is AddMultivariate's standardised row.
+	mvScratch []float64
 
 	// Joined is the pane's joined error stream, by outcome time, for the
 	// concept-drift detectors. Detectors cannot be merged and depend on
@@ -195,6 +200,8 @@ func (p *Partial) Merge(o *Partial) error {
 	p.Outcomes += o.Outcomes
 	p.Perf.Merge(&o.Perf)
 	p.Estimate.Merge(&o.Estimate)
+	p.MV.Sum += o.MV.Sum
+	p.MV.Count += o.MV.Count
 	p.Deferred = append(p.Deferred, o.Deferred...)
 	if err := p.Score.Merge(o.Score); err != nil {
 		return fmt.Errorf("score: %w", err)
@@ -230,6 +237,7 @@ func (p *Partial) clear() {
 	p.Predictions, p.Errors, p.Outcomes = 0, 0, 0
 	p.Perf.Reset()
 	p.Estimate.Reset()
+	p.MV = MultivariateSum{}
 	p.Score.Reset()
 	p.Joined = p.Joined[:0]
 	p.Deferred = p.Deferred[:0]

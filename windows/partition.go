@@ -186,7 +186,11 @@ func (p *Partition) Prediction(e *event.Prediction) {
 		return
 	}
 	cal, deferEstimate := p.cals[e.Model].at(e.TimeMs)
-	p.panes.Get(e.Model, e.TimeMs).AddPrediction(e, cal, deferEstimate)
+	part := p.panes.Get(e.Model, e.TimeMs)
+	part.AddPrediction(e, cal, deferEstimate)
+	if pca := p.set.PCA[e.Model]; pca != nil {
+		part.AddMultivariate(pca, e)
+	}
 }
 
 // Outcome processes one valid outcome: its pane unless it is late, and the

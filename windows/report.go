@@ -6,6 +6,7 @@ import (
 
 	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/results"
+	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows/perf"
 )
 
@@ -67,16 +68,30 @@ func (s *Settings) Record(r *Result, rep *DriftReport) *results.Record {
 		if rep != nil {
 			fd := rep.Features[i]
 			fr.Drift, fr.PValue = statMap(fd.Stats), statMap(fd.PValues)
+			fr.DriftThreshold = boundsMap(fd.Bounds)
 			if fd.OK {
 				drifted := fd.Decision.Drifted
 				fr.Drifted = &drifted
 				fr.Test = fd.Decision.Method.String()
+				if fd.Learned {
+					fr.Threshold = sketch.ThresholdLearned.String()
+				}
 			}
 		}
 		rec.Features[s.featureName(r.Model, i)] = fr
 	}
+	addEstimates(rec, r)
 	if rep != nil {
 		rec.PredictionDrift = statMap(rep.Score.Stats)
+		rec.PredictionDriftThreshold = boundsMap(rep.Score.Bounds)
+		if md := rep.Multivariate; md != nil {
+			rec.Multivariate = &results.Multivariate{Error: md.Error}
+			if md.BandOK {
+				drifted := md.Drifted
+				rec.Multivariate.Threshold = &results.Bounds{Lower: md.Lower, Upper: md.Upper}
+				rec.Multivariate.Drifted = &drifted
+			}
+		}
 		if rep.ShareOK {
 			rec.DatasetDriftShare = &rep.Share
 			rec.DatasetDrift = &rep.DatasetDrift
@@ -176,6 +191,17 @@ func finite(v float64) *float64 {
 		return nil
 	}
 	return &v
+}
+
+func boundsMap(bs []Bounds) map[string]results.Bounds {
+	if len(bs) == 0 {
+		return nil
+	}
+	m := make(map[string]results.Bounds, len(bs))
+	for _, b := range bs {
+		m[b.Method.String()] = results.Bounds{Lower: b.Lower, Upper: b.Upper}
+	}
+	return m
 }
 
 func statMap(stats []Statistic) map[string]float64 {

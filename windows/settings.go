@@ -1,6 +1,7 @@
 package windows
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -41,6 +42,16 @@ type Settings struct {
 	// file), and the loaded reference files (nil: none or a range).
 	Ranges []*[2]int64
 	Files  []*Reference
+
+	// PCA is, per model with multivariate: true, its reference file's
+	// multivariate drift model (nil for the others): what partitions add
+	// each prediction's reconstruction error with.
+	PCA []*PCA
+
+	// Learn says, per model, that its stream reference keeps its windows
+	// for learned thresholds (some feature, or the score, has threshold:
+	// learned).
+	Learn []bool
 
 	// Drift parameters of each model's features and of its score.
 	FeatureDrift [][]sketch.DriftParams
@@ -89,12 +100,60 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 		s.Features = append(s.Features, names)
 		s.Costs = append(s.Costs, mc.Cost)
 		s.FeatureDrift = append(s.FeatureDrift, params)
+		s.Learn = append(s.Learn, learns(mc))
 		s.ScoreDrift = append(s.ScoreDrift, mc.Drift)
 		if r := mc.Reference; r != nil && r.IsRange() {
 			s.Ranges[i] = &[2]int64{r.From.UnixMilli(), r.To.UnixMilli()}
 		}
+		var pca *PCA
+		if f := s.Files[i]; f != nil {
+			if err := CheckFile(f, mc, cfg.Windows); err != nil {
+				return nil, fmt.Errorf("model %q: %w", mc.Name, err)
+			}
+			if mc.Drift.Multivariate {
+				pca = f.PCA
+			}
+		}
+		s.PCA = append(s.PCA, pca)
 	}
 	return s, nil
+}
+
+// CheckFile checks that a model's reference file has what its drift
+// settings need: for learned thresholds or multivariate drift, learned
+// windows of every configured length, at least sketch.MinLearnedWindows of
+// them; for multivariate drift, a multivariate model.
+func CheckFile(f *Reference, mc *config.Model, windows []config.Window) error {
+	if mc.Drift.Multivariate && f.PCA == nil {
+		return errors.New("multivariate drift is on but the reference file has no multivariate model: rebuild it with reckon reference")
+	}
+	if !learns(mc) && !mc.Drift.Multivariate {
+		return nil
+	}
+	for _, w := range windows {
+		l := f.Learned[w.Length.Milliseconds()]
+		switch {
+		case l == nil:
+			return fmt.Errorf("the reference file has no windows of %s for learned thresholds: rebuild it with reckon reference and this configuration's windows", w.Text)
+		case l.Windows() < sketch.MinLearnedWindows:
+			return fmt.Errorf("the reference file spans %d windows of %s; learned thresholds need at least %d", l.Windows(), w.Text, sketch.MinLearnedWindows)
+		}
+	}
+	return nil
+}
+
+// learns reports whether some feature of mc, or its score, has learned
+// thresholds.
+func learns(mc *config.Model) bool {
+	if mc.Drift.Threshold == sketch.ThresholdLearned {
+		return true
+	}
+	for i := range mc.Features {
+		if mc.FeatureDrift(i).Threshold == sketch.ThresholdLearned {
+			return true
+		}
+	}
+	return false
 }
 
 // LayoutOf is the layout of cfg's models: which of each model's declared

@@ -50,7 +50,13 @@ func checkFiles(path string, data []byte, cfg *config.Config) error {
 		if m.Reference == nil || m.Reference.IsRange() {
 			continue
 		}
-		if _, err := reference.Load(m.Reference.File, m, layout, i); err != nil {
+		ref, err := reference.Load(m.Reference.File, m, layout, i)
+		if err == nil {
+			if err = windows.CheckFile(ref, m, cfg.Windows); err != nil {
+				err = fmt.Errorf("reference profile %s: %w", m.Reference.File, err)
+			}
+		}
+		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				err = fmt.Errorf("%w (`reckon reference --model %s` builds it)", err, m.Name)
 			}

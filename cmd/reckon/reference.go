@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -112,6 +114,9 @@ func cmdReference(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("reference: no rows of model %q in %s (%d rows read, %d of other models)",
 			name, strings.Join(inputs, ", "), p.Stats.Rows, p.Stats.Skipped)
 	}
+	if p.Err != nil {
+		return fmt.Errorf("reference: model %q: %w", name, p.Err)
+	}
 	p.Generator = "reckon " + version()
 	if err := writeProfile(outPath, p); err != nil {
 		return err
@@ -205,6 +210,16 @@ func printSummary(w io.Writer, path string, p *reference.Profile) {
 	default:
 		fmt.Fprintf(w, "  %d labelled rows (for the calibrator)\n", st.Labelled)
 	}
+	for _, length := range slices.Sorted(maps.Keys(p.Learned)) {
+		fmt.Fprintf(w, "  %d windows of %s for learned thresholds\n", p.Learned[length].Windows(), time.Duration(length)*time.Millisecond)
+	}
+	if p.PCA != nil {
+		n, noun := len(p.PCA.Components), "principal components explain"
+		if n == 1 {
+			noun = "principal component explains"
+		}
+		fmt.Fprintf(w, "  multivariate drift: %d %s %.1f%% of the variance\n", n, noun, 100*p.PCA.Explained)
+	}
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  feature\ttype\tcount\tmissing\tmin\tmax\tdistinct\tviolations")
@@ -230,6 +245,9 @@ func printSummary(w io.Writer, path string, p *reference.Profile) {
 		fmt.Fprintf(tw, "  (score)\t\t0\t\t\t\t\tno scores: no prediction drift\n")
 	}
 	tw.Flush()
+	if st.Labelled > 0 {
+		printCalibration(w, p.Reference().CalibrationReport())
+	}
 }
 
 // numCount is the count of a numeric feature, with its non-finite values.

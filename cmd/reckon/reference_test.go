@@ -101,6 +101,14 @@ func TestCmdReference(t *testing.T) {
 		"reference of model fraud from 3000 rows of " + filepath.Join(dir, "data.csv"),
 		"ignored columns: id",
 		"3000 labelled rows (for the calibrator)",
+		// Labels are independent of the scores (one row in 7): the raw
+		// scores are far from calibrated, and calibrating them moves
+		// every estimate.
+		"calibration: expected calibration error ",
+		"of the raw scores, ",
+		"after the isotonic fit (10-fold cross-validated)",
+		"calibration moves the estimates on the reference by up to ",
+		"calibration matters (> 0.01)",
 		"feature", "amount", "numeric", "3000", "645", "country", "categorical", "(score)",
 	} {
 		if !strings.Contains(out, want) {
@@ -239,5 +247,74 @@ func TestProgressBar(t *testing.T) {
 	// Not a terminal: nothing at all.
 	if newProgressBar(&buf).w != nil {
 		t.Error("progress bar on a buffer")
+	}
+}
+
+// TestCmdReferenceLearned: for a model with learned thresholds and
+// multivariate drift, `reckon reference` cuts timestamped rows into the
+// configured windows and fits the PCA, says so in its summary, and the
+// preflight check accepts the profile; rows without timestamps are refused.
+func TestCmdReferenceLearned(t *testing.T) {
+	dir := t.TempDir()
+	const cfgText = `
+windows: [1h]
+models:
+  - name: m
+    reference: {file: m.json}
+    drift: {threshold: learned, multivariate: true}
+    features:
+      - {name: x, type: numeric}
+      - {name: y, type: numeric}
+      - {name: c, type: categorical}
+`
+	var csv bytes.Buffer
+	csv.WriteString("timestamp,x,y,c,score\n")
+	t0 := time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)
+	for i := range 6000 {
+		x := float64(i%101) - 50
+		fmt.Fprintf(&csv, "%s,%g,%g,%s,%g\n", t0.Add(time.Duration(i)*6*time.Second).Format(time.RFC3339), x, 0.5*x+float64(i%13), []string{"a", "b", "c"}[i%3], float64(i%100)/100)
+	}
+	cfgPath := filepath.Join(dir, "reckon.yaml")
+	for name, data := range map[string][]byte{"reckon.yaml": []byte(cfgText), "data.csv": csv.Bytes(), "nots.csv": []byte("x,y,c\n1,2,a\n")} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if err := cmdReference([]string{"--config", cfgPath, "--input", filepath.Join(dir, "data.csv")}, &stdout, &stderr); err != nil {
+		t.Fatalf("cmdReference: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"10 windows of 1h0m0s for learned thresholds", "multivariate drift: 1 principal component explains 65.6% of the variance"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkFiles(cfgPath, data, cfg); err != nil {
+		t.Errorf("preflight: %v", err)
+	}
+	err = cmdReference([]string{"--config", cfgPath, "--input", filepath.Join(dir, "nots.csv"), "--out", filepath.Join(dir, "x.json")}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "timestamp") {
+		t.Errorf("rows without timestamps: %v", err)
+	}
+	// A configuration with a window the profile lacks fails the preflight
+	// check, naming the file's key.
+	cfg2 := strings.Replace(cfgText, "windows: [1h]", "windows: [1h, 2h]", 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkFiles(cfgPath, []byte(cfg2), cfg); err == nil || !strings.Contains(err.Error(), "models[0].reference.file") || !strings.Contains(err.Error(), "no windows of 2h") {
+		t.Errorf("preflight with a 2h window: %v", err)
 	}
 }

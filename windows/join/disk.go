@@ -96,8 +96,16 @@ type DiskStore struct {
 	rs0 int        // entry records a cold restore has read
 
 	kbuf  [tKeyLen]byte
-	order []int32 // Commit's buffers
+	order []eOp // Commit's buffers
 	tops  []tOp
+}
+
+// eOp is an entry write of Commit: the id, inline so that sorting reads
+// contiguous memory rather than chasing journal indices (the sort was 7% of
+// the full pipeline's CPU that way), and its journal index.
+type eOp struct {
+	id ident
+	i  int32
 }
 
 // compareTOps orders time index writes as their keys sort.
@@ -502,7 +510,7 @@ func (d *DiskStore) Commit(position int64) error {
 		if !c.changed() {
 			continue
 		}
-		d.order = append(d.order, int32(i))
+		d.order = append(d.order, eOp{id: c.id, i: int32(i)})
 		if c.had && (!c.has || c.before.t != c.after.t) && !(rangeDeleted && c.before.t <= d.swept) {
 			d.tops = append(d.tops, tOp{t: c.before.t, id: c.id, del: true})
 		}
@@ -510,16 +518,18 @@ func (d *DiskStore) Commit(position int64) error {
 			d.tops = append(d.tops, tOp{t: c.after.t, id: c.id, flags: c.after.flags & flagsKnown})
 		}
 	}
-	slices.SortFunc(d.order, func(x, y int32) int {
-		a, b := d.jlog[x].id, d.jlog[y].id
-		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.model, b.model))
+	slices.SortFunc(d.order, func(x, y eOp) int {
+		if x.id.key != y.id.key {
+			return cmp.Compare(x.id.key, y.id.key)
+		}
+		return cmp.Compare(x.id.model, y.id.model)
 	})
 	slices.SortFunc(d.tops, compareTOps)
 	b := d.db.NewBatch()
 	defer b.Close()
 	var buf []byte
-	for _, i := range d.order {
-		c := &d.jlog[i]
+	for _, o := range d.order {
+		c := &d.jlog[o.i]
 		buf = appendEKey(buf[:0], c.id.key, c.id.model)
 		if !c.has {
 			b.Delete(buf, nil) // the batch copies keys and values

@@ -21,6 +21,20 @@
 // maps raw scores to probabilities first. Without a reference the identity
 // calibration is used, which trusts the model's scores as probabilities.
 //
+// The estimated F1 comes from the same expected counts; the estimated ROC
+// AUC ([EstimatedAUC]) needs the scores' distribution, which the caller
+// takes from a score sketch when the window closes, so that no per-event
+// work is added. [CalibrationErrors] reports how calibrated a reference's
+// scores are before and after the fit.
+//
+// # Sampling error
+//
+// Every realised and estimated rate has a standard error computed from the
+// window alone ([Confusion.StandardError], [ExpectedConfusion.StandardError],
+// [Window.AUCStandardError], [EstimatedAUC]): binomial for the ratio rates,
+// the delta method for F1, DeLong's for the AUC. The comment at the top of
+// sampling.go says why these and how they were checked.
+//
 // CBPE assumes the relation between score and label is the one seen in the
 // reference (no concept drift). When that relation changes, the estimate and
 // the realised value part ways; [Gap] measures by how much, once labels have
