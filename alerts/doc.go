@@ -15,6 +15,9 @@
 //	ReckonSegmentFalsePositiveRateHigh     ticket    a segment's FPR > the model's in the same window + Options.SegmentFPRMargin (0.05)
 //	ReckonLabelCoverageDropping            ticket    joined outcomes per ok prediction over 1h < half the 7d baseline, for 1h
 //	ReckonConceptDrift                     ticket    reckon_concept_drift_active == 1 for 5m
+//	ReckonRegressionErrorAboveBaseline     ticket    a regression model's window MAE > Options.MAEFactor (1.5) × its 7d mean
+//	ReckonMulticlassF1BelowBaseline        ticket    a multiclass model's window macro F1 < its 7d mean − Options.F1Margin (0.1)
+//	ReckonLabelDrift                       warning   a regression or multiclass model's label PSI > Options.LabelDriftPSI (0.2)
 //	ReckonErrorBudgetBurn                  page      error or latency SLO: burn > 14.4 over 1h and 5m, or > 6 over 6h and 30m
 //	ReckonErrorBudgetBurn                  ticket    error or latency SLO: burn > 3 over 1d and 2h, or > 1 over 3d and 6h
 //	ReckonDown                             page      up{job="reckon"} == 0, or no target at all, for 5m
@@ -23,10 +26,10 @@
 //	ReckonConsumerLagGrowing               warning   a topic's lag grows (deriv over 10m) and is above 1000 records, for 15m
 //	ReckonDeadLetters                      warning   reckon_dead_letter_total increased in the last 10m
 //
-// The FPR alerts watch one window length (the longest configured, or
-// Options.PerformanceWindow) and only windows (or, for a segment, the
-// segment's outcomes in the window) with at least Options.MinNegatives
-// actual negatives.
+// The FPR alerts and those of the other model kinds watch one window
+// length (the longest configured, or Options.PerformanceWindow) and only
+// windows (or, for a segment, the segment's outcomes in the window) with at
+// least Options.MinNegatives actual negatives.
 //
 // # Drift in N consecutive windows
 //

@@ -40,6 +40,12 @@ const (
 	// RecordCoverageBaseline is the label coverage over
 	// Options.BaselineRange, by model.
 	RecordCoverageBaseline = "reckon:label_coverage:ratio_baseline"
+	// RecordMAEBaseline is a regression model's MAE (the performance
+	// window's) averaged over Options.BaselineRange, by model and window.
+	RecordMAEBaseline = "reckon:regression_mae:baseline"
+	// RecordF1MacroBaseline is a multiclass model's macro F1 averaged over
+	// Options.BaselineRange, by model and window.
+	RecordF1MacroBaseline = "reckon:f1_macro:baseline"
 
 	// SLO series, by model and slo (SLOErrors or SLOLatency), in the style
 	// of Sloth. RecordSLIErrorRatioPrefix + a window of SLOWindows is the
@@ -99,6 +105,8 @@ func recordingRules() []Metric {
 		{Name: RecordPredictionsOKRate1h, Labels: m},
 		{Name: RecordCoverage1h, Labels: m},
 		{Name: RecordCoverageBaseline, Labels: m},
+		{Name: RecordMAEBaseline, Labels: []string{"model", "window", "stat"}},
+		{Name: RecordF1MacroBaseline, Labels: []string{"model", "window", "average"}},
 		{Name: RecordSLIErrorRatioPeriod, Labels: slo},
 		{Name: RecordSLOObjective, Labels: slo},
 		{Name: RecordSLOErrorBudget, Labels: slo},

@@ -171,6 +171,18 @@ type Options struct {
 	// LagRecords: ReckonConsumerLagGrowing fires only while a topic's total
 	// lag is above this many records. Default 1000.
 	LagRecords float64
+	// MAEFactor: ReckonRegressionErrorAboveBaseline fires when a regression
+	// model's MAE over a window is more than this many times its mean over
+	// the baseline range. Above 1; default 1.5.
+	MAEFactor float64
+	// F1Margin: ReckonMulticlassF1BelowBaseline fires when a multiclass
+	// model's macro F1 is more than this (absolute) below its mean over the
+	// baseline range. Default 0.1.
+	F1Margin float64
+	// LabelDriftPSI: ReckonLabelDrift fires when the PSI of a regression or
+	// multiclass model's labels against the reference is above it in the
+	// performance window. Default 0.2.
+	LabelDriftPSI float64
 	// Job is the Prometheus job that scrapes reckon, for `up`. Default
 	// "reckon".
 	Job string
@@ -192,6 +204,9 @@ func DefaultOptions() Options {
 		BaselineRange:      7 * 24 * time.Hour,
 		CoverageDrop:       0.5,
 		LagRecords:         1000,
+		MAEFactor:          1.5,
+		F1Margin:           0.1,
+		LabelDriftPSI:      0.2,
 		Job:                "reckon",
 		RunbookURL:         "https://runbooks.example.com/reckon",
 	}
@@ -226,6 +241,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.LagRecords == 0 {
 		o.LagRecords = d.LagRecords
+	}
+	if o.MAEFactor == 0 {
+		o.MAEFactor = d.MAEFactor
+	}
+	if o.F1Margin == 0 {
+		o.F1Margin = d.F1Margin
+	}
+	if o.LabelDriftPSI == 0 {
+		o.LabelDriftPSI = d.LabelDriftPSI
 	}
 	if o.Job == "" {
 		o.Job = d.Job
@@ -302,7 +326,7 @@ func RulesWithOptions(cfg *config.Config, opts Options) (RuleFiles, error) {
 		return nil, err
 	}
 	f := &RuleFile{}
-	f.Groups = append(f.Groups, g.drift(), g.performance())
+	f.Groups = append(f.Groups, g.drift(), g.performance(), g.kinds())
 	var errs []error
 	for i := range cfg.Models {
 		grp, err := g.slo(&cfg.Models[i])
@@ -333,6 +357,9 @@ func (g *generator) check() error {
 	}
 	if o.ConsecutiveWindows < 1 {
 		bad("ConsecutiveWindows", "%d is not >= 1", o.ConsecutiveWindows)
+	}
+	if !(o.MAEFactor > 1) {
+		bad("MAEFactor", "%v is not > 1", o.MAEFactor)
 	}
 	if o.PerformanceWindow != "" && !slices.ContainsFunc(g.cfg.Windows, func(w config.Window) bool { return w.Text == o.PerformanceWindow }) {
 		bad("PerformanceWindow", "%q is not a configured window", o.PerformanceWindow)

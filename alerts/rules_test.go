@@ -103,8 +103,8 @@ func TestRulesShape(t *testing.T) {
 		groups     []string
 		perfWindow string
 	}{
-		{file: exampleConfig, groups: []string{"reckon-drift", "reckon-performance", "reckon-slo-fraud", "reckon-health"}, perfWindow: "1h"},
-		{file: "testdata/multi.yaml", groups: []string{"reckon-drift", "reckon-performance", "reckon-slo-fraud", "reckon-slo-churn.v2", "reckon-health"}, perfWindow: "1h"},
+		{file: exampleConfig, groups: []string{"reckon-drift", "reckon-performance", "reckon-model-kinds", "reckon-slo-fraud", "reckon-health"}, perfWindow: "1h"},
+		{file: "testdata/multi.yaml", groups: []string{"reckon-drift", "reckon-performance", "reckon-model-kinds", "reckon-slo-fraud", "reckon-slo-churn.v2", "reckon-health"}, perfWindow: "1h"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			cfg, err := config.Load(tc.file)

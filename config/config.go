@@ -231,6 +231,13 @@ type Model struct {
 	// Name is the model name of events and the `model` label value; it
 	// matches ^[a-zA-Z_][a-zA-Z0-9_.:-]*$.
 	Name string
+	// Kind (key kind) is what the model predicts: KindBinary (the
+	// default), KindRegression or KindMulticlass.
+	Kind ModelKind
+	// Classes (key classes) are a multiclass model's classes: required
+	// for one, non-empty and unique; nil for the other kinds. A class
+	// outside them is a new_category violation of _label or _predicted.
+	Classes []string
 	// Threshold in [0,1], default 0.5: predicted positive = score >=
 	// Threshold, when an event has no `predicted`.
 	Threshold float64
@@ -255,6 +262,47 @@ type Model struct {
 	SLO SLO
 
 	features map[string]int // Feature.Name → index in Features; built by Parse
+}
+
+// ModelKind is what a model predicts (docs/events.md): its String is the
+// word the file writes.
+type ModelKind uint8
+
+// Model kinds. The zero value is binary, so that nothing changes for a
+// model without `kind`.
+const (
+	KindBinary     ModelKind = iota // a score in [0,1] and a 0/1 label
+	KindRegression                  // a number, and a numeric label
+	KindMulticlass                  // one of Classes, and a class label
+)
+
+var kindNames = [...]string{"binary", "regression", "multiclass"}
+
+func (k ModelKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// ParseModelKind parses "binary", "regression" or "multiclass".
+func ParseModelKind(s string) (ModelKind, error) {
+	for i, n := range kindNames {
+		if s == n {
+			return ModelKind(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown model kind %q (want binary, regression or multiclass)", s)
+}
+
+// Class returns the index of class c of a multiclass model, or -1.
+func (m *Model) Class(c string) int {
+	for i, x := range m.Classes {
+		if x == c {
+			return i
+		}
+	}
+	return -1
 }
 
 // Reference is where a model's reference distribution comes from: exactly
@@ -407,7 +455,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 		c = d.config(root)
 	}
 	if ok && !d.spent { // a partly decoded Config is not worth validating
-		v := validator{file: filename, at: d.pos}
+		v := validator{file: filename, at: d.pos, has: d.has}
 		v.config(c)
 		for _, e := range v.errs {
 			if !d.failed(e.err.Key) {

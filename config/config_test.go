@@ -85,6 +85,29 @@ func TestExample(t *testing.T) {
 	}
 }
 
+func TestModelKinds(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("models:\n  - name: fraud\n  - name: eta\n    kind: regression\n  - name: intent\n    kind: multiclass\n    classes: [billing, shipping, \"true\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		kind    ModelKind
+		classes []string
+	}{{KindBinary, nil}, {KindRegression, nil}, {KindMulticlass, []string{"billing", "shipping", "true"}}}
+	for i, w := range want {
+		m := &c.Models[i]
+		if m.Kind != w.kind || !slices.Equal(m.Classes, w.classes) {
+			t.Errorf("models[%d]: kind %s classes %q, want %s %q", i, m.Kind, m.Classes, w.kind, w.classes)
+		}
+	}
+	if got := c.Models[2].Class("shipping"); got != 1 {
+		t.Errorf("Class(shipping) = %d, want 1", got)
+	}
+	if got := c.Models[2].Class("other"); got != -1 {
+		t.Errorf("Class(other) = %d, want -1", got)
+	}
+}
+
 func TestMaxEventAge(t *testing.T) {
 	c, err := Parse("reckon.yaml", []byte("models: [{name: m}]\nmax_event_age: 30d\n"))
 	if err != nil {
@@ -407,6 +430,29 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"unknown alias", "models: [*m]\n", []string{
 			`c.yaml: unknown anchor 'm' referenced`,
+		}},
+		{"unknown kind", "models: [{name: m, kind: ranking}]\n", []string{
+			`c.yaml:1: models[0].kind: unknown model kind "ranking" (want binary, regression or multiclass)`,
+		}},
+		{"threshold on a regression model", "models:\n  - name: eta\n    kind: regression\n    threshold: 0.3\n", []string{
+			`c.yaml:4: models[0].threshold: only binary models have a threshold (this model is regression)`,
+		}},
+		{"labels and cost on a multiclass model", "models:\n  - name: intent\n    kind: multiclass\n    classes: [a, b]\n    positive_label: yes\n    negative_label: no\n    cost: {false_positive: 1, false_negative: 2}\n", []string{
+			`c.yaml:5: models[0].positive_label: only binary models have a positive_label (this model is multiclass)`,
+			`c.yaml:6: models[0].negative_label: only binary models have a negative_label (this model is multiclass)`,
+			`c.yaml:7: models[0].cost: only binary models have a cost (this model is multiclass)`,
+		}},
+		{"classes on a binary model", "models:\n  - name: fraud\n    classes: [a, b]\n", []string{
+			`c.yaml:3: models[0].classes: only multiclass models have classes (this model is binary)`,
+		}},
+		{"multiclass without classes", "models:\n  - name: intent\n    kind: multiclass\n", []string{
+			`c.yaml:2: models[0].classes: required for a multiclass model`,
+		}},
+		{"multiclass empty classes", "models:\n  - name: intent\n    kind: multiclass\n    classes: []\n", []string{
+			`c.yaml:4: models[0].classes: empty list (a multiclass model needs its classes)`,
+		}},
+		{"multiclass duplicate class", "models:\n  - name: intent\n    kind: multiclass\n    classes:\n      - billing\n      - returns\n      - billing\n", []string{
+			`c.yaml:7: models[0].classes[2]: duplicate class "billing" (same as classes[0])`,
 		}},
 		{"many errors, file order", "models:\n  - name: m\n    threshold: 2\n    bogus: 1\nlisten: x\nwindows: [0s]\n", []string{
 			`c.yaml:3: models[0].threshold: must be in [0, 1], got 2`,

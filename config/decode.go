@@ -75,6 +75,12 @@ type located struct {
 
 // pos returns the position of key, or of its nearest ancestor the file
 // has.
+// has reports whether the file wrote key.
+func (d *decoder) has(key string) bool {
+	_, ok := d.lines[key]
+	return ok
+}
+
 func (d *decoder) pos(key string) pos {
 	for {
 		if p, ok := d.lines[key]; ok {
@@ -702,7 +708,18 @@ func (d *decoder) model(n *yaml.Node, path string, m *Model) {
 	var features *yaml.Node
 	var featuresPath string
 	d.mapping(n, path, fields{
-		"name":           d.str(&m.Name),
+		"name": d.str(&m.Name),
+		"kind": func(v *yaml.Node, p string) {
+			if s, ok := d.stringValue(v, p); ok {
+				k, err := ParseModelKind(s)
+				if err != nil {
+					d.errorf(at(v), p, "%v", err)
+					return
+				}
+				m.Kind = k
+			}
+		},
+		"classes":        func(v *yaml.Node, p string) { m.Classes = d.categories(v, p) },
 		"threshold":      d.float(&m.Threshold),
 		"positive_label": d.str(&m.PositiveLabel),
 		"negative_label": d.str(&m.NegativeLabel),

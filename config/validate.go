@@ -19,6 +19,10 @@ import (
 type validator struct {
 	file string
 	at   func(key string) pos
+	// has, when not nil, reports whether the file wrote a key path;
+	// without it (a Config built in code) a key counts as written when
+	// its value is not the default.
+	has  func(key string) bool
 	errs []located
 }
 
@@ -318,6 +322,7 @@ func (v *validator) model(m *Model, path string, grid time.Duration, gridText st
 	if !(m.Threshold >= 0 && m.Threshold <= 1) {
 		v.errorf(path+".threshold", "must be in [0, 1], got %v", m.Threshold)
 	}
+	v.kind(m, path)
 	switch {
 	case m.PositiveLabel != "" && m.NegativeLabel == "":
 		v.errorf(path+".negative_label", "required with positive_label")
@@ -381,12 +386,69 @@ func (v *validator) model(m *Model, path string, grid time.Duration, gridText st
 	}
 }
 
+// kind checks the keys that only some model kinds take: classes for a
+// multiclass model (required, non-empty, unique), a threshold, label
+// strings and a cost for a binary one.
+func (v *validator) kind(m *Model, path string) {
+	written := func(key string, set bool) bool {
+		if v.has != nil {
+			return v.has(path + "." + key)
+		}
+		return set
+	}
+	if m.Kind != KindBinary {
+		for _, k := range []struct {
+			key string
+			set bool
+		}{
+			{"threshold", m.Threshold != DefaultThreshold},
+			{"positive_label", m.PositiveLabel != ""},
+			{"negative_label", m.NegativeLabel != ""},
+			{"cost", m.Cost != nil},
+		} {
+			if written(k.key, k.set) {
+				v.errorf(path+"."+k.key, "only binary models have a %s (this model is %s)", k.key, m.Kind)
+			}
+		}
+	}
+	hasClasses := written("classes", m.Classes != nil)
+	if m.Kind != KindMulticlass {
+		if hasClasses {
+			v.errorf(path+".classes", "only multiclass models have classes (this model is %s)", m.Kind)
+		}
+		return
+	}
+	p := path + ".classes"
+	if len(m.Classes) == 0 {
+		if hasClasses {
+			v.errorf(p, "empty list (a multiclass model needs its classes)")
+		} else {
+			v.errorf(p, "required for a multiclass model")
+		}
+		return
+	}
+	seen := make(map[string]int, len(m.Classes))
+	for i, c := range m.Classes {
+		if c == "" {
+			v.errorf(itemKey(p, i), "must not be empty")
+			continue
+		}
+		if first, dup := seen[c]; dup {
+			v.errorf(itemKey(p, i), "duplicate class %q (same as classes[%d])", c, first)
+			continue
+		}
+		seen[c] = i
+	}
+}
+
 func (v *validator) feature(f *Feature, model *Drift, path string) {
 	switch f.Name {
 	case "":
 		v.errorf(path+".name", "required")
 	case ReservedFeature:
 		v.errorf(path+".name", "%q is reserved (the feature label of undeclared features)", f.Name)
+	case "_predicted", "_label":
+		v.errorf(path+".name", "%q is reserved (the feature label of a multiclass model's undeclared classes)", f.Name)
 	}
 	switch f.Type {
 	case FeatureNumeric, FeatureCategorical:

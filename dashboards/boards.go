@@ -208,8 +208,51 @@ func performance(cfg *config.Config) *dashboard.DashboardBuilder {
 	if cost := businessCost(cfg); len(cost) > 0 {
 		b = b.WithPanel(timeSeries("Business cost", "Cost of the errors joined, per hour: false positives × cost.false_positive + false negatives × cost.false_negative, as configured per model.", "none", full, cost...))
 	}
+	// The other kinds' rows, only when such a model is configured: their
+	// series exist for those alone.
+	if hasKind(cfg, config.KindRegression) {
+		b = b.WithRow(row("Regression models")).
+			WithPanel(timeSeries("Error", "Mean absolute error, root mean squared error and bias (mean of predicted − label) over the outcomes joined in the last closed $window window.", "none", half,
+				q{fmt.Sprintf(`max by (model, stat) (reckon_regression_error{%s,stat=~"mae|rmse|bias"})`, sel), "{{model}} {{stat}}"})).
+			WithPanel(timeSeries("MAE: estimated vs realised", "Expected before labels from the reference's error by predicted value (over the predictions of the window), and realised from the labels joined later. A gap that the estimate does not show is concept drift.", "none", half,
+				q{fmt.Sprintf(`max by (model) (reckon_estimated_regression_error{%s,stat="mae"})`, sel), "{{model}} estimated"},
+				q{fmt.Sprintf(`max by (model) (reckon_regression_error{%s,stat="mae"})`, sel), "{{model}} realised"})).
+			WithPanel(ratio("Mean absolute percentage error", "Mean of |predicted − label| / |label| over the joined outcomes with a label other than 0, in the last closed $window window.", half,
+				q{fmt.Sprintf(`max by (model) (reckon_regression_error{%s,stat="mape"})`, sel), "{{model}} MAPE"})).
+			WithPanel(timeSeries("Residual quantiles", "Quantiles (5%, 50%, 95%, 99%) of predicted − label over the outcomes joined in the last closed $window window.", "none", half,
+				q{fmt.Sprintf("max by (model, quantile) (reckon_regression_residual_quantile{%s})", sel), "{{model}} q{{quantile}}"})).
+			WithPanel(timeSeries("Label and prediction drift", "PSI of the labels and of the predicted values against the reference, per closed $window window.", "none", half,
+				q{fmt.Sprintf(`max by (model) (reckon_label_drift{%s,method="psi"} and on(model) reckon_regression_error{%s,stat="mae"})`, sel, sel), "{{model}} labels"},
+				q{fmt.Sprintf(`max by (model) (reckon_prediction_drift{%s,method="psi",segment=""} and on(model) reckon_regression_error{%s,stat="mae"})`, sel, sel), "{{model}} values"}))
+	}
+	if hasKind(cfg, config.KindMulticlass) {
+		b = b.WithRow(row("Multiclass models")).
+			WithPanel(ratio("Accuracy and F1", "Accuracy, and the classes' one-vs-rest F1 averaged (macro) and weighted by support, over the outcomes joined in the last closed $window window.", half,
+				q{fmt.Sprintf(`max by (model) (reckon_accuracy{%s,segment=""} and on(model) reckon_f1{%s,average="macro",segment=""})`, sel, sel), "{{model}} accuracy"},
+				q{fmt.Sprintf(`max by (model, average) (reckon_f1{%s,average=~"macro|weighted",segment=""})`, sel), "{{model}} F1 {{average}}"})).
+			WithPanel(ratio("Recall per class: estimated vs realised", "Each class's recall from the labels joined in the last closed $window window, and estimated from the class scores of its predictions before labels (CBPE).", half,
+				q{fmt.Sprintf(`max by (model, class) (reckon_class_rate{%s,rate="recall"})`, sel), "{{model}} {{class}}"},
+				q{fmt.Sprintf(`max by (model, class) (reckon_estimated_class_rate{%s,rate="recall"})`, sel), "{{model}} {{class}} estimated"})).
+			WithPanel(ratio("Precision per class", "Of the pairs predicted as the class, the share labelled it, in the last closed $window window.", half,
+				q{fmt.Sprintf(`max by (model, class) (reckon_class_rate{%s,rate="precision"})`, sel), "{{model}} {{class}}"})).
+			WithPanel(ratio("False-positive rate per class", "Of the pairs labelled otherwise, the share predicted as the class, in the last closed $window window.", half,
+				q{fmt.Sprintf(`max by (model, class) (reckon_class_rate{%s,rate="fpr"})`, sel), "{{model}} {{class}}"})).
+			WithPanel(timeSeries("Label and prediction drift", "chi2 and PSI of the label classes and of the predicted classes against the reference, per closed $window window.", "none", full,
+				q{fmt.Sprintf(`max by (model) (reckon_label_drift{%s,method="psi"} and on(model) reckon_f1{%s,average="macro",segment=""})`, sel, sel), "{{model}} labels"},
+				q{fmt.Sprintf(`max by (model) (reckon_prediction_drift{%s,method="psi",segment=""} and on(model) reckon_f1{%s,average="macro",segment=""})`, sel, sel), "{{model}} predicted classes"}))
+	}
 	b = withSegments(cfg, b)
 	return b
+}
+
+// hasKind reports whether cfg has a model of kind k.
+func hasKind(cfg *config.Config, k config.ModelKind) bool {
+	for _, m := range cfg.Models {
+		if m.Kind == k {
+			return true
+		}
+	}
+	return false
 }
 
 // withBands adds to p the realised and estimated value of a rate (metric:

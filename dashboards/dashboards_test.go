@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite the generated dashboards under 
 
 // Configurations the tests generate dashboards for; the first is the one
 // the files under deploy/ are generated for.
-var testConfigs = []string{"../config/testdata/reckon.yaml", "testdata/costs.yaml"}
+var testConfigs = []string{"../config/testdata/reckon.yaml", "testdata/costs.yaml", "testdata/kinds.yaml"}
 
 // deployDir holds the generated dashboards, relative to this package.
 const deployDir = "../deploy/grafana/dashboards"

@@ -61,7 +61,7 @@ func queries(t *testing.T, file string) []dashboards.Query {
 // PromQL parser and checks that every metric it selects is one reckon
 // exports or its rules record (alerts.KnownMetrics).
 func TestQueryExpressions(t *testing.T) {
-	for _, file := range []string{"../config/testdata/reckon.yaml", "testdata/costs.yaml"} {
+	for _, file := range []string{"../config/testdata/reckon.yaml", "testdata/costs.yaml", "testdata/kinds.yaml"} {
 		for _, q := range queries(t, file) {
 			if strings.Contains(q.Expr, "$") {
 				t.Errorf("%s: %s: variable left after interpolation: %s", q.File, q.Panel, q.Expr)
@@ -99,5 +99,27 @@ func TestQueriesPromtool(t *testing.T) {
 	out, err := exec.CommandContext(ctx, promtool, "check", "rules", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+}
+
+// TestKindPanels checks that the performance dashboard has the panels of
+// the regression and multiclass metrics exactly when such a model is
+// configured (their series exist only then).
+func TestKindPanels(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want bool
+	}{{"../config/testdata/reckon.yaml", false}, {"testdata/kinds.yaml", true}} {
+		seen := map[string]bool{}
+		for _, q := range queries(t, tc.file) {
+			for _, m := range []string{"reckon_regression_error", "reckon_regression_residual_quantile", "reckon_label_drift", "reckon_class_rate", "reckon_estimated_class_rate"} {
+				if strings.Contains(q.Expr, m+"{") {
+					seen[m] = true
+				}
+			}
+		}
+		if tc.want && len(seen) != 5 || !tc.want && len(seen) != 0 {
+			t.Errorf("%s: the dashboards query %v", tc.file, seen)
+		}
 	}
 }

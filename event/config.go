@@ -7,7 +7,7 @@ import "github.com/reckonhq/reckon/config"
 func SchemaFromConfig(c *config.Config) *Schema {
 	specs := make([]ModelSpec, 0, len(c.Models))
 	for _, m := range c.Models {
-		s := ModelSpec{Name: m.Name, Threshold: m.Threshold, PositiveLabel: m.PositiveLabel, NegativeLabel: m.NegativeLabel}
+		s := ModelSpec{Name: m.Name, Kind: m.Kind, Classes: m.Classes, Threshold: m.Threshold, PositiveLabel: m.PositiveLabel, NegativeLabel: m.NegativeLabel}
 		for _, f := range m.Features {
 			fs := FeatureSpec{Name: f.Name, Categories: f.Categories}
 			if f.Type == config.FeatureCategorical {

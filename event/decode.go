@@ -20,6 +20,23 @@ type Prediction struct {
 	// Predicted is the predicted class: the record's own "predicted" when
 	// present, else Score >= the model's threshold.
 	Predicted bool
+	// Kind is the model's kind; the fields below are its predictions.
+	Kind Kind
+	// Value is a regression model's predicted value (finite), NaN for the
+	// other kinds and for a prediction without one (status "error").
+	Value float64
+	// Class is a multiclass model's predicted class, an index into its
+	// classes, or -1 for an undeclared class (a new_category violation of
+	// _predicted) or none.
+	Class int
+	// ClassName is the predicted class as the record has it (nil when
+	// none).
+	ClassName []byte
+	// Scores are a multiclass model's class probabilities, indexed like
+	// its classes (0 for a class the record leaves out); meaningful only
+	// when HasScores.
+	Scores    []float64
+	HasScores bool
 	// LatencySeconds is the serving latency, NaN when absent.
 	LatencySeconds float64
 
@@ -37,7 +54,18 @@ type Outcome struct {
 	ID     []byte
 	Model  int
 	TimeMs int64
-	Label  bool
+	Kind   Kind
+	// Label is a binary model's label.
+	Label bool
+	// Value is a regression model's label (finite); NaN for the other
+	// kinds.
+	Value float64
+	// Class is a multiclass model's label, an index into its classes, or
+	// -1 for an undeclared class: then NewClass is set, a new_category
+	// violation of _label. ClassName is the label as the record has it.
+	Class     int
+	ClassName []byte
+	NewClass  bool
 }
 
 // Decoder decodes records of a Format (JSON unless NewDecoderFor says

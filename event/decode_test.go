@@ -26,6 +26,15 @@ func testSchema() *Schema {
 	}, {
 		Name:      "churn",
 		Threshold: 0.3,
+	}, {
+		Name:     "eta",
+		Kind:     KindRegression,
+		Features: []FeatureSpec{{Name: "distance_km", Kind: Numeric}},
+	}, {
+		Name:     "intent",
+		Kind:     KindMulticlass,
+		Classes:  []string{"billing", "shipping", "returns"},
+		Features: []FeatureSpec{{Name: "channel", Kind: Categorical}},
 	}})
 }
 

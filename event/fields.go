@@ -27,6 +27,8 @@ const (
 	FieldPredicted                 // predicted
 	FieldFeatures                  // features
 	FieldLabel                     // label
+	FieldValue                     // value: a regression model's prediction
+	FieldScores                    // scores: a multiclass model's class probabilities
 	NumFields
 )
 
@@ -42,6 +44,8 @@ var fieldNames = [NumFields]string{
 	FieldPredicted:    "predicted",
 	FieldFeatures:     "features",
 	FieldLabel:        "label",
+	FieldValue:        "value",
+	FieldScores:       "scores",
 }
 
 func (f Field) String() string {
@@ -77,6 +81,10 @@ func FieldOf(name []byte) (f Field, ok bool) {
 		return FieldFeatures, true
 	case "label":
 		return FieldLabel, true
+	case "value":
+		return FieldValue, true
+	case "scores":
+		return FieldScores, true
 	}
 	return 0, false
 }
@@ -155,12 +163,17 @@ type Fields struct {
 	// duplicates included (the rules keep the first of a name). They mean
 	// something only when Get(FieldFeatures) is an object.
 	Features []Member
+	// Scores are the members of the scores object (a multiclass model's
+	// class probabilities), likewise; they mean something only when
+	// Get(FieldScores) is an object.
+	Scores []Member
 }
 
 // Reset empties f for the next record, keeping its memory.
 func (f *Fields) Reset() {
 	f.has = 0
 	f.Features = f.Features[:0]
+	f.Scores = f.Scores[:0]
 }
 
 // Set records v as the value of field k unless the record already had k:
@@ -189,6 +202,11 @@ func (f *Fields) Get(k Field) Value {
 // AddFeature appends a member of the features object.
 func (f *Fields) AddFeature(name []byte, v Value) {
 	f.Features = append(f.Features, Member{Name: name, Value: v})
+}
+
+// AddScore appends a member of the scores object.
+func (f *Fields) AddScore(name []byte, v Value) {
+	f.Scores = append(f.Scores, Member{Name: name, Value: v})
 }
 
 // Format is an input format of records: it finds the contract's fields in

@@ -22,7 +22,7 @@ type fastjsonFormat struct {
 	parser fastjson.Parser
 	f      *Fields
 	// The visitors, built once rather than a closure per record.
-	visitTop, visitFeature func(key []byte, v *fastjson.Value)
+	visitTop, visitFeature, visitScore func(key []byte, v *fastjson.Value)
 }
 
 func newFastjsonFormat() *fastjsonFormat {
@@ -39,9 +39,17 @@ func newFastjsonFormat() *fastjsonFormat {
 			}
 			return
 		}
+		if k == FieldScores && v.Type() == fastjson.TypeObject {
+			if j.f.Set(k, Value{Type: TypeObject}) {
+				o, _ := v.Object()
+				o.Visit(j.visitScore)
+			}
+			return
+		}
 		j.f.Set(k, fastjsonValue(v))
 	}
 	j.visitFeature = func(key []byte, v *fastjson.Value) { j.f.AddFeature(key, fastjsonValue(v)) }
+	j.visitScore = func(key []byte, v *fastjson.Value) { j.f.AddScore(key, fastjsonValue(v)) }
 	return j
 }
 
@@ -100,6 +108,9 @@ func FuzzDecodeMatchesOracle(f *testing.F) {
 	f.Add([]byte(`{"prediction_id":"a","model":"fraud","timestamp":17e11,"label":"chargeback","features":null,"features":{"amount":1}}`))
 	f.Add([]byte(`{"prediction_id":"x\"y","model":"churn","timestamp":1700000000000,"predicted":true,"status":"error","error":"e\n"}`))
 	f.Add([]byte(`{"prediction_id":"a","model":"fraud","timestamp":1796676000,"score":1,"features":"oops"}`))
+	f.Add([]byte(`{"prediction_id":"a","model":"eta","timestamp":1796676000000,"value":-12.5e2,"score":"ignored","features":{"distance_km":3}}`))
+	f.Add([]byte(`{"prediction_id":"a","model":"intent","timestamp":1796676000000,"predicted":"billing","scores":{"billing":0.5,"shipping":0.25,"returns":0.25,"billing":1}}`))
+	f.Add([]byte(`{"prediction_id":"a","model":"intent","timestamp":1796676000000,"predicted":"spam","scores":{"spam":1},"label":"returns"}`))
 	schema := testSchema()
 	d, o := NewDecoder(schema, 1<<16), NewDecoderFor(newFastjsonFormat(), schema, 1<<16)
 	p1, p2 := d.NewPrediction(), d.NewPrediction()
@@ -196,7 +207,9 @@ func diffPredictions(s *Schema, a, b *Prediction) string {
 	eq := func(x, y float64) bool { return x == y || (x != x && y != y) }
 	if string(a.ID) != string(b.ID) || a.Model != b.Model || string(a.ModelVersion) != string(b.ModelVersion) ||
 		a.TimeMs != b.TimeMs || a.Error != b.Error || string(a.ErrorKind) != string(b.ErrorKind) ||
-		!eq(a.Score, b.Score) || a.Predicted != b.Predicted || !eq(a.LatencySeconds, b.LatencySeconds) {
+		!eq(a.Score, b.Score) || a.Predicted != b.Predicted || !eq(a.LatencySeconds, b.LatencySeconds) ||
+		!eq(a.Value, b.Value) || a.Class != b.Class || a.HasScores != b.HasScores ||
+		a.HasScores && !slices.Equal(a.Scores[:len(s.Model(a.Model).Classes)], b.Scores[:len(s.Model(b.Model).Classes)]) {
 		return fmt.Sprintf("top-level fields %+v vs %+v", *a, *b)
 	}
 	for i := range s.Model(a.Model).Features {

@@ -130,7 +130,48 @@ func (r *Rules) prediction(mi int, f *Fields, p *Prediction, needScore bool) (sc
 		p.LatencySeconds = lat / 1000
 	}
 
-	p.Score = math.NaN()
+	p.Score, p.Predicted, p.Value, p.Class, p.ClassName, p.HasScores = math.NaN(), false, math.NaN(), -1, nil, false
+	p.Kind = m.Kind
+	if cap(p.Scores) < len(m.Classes) {
+		p.Scores = make([]float64, len(m.Classes)) // a Prediction not made by NewPrediction
+	}
+	p.Scores = p.Scores[:len(m.Classes)]
+	p.Violations = p.Violations[:0]
+	switch m.Kind {
+	case KindRegression:
+		scored, err = regressionValue(f, p, needScore)
+	case KindMulticlass:
+		scored, err = multiclassPrediction(m, f, p, needScore)
+	default:
+		scored, err = binaryScore(m, f, p, needScore)
+	}
+	if err != nil {
+		return false, err
+	}
+
+	var members []Member
+	switch fv := f.Get(FieldFeatures); fv.Type {
+	case TypeObject:
+		members = f.Features
+	case TypeAbsent, TypeNull:
+		if p.Error {
+			// A failed prediction has no features to miss.
+			for i := range m.Features {
+				p.Missing[i], p.Cat[i] = true, nil
+			}
+			return scored, nil
+		}
+	default:
+		// A wrong-typed top-level field is a dead letter (docs/events.md),
+		// not a record whose features all went missing.
+		return false, wrongType(FieldFeatures, "an object", fv)
+	}
+	features(members, m, p)
+	return scored, nil
+}
+
+// binaryScore reads a binary model's score and predicted class.
+func binaryScore(m *model, f *Fields, p *Prediction, needScore bool) (scored bool, err error) {
 	score, hasScore, err := optionalNumber(f.Get(FieldScore), FieldScore)
 	if err != nil {
 		return false, err
@@ -141,7 +182,6 @@ func (r *Rules) prediction(mi int, f *Fields, p *Prediction, needScore bool) (sc
 		}
 		p.Score = score
 	}
-	p.Predicted = false
 	switch pv := f.Get(FieldPredicted); {
 	case !pv.IsNull():
 		switch pv.Type {
@@ -164,25 +204,102 @@ func (r *Rules) prediction(mi int, f *Fields, p *Prediction, needScore bool) (sc
 		return false, &DecodeError{Reason: ReasonMissingField, Field: FieldScore.String(), Detail: "an ok prediction needs a score or predicted"}
 	}
 
-	p.Violations = p.Violations[:0]
-	var members []Member
-	switch fv := f.Get(FieldFeatures); fv.Type {
-	case TypeObject:
-		members = f.Features
-	case TypeAbsent, TypeNull:
-		if p.Error {
-			// A failed prediction has no features to miss.
-			for i := range m.Features {
-				p.Missing[i], p.Cat[i] = true, nil
-			}
-			return scored, nil
+	return scored, nil
+}
+
+// regressionValue reads a regression model's predicted value: a finite
+// number, required of an ok prediction when needScore.
+func regressionValue(f *Fields, p *Prediction, needScore bool) (scored bool, err error) {
+	v, ok, err := optionalNumber(f.Get(FieldValue), FieldValue)
+	switch {
+	case err != nil:
+		return false, err
+	case !ok:
+		if needScore && !p.Error {
+			return false, &DecodeError{Reason: ReasonMissingField, Field: FieldValue.String(), Detail: "an ok prediction of a regression model needs a value"}
 		}
-	default:
-		// A wrong-typed top-level field is a dead letter (docs/events.md),
-		// not a record whose features all went missing.
-		return false, wrongType(FieldFeatures, "an object", fv)
+		return false, nil
+	case math.IsInf(v, 0) || v != v:
+		return false, &DecodeError{Reason: ReasonInvalidValue, Field: FieldValue.String(), Detail: "must be a finite number"}
 	}
-	features(members, m, p)
+	p.Value = v
+	return true, nil
+}
+
+// scoresTolerance is how far from 1 a multiclass model's scores may sum.
+const scoresTolerance = 1e-6
+
+// multiclassPrediction reads a multiclass model's predicted class (a
+// string, required of an ok prediction when needScore) and its optional
+// scores: an object of class → probability in [0,1] summing to 1 within
+// scoresTolerance. An undeclared class, in predicted or among the scores,
+// is a new_category violation of _predicted; scores naming one are not
+// used.
+func multiclassPrediction(m *model, f *Fields, p *Prediction, needScore bool) (scored bool, err error) {
+	pv := f.Get(FieldPredicted)
+	switch {
+	case pv.IsNull():
+		if needScore && !p.Error {
+			return false, &DecodeError{Reason: ReasonMissingField, Field: FieldPredicted.String(), Detail: "an ok prediction of a multiclass model needs predicted"}
+		}
+	case pv.Type != TypeString:
+		return false, wrongType(FieldPredicted, "a class (a string)", pv)
+	default:
+		scored = true
+		p.ClassName = pv.Str
+		if c, ok := m.classes[string(pv.Str)]; ok {
+			p.Class = c
+		} else {
+			p.Violations = append(p.Violations, Violation{Feature: m.PredictedFeature(), Kind: ViolationNewCategory})
+		}
+	}
+	sv := f.Get(FieldScores)
+	switch {
+	case sv.IsNull():
+		return scored, nil
+	case sv.Type != TypeObject:
+		return false, wrongType(FieldScores, "an object of class probabilities", sv)
+	}
+	scores := p.Scores
+	for i := range scores {
+		scores[i] = math.NaN() // not yet seen: the first of a duplicated class wins
+	}
+	sum, undeclared := 0.0, false
+	for i := range f.Scores {
+		mem := &f.Scores[i]
+		if mem.Value.Type != TypeNumber {
+			return false, &DecodeError{Reason: ReasonWrongType, Field: FieldScores.String(), Detail: "want numbers, got " + mem.Value.describe() + " for " + strconv.Quote(string(mem.Name))}
+		}
+		x := mem.Value.Num
+		if !(x >= 0 && x <= 1) {
+			return false, &DecodeError{Reason: ReasonInvalidValue, Field: FieldScores.String(), Detail: "must be probabilities in [0,1]"}
+		}
+		c, ok := m.classes[string(mem.Name)]
+		switch {
+		case !ok:
+			undeclared = true
+		case scores[c] == scores[c]:
+			continue // a duplicate
+		default:
+			scores[c] = x
+		}
+		sum += x
+	}
+	if math.Abs(sum-1) > scoresTolerance {
+		return false, &DecodeError{Reason: ReasonInvalidValue, Field: FieldScores.String(), Detail: "must sum to 1 (within 1e-6), got " + strconv.FormatFloat(sum, 'g', -1, 64)}
+	}
+	if undeclared {
+		if p.Class >= 0 || pv.IsNull() {
+			p.Violations = append(p.Violations, Violation{Feature: m.PredictedFeature(), Kind: ViolationNewCategory})
+		}
+		return scored, nil
+	}
+	for i := range scores {
+		if scores[i] != scores[i] {
+			scores[i] = 0
+		}
+	}
+	p.HasScores = true
 	return scored, nil
 }
 
@@ -289,15 +406,55 @@ func (r *Rules) Outcome(f *Fields, out *Outcome) error {
 	if out.ID, out.Model, out.TimeMs, err = r.identity(f); err != nil {
 		return err
 	}
-	label, ok, err := r.Label(out.Model, f.Get(FieldLabel))
+	out.Label, out.Value, out.Class, out.ClassName, out.NewClass = false, math.NaN(), -1, nil, false
+	m := &r.schema.models[out.Model]
+	out.Kind = m.Kind
+	lv := f.Get(FieldLabel)
+	if lv.IsNull() {
+		return &DecodeError{Reason: ReasonMissingField, Field: FieldLabel.String(), Detail: "required"}
+	}
+	switch m.Kind {
+	case KindRegression:
+		out.Value, err = RegressionLabel(lv)
+		return err
+	case KindMulticlass:
+		out.Class, err = r.ClassLabel(out.Model, lv)
+		out.NewClass = err == nil && out.Class < 0
+		out.ClassName = lv.Str
+		return err
+	}
+	label, _, err := r.Label(out.Model, lv)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return &DecodeError{Reason: ReasonMissingField, Field: FieldLabel.String(), Detail: "required"}
-	}
 	out.Label = label
 	return nil
+}
+
+// RegressionLabel reads a regression model's label: a finite number, else
+// a *DecodeError with reason bad_label (v must not be null).
+func RegressionLabel(v Value) (float64, error) {
+	if v.Type != TypeNumber {
+		return 0, &DecodeError{Reason: ReasonBadLabel, Field: FieldLabel.String(), Detail: "want a number, got " + v.describe()}
+	}
+	if math.IsInf(v.Num, 0) || v.Num != v.Num {
+		return 0, &DecodeError{Reason: ReasonBadLabel, Field: FieldLabel.String(), Detail: "must be a finite number"}
+	}
+	return v.Num, nil
+}
+
+// ClassLabel reads a multiclass model's label: a class string, its index,
+// or -1 for an undeclared class (a new_category violation of _label, not
+// an error). Any other type is a *DecodeError with reason bad_label (v
+// must not be null).
+func (r *Rules) ClassLabel(mi int, v Value) (int, error) {
+	if v.Type != TypeString {
+		return -1, &DecodeError{Reason: ReasonBadLabel, Field: FieldLabel.String(), Detail: "want a class (a string), got " + v.describe()}
+	}
+	if c, ok := r.schema.models[mi].classes[string(v.Str)]; ok {
+		return c, nil
+	}
+	return -1, nil
 }
 
 // Label reads a label of model mi: 1/0, true/false or one of the model's

@@ -126,7 +126,7 @@ func (s *scanner) scanRecord(b []byte, f *Fields) bool {
 		return s.fail("record is a JSON " + v.describe() + ", want an object")
 	}
 	s.i++
-	if !s.members(1, true) {
+	if !s.members(1, nil) {
 		return false
 	}
 	s.ws()
@@ -137,10 +137,12 @@ func (s *scanner) scanRecord(b []byte, f *Fields) bool {
 }
 
 // members scans an object's members after its '{' up to and including
-// '}'. At the top level (top), the values of the contract's fields go to
-// s.f, and the members of the first "features" object to s.f.Features one
-// level down; members anywhere else are not scanned here.
-func (s *scanner) members(depth int, top bool) bool {
+// '}'. At the top level (into nil), the values of the contract's fields go
+// to s.f, and the members of the first "features" and "scores" objects one
+// level down to s.f.Features and s.f.Scores (into); members anywhere else
+// are not scanned here.
+func (s *scanner) members(depth int, into *[]Member) bool {
+	top := into == nil
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
@@ -171,10 +173,14 @@ func (s *scanner) members(depth int, top bool) bool {
 				s.f.has |= 1 << field
 				v = &s.f.top[field]
 			}
-			if known && field == FieldFeatures && s.i < len(s.b) && s.b[s.i] == '{' {
+			if known && (field == FieldFeatures || field == FieldScores) && s.i < len(s.b) && s.b[s.i] == '{' {
 				s.i++
 				v.Type = TypeObject
-				if !s.members(depth+1, false) {
+				dst := &s.f.Features
+				if field == FieldScores {
+					dst = &s.f.Scores
+				}
+				if !s.members(depth+1, dst) {
 					return false
 				}
 			} else {
@@ -190,14 +196,14 @@ func (s *scanner) members(depth int, top bool) bool {
 			}
 		} else {
 			// A feature is scanned in place: this is most of a record.
-			fs := s.f.Features
+			fs := *into
 			n := len(fs)
 			if n < cap(fs) {
 				fs = fs[:n+1]
 			} else {
 				fs = append(fs, Member{})
 			}
-			s.f.Features = fs
+			*into = fs
 			m := &fs[n]
 			m.Name = key
 			if !s.value(&m.Value, depth) {

@@ -19,6 +19,28 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/reckonhq/reckon/config"
+)
+
+// Kind is what a model predicts: config.KindBinary, KindRegression or
+// KindMulticlass.
+type Kind = config.ModelKind
+
+// The model kinds, as package config declares them.
+const (
+	KindBinary     = config.KindBinary
+	KindRegression = config.KindRegression
+	KindMulticlass = config.KindMulticlass
+)
+
+// The pseudo-features of a multiclass model's violations: a class outside
+// the declared ones in a prediction's predicted (or scores) or an outcome's
+// label is a new_category violation of one of them. Their indexes follow
+// the declared features' (ModelSpec.PredictedFeature, LabelFeature).
+const (
+	PseudoPredicted = "_predicted"
+	PseudoLabel     = "_label"
 )
 
 // FeatureKind is how a declared feature is interpreted.
@@ -48,13 +70,23 @@ type FeatureSpec struct {
 // ModelSpec declares one model: its decision threshold, its label strings and
 // its features.
 type ModelSpec struct {
-	Name      string
+	Name string
+	Kind Kind
+	// Classes are a multiclass model's classes; a class is its index.
+	Classes   []string
 	Threshold float64
 	// PositiveLabel and NegativeLabel are optional label strings accepted in
 	// outcome records besides 1/0 and true/false.
 	PositiveLabel, NegativeLabel string
 	Features                     []FeatureSpec
 }
+
+// PredictedFeature is the feature index of violations of the pseudo-feature
+// _predicted; LabelFeature that of _label.
+func (m *ModelSpec) PredictedFeature() int { return len(m.Features) }
+
+// LabelFeature is the feature index of violations of _label.
+func (m *ModelSpec) LabelFeature() int { return len(m.Features) + 1 }
 
 // Schema is the set of configured models. It is immutable after NewSchema and
 // safe to share between decoders.
@@ -70,6 +102,7 @@ type model struct {
 	ModelSpec
 	features   map[string]int
 	categories []map[string]struct{} // per feature; nil when open-ended
+	classes    map[string]int        // a multiclass model's class indexes
 }
 
 // NewSchema indexes the given models. Model names must be unique, as must
@@ -79,6 +112,12 @@ func NewSchema(models []ModelSpec) *Schema {
 	for i, m := range models {
 		mm := model{ModelSpec: m, features: make(map[string]int, len(m.Features))}
 		mm.Features = slices.Clone(m.Features) // bounds are filled in below
+		if len(m.Classes) > 0 {
+			mm.classes = make(map[string]int, len(m.Classes))
+			for j, c := range m.Classes {
+				mm.classes[c] = j
+			}
+		}
 		mm.categories = make([]map[string]struct{}, len(m.Features))
 		for j, f := range m.Features {
 			mm.features[f.Name] = j
@@ -134,7 +173,17 @@ func (s *Schema) NewPrediction() *Prediction {
 		Cat:        make([][]byte, n),
 		Missing:    make([]bool, n),
 		Violations: make([]Violation, 0, 8),
+		Scores:     make([]float64, s.MaxClasses()),
 	}
+}
+
+// MaxClasses is the largest class count of any multiclass model.
+func (s *Schema) MaxClasses() int {
+	n := 0
+	for i := range s.models {
+		n = max(n, len(s.models[i].Classes))
+	}
+	return n
 }
 
 // MaxFeatures is the largest feature count of any model, the size a reused

@@ -114,8 +114,14 @@ func (m *Metrics) ApplyCounts(set *windows.Settings, c *windows.Counts) {
 		}
 		for fi := range ms.Violations {
 			feature := config.ReservedFeature
-			if fi > 0 {
+			switch nf := len(set.Features[mi]); {
+			case fi == 0:
+			case fi <= nf:
 				feature = set.Features[mi][fi-1]
+			case fi == nf+1:
+				feature = event.PseudoPredicted
+			default:
+				feature = event.PseudoLabel
 			}
 			for k, n := range ms.Violations[fi] {
 				if n > 0 {

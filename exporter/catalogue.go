@@ -199,7 +199,7 @@ var live = [numIDs]Metric{
 		Help:   "Outcome event time minus prediction event time, for joined pairs.",
 		Labels: lModel, Buckets: LabelDelayBuckets},
 	Confusion: {Name: "reckon_confusion_total", Kind: Counter,
-		Help:   "Joined predictions by confusion-matrix cell, counted at join time.",
+		Help:   "Joined predictions of a binary model by confusion-matrix cell, counted at join time.",
 		Labels: []string{"model", "outcome"}},
 	WindowsClosed: {Name: "reckon_windows_closed_total", Kind: Counter,
 		Help:   "Windows closed and published to the results topic.",
@@ -211,7 +211,7 @@ var live = [numIDs]Metric{
 		Help:   "Changes detected by a concept-drift detector on the joined error stream.",
 		Labels: lModelDetector},
 	SchemaViolations: {Name: "reckon_schema_violations_total", Kind: Counter,
-		Help:   "Feature values that do not match the declared schema, by kind (missing, type, range, unknown_feature, new_category).",
+		Help:   "Feature values that do not match the declared schema, by kind (missing, type, range, unknown_feature, new_category); a multiclass model's undeclared classes are new_category violations of the features _predicted and _label.",
 		Labels: []string{"model", "feature", "kind"}},
 	RecordsConsumed: {Name: "reckon_records_consumed_total", Kind: Counter,
 		Help:   "Records read from an input topic, dead letters included.",
@@ -282,8 +282,11 @@ var perWindow = []Metric{
 			emit(float64(r.End.UnixMilli())/1000, r.Model, r.Window)
 		}},
 	{Name: "reckon_window_confusion", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "outcome", SegmentLabel},
-		Help: "Confusion counts of the outcomes joined in the most recently closed window (by outcome time).",
+		Help: "Confusion counts of a binary model's outcomes joined in the most recently closed window (by outcome time); a multiclass model's matrix is in the results record.",
 		window: func(r *results.Record, emit func(float64, ...string)) {
+			if r.Regression != nil || r.Multiclass != nil {
+				return // a binary model's cells (a multiclass model's matrix is in the record)
+			}
 			confusionCells(r.Confusion, emit, r.Model, r.Window, "")
 			eachSegment(r, func(label string, s *results.Segment) {
 				confusionCells(s.Confusion, emit, r.Model, r.Window, label)
@@ -299,7 +302,7 @@ var perWindow = []Metric{
 		Help:   "TP / (TP + FP) over the outcomes joined in the most recently closed window.",
 		window: segmentedRate(func(r *results.Rates) *float64 { return r.Precision }, false)},
 	{Name: "reckon_accuracy", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
-		Help:   "(TP + TN) / all, over the outcomes joined in the most recently closed window.",
+		Help:   "Share of the outcomes joined in the most recently closed window whose predicted class was right: (TP + TN) / all for a binary model, the confusion matrix's diagonal for a multiclass one.",
 		window: segmentedRate(func(r *results.Rates) *float64 { return r.Accuracy }, false)},
 	{Name: "reckon_roc_auc", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "ROC AUC of the scores of the outcomes joined in the most recently closed window.",
@@ -311,7 +314,7 @@ var perWindow = []Metric{
 		Help:   "Expected calibration error (10 equal-width bins) over the most recently closed window.",
 		window: segmentedRate(func(r *results.Rates) *float64 { return r.ECE }, false)},
 	{Name: "reckon_f1", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "average", SegmentLabel},
-		Help: "F1 score over the outcomes joined in the most recently closed window: 2TP / (2TP + FP + FN) of the positive class (average=binary).",
+		Help: "F1 score over the outcomes joined in the most recently closed window: 2TP / (2TP + FP + FN) of the positive class (average=binary); for a multiclass model the mean of the classes' one-vs-rest F1 (average=macro) and their mean weighted by support (average=weighted).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			if r.Rates.F1 != nil {
 				emit(*r.Rates.F1, r.Model, r.Window, "binary", "")
@@ -321,6 +324,81 @@ var perWindow = []Metric{
 					emit(*s.Rates.F1, r.Model, r.Window, "binary", label)
 				}
 			})
+			if m := r.Multiclass; m != nil {
+				if m.F1Macro != nil {
+					emit(*m.F1Macro, r.Model, r.Window, "macro", "")
+				}
+				if m.F1Weighted != nil {
+					emit(*m.F1Weighted, r.Model, r.Window, "weighted", "")
+				}
+			}
+		}},
+	{Name: "reckon_class_rate", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "class", "rate"},
+		Help: "One-vs-rest rate of a multiclass model's declared class (rate = precision, recall, fpr) over the outcomes joined in the most recently closed window.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if m := r.Multiclass; m != nil {
+				emitClassRates(m.PerClass, r, emit)
+			}
+		}},
+	{Name: "reckon_estimated_class_rate", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "class", "rate"},
+		Help: "One-vs-rest rate of a multiclass model's declared class (rate = precision, recall, fpr) estimated from the class scores of the predictions in the most recently closed window, before labels (CBPE).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if m := r.Multiclass; m != nil {
+				emitClassRates(m.Estimated, r, emit)
+			}
+		}},
+	{Name: "reckon_regression_error", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "stat"},
+		Help: "Error of a regression model over the outcomes joined in the most recently closed window: stat = mae, rmse, mape (a ratio, over non-zero labels) or bias (mean of predicted − label).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			g := r.Regression
+			if g == nil {
+				return
+			}
+			for _, st := range [...]struct {
+				name string
+				v    *float64
+			}{{"mae", g.MAE}, {"rmse", g.RMSE}, {"mape", g.MAPE}, {"bias", g.Bias}} {
+				if st.v != nil {
+					emit(*st.v, r.Model, r.Window, st.name)
+				}
+			}
+		}},
+	{Name: "reckon_estimated_regression_error", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "stat"},
+		Help: "Error of a regression model expected before labels over the predictions of the most recently closed window (stat = mae, rmse): the reference's error by bucket of predicted value, weighted by the window's predictions.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			g := r.Regression
+			if g == nil {
+				return
+			}
+			if g.EstimatedMAE != nil {
+				emit(*g.EstimatedMAE, r.Model, r.Window, "mae")
+			}
+			if g.EstimatedRMSE != nil {
+				emit(*g.EstimatedRMSE, r.Model, r.Window, "rmse")
+			}
+		}},
+	{Name: "reckon_regression_residual_quantile", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "quantile"},
+		Help: "Quantile of a regression model's residuals (predicted − label) over the outcomes joined in the most recently closed window (t-digest).",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			if g := r.Regression; g != nil {
+				for q, v := range g.ResidualQuantiles {
+					emit(v, r.Model, r.Window, q)
+				}
+			}
+		}},
+	{Name: "reckon_label_drift", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "method"},
+		Help: "Drift statistic of a regression or multiclass model's labels (by outcome time) in the most recently closed window against the reference.",
+		window: func(r *results.Record, emit func(float64, ...string)) {
+			var d map[string]float64
+			switch {
+			case r.Regression != nil:
+				d = r.Regression.LabelDrift
+			case r.Multiclass != nil:
+				d = r.Multiclass.LabelDrift
+			}
+			for method, v := range d {
+				emit(v, r.Model, r.Window, method)
+			}
 		}},
 	{Name: "reckon_estimated_false_positive_rate", Kind: Gauge, Scope: ScopeWindow, Labels: lModelWindowSegment,
 		Help:   "False-positive rate estimated from calibrated scores of the predictions in the most recently closed window, before labels (CBPE).",
@@ -386,7 +464,7 @@ var perWindow = []Metric{
 		Help:   "Share of the model's features that drifted in the most recently closed window.",
 		window: rate(func(r *results.Record) *float64 { return r.DatasetDriftShare })},
 	{Name: "reckon_prediction_drift", Kind: Gauge, Scope: ScopeWindow, Labels: []string{"model", "window", "method", SegmentLabel},
-		Help: "Drift statistic of the score distribution in the most recently closed window against the reference (a segment's: against the same segment of a stream reference).",
+		Help: "Drift statistic of the predictions in the most recently closed window against the reference: a binary model's scores, a regression model's values, a multiclass model's predicted classes (a segment's: against the same segment of a stream reference).",
 		window: func(r *results.Record, emit func(float64, ...string)) {
 			for method, v := range r.PredictionDrift {
 				emit(v, r.Model, r.Window, method, "")
@@ -506,6 +584,20 @@ func rate(field func(*results.Record) *float64) windowFunc {
 	return func(r *results.Record, emit func(float64, ...string)) {
 		if v := field(r); v != nil {
 			emit(*v, r.Model, r.Window)
+		}
+	}
+}
+
+// emitClassRates emits each class's precision, recall and fpr.
+func emitClassRates(rates map[string]results.ClassRates, r *results.Record, emit func(float64, ...string)) {
+	for class, cr := range rates {
+		for _, x := range [...]struct {
+			name string
+			v    *float64
+		}{{"precision", cr.Precision}, {"recall", cr.Recall}, {"fpr", cr.FPR}} {
+			if x.v != nil {
+				emit(*x.v, r.Model, r.Window, class, x.name)
+			}
 		}
 	}
 }

@@ -123,6 +123,7 @@ type Builder struct {
 	fields event.Fields
 	pred   *event.Prediction
 	part   *windows.Partial
+	scores []event.Member // a flat row's scores, across Fields.Reset
 	// learner cuts the rows into the configured windows, and keeps them
 	// for the PCA, when the model's drift settings need it (nil
 	// otherwise).
@@ -176,7 +177,9 @@ func NewBuilder(cfg *config.Config, model string) (*Builder, error) {
 		}
 		b.learner = windows.NewLearner(b.part, lengths, m.Drift.Multivariate)
 	}
-	b.stats.Violations = make([][event.NumViolationKinds]int64, len(m.Features))
+	// The declared features', then a multiclass model's _predicted and
+	// _label (event.ModelSpec.PredictedFeature, LabelFeature).
+	b.stats.Violations = make([][event.NumViolationKinds]int64, violationRows(m))
 	return b, nil
 }
 
@@ -301,25 +304,43 @@ func (b *Builder) addRow(f *event.Fields) error {
 	return nil
 }
 
-// label reads the row's label: 0, 1 or noLabel.
-func (b *Builder) label(f *event.Fields) (int8, error) {
-	l, ok, err := b.rules.Label(b.index, f.Get(event.FieldLabel))
-	if err != nil || !ok {
-		return noLabel, err
+// rowLabel is a row's label, by the model's kind.
+type rowLabel struct {
+	ok    bool
+	bin   bool    // binary
+	value float64 // regression
+	class int     // multiclass: the index, -1 undeclared
+	name  []byte  // multiclass: as the row has it
+}
+
+// label reads the row's label, if it has one.
+func (b *Builder) label(f *event.Fields) (rowLabel, error) {
+	v := f.Get(event.FieldLabel)
+	switch b.model.Kind {
+	case config.KindRegression:
+		if v.IsNull() {
+			return rowLabel{}, nil
+		}
+		x, err := event.RegressionLabel(v)
+		return rowLabel{ok: err == nil, value: x}, err
+	case config.KindMulticlass:
+		if v.IsNull() {
+			return rowLabel{}, nil
+		}
+		c, err := b.rules.ClassLabel(b.index, v)
+		return rowLabel{ok: err == nil, class: c, name: v.Str}, err
 	}
-	if l {
-		return 1, nil
-	}
-	return 0, nil
+	l, ok, err := b.rules.Label(b.index, v)
+	return rowLabel{ok: ok && err == nil, bin: l}, err
 }
 
 // add adds one prediction of the model to the profile with the updates a
-// partition worker makes (consumer/worker.go): counts, the identity-
-// calibrated estimate, the score and feature sketches; and, for a labelled
-// row, what the join adds once the label arrives. scored says the row has a
-// score or a predicted class, so that a label can be joined to it; label is
-// 0, 1 or noLabel.
-func (b *Builder) add(p *event.Prediction, scored bool, label int8) {
+// partition worker makes (windows.Partition): counts, the identity-
+// calibrated estimate, the prediction and feature sketches; and, for a
+// labelled row, its outcome and what the join adds once the label arrives.
+// scored says the row has a score, a value or a predicted class, so that a
+// label can be joined to it.
+func (b *Builder) add(p *event.Prediction, scored bool, label rowLabel) {
 	pt := b.part
 	for _, v := range p.Violations {
 		if v.Feature == event.Undeclared {
@@ -328,9 +349,13 @@ func (b *Builder) add(p *event.Prediction, scored bool, label int8) {
 			b.stats.Violations[v.Feature][v.Kind]++
 		}
 	}
-	if label != noLabel {
-		pt.Outcomes++
+	if label.ok {
 		b.stats.Labelled++
+		o := event.Outcome{Kind: b.model.Kind, Value: label.value, Class: label.class, ClassName: label.name, NewClass: label.class < 0}
+		if b.model.Kind == config.KindMulticlass && o.NewClass {
+			b.stats.Violations[len(b.model.Features)+1][event.ViolationNewCategory]++
+		}
+		pt.AddOutcome(&o, len(b.model.Classes))
 	}
 	// The worker calibrates with the model's calibrator, which is the
 	// identity (nil) until a reference completes.
@@ -338,12 +363,17 @@ func (b *Builder) add(p *event.Prediction, scored bool, label int8) {
 	if b.learner != nil {
 		b.learner.Add(p)
 	}
-	if p.Error {
+	if p.Error || !label.ok || !scored {
 		return // an error prediction has no sketches and joins no label
 	}
-	if label != noLabel && scored {
-		// The join table keeps the score as a float32.
-		pt.Perf.Add(float64(float32(p.Score)), p.Predicted, label == 1)
-		b.stats.Joined++
+	b.stats.Joined++
+	// The join table keeps 32 bits of the prediction and of the label.
+	switch b.model.Kind {
+	case config.KindRegression:
+		pt.AddKindJoined(config.KindRegression, 0, float64(float32(p.Value)), float64(float32(label.value)))
+	case config.KindMulticlass:
+		pt.AddKindJoined(config.KindMulticlass, len(b.model.Classes), float64(p.Class), float64(label.class))
+	default:
+		pt.Perf.Add(float64(float32(p.Score)), p.Predicted, label.bin)
 	}
 }

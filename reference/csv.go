@@ -146,7 +146,7 @@ func (b *Builder) csvRow(cols []column, rec []string) (j int, err error) {
 			f.AddFeature(bytesOf(b.model.Features[c.feature].Name), v)
 			hasFeature = hasFeature || !v.IsNull()
 		case colField:
-			if v, err = fieldCell(c.field, rec[j]); err != nil {
+			if v, err = fieldCell(c.field, b.model.Kind, rec[j]); err != nil {
 				return j, err
 			}
 			if v.Type != event.TypeAbsent && f.Set(c.field, v) {

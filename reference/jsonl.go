@@ -109,6 +109,9 @@ func (b *Builder) wireRow(f *event.Fields) error {
 // the row fields (rowField). Its fields are gathered anew from every
 // top-level member of the line.
 func (b *Builder) flatRow(f *event.Fields) error {
+	// A flat row's scores object is a member like the others; its
+	// members, which the scanner found, are kept across the Reset.
+	b.scores = append(b.scores[:0], f.Scores...)
 	f.Reset()
 	hasFeature := false
 	for _, m := range b.json.Members() {
@@ -118,7 +121,9 @@ func (b *Builder) flatRow(f *event.Fields) error {
 			continue
 		}
 		if k, ok := rowField(m.Name); ok {
-			f.Set(k, m.Value)
+			if f.Set(k, m.Value) && k == event.FieldScores {
+				f.Scores = append(f.Scores, b.scores...)
+			}
 			continue
 		}
 		b.ignore(string(m.Name))

@@ -89,6 +89,11 @@ type fileProfile struct {
 	Estimate   []byte        `json:"estimate,omitempty"`
 	Windows    []fileWindows `json:"windows,omitempty"`
 	PCA        *filePCA      `json:"multivariate,omitempty"`
+	// Kind holds a regression or multiclass model's own sketches and
+	// figures (windows.Partial.AppendKind): for a regression model its
+	// labels' distribution and error, for a multiclass one its class
+	// shares, predicted and labelled.
+	Kind []byte `json:"kind,omitempty"`
 }
 
 type fileFeature struct {
@@ -178,6 +183,9 @@ func Save(w io.Writer, p *Profile) error {
 		return fmt.Errorf("reference: Save: estimate: %w", err)
 	}
 	f.Windows, f.PCA = saveLearned(p), savePCA(p)
+	if f.Kind, err = pt.AppendKind(nil); err != nil {
+		return fmt.Errorf("reference: Save: kind: %w", err)
+	}
 	data, err := json.MarshalIndent(&f, "", "  ")
 	if err != nil {
 		return fmt.Errorf("reference: Save: %w", err)
@@ -261,7 +269,7 @@ func ReadProfile(r io.Reader, m *config.Model, layout windows.Layout, modelIndex
 		Stats: Stats{
 			Skipped:    f.Skipped,
 			Undeclared: f.Undeclared,
-			Violations: make([][event.NumViolationKinds]int64, len(m.Features)),
+			Violations: make([][event.NumViolationKinds]int64, violationRows(m)),
 		},
 	}
 	pt := p.Partial
@@ -311,6 +319,16 @@ func ReadProfile(r io.Reader, m *config.Model, layout windows.Layout, modelIndex
 			return nil, &CorruptError{Reason: "estimate does not decode", Err: err}
 		}
 	}
+	if err := pt.ReadKind(f.Kind); err != nil {
+		return nil, &CorruptError{Reason: "kind does not decode", Err: err}
+	}
+	switch {
+	case m.Kind == config.KindRegression && pt.Multi != nil, m.Kind == config.KindMulticlass && pt.Reg != nil,
+		m.Kind == config.KindBinary && (pt.Reg != nil || pt.Multi != nil):
+		return nil, &CorruptError{Reason: "the profile is of another kind of model than " + m.Kind.String()}
+	case pt.Multi != nil && pt.Multi.Perf.Classes() != len(m.Classes):
+		return nil, &CorruptError{Reason: fmt.Sprintf("%d classes in the profile, %d in the configuration", pt.Multi.Perf.Classes(), len(m.Classes))}
+	}
 	if p.Learned, err = readLearned(f.Windows, m); err != nil {
 		return nil, err
 	}
@@ -320,7 +338,22 @@ func ReadProfile(r io.Reader, m *config.Model, layout windows.Layout, modelIndex
 	p.Stats.Rows = int64(f.Rows) + f.Skipped
 	p.Stats.Labelled = int64(f.Outcomes)
 	p.Stats.Joined = int64(pt.Perf.Count())
+	switch {
+	case pt.Reg != nil:
+		p.Stats.Joined = int64(pt.Reg.Perf.Count())
+	case pt.Multi != nil:
+		p.Stats.Joined = int64(pt.Multi.Perf.Count() + pt.Multi.Perf.Undeclared())
+	}
 	return p, nil
+}
+
+// violationRows is the length of Stats.Violations for model m: its
+// features, and a multiclass model's _predicted and _label after them.
+func violationRows(m *config.Model) int {
+	if m.Kind == config.KindMulticlass {
+		return len(m.Features) + 2
+	}
+	return len(m.Features)
 }
 
 // checkLayout checks that model modelIndex of layout has m's features: a

@@ -22,7 +22,7 @@ import (
 func rowField(name []byte) (event.Field, bool) {
 	f, ok := event.FieldOf(name)
 	switch f {
-	case event.FieldModel, event.FieldScore, event.FieldPredicted, event.FieldLabel, event.FieldStatus, event.FieldTimestamp:
+	case event.FieldModel, event.FieldScore, event.FieldPredicted, event.FieldLabel, event.FieldStatus, event.FieldTimestamp, event.FieldValue, event.FieldScores:
 		return f, ok
 	}
 	return 0, false
@@ -59,18 +59,22 @@ func (b *Builder) featureCell(i int, s string) (event.Value, error) {
 	return event.Value{Type: event.TypeString, Str: bytesOf(normalBool(s))}, nil
 }
 
-// fieldCell types the cell of field f. A blank cell is absent. score is a
-// number (an error if it is none); predicted and label are a boolean when
-// they read true or false in any case, a number when they read as one
-// (pandas writes "1.0" in a column with gaps), the text otherwise; status
-// and model are their text, status trimmed.
-func fieldCell(f event.Field, s string) (event.Value, error) {
+// fieldCell types the cell of field f of a model of kind k. A blank cell
+// is absent. score and value are numbers (an error if they are none);
+// predicted and label are a boolean when they read true or false in any
+// case, a number when they read as one (pandas writes "1.0" in a column
+// with gaps), the text otherwise; but a multiclass model's classes are
+// their text, and status and model are their text, status trimmed.
+func fieldCell(f event.Field, k config.ModelKind, s string) (event.Value, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
 		return event.Value{}, nil
 	}
+	if k == config.KindMulticlass && (f == event.FieldPredicted || f == event.FieldLabel) {
+		return event.Value{Type: event.TypeString, Str: bytesOf(s)}, nil
+	}
 	switch f {
-	case event.FieldScore:
+	case event.FieldScore, event.FieldValue:
 		x, err := parseNumber(s)
 		if err != nil {
 			return event.Value{}, err

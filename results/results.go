@@ -62,6 +62,12 @@ type Record struct {
 	// Segments splits the window's figures by the values of each of the
 	// model's segment features (results/segments.go), by feature name.
 	Segments map[string]Segments `json:"segments,omitempty"`
+	// Regression holds a regression model's figures, Multiclass a
+	// multiclass model's; absent for the other kinds. For them Confusion
+	// and the binary rates stay empty, but Rates.Accuracy and
+	// Estimated.Accuracy, which a multiclass model has too.
+	Regression *Regression `json:"regression,omitempty"`
+	Multiclass *Multiclass `json:"multiclass,omitempty"`
 }
 
 // Bounds are a learned threshold: a statistic below Lower or above Upper
@@ -80,6 +86,68 @@ type Multivariate struct {
 	// Drifted says Error lies outside it; both absent without a band.
 	Threshold *Bounds `json:"threshold,omitempty"`
 	Drifted   *bool   `json:"drifted,omitempty"`
+}
+
+// Regression is a regression model's window: the error of the pairs joined
+// in it (by outcome time), residual = predicted − label.
+type Regression struct {
+	// Count is the number of joined pairs, ZeroLabels those whose label
+	// is 0 (left out of MAPE).
+	Count      uint64 `json:"count"`
+	ZeroLabels uint64 `json:"zero_labels"`
+	// MAE, RMSE, MAPE (a ratio, not a percentage) and Bias (mean
+	// residual); absent without pairs (MAPE: without a non-zero label).
+	MAE  *float64 `json:"mae,omitempty"`
+	RMSE *float64 `json:"rmse,omitempty"`
+	MAPE *float64 `json:"mape,omitempty"`
+	Bias *float64 `json:"bias,omitempty"`
+	// ResidualQuantiles are the residuals' quantiles ("0.05", "0.5",
+	// "0.95", "0.99") from a t-digest.
+	ResidualQuantiles map[string]float64 `json:"residual_quantiles,omitempty"`
+	// LabelDrift holds the labels' drift statistics against the
+	// reference, by method (the predicted values' are PredictionDrift).
+	LabelDrift map[string]float64 `json:"label_drift,omitempty"`
+	// EstimatedMAE and EstimatedRMSE are the error expected before labels
+	// from the window's predicted values and the reference's error by
+	// predicted value; absent without a complete reference with labels.
+	EstimatedMAE  *float64 `json:"estimated_mae,omitempty"`
+	EstimatedRMSE *float64 `json:"estimated_rmse,omitempty"`
+}
+
+// Multiclass is a multiclass model's window.
+type Multiclass struct {
+	// Classes are the declared classes, the order of Confusion's rows
+	// (labels) and columns (predicted classes).
+	Classes   []string   `json:"classes"`
+	Confusion [][]uint64 `json:"confusion"`
+	// Undeclared counts joined pairs with an undeclared class, kept out of
+	// every per-class figure.
+	Undeclared uint64 `json:"undeclared"`
+	// Accuracy and the F1 averages over the matrix; absent when it is
+	// empty.
+	Accuracy   *float64 `json:"accuracy,omitempty"`
+	F1Macro    *float64 `json:"f1_macro,omitempty"`
+	F1Weighted *float64 `json:"f1_weighted,omitempty"`
+	// Classes' one-vs-rest rates by class.
+	PerClass map[string]ClassRates `json:"per_class,omitempty"`
+	// Estimated holds each class's rates from the predictions' scores
+	// (CBPE, by prediction time), EstimatedAccuracy the expected accuracy
+	// and Scored the predictions they are over.
+	Estimated         map[string]ClassRates `json:"estimated,omitempty"`
+	EstimatedAccuracy *float64              `json:"estimated_accuracy,omitempty"`
+	Scored            uint64                `json:"scored"`
+	// LabelDrift holds the label classes' drift statistics against the
+	// reference (the predicted classes' are PredictionDrift).
+	LabelDrift map[string]float64 `json:"label_drift,omitempty"`
+}
+
+// ClassRates are one class's one-vs-rest rates; nil means not
+// measurable.
+type ClassRates struct {
+	Precision *float64 `json:"precision,omitempty"`
+	Recall    *float64 `json:"recall,omitempty"`
+	FPR       *float64 `json:"fpr,omitempty"`
+	F1        *float64 `json:"f1,omitempty"`
 }
 
 // Feature is one feature in one window.

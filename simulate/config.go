@@ -39,7 +39,20 @@ func Config(o Options, probe bool) (*config.Config, error) {
 	}
 	b.WriteString("models:\n")
 	writeModel := func(m *Model) {
-		fmt.Fprintf(&b, "  - name: %q\n    threshold: %g\n%s    features:\n", m.Name, m.Threshold, ref)
+		fmt.Fprintf(&b, "  - name: %q\n", m.Name)
+		switch m.Kind {
+		case config.KindRegression:
+			b.WriteString("    kind: regression\n")
+		case config.KindMulticlass:
+			fmt.Fprintf(&b, "    kind: multiclass\n    classes: [%q", m.Classes[0])
+			for _, c := range m.Classes[1:] {
+				fmt.Fprintf(&b, ", %q", c)
+			}
+			b.WriteString("]\n")
+		default:
+			fmt.Fprintf(&b, "    threshold: %g\n", m.Threshold)
+		}
+		fmt.Fprintf(&b, "%s    features:\n", ref)
 		for _, f := range m.Features {
 			typ := "categorical"
 			if f.Kind.Numeric() {

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/reckonhq/reckon/config"
 )
 
 // Topic indexes of Record.Topic.
@@ -208,6 +210,14 @@ func (g *Generator) prediction(r *Record, ms int64, mi int, model *Model, versio
 			z += f.Weight * signal
 		}
 	}
+	switch model.Kind {
+	case config.KindRegression:
+		g.regression(r, b, ms, mi, model, id, z, latency, counted, drifted && novel)
+		return
+	case config.KindMulticlass:
+		g.multiclass(r, b, ms, mi, model, id, z-model.Bias, latency, counted, drifted && novel)
+		return
+	}
 	if model.Noise != 0 {
 		z += model.Noise * rng.NormFloat64()
 	}
@@ -238,6 +248,90 @@ func (g *Generator) prediction(r *Record, ms int64, mi int, model *Model, versio
 		copy(po.id[:], id)
 		g.pending.push(po)
 	}
+}
+
+// regression ends a regression model's prediction (its value is z) and may
+// schedule its outcome.
+func (g *Generator) regression(r *Record, b []byte, ms int64, mi int, model *Model, id []byte, z, latency float64, counted, lifted bool) {
+	rng := g.rng
+	b = append(b, `},"value":`...)
+	b = strconv.AppendFloat(b, math.Round(z*100)/100, 'f', -1, 64)
+	b = append(b, `,"latency_ms":`...)
+	b = strconv.AppendFloat(b, latency, 'f', 2, 64)
+	r.Value = append(b, `,"status":"ok"}`...)
+	label := math.Round((z+model.Noise*rng.NormFloat64())*100) / 100
+	if lifted {
+		label += g.o.Drift.Lift * model.Scale
+	}
+	if counted {
+		g.schedule(ms, mi, id, pendingOutcome{value: label})
+	}
+}
+
+// multiclass ends a multiclass model's prediction (its signal sum is s)
+// and may schedule its outcome.
+func (g *Generator) multiclass(r *Record, b []byte, ms int64, mi int, model *Model, id []byte, s, latency float64, counted, lifted bool) {
+	rng := g.rng
+	k := len(model.Classes)
+	var logits [16]float64
+	ps := logits[:min(k, len(logits))]
+	top, sum := 0, 0.0
+	for c := range ps {
+		l := s*(float64(c)-float64(k-1)/2)/float64(k) + model.Noise*rng.NormFloat64()
+		if c == 0 {
+			l += model.Bias
+		}
+		ps[c] = math.Exp(l)
+		sum += ps[c]
+	}
+	for c := range ps {
+		ps[c] /= sum
+		if ps[c] > ps[top] {
+			top = c
+		}
+	}
+	b = append(b, `},"predicted":"`...)
+	b = append(b, model.Classes[top]...)
+	b = append(b, `","scores":{`...)
+	for c := range ps {
+		if c > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, model.Classes[c]...)
+		b = append(b, `":`...)
+		b = strconv.AppendFloat(b, ps[c], 'g', -1, 64)
+	}
+	b = append(b, `},"latency_ms":`...)
+	b = strconv.AppendFloat(b, latency, 'f', 2, 64)
+	r.Value = append(b, `,"status":"ok"}`...)
+	u, label := rng.Float64(), k-1
+	for c, p := range ps {
+		if u < p {
+			label = c
+			break
+		}
+		u -= p
+	}
+	if lifted && rng.Float64() < g.o.Drift.Lift {
+		label = k - 1
+	}
+	if counted {
+		g.schedule(ms, mi, id, pendingOutcome{class: int32(label)})
+	}
+}
+
+// schedule schedules po, an outcome of the prediction id of model mi at
+// ms, for a share LabelRate of the predictions.
+func (g *Generator) schedule(ms int64, mi int, id []byte, po pendingOutcome) {
+	rng := g.rng
+	if rng.Float64() >= g.o.LabelRate {
+		return
+	}
+	po.due = ms + int64(rng.ExpFloat64()*float64(g.o.LabelDelay.Milliseconds()))
+	po.model = int32(mi)
+	copy(po.id[:], id)
+	g.pending.push(po)
 }
 
 // appendValue appends a value of f and returns its signal (see Kind) and
@@ -308,9 +402,16 @@ func (g *Generator) outcome(r *Record, po pendingOutcome) {
 	b = append(b, `","timestamp":"`...)
 	b = time.UnixMilli(po.due).UTC().AppendFormat(b, tsLayout)
 	b = append(b, `","label":`...)
-	if po.label {
+	switch m := &g.o.Models[po.model]; {
+	case m.Kind == config.KindRegression:
+		b = strconv.AppendFloat(b, po.value, 'f', -1, 64)
+	case m.Kind == config.KindMulticlass:
+		b = append(b, '"')
+		b = append(b, m.Classes[po.class]...)
+		b = append(b, '"')
+	case po.label:
 		b = append(b, '1')
-	} else {
+	default:
 		b = append(b, '0')
 	}
 	r.Value = append(b, '}')
@@ -322,7 +423,9 @@ type pendingOutcome struct {
 	due   int64
 	id    [idLen]byte
 	model int32
-	label bool
+	label bool    // binary
+	class int32   // multiclass
+	value float64 // regression
 }
 
 func (a *pendingOutcome) less(b *pendingOutcome) bool {

@@ -19,8 +19,11 @@ package simulate
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/reckonhq/reckon/config"
 )
 
 // Options shape the traffic. Start from Fraud or Bench.
@@ -97,6 +100,20 @@ type Model struct {
 	// Segments are the names of Category features that Config declares
 	// as the model's segments.
 	Segments []string
+	// Kind is the model's kind (binary when zero). A regression model
+	// predicts value = Bias + Σ Weight·signal and its label is value +
+	// Noise·N(0,1), plus Drift.Lift·Scale after the drift for a
+	// prediction with a Novel category. A multiclass model of Classes
+	// draws its class probabilities as the softmax of logits Noise·N(0,1)
+	// plus, for class c of K, (Σ Weight·signal)·(c − (K−1)/2) and Bias
+	// for the first class; it predicts the likeliest and its label is
+	// drawn from them (calibrated), except that after the drift a
+	// prediction with a Novel category is labelled the last class with
+	// probability Drift.Lift.
+	Kind    config.ModelKind
+	Classes []string
+	// Scale is a regression model's unit of Drift.Lift.
+	Scale float64
 }
 
 // Feature declares a feature of a simulated model.
@@ -207,6 +224,39 @@ func Fraud() Options {
 	}
 }
 
+// Demo is Fraud with a model of each other kind beside the fraud model, at
+// three times its event rate (each model gets Fraud's): eta, a regression
+// model of a delivery time in minutes whose labels run 10 minutes late
+// after the drift for the undeclared city, and intent, a multiclass model
+// of support requests routed to billing, shipping, returns or other, whose
+// requests from the undeclared channel after the drift turn out "other"
+// with probability 0.25 (Drift.Lift) whatever it predicted. `reckon demo` and `reckon simulate` play
+// it.
+func Demo() Options {
+	o := Fraud()
+	o.EventRate *= 3
+	o.Models = append(o.Models, Model{
+		Name: "eta",
+		Kind: config.KindRegression,
+		Features: []Feature{
+			{Name: "distance_km", Kind: Amount, Weight: 6},
+			{Name: "items", Kind: Count, Weight: 2},
+			{Name: "city", Kind: Category, Categories: countries[:5:5], Novel: countries[10:11:11]},
+		},
+		Bias: 25, Noise: 3, Scale: 40,
+	}, Model{
+		Name:    "intent",
+		Kind:    config.KindMulticlass,
+		Classes: []string{"billing", "shipping", "returns", "other"},
+		Features: []Feature{
+			{Name: "tenure_days", Kind: Tenure, Weight: 1.5},
+			{Name: "channel", Kind: Category, Categories: channels, Novel: countries[10:11:11]},
+		},
+		Bias: 0.5, Noise: 0.8,
+	})
+	return o
+}
+
 // Bench is the traffic of `reckon bench`: Fleet(3, 10), outcomes for half
 // of the predictions after a minute on average, 1% errors, 1% missing
 // values, 1% of countries undeclared, one prediction in ten of a canary
@@ -278,6 +328,28 @@ func Fleet(models, features int) []Model {
 	return ms
 }
 
+// FleetKinds returns three models of Fleet's features, one of each kind:
+// model-0 binary as Fleet's, model-1 regression (its value the sum of its
+// numeric features' signals around 100, its label that plus noise),
+// model-2 multiclass of four classes (the softmax of noisy logits), for
+// `reckon bench --kinds`.
+func FleetKinds(features int) []Model {
+	ms := Fleet(3, features)
+	if ms == nil {
+		return nil
+	}
+	reg := slices.Clone(ms[1].Features)
+	for i := range reg {
+		if reg[i].Kind.Numeric() {
+			reg[i].Weight = 10
+		}
+	}
+	ms[1] = Model{Name: ModelName(1), Kind: config.KindRegression, Features: reg, Bias: 100, Noise: 5, Scale: 10}
+	ms[2] = Model{Name: ModelName(2), Kind: config.KindMulticlass, Features: ms[2].Features, Bias: 0.3, Noise: 1.2,
+		Classes: []string{"a", "b", "c", "d"}}
+	return ms
+}
+
 // ModelName is the name of model i of Fleet.
 func ModelName(i int) string { return "model-" + strconv.Itoa(i) }
 
@@ -311,6 +383,9 @@ func (o *Options) Validate() error {
 			bad("model %q: features must be at least 1, got %d", m.Name, len(m.Features))
 		}
 		share("model "+strconv.Quote(m.Name)+": threshold", m.Threshold)
+		if m.Kind == config.KindMulticlass && len(m.Classes) < 2 {
+			bad("model %q: a multiclass model needs at least 2 classes, got %d", m.Name, len(m.Classes))
+		}
 		fnames := map[string]bool{}
 		for _, f := range m.Features {
 			if f.Name == "" || fnames[f.Name] {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 )
 
@@ -30,7 +31,9 @@ func TestRecordsDecode(t *testing.T) {
 		o.Models = Fleet(3, nf)
 		cases = append(cases, tc{fmt.Sprintf("bench/%d features", nf), o})
 	}
-	cases = append(cases, tc{"fraud", Fraud()})
+	kinds := Bench()
+	kinds.Models = FleetKinds(10)
+	cases = append(cases, tc{"fraud", Fraud()}, tc{"demo", Demo()}, tc{"bench kinds", kinds})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := Config(c.o, true)
@@ -323,7 +326,7 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-	for _, o := range []Options{Fraud(), Bench()} {
+	for _, o := range []Options{Fraud(), Bench(), Demo()} {
 		if err := o.Validate(); err != nil {
 			t.Errorf("%s: %v", o.Models[0].Name, err)
 		}
@@ -382,4 +385,95 @@ func BenchmarkNext(b *testing.B) {
 		n += len(r.Value)
 	}
 	b.ReportMetric(float64(n)/float64(b.N), "bytes/record")
+}
+
+// TestDemoKinds checks Demo's regression and multiclass models from the
+// decoded records: eta's labels are its values plus noise, 10 minutes late
+// (Lift·Scale) after the drift for the undeclared city; intent's scores are
+// a distribution whose likeliest class is the one predicted, and after the
+// drift the undeclared channel's requests go to "other" more often.
+func TestDemoKinds(t *testing.T) {
+	o := Demo()
+	o.EventRate = 30
+	cfg, err := Config(o, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Models[1].Kind != config.KindRegression || cfg.Models[2].Kind != config.KindMulticlass || len(cfg.Models[2].Classes) != 4 {
+		t.Fatalf("models %+v", cfg.Models)
+	}
+	schema := event.SchemaFromConfig(cfg)
+	d := event.NewDecoder(schema, cfg.MaxRecordBytes)
+	p := d.NewPrediction()
+	var out event.Outcome
+	g := New(o)
+	type pred struct {
+		value     float64
+		class     int
+		novel     bool
+		afterDrft bool
+	}
+	preds := map[string]pred{}
+	var late, lateN float64 // eta: label − value, novel city after the drift
+	var other [2][2]float64 // intent novel channel: [after][other?] counts
+	driftMs := o.DriftTime().UnixMilli()
+	var r Record
+	for g.Now() < driftMs+40*60_000 {
+		g.Next(&r)
+		switch r.Topic {
+		case Predictions:
+			if err := d.DecodePrediction(r.Value, p); err != nil {
+				t.Fatalf("%s: %v", r.Value, err)
+			}
+			if p.Error || p.Model == 0 {
+				continue
+			}
+			novel := len(p.Violations) > 0
+			if p.Model == 2 && p.HasScores {
+				top := 0
+				for c, x := range p.Scores {
+					if x > p.Scores[top] {
+						top = c
+					}
+				}
+				if top != p.Class {
+					t.Fatalf("predicted %d, likeliest %d: %s", p.Class, top, r.Value)
+				}
+			}
+			preds[string(r.Key)] = pred{p.Value, p.Class, novel, p.TimeMs >= driftMs}
+		case Outcomes:
+			if err := d.DecodeOutcome(r.Value, &out); err != nil {
+				t.Fatalf("%s: %v", r.Value, err)
+			}
+			pr, ok := preds[string(r.Key)]
+			if !ok || !pr.novel {
+				continue
+			}
+			switch out.Model {
+			case 1:
+				if pr.afterDrft {
+					late += out.Value - pr.value
+					lateN++
+				}
+			case 2:
+				a, isOther := 0, 0
+				if pr.afterDrft {
+					a = 1
+				}
+				if out.Class == 3 {
+					isOther = 1
+				}
+				other[a][isOther]++
+			}
+		}
+	}
+	if lateN < 100 || math.Abs(late/lateN-10) > 1.5 {
+		t.Errorf("eta after the drift, undeclared city: labels %.2f minutes after the values over %.0f, want about 10", late/lateN, lateN)
+	}
+	// Labelled other with probability Lift (0.25), and as drawn otherwise
+	// (about a fifth of the time).
+	after := other[1][1] / (other[1][0] + other[1][1])
+	if !(after > 0.35 && after < 0.5) {
+		t.Errorf("intent after the drift, undeclared channel: %.2f labelled other, want about 0.25 + 0.75·0.2", after)
+	}
 }

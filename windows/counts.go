@@ -25,7 +25,9 @@ type ModelCounts struct {
 	// Late counts events older than the watermark when read.
 	Late uint64
 	// Violations counts schema violations: [0] of undeclared features,
-	// [i+1] of feature i, by event.ViolationKind.
+	// [i+1] of feature i, by event.ViolationKind; the two after the
+	// features' are the pseudo-features _predicted and _label of a
+	// multiclass model (event.ModelSpec.PredictedFeature, LabelFeature).
 	Violations [][event.NumViolationKinds]uint64
 
 	// The join's decisions.
@@ -42,7 +44,7 @@ func NewCounts(layout Layout) Counts {
 	for i := range c.Models {
 		c.Models[i] = ModelCounts{
 			Versions:   make(map[string]*[2]uint64),
-			Violations: make([][event.NumViolationKinds]uint64, len(layout[i])+1),
+			Violations: make([][event.NumViolationKinds]uint64, len(layout[i])+3),
 		}
 	}
 	return c

@@ -24,6 +24,8 @@ type Reference struct {
 	// (nil for categorical ones), and of the score; set on completion.
 	Edges      [][]float64
 	ScoreEdges []float64
+	// LabelEdges are those of a regression model's labels (nil without).
+	LabelEdges []float64
 	// Calibrator maps scores to probabilities for estimation: isotonic,
 	// fitted on the reference's joined outcomes; nil (identity) without.
 	Calibrator *perf.Calibrator
@@ -67,6 +69,10 @@ func (p *Partial) SetCompression(delta float64) {
 		if err := n.SetCompression(delta); err != nil {
 			panic(err)
 		}
+	}
+	p.compression = delta
+	if p.Reg != nil {
+		p.Reg.setCompression(delta)
 	}
 }
 
@@ -186,6 +192,9 @@ func (r *Reference) Finish() {
 		}
 	}
 	r.ScoreEdges = sketch.QuantileEdges(r.Score, ReferenceBins)
+	if r.Reg != nil {
+		r.LabelEdges = sketch.QuantileEdges(r.Reg.Labels, ReferenceBins)
+	}
 	if c, err := perf.FitCalibrator(&r.Perf); err == nil {
 		r.Calibrator = c
 	}
@@ -237,7 +246,16 @@ type MultivariateDrift struct {
 // DriftReport compares one closed window of a model with its reference.
 type DriftReport struct {
 	Features []FeatureDrift
-	Score    FeatureDrift // prediction drift
+	// Score is the prediction drift: of a binary model's scores, a
+	// regression model's values, a multiclass model's predicted classes.
+	Score FeatureDrift
+	// Label is a regression or multiclass model's label drift (nil for a
+	// binary model, or when the reference has no labels).
+	Label *FeatureDrift
+	// RegressionEstimate is a regression model's error expected before
+	// labels from the reference's error by predicted value
+	// (perf.RegressionEstimate); nil without.
+	RegressionEstimate *perf.RegressionError
 	// Multivariate is nil without a multivariate model or events.
 	Multivariate *MultivariateDrift
 	// Share of the decided features that drifted, and the dataset verdict.
@@ -286,12 +304,29 @@ func Compare(ref *Reference, cur *Partial, params []sketch.DriftParams, scorePar
 		}
 		rep.Features[i] = fd
 	}
-	rep.Score = numericDrift(ref.Score, cur.Score, ref.ScoreEdges, scoreParams)
 	var scoreValues map[sketch.Method][]float64
 	if learned != nil {
 		scoreValues = learned.Score
 	}
-	decide(&rep.Score, scoreValues, scoreParams, false)
+	switch {
+	case ref.Multi != nil && cur.Multi != nil:
+		rep.Score = categoricalDrift(ref.Multi.Predicted, cur.Multi.Predicted, scoreParams)
+		decide(&rep.Score, scoreValues, scoreParams, true)
+		l := categoricalDrift(ref.Multi.Labels, cur.Multi.Labels, scoreParams)
+		rep.Label = &l
+	case ref.Multi != nil || cur.Multi != nil:
+		// A multiclass model with nothing predicted on one side: no drift.
+	default:
+		rep.Score = numericDrift(ref.Score, cur.Score, ref.ScoreEdges, scoreParams)
+		decide(&rep.Score, scoreValues, scoreParams, false)
+	}
+	if ref.Reg != nil && cur.Reg != nil {
+		l := numericDrift(ref.Reg.Labels, cur.Reg.Labels, ref.LabelEdges, scoreParams)
+		rep.Label = &l
+		if est, ok := perf.RegressionEstimate(&ref.Reg.Perf, &cur.Reg.Values); ok {
+			rep.RegressionEstimate = &est
+		}
+	}
 	if mean, ok := cur.MV.Mean(); ok && ref.PCA != nil {
 		md := &MultivariateDrift{Error: mean}
 		if learned != nil {

@@ -28,6 +28,11 @@ const (
 	partialV3 = 3
 	// partialVersion adds the segment splits.
 	partialVersion = 4
+	// partialKinds adds, after the segment splits, a regression or
+	// multiclass model's part (kinds.go). A partial without one is still
+	// written as partialVersion, so a binary model's encodings are
+	// unchanged.
+	partialKinds = 5
 	// encodingVersion versions the other encodings of this file.
 	encodingVersion = 3
 )
@@ -67,7 +72,11 @@ func ReadJoinedErrors(r *wire.Reader, dst []JoinedError) []JoinedError {
 
 // AppendBinary appends the encoding of p to b.
 func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
-	b = append(b, partialVersion)
+	version := byte(partialVersion)
+	if p.Reg != nil || p.Multi != nil {
+		version = partialKinds
+	}
+	b = append(b, version)
 	b = binary.AppendUvarint(b, uint64(p.Model))
 	b = binary.AppendVarint(b, p.Start)
 	b = binary.AppendVarint(b, p.End)
@@ -101,7 +110,75 @@ func (p *Partial) AppendBinary(b []byte) ([]byte, error) {
 			return b, err
 		}
 	}
-	return p.appendSegments(b)
+	if b, err = p.appendSegments(b); err != nil {
+		return b, err
+	}
+	if version == partialKinds {
+		return p.appendKind(b)
+	}
+	return b, nil
+}
+
+// appendKind appends p's regression or multiclass part: its tag and its
+// blobs.
+func (p *Partial) appendKind(b []byte) ([]byte, error) {
+	var parts []binaryAppender
+	switch {
+	case p.Reg != nil:
+		b = append(b, kindRegression)
+		parts = []binaryAppender{&p.Reg.Perf, p.Reg.Residuals, p.Reg.Labels}
+	default:
+		b = append(b, kindMulticlass)
+		parts = []binaryAppender{&p.Multi.Perf, &p.Multi.Estimate, p.Multi.Predicted, p.Multi.Labels}
+	}
+	var err error
+	for _, a := range parts {
+		if b, err = wire.AppendBlob(b, a); err != nil {
+			return b, err
+		}
+	}
+	if p.Reg != nil {
+		b = appendCounts(b, p.Reg.Values[:])
+	}
+	return b, nil
+}
+
+// readKind reads what appendKind wrote into p, reusing its part when it
+// has one of the kind.
+func (p *Partial) readKind(r *wire.Reader) error {
+	var parts []binaryUnmarshaler
+	switch tag := r.Byte(); {
+	case r.Err() != nil:
+		return r.Err()
+	case tag == kindRegression:
+		reg := p.regression()
+		parts = []binaryUnmarshaler{&reg.Perf, reg.Residuals, reg.Labels}
+	case tag == kindMulticlass:
+		m := p.multiclass(0)
+		parts = []binaryUnmarshaler{&m.Perf, &m.Estimate, m.Predicted, m.Labels}
+	default:
+		r.Fail(fmt.Sprintf("unknown model kind tag %d", tag))
+		return r.Err()
+	}
+	for _, u := range parts {
+		blob := r.Blob()
+		if r.Err() != nil {
+			return r.Err()
+		}
+		if err := u.UnmarshalBinary(blob); err != nil {
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+	}
+	if p.Reg != nil {
+		readCounts(r, p.Reg.Values[:])
+		if r.Err() != nil {
+			return r.Err()
+		}
+	}
+	if m := p.Multi; m != nil && m.Perf.Classes() != m.Estimate.Classes() {
+		return fmt.Errorf("%w: %d classes in the matrix, %d in the estimate", ErrCorrupt, m.Perf.Classes(), m.Estimate.Classes())
+	}
+	return nil
 }
 
 // DecodePartial decodes a partial encoded by Partial.AppendBinary, checking
@@ -132,7 +209,7 @@ func (l Layout) readPartial(r *wire.Reader, free [][]*Partial) (*Partial, error)
 // not nil.
 func (l Layout) readPartialInto(r *wire.Reader, free [][]*Partial, sub *Partial) (*Partial, error) {
 	version := r.Byte()
-	if (version < partialV1 || version > partialVersion) && r.Err() == nil {
+	if (version < partialV1 || version > partialKinds) && r.Err() == nil {
 		r.Fail("unknown partial version")
 	}
 	model := r.Uvarint()
@@ -211,7 +288,25 @@ func (l Layout) readPartialInto(r *wire.Reader, free [][]*Partial, sub *Partial)
 	if r.Err() != nil {
 		return nil, r.Err()
 	}
+	// A recycled partial may hold a part of an earlier pane: the encoding
+	// says whether this one has one.
+	p.Reg, p.Multi = keepKind(p, version == partialKinds)
+	if version == partialKinds {
+		if err := p.readKind(r); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// keepKind is what a decoded partial keeps of its part before reading its
+// own: all of it when the encoding has one (it is overwritten), nothing
+// otherwise.
+func keepKind(p *Partial, has bool) (*RegressionPart, *MulticlassPart) {
+	if has {
+		return p.Reg, p.Multi
+	}
+	return nil, nil
 }
 
 func appendParts(b []byte, parts []*Partial) ([]byte, error) {

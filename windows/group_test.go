@@ -76,7 +76,13 @@ type msgLog struct {
 }
 
 func newGroup(t testing.TB, o shapes.Options, seed uint64) *group {
-	cfg, err := config.Parse("shapes.yaml", []byte(o.Config()))
+	return newGroupOf(t, o, o.Config(), seed)
+}
+
+// newGroupOf is newGroup with the configuration cfgText (o gives the
+// partitions and the partitioner).
+func newGroupOf(t testing.TB, o shapes.Options, cfgText string, seed uint64) *group {
+	cfg, err := config.Parse("shapes.yaml", []byte(cfgText))
 	if err != nil {
 		t.Fatal(err)
 	}

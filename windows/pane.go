@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/sketch"
 	"github.com/reckonhq/reckon/windows/join"
@@ -45,6 +46,14 @@ type Partial struct {
 	Features []FeatureSketch
 	Score    *sketch.Numeric
 
+	// Reg and Multi are a regression or multiclass model's own figures
+	// (kinds.go), nil for a binary model and until first needed. A
+	// regression model's predicted values go to Score.
+	Reg   *RegressionPart
+	Multi *MulticlassPart
+	// compression is what SetCompression set (0: the default), for the
+	// parts made later.
+	compression float64
 	// MV sums the ok predictions' reconstruction errors under the model's
 	// multivariate drift PCA (zero when it has none), by prediction time.
 	MV MultivariateSum
@@ -157,6 +166,9 @@ func (p *Partial) AddPrediction(e *event.Prediction, cal *perf.Calibrator, defer
 		}
 		p.Score.Add(e.Score)
 	}
+	if e.Kind != event.KindBinary {
+		p.addKind(e)
+	}
 	for i, f := range p.Features {
 		switch {
 		case e.Missing[i] && f.Num != nil:
@@ -171,11 +183,15 @@ func (p *Partial) AddPrediction(e *event.Prediction, cal *perf.Calibrator, defer
 	}
 }
 
-// AddJoined adds a joined pair to the figures of its outcome time: the
-// per-event update of the join, for a pane and for a segment's
-// sub-partial alike.
-func (p *Partial) AddJoined(j *join.Joined) {
-	p.Perf.Add(float64(j.Score), j.Predicted, j.Label)
+// AddJoined adds a joined pair of a model of kind (with classes classes,
+// multiclass) to the figures of its outcome time: the per-event update of
+// the join, for a pane and for a segment's sub-partial alike.
+func (p *Partial) AddJoined(j *join.Joined, kind config.ModelKind, classes int) {
+	if kind == config.KindBinary {
+		p.Perf.Add(float64(j.Score), j.Predicted, j.Label)
+		return
+	}
+	p.AddKindJoined(kind, classes, float64(j.Score), float64(j.LabelValue))
 }
 
 // FeatureSketch is the sketch of one feature: exactly one field is set.
@@ -217,6 +233,11 @@ func (p *Partial) Merge(o *Partial) error {
 	if err := p.Score.Merge(o.Score); err != nil {
 		return fmt.Errorf("score: %w", err)
 	}
+	if o.Reg != nil || o.Multi != nil {
+		if err := p.mergeKind(o); err != nil {
+			return err
+		}
+	}
 	for i, f := range o.Features {
 		var err error
 		if f.Num != nil {
@@ -250,6 +271,7 @@ func (p *Partial) clear() {
 	p.Score.Reset()
 	p.Joined = p.Joined[:0]
 	p.Deferred = p.Deferred[:0]
+	p.clearKind()
 	for _, f := range p.Features {
 		if f.Num != nil {
 			f.Num.Reset()

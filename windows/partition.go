@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/windows/join"
 	"github.com/reckonhq/reckon/windows/perf"
@@ -170,11 +171,22 @@ func (p *Partition) Prediction(e *event.Prediction) {
 		tag = p.segmentTag(e)
 	}
 	if !e.Error {
+		// The join keeps 32 bits of what the model predicted: a binary
+		// model's score, a regression model's value (so its figures are
+		// over single-precision values and labels), a multiclass model's
+		// class index.
+		score := e.Score
+		switch e.Kind {
+		case event.KindRegression:
+			score = e.Value
+		case event.KindMulticlass:
+			score = float64(e.Class)
+		}
 		p.join.AddPrediction(join.Prediction{
 			Key:       join.KeyOf(uint16(e.Model), e.ID),
 			Model:     uint16(e.Model),
 			TimeMs:    e.TimeMs,
-			Score:     float32(e.Score),
+			Score:     float32(score),
 			Predicted: e.Predicted,
 			Tag:       tag,
 		}, (*sink)(p))
@@ -198,17 +210,28 @@ func (p *Partition) Prediction(e *event.Prediction) {
 // join. The runtime has called Observe first if the event came from the
 // outcomes topic.
 func (p *Partition) Outcome(o *event.Outcome) {
-	if o.TimeMs < p.wm {
-		p.counts.Models[o.Model].Late++
-	} else {
-		p.panes.Get(o.Model, o.TimeMs).Outcomes++
+	ms := &p.counts.Models[o.Model]
+	if o.NewClass {
+		ms.Violations[len(p.set.Layout[o.Model])+2][event.ViolationNewCategory]++
 	}
-	p.join.AddOutcome(join.Outcome{
+	if o.TimeMs < p.wm {
+		ms.Late++
+	} else {
+		p.panes.Get(o.Model, o.TimeMs).AddOutcome(o, len(p.set.Classes[o.Model]))
+	}
+	jo := join.Outcome{
 		Key:    join.KeyOf(uint16(o.Model), o.ID),
 		Model:  uint16(o.Model),
 		TimeMs: o.TimeMs,
 		Label:  o.Label,
-	}, (*sink)(p))
+	}
+	switch o.Kind {
+	case event.KindRegression:
+		jo.Value, jo.Valued = float32(o.Value), true
+	case event.KindMulticlass:
+		jo.Value, jo.Valued = float32(o.Class), true
+	}
+	p.join.AddOutcome(jo, (*sink)(p))
 }
 
 // Advance moves the partition's watermark at wall-clock time now, given the
@@ -327,16 +350,26 @@ func (s *sink) Joined(j join.Joined) {
 	p := (*Partition)(s)
 	ms := &p.counts.Models[j.Model]
 	ms.Joined++
-	ms.Confusion[perf.CellOf(j.Predicted, j.Label)]++
+	kind := p.set.Kinds[j.Model]
+	if kind == config.KindBinary {
+		ms.Confusion[perf.CellOf(j.Predicted, j.Label)]++
+	}
 	ms.LabelDelays = append(ms.LabelDelays, float64(max(j.OutcomeTimeMs-j.PredTimeMs, 0))/1000)
 	if j.OutcomeTimeMs < p.wm {
 		return // its outcome time's pane has been harvested: late
 	}
 	pane := p.panes.Get(int(j.Model), j.OutcomeTimeMs)
-	pane.AddJoined(&j)
-	pane.Joined = append(pane.Joined, JoinedError{OutcomeMs: j.OutcomeTimeMs, PredMs: j.PredTimeMs, Wrong: j.Predicted != j.Label})
+	classes := len(p.set.Classes[j.Model])
+	pane.AddJoined(&j, kind, classes)
+	switch kind {
+	case config.KindBinary:
+		pane.Joined = append(pane.Joined, JoinedError{OutcomeMs: j.OutcomeTimeMs, PredMs: j.PredTimeMs, Wrong: j.Predicted != j.Label})
+	case config.KindMulticlass:
+		// The concept-drift detectors watch the stream of misclassifications.
+		pane.Joined = append(pane.Joined, JoinedError{OutcomeMs: j.OutcomeTimeMs, PredMs: j.PredTimeMs, Wrong: j.Score != j.LabelValue || j.Score < 0})
+	}
 	if len(p.dicts[j.Model]) > 0 {
-		p.joinedSegments(pane, &j)
+		p.joinedSegments(pane, &j, kind, classes)
 	}
 }
 

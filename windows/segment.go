@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/reckonhq/reckon/config"
 	"github.com/reckonhq/reckon/event"
 	"github.com/reckonhq/reckon/internal/wire"
 	"github.com/reckonhq/reckon/windows/join"
@@ -277,7 +278,7 @@ func (p *Partition) addSegments(pane *Partial, e *event.Prediction, cal *perf.Ca
 // joinedSegments adds joined pair j to the sub-partials of pane for the
 // segment values in its tag: an outcome's segment is its prediction's, so
 // a segment's outcomes are those joined.
-func (p *Partition) joinedSegments(pane *Partial, j *join.Joined) {
+func (p *Partition) joinedSegments(pane *Partial, j *join.Joined, kind config.ModelKind, classes int) {
 	model := int(j.Model)
 	for k, sp := range p.set.segments(model) {
 		s := pane.split(k, sp.Max)
@@ -286,7 +287,7 @@ func (p *Partition) joinedSegments(pane *Partial, j *join.Joined) {
 			sub, _ = s.part(p.dicts[model][k].value(c))
 		}
 		sub.Outcomes++
-		sub.AddJoined(j)
+		sub.AddJoined(j, kind, classes)
 	}
 }
 

@@ -94,7 +94,7 @@ func TestSegmentHotPathAllocatesNothing(t *testing.T) {
 		e := evs[i%len(evs)]
 		tag := p.segmentTag(e)
 		p.addSegments(pane, e, nil, false)
-		p.joinedSegments(pane, &join.Joined{Tag: tag, Score: 0.7, Predicted: true, Label: i%3 == 0})
+		p.joinedSegments(pane, &join.Joined{Tag: tag, Score: 0.7, Predicted: true, Label: i%3 == 0}, config.KindBinary, 0)
 	}
 	pane := p.panes.Get(0, base)
 	for i := range len(evs) {
@@ -137,7 +137,7 @@ func TestSegmentEncodingRoundTrips(t *testing.T) {
 			tag := p.segmentTag(e)
 			pane.AddPrediction(e, nil, false)
 			p.addSegments(pane, e, nil, false)
-			p.joinedSegments(pane, &join.Joined{Tag: tag, Score: 0.7, Predicted: i%2 == 0, Label: i%3 == 0})
+			p.joinedSegments(pane, &join.Joined{Tag: tag, Score: 0.7, Predicted: i%2 == 0, Label: i%3 == 0}, config.KindBinary, 0)
 		}
 		return pane
 	}

@@ -35,6 +35,10 @@ type Settings struct {
 	Features [][]string
 	// Segments are each model's segments (segment.go), nil for none.
 	Segments [][]SegmentSpec
+	// Kinds are the models' kinds, and Classes a multiclass model's
+	// classes (nil for the others).
+	Kinds   []config.ModelKind
+	Classes [][]string
 
 	// Stream references' event-time ranges per model (nil: none or a
 	// file), and the loaded reference files (nil: none or a range).
@@ -87,6 +91,8 @@ func NewSettings(cfg *config.Config, files []*Reference) (*Settings, error) {
 	for i := range cfg.Models {
 		mc := &cfg.Models[i]
 		s.Models = append(s.Models, mc.Name)
+		s.Kinds = append(s.Kinds, mc.Kind)
+		s.Classes = append(s.Classes, mc.Classes)
 		var names []string
 		var params []sketch.DriftParams
 		for fi, f := range mc.Features {

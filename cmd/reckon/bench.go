@@ -36,6 +36,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jsonFile := fs.String("json", "", "also write the report as JSON to this file")
 	timeout := fs.Duration("timeout", o.PhaseTimeout, "give up on a phase after this long")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	kinds := fs.Bool("kinds", false, "three models, one of each kind (binary, regression, multiclass), instead of --models binary ones")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,6 +47,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &usageError{fmt.Errorf("bench: features and models must be at least 1, got %d and %d", *features, *models)}
 	}
 	o.Traffic.Models = simulate.Fleet(*models, *features)
+	if *kinds {
+		o.Traffic.Models = simulate.FleetKinds(*features)
+	}
 	if *brokers != "" {
 		o.Brokers = strings.Split(*brokers, ",")
 	}

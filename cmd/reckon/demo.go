@@ -46,7 +46,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// its model: event time runs DefaultSpeed times faster than the wall
 	// clock, so a 5m window closes every 2.5 s and a 1h one every 30 s.
 	speed := float64(simulate.DefaultSpeed)
-	o := simulate.Fraud()
+	o := simulate.Demo()
 	o.EventRate = *rate / speed
 	o.Seed = uint64(time.Now().UnixNano())
 	cfg, err := simulate.Config(o, false)
@@ -76,8 +76,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer wg.Wait()
 	started := func(addr string, m *exporter.Metrics) {
 		fmt.Fprintf(stdout, "reckon demo: embedded Kafka (kfake) at %s, topics %s and %s\n", cfg.Kafka.Brokers[0], cfg.Kafka.PredictionsTopic, cfg.Kafka.OutcomesTopic)
-		fmt.Fprintf(stdout, "simulated model %q: %.0f predictions/s, simulated time %gx the wall clock from %s;\n",
-			o.Models[0].Name, *rate, speed, o.Start.Format(time.RFC3339))
+		fmt.Fprintf(stdout, "simulated models %q (binary), %q (regression) and %q (multiclass): %.0f predictions/s, simulated time %gx the wall clock from %s;\n",
+			o.Models[0].Name, o.Models[1].Name, o.Models[2].Name, *rate, speed, o.Start.Format(time.RFC3339))
 		fmt.Fprintf(stdout, "  drift injected at simulated %s (after %s of wall time)\n",
 			o.DriftTime().Format(time.RFC3339), time.Duration(float64(o.Drift.At)/speed).Round(time.Second))
 		if o.Drift.Segment != "" {

@@ -33,7 +33,7 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if !(*rate > 0 && *speed > 0) {
 		return &usageError{fmt.Errorf("simulate: --rate and --speed must be positive")}
 	}
-	o := simulate.Fraud()
+	o := simulate.Demo()
 	o.Models[0].Name = *model
 	o.EventRate = *rate / *speed
 	o.Seed = *seed

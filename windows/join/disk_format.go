@@ -17,8 +17,8 @@ import (
 // Changelog records (what Changes gives and Restore takes):
 //
 //	entry     key   'J', 8 bytes key (big-endian), 2 bytes model (big-endian)
-//	          value version 1, flags, varint time, 4 bytes score (LE; pending only),
-//	                uvarint tag (pending with flag 0x20 only: a tag other than 0)
+//	          value version 1, flags, varint time, 4 bytes score (LE; pending, or waiting with flag 0x20),
+//	                uvarint tag (pending with flag 0x40 only: a tag other than 0)
 //	          value nil: the id is no longer held (a tombstone)
 //	metadata  key   'J'
 //	          value version 1, varint watermark, varint next sweep, varint swept
@@ -94,7 +94,7 @@ func appendEntryValue(b []byte, e entry) []byte {
 	}
 	b = append(b, formatVersion, flags)
 	b = binary.AppendVarint(b, e.t)
-	if e.state() == statePending {
+	if e.hasScore() {
 		b = binary.LittleEndian.AppendUint32(b, e.score)
 	}
 	if tagged {
@@ -110,7 +110,7 @@ func decodeEntryValue(key uint64, model uint16, v []byte) (entry, error) {
 	}
 	e := entry{key: key, model: model, flags: r.Byte()}
 	e.t = r.Varint()
-	if e.state() == statePending {
+	if e.hasScore() {
 		e.score = r.Uint32()
 	}
 	if e.flags&flagTagged != 0 {

@@ -120,11 +120,14 @@ import (
 // Prediction is a prediction event, as the join needs it. The caller leaves
 // error events out: they carry no score and never join.
 type Prediction struct {
-	Key       uint64  // KeyOf(Model, prediction_id)
-	Model     uint16  // model index
-	TimeMs    int64   // event time, milliseconds since the Unix epoch
-	Score     float32 // may be NaN when absent; kept bit for bit
-	Predicted bool    // predicted positive class
+	Key    uint64 // KeyOf(Model, prediction_id)
+	Model  uint16 // model index
+	TimeMs int64  // event time, milliseconds since the Unix epoch
+	// Score is what the model predicted, as 32 bits kept bit for bit: a
+	// binary model's score (NaN when absent), a regression model's value,
+	// a multiclass model's predicted class index (-1: undeclared).
+	Score     float32
+	Predicted bool // predicted positive class
 	// Tag is the caller's, kept with a pending prediction and given back
 	// in Joined (package windows: the prediction's segment values).
 	Tag uint64
@@ -136,6 +139,12 @@ type Outcome struct {
 	Model  uint16 // model index
 	TimeMs int64  // event time, milliseconds since the Unix epoch
 	Label  bool   // true for the positive class
+	// Value, when Valued, is the label of a regression or multiclass
+	// model (its value, or its class index), kept bit for bit while the
+	// outcome waits for its prediction. A binary model's outcomes leave
+	// it out, and their state is as it always was.
+	Value  float32
+	Valued bool
 }
 
 // Joined is a prediction joined with its outcome. The label delay is
@@ -148,6 +157,7 @@ type Joined struct {
 	Predicted     bool    // the prediction's predicted class
 	Label         bool    // the outcome's label
 	Tag           uint64  // the prediction's Tag
+	LabelValue    float32 // the outcome's Value (0 when not Valued)
 }
 
 // Stats are totals of what a Store has reported since New. They are
@@ -270,6 +280,12 @@ type entry struct {
 
 func (e entry) state() uint8 { return e.flags & stateMask }
 
+// hasScore reports whether e's score is state to keep: a pending
+// prediction's, or a waiting outcome's Value.
+func (e entry) hasScore() bool {
+	return e.state() == statePending || e.state() == stateWaiting && e.flags&flagValue != 0
+}
+
 // New returns an empty Store with label TTL ttl. It panics if ttl is less
 // than a millisecond.
 func New(ttl time.Duration, opts ...Option) *Store {
@@ -375,6 +391,7 @@ func (c *core) prediction(e entry, found bool, p Prediction, sink Sink) decision
 					Predicted:     p.Predicted,
 					Label:         e.flags&flagLabel != 0,
 					Tag:           p.Tag,
+					LabelValue:    math.Float32frombits(e.score),
 				})
 			}
 			return decision{entry{key: p.Key, model: p.Model, t: max(p.TimeMs, e.t), flags: stateClosed}, put}
@@ -417,6 +434,7 @@ func (c *core) outcome(e entry, found bool, o Outcome, sink Sink) decision {
 				Predicted:     e.flags&flagPredicted != 0,
 				Label:         o.Label,
 				Tag:           e.tag,
+				LabelValue:    o.Value,
 			})
 			return decision{entry{key: o.Key, model: o.Model, t: max(e.t, o.TimeMs), flags: stateClosed}, put}
 		}
@@ -434,8 +452,13 @@ func (c *core) outcome(e entry, found bool, o Outcome, sink Sink) decision {
 	if o.Label {
 		flags |= flagLabel
 	}
+	var score uint32
+	if o.Valued {
+		flags |= flagValue
+		score = math.Float32bits(o.Value)
+	}
 	c.waiting++
-	return decision{entry{key: o.Key, model: o.Model, t: o.TimeMs, flags: flags}, put}
+	return decision{entry{key: o.Key, model: o.Model, t: o.TimeMs, score: score, flags: flags}, put}
 }
 
 // Advance moves the watermark to watermarkMs. Once the watermark has crossed

@@ -20,9 +20,10 @@ import (
 //	n times:
 //	  8 bytes  key
 //	  uvarint  model
-//	  byte     flags: state (1 pending, 2 waiting, 3 closed) | 0x04 predicted | 0x08 label
+//	  byte     flags: state (1 pending, 2 waiting, 3 closed) | 0x04 predicted | 0x08 label | 0x20 value | 0x40 tagged
 //	  varint   time − ref, wrapping in int64 arithmetic (exact for any time)
-//	  4 bytes  score bits, pending entries only
+//	  4 bytes  score bits, pending entries and waiting ones with flag 0x20
+//	  uvarint  tag, pending entries with flag 0x40 (a tag other than 0)
 //
 // Entries hold times, not deadlines. A snapshot restored into a Store with a
 // different TTL applies the new TTL to every held id. At most one entry per
@@ -78,7 +79,7 @@ func appendEntry(b []byte, e entry, ref int64) []byte {
 	b = binary.AppendUvarint(b, uint64(e.model))
 	b = append(b, flags)
 	b = binary.AppendVarint(b, e.t-ref)
-	if e.state() == statePending {
+	if e.hasScore() {
 		b = binary.LittleEndian.AppendUint32(b, e.score)
 	}
 	if tagged {
@@ -123,7 +124,7 @@ func (s *Store) UnmarshalBinary(data []byte) error {
 		}
 		e.flags = d.Byte()
 		e.t = ref + d.Varint()
-		if e.state() == statePending {
+		if e.hasScore() {
 			e.score = d.Uint32()
 		}
 		if e.flags&flagTagged != 0 {

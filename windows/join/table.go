@@ -14,10 +14,11 @@ const (
 	stateMask     uint8 = 0x03
 	flagPredicted uint8 = 0x04 // pending: the prediction's Predicted
 	flagLabel     uint8 = 0x08 // waiting: the outcome's Label
-	flagsKnown          = stateMask | flagPredicted | flagLabel
+	flagValue     uint8 = 0x20 // waiting: score holds the outcome's Value
+	flagsKnown          = stateMask | flagPredicted | flagLabel | flagValue
 	// flagTagged marks, in an encoded pending entry only, that a tag
 	// follows; it is never set in memory.
-	flagTagged uint8 = 0x20
+	flagTagged uint8 = 0x40
 )
 
 // slot is one table cell without its time: 16 bytes, 4-byte aligned, so a
@@ -26,8 +27,8 @@ const (
 // here but would on any later field. The cell's time offset lives apart, in
 // table.offs (see there).
 //
-// Meaning of score by state: pending: the prediction's score bits; waiting
-// and closed: unused (0).
+// Meaning of score by state: pending: the prediction's score bits; waiting:
+// the outcome's Value bits with flagValue, else unused (0); closed: unused.
 type slot struct {
 	klo, khi uint32
 	score    uint32
