@@ -565,7 +565,7 @@ func TestDiskRestoreErrors(t *testing.T) {
 		{"key too short", key[:5], good, "not a join changelog key"},
 		{"future version", key, append([]byte{2}, good[1:]...), "version 2"},
 		{"invalid state", key, []byte{1, 0, 10}, "flags"},
-		{"unknown flags", key, []byte{1, stateClosed | 0x40, 10}, "flags"},
+		{"unknown flags", key, []byte{1, stateClosed | 0x80, 10}, "flags"},
 		{"truncated time", key, []byte{1, stateClosed}, "truncated"},
 		{"pending without score", key, []byte{1, statePending, 10}, "truncated"},
 		{"trailing bytes", key, append(bytes.Clone(good), 0), "trailing"},

@@ -198,7 +198,7 @@ func TestUnmarshalErrors(t *testing.T) {
 		{"count beyond the data", withCount(100, entry1()), "claims 100 entries"},
 		{"duplicate id", withCount(2, entry1(), entry1()), "twice"},
 		{"invalid state", withCount(1, []byte{5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}), "invalid state"},
-		{"unknown flags", withCount(1, []byte{5, 0, 0, 0, 0, 0, 0, 0, 0, stateClosed | 0x40, 0}), "unknown flags"},
+		{"unknown flags", withCount(1, []byte{5, 0, 0, 0, 0, 0, 0, 0, 0, stateClosed | 0x80, 0}), "unknown flags"},
 		{"model out of range", withCount(1, []byte{5, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x04, stateClosed, 0}), "model index"},
 		{"pending without its score", withCount(1, []byte{5, 0, 0, 0, 0, 0, 0, 0, 0, statePending, 0}), "truncated"},
 	}
