@@ -210,6 +210,8 @@ func performance(cfg *config.Config) *dashboard.DashboardBuilder {
 	}
 	// The other kinds' rows, only when such a model is configured: their
 	// series exist for those alone.
+	// The kinds' own series have no segment label.
+	sel = selModel + "," + selWindow
 	if hasKind(cfg, config.KindRegression) {
 		b = b.WithRow(row("Regression models")).
 			WithPanel(timeSeries("Error", "Mean absolute error, root mean squared error and bias (mean of predicted − label) over the outcomes joined in the last closed $window window.", "none", half,
