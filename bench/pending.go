@@ -63,6 +63,9 @@ type Pending struct {
 	// ready: each phase's records are published while none runs, and the
 	// processor started again on the committed state (warm).
 	ReadySeconds []float64 `json:"ready_seconds"`
+	// RestoreSeconds is the restore part of each, as the processor logs
+	// it.
+	RestoreSeconds []float64 `json:"restore_seconds"`
 	// Ratio is AtBig.EventsPerSec / AtSmall.EventsPerSec.
 	Ratio float64 `json:"ratio"`
 	// Changelog bytes (keys and values) per record processed, to
@@ -220,7 +223,7 @@ func runPending(ctx context.Context, o *Options, t *Target, brokers []string, r 
 	names := []string{"load small backlog", "catch-up at small backlog", "load backlog", "catch-up at backlog"}
 	phases := make([]Phase, len(segs))
 	written := make([][2]float64, len(segs))
-	var readies []float64
+	var readies, restoresSecs []float64
 	var run *procRun
 	var g *simulate.Generator
 	rss := startRSS(100 * time.Millisecond)
@@ -261,6 +264,7 @@ func runPending(ctx context.Context, o *Options, t *Target, brokers []string, r 
 			return fmt.Errorf("%s: %w", names[i], err)
 		}
 		readies = append(readies, ready)
+		restoresSecs = append(restoresSecs, run.restores.seconds())
 		phases[i] = m.finish(uint64(s.count), profilePath(o.ProfileDir, t.Kafka, fmt.Sprintf("pending-%d", i), 0, 1))
 		written[i] = run.written()
 		if i == 3 {
@@ -293,7 +297,7 @@ func runPending(ctx context.Context, o *Options, t *Target, brokers []string, r 
 			pr.Ratio = pr.AtBig.EventsPerSec / pr.AtSmall.EventsPerSec
 		}
 	}
-	pr.ReadySeconds = readies
+	pr.ReadySeconds, pr.RestoreSeconds = readies, restoresSecs
 	pr.PendingAfter = metricValue(run.met.Pending)
 	t.Pending = pr.PendingAfter
 	t.StateBytesPerEvent, t.JoinBytesPerEvent = written[len(segs)-1][0], written[len(segs)-1][1]

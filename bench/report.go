@@ -126,6 +126,9 @@ func writePending(w io.Writer, t *Target) error {
 	for i, x := range p.ReadySeconds {
 		rs[i] = dec(x, 2)
 	}
+	for i, x := range p.RestoreSeconds {
+		rs[i] += " (restore " + dec(x, 2) + ")"
+	}
 	fmt.Fprintf(w, "  each phase's processor started on the committed state (warm) and was ready after (s): %s\n", strings.Join(rs, ", "))
 	fmt.Fprintf(w, "  reckon_pending_predictions: %s\n", thousands(p.PendingAfter))
 	if l := p.Steady; l != nil {

@@ -371,6 +371,7 @@ var goldenChangelogs = map[string]string{
 	"rare advances big steps":   "1433139677bbd5197a3797b2",
 	"far times and rebasing":    "a54fe448e2c95eb91c097f8b",
 	"ttl beyond int32 range":    "4216c1e0cf343afd1506727e",
+	"ttl of 180 days":           "87a79c15f46ed35ae4aa902d",
 	"epoch times":               "9ae6eabf5946bc124937753d",
 	"negative times":            "445d7a7529d2a46a0264d311",
 }
