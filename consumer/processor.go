@@ -460,9 +460,13 @@ func (p *Processor) session(ctx context.Context) error {
 			// in-flight work is committed before leaving.
 			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			var committed bool
+			// The debug lines bracket the commit: a test that kills reckon
+			// during one (integration's TestPendingKill) waits for the first.
+			p.log.Debug("committing a transaction")
 			commitStart := time.Now()
 			committed, err = p.commit(cctx, sess)
 			ccancel()
+			p.log.Debug("transaction ended", "committed", committed, "err", err, "seconds", time.Since(commitStart).Seconds())
 			if p.onCommit != nil {
 				p.onCommit(time.Since(commitStart), committed && err == nil)
 			}
