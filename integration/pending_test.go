@@ -37,7 +37,7 @@ const pendingKillMinKills = 3
 // one), while it loads the backlog and while the stream is produced, and
 // restarted on the same state_dir each time (a warm restore: pebble's
 // memtables are lost with the process, and the changelog's tail is
-// replayed). Every window the stream closes (the backlog's included) must
+// replayed). At least one kill comes once the whole backlog is held. Every window the stream closes (the backlog's included) must
 // equal the ground truth and the uninterrupted run's, byte for byte, and
 // the counters summed over the lifetimes may not exceed it.
 func TestPendingKill(t *testing.T) {
@@ -82,11 +82,22 @@ func TestPendingKill(t *testing.T) {
 	defer cancel()
 	var produced chan error
 	done := false
-	for inCommit < pendingKillMinKills || !done {
+	loadedKill := false // a kill inside a commit with the whole backlog held
+	for inCommit < pendingKillMinKills || !done || !loadedKill {
 		b := launchReckon(t, cfgB, brokers, instanceArgs("b1")...)
 		b.waitReady(t, patience, 50*time.Millisecond)
 		w := watch(b, 200*time.Millisecond)
-		if inCommit >= pendingKillMinKills-1 && produced == nil {
+		loaded := false
+		if inCommit >= 1 && !loadedKill {
+			// One kill once the store holds the whole backlog (most of
+			// it only on disk when it is big).
+			b.waitFor(t, patience, "the backlog held", func(m map[string]*dto.MetricFamily) bool {
+				v, _ := value(m, "reckon_pending_predictions", nil)
+				return v >= float64(n)
+			})
+			loaded = true
+		}
+		if loadedKill && produced == nil {
 			produced = make(chan error, 1)
 			go func() { produced <- produceStream(ctx, brokers, s, predTopic, outTopic, 8, 300*time.Millisecond, nil) }()
 		}
@@ -121,12 +132,13 @@ func TestPendingKill(t *testing.T) {
 		during := len(ended) == 0
 		if during {
 			inCommit++
+			loadedKill = loadedKill || loaded
 		}
 		if ok, err := b.exited(); !ok {
 			t.Fatalf("lifetime %d: reckon still running after SIGKILL (%v)", len(lifetimes)+1, err)
 		}
 		lifetimes = append(lifetimes, w.finish())
-		kills = append(kills, fmt.Sprintf("%v into commit %d (inside it: %v)", delay, skip+1, during))
+		kills = append(kills, fmt.Sprintf("%v into commit %d (inside it: %v, backlog held: %v)", delay, skip+1, during, loaded))
 		if produced != nil {
 			select {
 			case err := <-produced:
