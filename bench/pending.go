@@ -153,8 +153,9 @@ func pendingRecord(r *simulate.Record, run string, i int, models int, ms int64) 
 	r.Value = append(b, '}')
 }
 
-// segment is a run of records to publish: count pending predictions from
-// event time fromMs, or count records of a generator.
+// segment is a run of records to publish: count pending predictions (from
+// just after the last event time published), or count records of a
+// generator.
 type segment struct {
 	count int
 	gen   *simulate.Generator
