@@ -87,6 +87,18 @@ type Options struct {
 	Profile    bool
 	ProfileDir string
 
+	// Pending, when positive, measures the pipeline on top of that many
+	// predictions waiting for labels that never come (see Pending): the
+	// ceiling and the in-process join and sketch figures are skipped, and
+	// Events records are caught up twice, on SmallPending and on Pending.
+	// Traffic.LabelTTL must keep them pending (720h, say).
+	Pending int
+	// StateMemory, when positive, replaces the configuration's
+	// state_memory; StateDir is where state_dir goes (a temporary
+	// directory when empty). Both for Pending runs.
+	StateMemory int64
+	StateDir    string
+
 	// PhaseTimeout bounds each phase.
 	PhaseTimeout time.Duration
 
@@ -129,6 +141,12 @@ func (o *Options) Validate() error {
 	}
 	if o.SkipEmbedded && len(o.Brokers) == 0 {
 		errs = append(errs, errors.New("nothing to measure: the embedded Kafka is skipped and no brokers are given"))
+	}
+	if o.Pending < 0 {
+		errs = append(errs, fmt.Errorf("pending must not be negative, got %d", o.Pending))
+	}
+	if o.Pending > 0 && o.Repeat > 1 {
+		errs = append(errs, errors.New("a pending run is not repeated: it measures both backlogs in one run"))
 	}
 	if o.CommitInterval < 0 {
 		errs = append(errs, fmt.Errorf("commit interval must not be negative, got %s", o.CommitInterval))
@@ -222,6 +240,8 @@ type Target struct {
 	StateBytesPerEvent float64  `json:"state_bytes_per_event"`
 	JoinBytesPerEvent  float64  `json:"join_bytes_per_event"`
 	Latency            *Latency `json:"latency,omitempty"`
+	// PendingRun is what a run with Options.Pending measured.
+	PendingRun *Pending `json:"pending_run,omitempty"`
 }
 
 // Phase is one throughput measurement.
@@ -322,7 +342,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			brokers = emb.Brokers()
 		}
 		fmt.Fprintf(logw, "bench: %s\n", k.name)
-		err := runTarget(ctx, &o, t, brokers, r)
+		var err error
+		if o.Pending > 0 {
+			err = runPending(ctx, &o, t, brokers, r)
+		} else {
+			err = runTarget(ctx, &o, t, brokers, r)
+		}
 		if emb != nil {
 			emb.Close()
 		}
@@ -332,13 +357,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		r.Targets = append(r.Targets, t)
 	}
 
-	fmt.Fprintln(logw, "bench: join and sketch memory (in-process)")
-	var err error
-	if r.Join, err = measureJoin(o); err != nil {
-		return nil, err
-	}
-	if r.Sketch, err = measureSketches(o); err != nil {
-		return nil, err
+	if o.Pending == 0 {
+		fmt.Fprintln(logw, "bench: join and sketch memory (in-process)")
+		var err error
+		if r.Join, err = measureJoin(o); err != nil {
+			return nil, err
+		}
+		if r.Sketch, err = measureSketches(o); err != nil {
+			return nil, err
+		}
 	}
 	r.MaxRSSBytes = maxRSS()
 	r.Machine.LoadAvgEnd = loadAvg()

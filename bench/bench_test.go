@@ -249,3 +249,62 @@ func TestNotesFlagStaleTaskRule(t *testing.T) {
 		t.Error("a profile with task samples is flagged")
 	}
 }
+
+// TestRunPending runs a tiny --pending run on kfake: the backlog is held
+// and counted, both catch-ups measured, the state directory measured, and
+// both restarts come back ready with the backlog.
+func TestRunPending(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Kafka")
+	}
+	o := Defaults()
+	o.Pending = SmallPending + 20_000
+	o.Events = 20_000
+	o.Partitions = 2
+	o.Traffic.LabelTTL = 720 * time.Hour
+	o.LatencyDuration = time.Second
+	o.LatencyRate = 1000
+	o.PhaseTimeout = 2 * time.Minute
+	o.Profile = false
+	var log bytes.Buffer
+	o.Log = &log
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	r, err := Run(ctx, o)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, log.String())
+	}
+	p := r.Targets[0].PendingRun
+	if p == nil {
+		t.Fatal("no pending report")
+	}
+	if p.PendingAfter < float64(o.Pending) {
+		t.Errorf("reckon_pending_predictions %v, want at least the backlog's %d", p.PendingAfter, o.Pending)
+	}
+	for _, ph := range []*Phase{&p.LoadSmall, &p.AtSmall, &p.LoadBig, &p.AtBig} {
+		if ph.DeadLetters != 0 || !(ph.EventsPerSec > 0) {
+			t.Errorf("%s: %g records/s, %d dead letters", ph.Name, ph.EventsPerSec, ph.DeadLetters)
+		}
+	}
+	if want := [4]uint64{SmallPending, 20_000, 20_000, 20_000}; [4]uint64{p.LoadSmall.Events, p.AtSmall.Events, p.LoadBig.Events, p.AtBig.Events} != want {
+		t.Errorf("phases counted %d, %d, %d, %d records, want %v", p.LoadSmall.Events, p.AtSmall.Events, p.LoadBig.Events, p.AtBig.Events, want)
+	}
+	if p.Ratio != p.AtBig.EventsPerSec/p.AtSmall.EventsPerSec {
+		t.Errorf("ratio %g is not %g / %g", p.Ratio, p.AtBig.EventsPerSec, p.AtSmall.EventsPerSec)
+	}
+	if !(p.AtBigJoin > 0) || p.StateDirBytes <= 0 || p.DiskBytesPerPending != float64(p.StateDirBytes)/p.PendingAfter {
+		t.Errorf("join %g B/record, state_dir %d B, %g B per pending", p.AtBigJoin, p.StateDirBytes, p.DiskBytesPerPending)
+	}
+	for _, rs := range []Restart{p.Warm, p.Cold} {
+		if !(rs.ReadySeconds > 0) || rs.RestoreSeconds > rs.ReadySeconds || rs.StateDirBytes <= 0 {
+			t.Errorf("restart: ready %gs, restore %gs, state_dir %d B", rs.ReadySeconds, rs.RestoreSeconds, rs.StateDirBytes)
+		}
+	}
+	if p.RSSPeak == 0 || p.Steady == nil {
+		t.Errorf("RSS peak %d, steady phase %v", p.RSSPeak, p.Steady)
+	}
+	var out bytes.Buffer
+	if err := WriteTable(&out, r); err != nil || !strings.Contains(out.String(), "cold restore") {
+		t.Errorf("table: %v\n%s", err, out.String())
+	}
+}

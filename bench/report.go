@@ -26,6 +26,12 @@ func WriteTable(w io.Writer, r *Report) error {
 		m.CPUModel, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.OS, m.Arch, m.LoadAvgStart, m.LoadAvgEnd)
 	for _, t := range r.Targets {
 		fmt.Fprintln(w)
+		if t.PendingRun != nil {
+			if err := writePending(w, t); err != nil {
+				return err
+			}
+			continue
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		c, f := &t.Ceiling, &t.Full
 		fmt.Fprintf(tw, "Kafka: %s\tceiling (consume+decode)\tfull pipeline\t\n", t.Kafka)
@@ -77,15 +83,65 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintln(w)
 	j := r.Join
-	fmt.Fprintf(w, "join: %.1f bytes per pending prediction (%.1f per held id: %s pending, %s held, %s MiB)\n",
-		j.BytesPerPending, j.BytesPerHeld, thousands(float64(j.Pending)), thousands(float64(j.Held)), mib(j.HeapBytes))
-	s := r.Sketch
-	fmt.Fprintf(w, "sketch per feature and %s window, encoded: numeric %.0f B, categorical %.0f B on average (%s predictions of model-0)\n",
-		s.Window, s.NumericMean, s.CategoricalMean, thousands(float64(s.Predictions)))
+	if j.Held > 0 {
+		fmt.Fprintf(w, "join: %.1f bytes per pending prediction (%.1f per held id: %s pending, %s held, %s MiB)\n",
+			j.BytesPerPending, j.BytesPerHeld, thousands(float64(j.Pending)), thousands(float64(j.Held)), mib(j.HeapBytes))
+		s := r.Sketch
+		fmt.Fprintf(w, "sketch per feature and %s window, encoded: numeric %.0f B, categorical %.0f B on average (%s predictions of model-0)\n",
+			s.Window, s.NumericMean, s.CategoricalMean, thousands(float64(s.Predictions)))
+	}
 	fmt.Fprintf(w, "ru_maxrss of the whole run: %s MiB\n", mib(r.MaxRSSBytes))
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
+	return nil
+}
+
+// writePending writes what a --pending run measured on one Kafka.
+func writePending(w io.Writer, t *Target) error {
+	p := t.PendingRun
+	fmt.Fprintf(w, "Kafka: %s, %s pending predictions (label_ttl keeps them; no outcome ever comes)\n", t.Kafka, thousands(float64(p.Requested)))
+	fmt.Fprintf(w, "  produced %s records in %.1fs; then the process held RSS %s MiB, Go heap in use %s MiB (the bench and, when embedded, kfake's log of every record)\n",
+		thousands(float64(p.Requested)+2*float64(t.Full.Events)), p.ProduceSeconds, mib(p.BaselineRSS), mib(p.BaselineHeap))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  phase	records	records/s	process CPU µs/record	reckon CPU µs/record	state B/record	join B/record	\n")
+	row := func(name string, ph *Phase, st, jn float64) {
+		fmt.Fprintf(tw, "  %s	%s	%s	%s	%s	%s	%s	\n", name, thousands(float64(ph.Events)), thousands(ph.EventsPerSec),
+			dec(ph.CPUMicrosPerEvent, 2), reckonCPU(ph.CPU), dec(st, 1), dec(jn, 1))
+	}
+	row("load "+thousands(float64(p.Small))+" pending", &p.LoadSmall, 0, 0)
+	row("catch-up at "+thousands(float64(p.Small))+" pending", &p.AtSmall, p.AtSmallState, p.AtSmallJoin)
+	if p.Requested > p.Small {
+		row("load "+thousands(float64(p.Requested-p.Small))+" more pending", &p.LoadBig, 0, 0)
+		row("catch-up at "+thousands(float64(p.Requested))+" pending", &p.AtBig, p.AtBigState, p.AtBigJoin)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if p.Requested > p.Small {
+		fmt.Fprintf(w, "  throughput at %s pending / at %s pending: %.2f\n", thousands(float64(p.Requested)), thousands(float64(p.Small)), p.Ratio)
+		fmt.Fprintf(w, "  commits while catching up at %s pending: p50 %.3fs, p99 %.3fs, max %.3fs (%d)\n", thousands(float64(p.Requested)), p.CommitsAtBig.P50, p.CommitsAtBig.P99, p.CommitsAtBig.Max, p.CommitsAtBig.N)
+	}
+	rs := make([]string, len(p.ReadySeconds))
+	for i, x := range p.ReadySeconds {
+		rs[i] = dec(x, 2)
+	}
+	for i, x := range p.RestoreSeconds {
+		rs[i] += " (restore " + dec(x, 2) + ")"
+	}
+	fmt.Fprintf(w, "  each phase's processor started on the committed state (warm) and was ready after (s): %s\n", strings.Join(rs, ", "))
+	fmt.Fprintf(w, "  reckon_pending_predictions: %s\n", thousands(p.PendingAfter))
+	if l := p.Steady; l != nil {
+		fmt.Fprintf(w, "  steady %s records/s: changelog %.1f B/record to <group>-state, %.1f B/record to <group>-join; commits p50 %.3fs, p99 %.3fs, max %.3fs (%d); latency p50 %.1f ms, p99 %.1f ms\n",
+			thousands(l.LoadRate), l.StateBytesPerEvent, l.JoinBytesPerEvent, p.CommitsSteady.P50, p.CommitsSteady.P99, p.CommitsSteady.Max, p.CommitsSteady.N, l.P50Ms, l.P99Ms)
+		fmt.Fprintf(w, "  RSS at the steady rate: %s MiB (median), %s MiB (peak); peak since the processor started: %s MiB; state_memory %s MiB\n",
+			mib(p.RSSSteady), mib(p.RSSSteadyPeak), mib(p.RSSPeak), mib(uint64(p.StateMemory)))
+	}
+	fmt.Fprintf(w, "  join: %s MiB in memory, %s MiB on disk (reckon_state_bytes); state_dir %s MiB = %.1f B per pending prediction\n",
+		mib(uint64(p.JoinMemory)), mib(uint64(p.JoinDisk)), mib(uint64(p.StateDirBytes)), p.DiskBytesPerPending)
+	fmt.Fprintf(w, "  warm restart (same state_dir): ready in %.2fs, restore %.2fs, peak RSS %s MiB\n", p.Warm.ReadySeconds, p.Warm.RestoreSeconds, mib(p.Warm.RSSPeak))
+	fmt.Fprintf(w, "  cold restore (empty state_dir): ready in %.2fs, restore %.2fs = %s pending predictions/s, peak RSS %s MiB, state_dir then %s MiB\n",
+		p.Cold.ReadySeconds, p.Cold.RestoreSeconds, thousands(p.Cold.PendingPerSec), mib(p.Cold.RSSPeak), mib(uint64(p.Cold.StateDirBytes)))
 	return nil
 }
 

@@ -118,6 +118,31 @@ func TestMaxEventAge(t *testing.T) {
 	}
 }
 
+// TestLongLabelTTL: labels that come months late (chargebacks, loan
+// defaults) need label_ttl up to 180 days and beyond; the join keeps times
+// at 64 bits (package windows/join), so nothing caps it below a year.
+func TestLongLabelTTL(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"45d", 45 * 24 * time.Hour},
+		{"90d", 90 * 24 * time.Hour},
+		{"180d", 180 * 24 * time.Hour},
+		{"4320h", 180 * 24 * time.Hour},
+		{"365d", 365 * 24 * time.Hour},
+	} {
+		c, err := Parse("reckon.yaml", []byte("models: [{name: m}]\nlabel_ttl: "+tc.in+"\n"))
+		if err != nil {
+			t.Errorf("label_ttl: %s: %v", tc.in, err)
+			continue
+		}
+		if c.LabelTTL != tc.want {
+			t.Errorf("label_ttl: %s = %v, want %v", tc.in, c.LabelTTL, tc.want)
+		}
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	c, err := Parse("reckon.yaml", []byte("models: [{name: m}]\n"))
 	if err != nil {

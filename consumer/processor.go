@@ -55,6 +55,14 @@ func WithBatchObserver(fn func(records int)) Option {
 	return func(p *Processor) { p.onBatch = fn }
 }
 
+// WithCommitObserver calls fn, on the processor's loop, after each
+// transaction ends with how long the commit took: from queuing the state
+// changes to the end of the transaction, committed or not. It is for
+// measuring (reckon bench); it must return quickly.
+func WithCommitObserver(fn func(d time.Duration, committed bool)) Option {
+	return func(p *Processor) { p.onCommit = fn }
+}
+
 // WithClock sets the wall clock that idleness is measured by (default
 // time.Now). Tests use a clock of their own to make idle_timeout
 // deterministic; nothing else reads it.
@@ -86,6 +94,7 @@ type Processor struct {
 	// appear in metadata.
 	topicWait time.Duration
 	onBatch   func(records int)
+	onCommit  func(d time.Duration, committed bool)
 	// afterBatch, for tests, runs on the loop after each batch, with mu
 	// held and the tasks idle.
 	afterBatch func(*Processor)
@@ -451,8 +460,16 @@ func (p *Processor) session(ctx context.Context) error {
 			// in-flight work is committed before leaving.
 			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			var committed bool
+			// The debug lines bracket the commit: a test that kills reckon
+			// during one (integration's TestPendingKill) waits for the first.
+			p.log.Debug("committing a transaction")
+			commitStart := time.Now()
 			committed, err = p.commit(cctx, sess)
 			ccancel()
+			p.log.Debug("transaction ended", "committed", committed, "err", err, "seconds", time.Since(commitStart).Seconds())
+			if p.onCommit != nil {
+				p.onCommit(time.Since(commitStart), committed && err == nil)
+			}
 			inTxn = false
 			sess.AllowRebalance()
 			if err == nil && committed && p.untilEnd && p.done() {

@@ -511,12 +511,25 @@ func freeAddr(t *testing.T) string {
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
+	// onWrite, when set, sees every write (reckon's output comes a line
+	// per write), under mu.
+	onWrite func(p []byte)
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.onWrite != nil {
+		s.onWrite(p)
+	}
 	return s.b.Write(p)
+}
+
+// watch sets onWrite.
+func (s *syncBuffer) watch(f func(p []byte)) {
+	s.mu.Lock()
+	s.onWrite = f
+	s.mu.Unlock()
 }
 
 func (s *syncBuffer) String() string {

@@ -33,6 +33,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&o.ProbeRate, "probe-rate", o.ProbeRate, "latency probes per second")
 	fs.BoolVar(&o.Profile, "profile", o.Profile, "CPU-profile each phase to attribute CPU to reckon, the client and the broker")
 	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write the CPU profiles to this directory")
+	fs.IntVar(&o.Pending, "pending", 0, "load this many predictions that stay pending (no outcome, --label-ttl long) and measure the pipeline on top of them, at a steady rate, and restarting warm and cold")
+	labelTTL := fs.Duration("label-ttl", 0, "the configuration's label_ttl (default 15m, or 720h with --pending)")
+	stateMemory := fs.Int64("state-memory-mib", 0, "state_memory in MiB (default the configuration's, 1024)")
+	fs.StringVar(&o.StateDir, "state-dir", "", "where --pending puts state_dir (default a temporary directory)")
 	jsonFile := fs.String("json", "", "also write the report as JSON to this file")
 	timeout := fs.Duration("timeout", o.PhaseTimeout, "give up on a phase after this long")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
@@ -50,6 +54,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *kinds {
 		o.Traffic.Models = simulate.FleetKinds(*features)
 	}
+	switch {
+	case *labelTTL > 0:
+		o.Traffic.LabelTTL = *labelTTL
+	case o.Pending > 0:
+		o.Traffic.LabelTTL = 720 * time.Hour
+	}
+	o.StateMemory = *stateMemory << 20
 	if *brokers != "" {
 		o.Brokers = strings.Split(*brokers, ",")
 	}

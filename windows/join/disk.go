@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/bits"
 	"os"
 	"slices"
 	"time"
@@ -70,8 +71,8 @@ type DiskStore struct {
 	// zero, an id absent from hot and from the journal is absent.
 	hot      table
 	hotBase  int64
-	hotCells int // the capacity hot may grow to
-	hand     int // the eviction clock's hand
+	hotCells int    // the capacity hot may grow to
+	evictRnd uint64 // the state of evict's random starts
 	cold     int
 
 	// The journal: every id the open transaction changed, in the order of
@@ -146,7 +147,7 @@ func (c *change) changed() bool {
 // minSwept is the swept limit of a store that never swept.
 const minSwept = math.MinInt64
 
-// flagRef marks a hot cell as used since the eviction clock's hand last
+// flagRef marks a hot cell as used since an eviction's scan last
 // passed. It lives in the cell's flags, above the bits of flagsKnown.
 const flagRef uint8 = 0x10
 
@@ -709,25 +710,38 @@ func (d *DiskStore) makeRoom() bool {
 	return true
 }
 
-// evict moves one entry out of hot, by the clock algorithm: the hand passes
-// over cells, clearing the mark of those used since it last passed, and
-// evicts the first unmarked one. The entry stays on disk.
+// evict moves one entry out of hot, second-chance style: from a random
+// cell, the scan passes over cells, clearing the mark of those used since a
+// scan last passed, and evicts the first unmarked one. The entry stays on
+// disk.
+//
+// The start is random, not a clock hand that carries on where it stopped:
+// the cache is a linear-probing table, and a hand that evicts in cell order
+// (most entries are unmarked: a new prediction is rarely looked up again
+// before its label) empties the cells behind it and leaves every other cell
+// full, one cluster that nearly every probe then crosses, to the hand: an
+// insertion cost a scan of much of the table (seconds per commit at a
+// million cached entries). Random starts spread the holes evenly, and the
+// probes stay as short as the load allows.
 func (d *DiskStore) evict() {
 	t := &d.hot
+	d.evictRnd = d.evictRnd*6364136223846793005 + 1442695040888963407 // PCG's LCG step
+	hi, _ := bits.Mul64(d.evictRnd^d.evictRnd>>29, uint64(len(t.slots)))
+	i := int(hi)
 	for {
-		if d.hand >= len(t.slots) {
-			d.hand = 0
+		if i >= len(t.slots) {
+			i = 0
 		}
-		sl := &t.slots[d.hand]
+		sl := &t.slots[i]
 		if !sl.empty() {
 			if sl.flags&flagRef == 0 {
-				t.deleteAt(d.hand) // pulls a later entry into the hand's cell
+				t.deleteAt(i)
 				d.cold++
 				return
 			}
 			sl.flags &^= flagRef
 		}
-		d.hand++
+		i++
 	}
 }
 

@@ -251,7 +251,6 @@ func (d *DiskStore) load(build bool) error {
 	}
 	d.hot = table{}
 	d.hot.alloc(max(min(capacityFor(n), d.hotCells*2/3), minCapacity))
-	d.hand = 0
 	if build {
 		d.held, d.pending, d.waiting = 0, 0, 0
 	}

@@ -371,6 +371,7 @@ var goldenChangelogs = map[string]string{
 	"rare advances big steps":   "1433139677bbd5197a3797b2",
 	"far times and rebasing":    "a54fe448e2c95eb91c097f8b",
 	"ttl beyond int32 range":    "4216c1e0cf343afd1506727e",
+	"ttl of 180 days":           "87a79c15f46ed35ae4aa902d",
 	"epoch times":               "9ae6eabf5946bc124937753d",
 	"negative times":            "445d7a7529d2a46a0264d311",
 }
@@ -681,4 +682,52 @@ func TestDiskCrashReplaysWhatWasLost(t *testing.T) {
 	if got := stateOf(r.d); !got.equal(want) {
 		t.Fatalf("after the crash and replay: %+v, want %+v", got, want)
 	}
+}
+
+// TestEvictionKeepsProbesShort: a store whose cache overflows evicts an
+// entry for each new one. Most cached predictions are never looked up again,
+// so an eviction that walked the cells in order (a clock hand) emptied the
+// cells behind it and packed all others into one cluster of the
+// linear-probing table, which nearly every probe then crossed: seconds per
+// commit at a million cached ids. The longest run of occupied cells must
+// stay that of a table at its load with holes spread evenly.
+func TestEvictionKeepsProbesShort(t *testing.T) {
+	d, err := Open(t.TempDir(), 720*time.Hour, WithMemory(4<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	rng := rand.New(rand.NewPCG(15, 2026))
+	rc := &recorder{}
+	pos := int64(0)
+	cells := 0
+	for c := range 40 {
+		for i := range 5_000 {
+			d.AddPrediction(Prediction{Key: rng.Uint64(), Model: uint16(i % 3), TimeMs: int64(c*5_000 + i), Score: 0.5}, rc)
+		}
+		if err := d.Changes(func(k, v []byte) { pos++ }); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Commit(pos); err != nil {
+			t.Fatal(err)
+		}
+		rc.take()
+		cells = len(d.hot.slots)
+	}
+	if d.cold == 0 {
+		t.Fatalf("nothing evicted: %d cells cache all %d ids; the test needs a smaller budget", cells, d.hot.count)
+	}
+	longest, run := 0, 0
+	for i := range 2 * cells { // twice round: a run may wrap
+		if d.hot.slots[i%cells].empty() {
+			run = 0
+			continue
+		}
+		run++
+		longest = max(longest, min(run, cells))
+	}
+	if longest > cells/4 {
+		t.Errorf("the longest run of occupied cells is %d of %d (%d cached, %d evicted): probes cross much of the table", longest, cells, d.hot.count, d.cold)
+	}
+	t.Logf("%d cells, %d cached, %d evicted, longest run %d", cells, d.hot.count, d.cold, longest)
 }

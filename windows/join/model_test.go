@@ -158,6 +158,7 @@ var profiles = []profile{
 	{name: "rare advances big steps", ttl: 100, ids: 500, models: 2, events: 6000, pOutcome: 0.5, pAdvance: 0.01, step: 2000},
 	{name: "far times and rebasing", ttl: 3_600_000, ids: 400, models: 2, events: 6000, pOutcome: 0.5, pAdvance: 0.2, pFar: 0.05, step: 400_000},
 	{name: "ttl beyond int32 range", ttl: 60 * 86_400_000, ids: 300, models: 2, events: 4000, pOutcome: 0.5, pAdvance: 0.2, pFar: 0.05, step: 5 * 86_400_000},
+	{name: "ttl of 180 days", ttl: 180 * 86_400_000, ids: 400, models: 2, events: 5000, pOutcome: 0.5, pAdvance: 0.2, pFar: 0.02, step: 12 * 86_400_000, startTime: 1_795_000_000_000},
 	{name: "epoch times", ttl: 86_400_000, ids: 2000, models: 3, events: 6000, pOutcome: 0.5, pAdvance: 0.1, pFar: 0.01, step: 3_600_000, startTime: 1_795_000_000_000},
 	{name: "negative times", ttl: 1000, ids: 500, models: 2, events: 4000, pOutcome: 0.5, pAdvance: 0.2, step: 150, startTime: -1_000_000},
 }
