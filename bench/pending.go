@@ -178,14 +178,7 @@ func runPending(ctx context.Context, o *Options, t *Target, brokers []string, r 
 		cfg.StateMemory = o.StateMemory
 	}
 	r.Params.CommitInterval = cfg.CommitInterval.Seconds()
-	prefix := "reckon-bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	k := &cfg.Kafka
-	k.Brokers = brokers
-	k.Group = prefix
-	k.PredictionsTopic = prefix + "-predictions"
-	k.OutcomesTopic = prefix + "-outcomes"
-	k.DeadLetterTopic = prefix + "-dead-letter"
-	k.ResultsTopic = prefix + "-results"
+	k := benchKafka(&cfg.Kafka, brokers)
 	stateRoot := o.StateDir
 	if stateRoot == "" {
 		if stateRoot, err = os.MkdirTemp("", "reckon-bench-state-"); err != nil {
@@ -193,7 +186,7 @@ func runPending(ctx context.Context, o *Options, t *Target, brokers []string, r 
 		}
 		defer os.RemoveAll(stateRoot)
 	}
-	cfg.StateDir = filepath.Join(stateRoot, prefix)
+	cfg.StateDir = filepath.Join(stateRoot, k.Group)
 	defer os.RemoveAll(cfg.StateDir)
 	if err := consumer.CreateTopicsOn(ctx, brokers, int32(o.Partitions), k.PredictionsTopic, k.OutcomesTopic); err != nil {
 		return err

@@ -39,14 +39,7 @@ func runTarget(ctx context.Context, o *Options, t *Target, brokers []string, r *
 		cfg.CommitInterval = o.CommitInterval
 	}
 	r.Params.CommitInterval = cfg.CommitInterval.Seconds()
-	prefix := "reckon-bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	k := &cfg.Kafka
-	k.Brokers = brokers
-	k.Group = prefix
-	k.PredictionsTopic = prefix + "-predictions"
-	k.OutcomesTopic = prefix + "-outcomes"
-	k.DeadLetterTopic = prefix + "-dead-letter"
-	k.ResultsTopic = prefix + "-results"
+	k := benchKafka(&cfg.Kafka, brokers)
 	if err := consumer.CreateTopicsOn(ctx, brokers, int32(o.Partitions), k.PredictionsTopic, k.OutcomesTopic); err != nil {
 		return err
 	}
@@ -81,7 +74,7 @@ func runTarget(ctx context.Context, o *Options, t *Target, brokers []string, r *
 			run = fmt.Sprintf(" (run %d of %d)", i+1, o.Repeat)
 		}
 		rc := *cfg // a consumer group of its own: each full run starts from the earliest offsets
-		rc.Kafka.Group = fmt.Sprintf("%s-%d", prefix, i)
+		rc.Kafka.Group = fmt.Sprintf("%s-%d", k.Group, i)
 		groups = append(groups, rc.Kafka.Group)
 		var pr pair
 		fmt.Fprintf(o.Log, "bench:   ceiling: consume + decode%s\n", run)
@@ -572,4 +565,17 @@ func deleteAll(brokers []string, groups []string, log io.Writer, topics ...strin
 	if _, err := adm.DeleteGroups(ctx, groups...); err != nil {
 		fmt.Fprintf(log, "bench: deleting groups %v: %v\n", groups, err)
 	}
+}
+
+// benchKafka points k at brokers with a group and topics of their own,
+// named after the time, so that runs never share state; it returns k.
+func benchKafka(k *config.Kafka, brokers []string) *config.Kafka {
+	prefix := "reckon-bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	k.Brokers = brokers
+	k.Group = prefix
+	k.PredictionsTopic = prefix + "-predictions"
+	k.OutcomesTopic = prefix + "-outcomes"
+	k.DeadLetterTopic = prefix + "-dead-letter"
+	k.ResultsTopic = prefix + "-results"
+	return k
 }
