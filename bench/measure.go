@@ -172,13 +172,19 @@ func (s *peakSampler) start(every time.Duration) {
 		s.heap = max(s.heap, v[0]+v[1])
 		s.sys = max(s.sys, v[2])
 	}
+	sampleEvery(&s.wg, s.stopc, every, sample)
+}
+
+// sampleEvery calls sample now, then every period on a goroutine of wg,
+// and once more when stop is closed, as the last sample.
+func sampleEvery(wg *sync.WaitGroup, stop <-chan struct{}, every time.Duration, sample func()) {
 	sample()
-	s.wg.Go(func() {
+	wg.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
-			case <-s.stopc:
+			case <-stop:
 				sample()
 				return
 			case <-t.C:

@@ -616,20 +616,7 @@ func startRSS(every time.Duration) *rssSampler {
 		}
 		s.mu.Unlock()
 	}
-	sample()
-	s.wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.stopc:
-				sample()
-				return
-			case <-t.C:
-				sample()
-			}
-		}
-	})
+	sampleEvery(&s.wg, s.stopc, every, sample)
 	return s
 }
 
